@@ -1,0 +1,141 @@
+/**
+ * The closed set of errors this library throws. Each carries a `_tag` and the structured
+ * facts a caller needs (key, file, loader...), so code can branch with `isDataBaseError`.
+ */
+
+export abstract class DataBaseError extends Error {
+  abstract readonly _tag: string;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class KeyNotFoundError extends DataBaseError {
+  readonly _tag = 'KeyNotFoundError';
+  constructor(readonly key: string, readonly basedir: string) {
+    super(`key '${key}' not found in database ${basedir}: check db.keys() for the stored keys`);
+  }
+}
+
+export class InvalidKeyError extends DataBaseError {
+  readonly _tag = 'InvalidKeyError';
+  constructor(readonly key: string, readonly reason: string) {
+    super(`invalid key '${printable(key)}': ${reason}`);
+  }
+}
+
+export class KeyTypeConflictError extends DataBaseError {
+  readonly _tag = 'KeyTypeConflictError';
+  constructor(readonly key: string, readonly basedir: string, readonly reason: string) {
+    super(`key '${key}' in ${basedir}: ${reason}`);
+  }
+}
+
+export class ReadonlyError extends DataBaseError {
+  readonly _tag = 'ReadonlyError';
+  constructor(readonly operation: string, readonly basedir: string, readonly key?: string) {
+    super(`cannot ${operation}${key === undefined ? '' : ` key '${key}'`}: database ${basedir} is open readonly`);
+  }
+}
+
+export class NotADatabaseError extends DataBaseError {
+  readonly _tag = 'NotADatabaseError';
+  constructor(readonly path: string, readonly reason: string) {
+    super(`${path}: ${reason}`);
+  }
+}
+
+export class UnknownLoaderError extends DataBaseError {
+  readonly _tag = 'UnknownLoaderError';
+  constructor(readonly loader: string, readonly key?: string) {
+    super(`unknown loader '${loader}'${key === undefined ? '' : ` for key '${key}'`}: register it with registerLoader() or use one of listLoaders()`);
+  }
+}
+
+export class UnsupportedFormatError extends DataBaseError {
+  readonly _tag = 'UnsupportedFormatError';
+  constructor(readonly loader: string, readonly key: string, readonly reason: string) {
+    super(`key '${key}' uses loader '${loader}': ${reason}`);
+  }
+}
+
+/** An on-disk file that is missing, unparsable or does not match its schema. */
+export class CorruptKeyError extends DataBaseError {
+  readonly _tag = 'CorruptKeyError';
+  constructor(readonly file: string, readonly reason: string, readonly key?: string, options?: { cause?: unknown }) {
+    super(`${key === undefined ? '' : `key '${key}': `}${file}: ${reason}`, options);
+  }
+}
+
+/** A loader's dump or load failed; the loader's own error is the `cause`. */
+export class LoaderError extends DataBaseError {
+  readonly _tag = 'LoaderError';
+  constructor(readonly loader: string, readonly key: string, readonly operation: 'dump' | 'load', cause: unknown) {
+    super(`loader '${loader}' failed to ${operation} key '${key}': ${messageOf(cause)}`, { cause });
+  }
+}
+
+export class LockTimeoutError extends DataBaseError {
+  readonly _tag = 'LockTimeoutError';
+  constructor(readonly key: string, readonly lockPath: string, readonly waitedMs: number) {
+    super(`timed out after ${waitedMs} ms waiting for the lock of key '${key}' (${lockPath}); another process is writing it, or raise lockTimeoutMs`);
+  }
+}
+
+export class DatabaseNotFoundError extends DataBaseError {
+  readonly _tag = 'DatabaseNotFoundError';
+  constructor(readonly id: string, readonly reason: string) {
+    super(`database '${id}' not found: ${reason}`);
+  }
+}
+
+export class InvalidPathError extends DataBaseError {
+  readonly _tag = 'InvalidPathError';
+  constructor(readonly path: string, readonly reason: string) {
+    super(`cannot resolve '${path}': ${reason}`);
+  }
+}
+
+/** Malformed user input outside the database (raw simulation files, CLI arguments, options). */
+export class InvalidInputError extends DataBaseError {
+  readonly _tag = 'InvalidInputError';
+  constructor(readonly file: string, readonly reason: string, readonly line?: number) {
+    super(`${file}${line === undefined ? '' : `:${line}`}: ${reason}`);
+  }
+}
+
+export type DataBaseErrorTag =
+  | 'KeyNotFoundError' | 'InvalidKeyError' | 'KeyTypeConflictError' | 'ReadonlyError'
+  | 'NotADatabaseError' | 'UnknownLoaderError' | 'UnsupportedFormatError' | 'CorruptKeyError'
+  | 'LoaderError' | 'LockTimeoutError' | 'DatabaseNotFoundError' | 'InvalidPathError'
+  | 'InvalidInputError';
+
+type ErrorByTag = {
+  KeyNotFoundError: KeyNotFoundError; InvalidKeyError: InvalidKeyError;
+  KeyTypeConflictError: KeyTypeConflictError; ReadonlyError: ReadonlyError;
+  NotADatabaseError: NotADatabaseError; UnknownLoaderError: UnknownLoaderError;
+  UnsupportedFormatError: UnsupportedFormatError; CorruptKeyError: CorruptKeyError;
+  LoaderError: LoaderError; LockTimeoutError: LockTimeoutError;
+  DatabaseNotFoundError: DatabaseNotFoundError; InvalidPathError: InvalidPathError;
+  InvalidInputError: InvalidInputError;
+};
+
+/** True when `err` is one of ours; with tags, only when its tag is among them. */
+export function isDataBaseError<T extends DataBaseErrorTag = DataBaseErrorTag>(
+  err: unknown,
+  ...tags: T[]
+): err is ErrorByTag[T] {
+  if (!(err instanceof DataBaseError)) return false;
+  return tags.length === 0 || (tags as string[]).includes(err._tag);
+}
+
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Keys may contain anything when refused; keep messages on one readable line. */
+function printable(key: string): string {
+  const shown = key.length > 80 ? `${key.slice(0, 77)}...` : key;
+  return JSON.stringify(shown).slice(1, -1);
+}
