@@ -1,0 +1,277 @@
+/**
+ * Everything a worker does with one run folder: a cheap check pass (shapes, widths) and the
+ * full parse into column buffers ready to become Arrow columns. Pure functions of the files,
+ * runnable in a worker thread or in the main thread.
+ */
+import { open, readFile } from 'node:fs/promises';
+import { unzipSync } from 'fflate';
+import {
+  type ActivationColumns, InputProblemError, type TraceMatrix,
+  detectSpikes, maxTimesPerLine, parseActivationCsv, parseTraceCsv,
+} from './parse-csv.js';
+import type { RunFolder } from './scan.js';
+import { trialId } from './scan.js';
+
+export interface CheckResult {
+  /** voltage columns in the somatic file */
+  vmColumns: number;
+  maxSynTimes: number;
+  maxCellTimes: number;
+}
+
+export interface ParseOptions {
+  voltageTraces: boolean;
+  synapseActivation: boolean;
+  spikeTimes: boolean;
+  dendriticVoltageTraces: boolean;
+  dendriticSpikeTimes: boolean;
+  somaThreshold: number;
+  dendriticThreshold: number;
+  /** activation columns '0'..k-1 of the whole campaign (from the check pass) */
+  synWidth: number;
+  cellWidth: number;
+}
+
+export interface Strings { data: Uint8Array; offsets: Int32Array }
+
+export interface TraceBlock { time: Float64Array; values: Float64Array; nCols: number; file: string }
+
+export interface ActivationBlock {
+  rows: number;
+  index: Strings;
+  type: Strings;
+  id: Float64Array;
+  somaDistance?: Float64Array;
+  sectionId?: Float64Array;
+  sectionPtId?: Float64Array;
+  dendriteLabel?: Strings;
+  /** width columns of `rows` values each, column-major, NaN-padded */
+  times: Float64Array;
+  width: number;
+}
+
+/** Per-trial spike lists: times[offsets[i]..offsets[i+1]) */
+export interface SpikeBlock { times: Float64Array; offsets: Int32Array }
+
+export interface FolderResult {
+  index: Strings;
+  vm?: TraceBlock;
+  dend: { label: string; block: TraceBlock; spikes?: SpikeBlock }[];
+  spikes?: SpikeBlock;
+  syn?: ActivationBlock;
+  cells?: ActivationBlock;
+  bytes: number;
+}
+
+const enc = new TextEncoder();
+
+function strings(values: string[]): Strings {
+  const parts = values.map((v) => enc.encode(v));
+  const offsets = new Int32Array(values.length + 1);
+  let total = 0;
+  parts.forEach((p, i) => { total += p.length; offsets[i + 1] = total; });
+  const data = new Uint8Array(total);
+  parts.forEach((p, i) => data.set(p, offsets[i]!));
+  return { data, offsets };
+}
+
+function repeated(values: string[], counts: number[]): Strings {
+  const rows: string[] = [];
+  values.forEach((v, i) => { for (let k = 0; k < counts[i]!; k++) rows.push(v); });
+  return strings(rows);
+}
+
+function fail(file: string, reason: string, line?: number): never {
+  throw new InputProblemError(line === undefined ? { file, reason } : { file, reason, line });
+}
+
+/** Column count of a voltage-trace CSV from its first data line (reads only the start). */
+async function csvColumns(file: string): Promise<number> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    const text = buf.subarray(0, bytesRead).toString('latin1');
+    const lines = text.split('\n');
+    const first = lines.slice(1).find((l) => l.trim() !== '');
+    if (first === undefined) fail(file, 'no data rows after the header', 1);
+    return first.trim().split(/\s+/).length - 1;
+  } finally {
+    await fh.close();
+  }
+}
+
+interface Npy { shape: number[]; data: Float64Array; fortran: boolean }
+
+export function parseNpy(bytes: Uint8Array, file: string): Npy {
+  if (bytes[0] !== 0x93 || String.fromCharCode(...bytes.subarray(1, 6)) !== 'NUMPY') fail(file, 'not a .npy array (bad magic)');
+  const major = bytes[6]!;
+  const hlen = major === 1 ? bytes[8]! | (bytes[9]! << 8) : bytes[8]! | (bytes[9]! << 8) | (bytes[10]! << 16) | (bytes[11]! << 24);
+  const hstart = major === 1 ? 10 : 12;
+  const header = new TextDecoder('latin1').decode(bytes.subarray(hstart, hstart + hlen));
+  const descr = /'descr'\s*:\s*'([^']+)'/.exec(header)?.[1];
+  const fortran = /'fortran_order'\s*:\s*True/.test(header);
+  const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (descr === undefined || shapeText === undefined) fail(file, `unreadable .npy header: ${header.trim()}`);
+  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const off = hstart + hlen;
+  const raw = bytes.subarray(off);
+  let data: Float64Array;
+  if (descr === '<f8' || descr === '=f8') {
+    const copy = raw.slice(0, n * 8);
+    data = new Float64Array(copy.buffer, 0, n);
+  } else if (descr === '<f4' || descr === '=f4') {
+    const copy = raw.slice(0, n * 4);
+    data = Float64Array.from(new Float32Array(copy.buffer, 0, n));
+  } else fail(file, `unsupported dtype '${descr}' (expected float64 or float32)`);
+  return { shape, data, fortran };
+}
+
+function readNpzTraces(bytes: Uint8Array, file: string): TraceMatrix {
+  let entries: Record<string, Uint8Array>;
+  try {
+    entries = unzipSync(bytes);
+  } catch (e) {
+    fail(file, `not a readable .npz (zip) file: ${(e as Error).message}`);
+  }
+  const arr = entries['arr_0.npy'] ?? entries[Object.keys(entries)[0] ?? ''];
+  if (arr === undefined) fail(file, 'the .npz holds no array');
+  const npy = parseNpy(arr, file);
+  if (npy.shape.length !== 2) fail(file, `arr_0 has shape (${npy.shape.join(', ')}); expected (time points, 1 + trials)`);
+  const [nT, w] = npy.shape as [number, number];
+  const nCols = w - 1;
+  const values = new Float64Array(nT * nCols);
+  const time = new Float64Array(nT);
+  for (let t = 0; t < nT; t++) {
+    // ISF replaces the time column by 0.025 * k
+    time[t] = 0.025 * t;
+    for (let j = 0; j < nCols; j++) {
+      values[t * nCols + j] = npy.fortran ? npy.data[(j + 1) * nT + t]! : npy.data[t * w + j + 1]!;
+    }
+  }
+  return { time, values, nTimes: nT, nCols };
+}
+
+export async function checkFolder(folder: RunFolder): Promise<CheckResult> {
+  let vmColumns: number;
+  if (folder.vmFormat === 'csv') vmColumns = await csvColumns(folder.vmFile);
+  else vmColumns = readNpzTraces(await readFile(folder.vmFile), folder.vmFile).nCols;
+  if (vmColumns !== folder.trials.length) {
+    fail(folder.vmFile, `run folder ${folder.dir}: the voltage file has ${vmColumns} voltage columns but the folder has ${folder.trials.length} synapse files (simulation_run*_synapses.csv); they must match`, folder.vmFormat === 'csv' ? 2 : undefined);
+  }
+  let maxSynTimes = 0;
+  let maxCellTimes = 0;
+  for (const f of folder.synapseFiles) maxSynTimes = Math.max(maxSynTimes, maxTimesPerLine(await readFile(f)));
+  for (const f of folder.cellFiles) maxCellTimes = Math.max(maxCellTimes, maxTimesPerLine(await readFile(f)));
+  return { vmColumns, maxSynTimes, maxCellTimes };
+}
+
+function spikeBlock(tr: TraceMatrix, threshold: number): SpikeBlock {
+  const offsets = new Int32Array(tr.nCols + 1);
+  const all: number[] = [];
+  for (let j = 0; j < tr.nCols; j++) {
+    for (const s of detectSpikes(tr.time, tr.values, tr.nCols, j, threshold)) all.push(s);
+    offsets[j + 1] = all.length;
+  }
+  return { times: Float64Array.from(all), offsets };
+}
+
+function mergeActivations(parts: ActivationColumns[], ids: string[], width: number, syn: boolean, file: string): ActivationBlock {
+  const counts = parts.map((p) => p.rows);
+  const rows = counts.reduce((a, b) => a + b, 0);
+  const index = repeated(ids, counts);
+  const cat = (get: (p: ActivationColumns) => Float64Array): Float64Array => {
+    const out = new Float64Array(rows);
+    let at = 0;
+    for (const p of parts) { out.set(get(p), at); at += p.rows; }
+    return out;
+  };
+  const catStr = (get: (p: ActivationColumns) => Strings): Strings => {
+    const total = parts.reduce((s, p) => s + get(p).data.length, 0);
+    const data = new Uint8Array(total);
+    const offsets = new Int32Array(rows + 1);
+    let at = 0;
+    let row = 0;
+    for (const p of parts) {
+      const s = get(p);
+      data.set(s.data, at);
+      for (let i = 1; i < s.offsets.length; i++) offsets[++row] = at + s.offsets[i]!;
+      at += s.data.length;
+    }
+    return { data, offsets };
+  };
+  const times = new Float64Array(width * rows).fill(NaN);
+  let r = 0;
+  for (const p of parts) {
+    for (let i = 0; i < p.rows; i++, r++) {
+      const a = p.timeOffsets[i]!;
+      const b = p.timeOffsets[i + 1]!;
+      if (b - a > width) fail(file, `a row has ${b - a} activation times, more than the ${width} found by the check pass (file changed while reading?)`);
+      for (let k = a; k < b; k++) times[(k - a) * rows + r] = p.times[k]!;
+    }
+  }
+  const block: ActivationBlock = { rows, index, type: catStr((p) => p.type), id: cat((p) => p.id), times, width };
+  if (syn) {
+    block.somaDistance = cat((p) => p.somaDistance!);
+    block.sectionId = cat((p) => p.sectionId!);
+    block.sectionPtId = cat((p) => p.sectionPtId!);
+    block.dendriteLabel = catStr((p) => p.dendriteLabel!);
+  }
+  return block;
+}
+
+export async function parseFolder(folder: RunFolder, opts: ParseOptions): Promise<FolderResult> {
+  const ids = folder.trials.map((t) => trialId(folder.rel, t));
+  const result: FolderResult = { index: strings(ids), dend: [], bytes: folder.bytes };
+  if (opts.voltageTraces || opts.spikeTimes) {
+    const bytes = await readFile(folder.vmFile);
+    const tr = folder.vmFormat === 'csv' ? parseTraceCsv(bytes, folder.vmFile) : readNpzTraces(bytes, folder.vmFile);
+    if (tr.nCols !== folder.trials.length) {
+      fail(folder.vmFile, `run folder ${folder.dir}: the voltage file has ${tr.nCols} voltage columns but the folder has ${folder.trials.length} synapse files; they must match`, 2);
+    }
+    if (opts.voltageTraces) result.vm = { time: tr.time, values: tr.values, nCols: tr.nCols, file: folder.vmFile };
+    else result.vm = { time: tr.time, values: new Float64Array(0), nCols: tr.nCols, file: folder.vmFile };
+    if (opts.spikeTimes) result.spikes = spikeBlock(tr, opts.somaThreshold);
+  }
+  if (opts.dendriticVoltageTraces || opts.dendriticSpikeTimes) {
+    for (const d of folder.dendFiles) {
+      const tr = parseTraceCsv(await readFile(d.file), d.file);
+      if (tr.nCols !== folder.trials.length) {
+        fail(d.file, `run folder ${folder.dir}: the dendritic voltage file has ${tr.nCols} voltage columns but the folder has ${folder.trials.length} synapse files; they must match`, 2);
+      }
+      const entry: FolderResult['dend'][number] = {
+        label: d.label,
+        block: { time: tr.time, values: opts.dendriticVoltageTraces ? tr.values : new Float64Array(0), nCols: tr.nCols, file: d.file },
+      };
+      if (opts.dendriticSpikeTimes) entry.spikes = spikeBlock(tr, opts.dendriticThreshold);
+      result.dend.push(entry);
+    }
+  }
+  if (opts.synapseActivation) {
+    const syn: ActivationColumns[] = [];
+    for (const f of folder.synapseFiles) syn.push(parseActivationCsv(await readFile(f), f, 'synapses'));
+    result.syn = mergeActivations(syn, ids, opts.synWidth, true, folder.synapseFiles[0] ?? folder.dir);
+    const cells: ActivationColumns[] = [];
+    for (const f of folder.cellFiles) cells.push(parseActivationCsv(await readFile(f), f, 'cells'));
+    result.cells = mergeActivations(cells, ids, opts.cellWidth, false, folder.cellFiles[0] ?? folder.dir);
+  }
+  return result;
+}
+
+/** Every ArrayBuffer in a result, to transfer instead of copying. */
+export function transferables(r: FolderResult): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  const add = (a: ArrayBufferView | undefined): void => { if (a && a.buffer instanceof ArrayBuffer) out.add(a.buffer); };
+  const addS = (s: Strings | undefined): void => { if (s) { add(s.data); add(s.offsets); } };
+  addS(r.index);
+  if (r.vm) { add(r.vm.time); add(r.vm.values); }
+  for (const d of r.dend) { add(d.block.time); add(d.block.values); if (d.spikes) { add(d.spikes.times); add(d.spikes.offsets); } }
+  if (r.spikes) { add(r.spikes.times); add(r.spikes.offsets); }
+  for (const a of [r.syn, r.cells]) {
+    if (!a) continue;
+    addS(a.index); addS(a.type); addS(a.dendriteLabel);
+    add(a.id); add(a.somaDistance); add(a.sectionId); add(a.sectionPtId); add(a.times);
+  }
+  return [...out];
+}

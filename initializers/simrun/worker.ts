@@ -1,0 +1,30 @@
+/**
+ * Worker-thread entry: parses run folders on request and posts the column buffers back
+ * (transferred, not copied). The main thread only writes.
+ */
+import { parentPort } from 'node:worker_threads';
+import { InputProblemError } from './parse-csv.js';
+import { checkFolder, parseFolder, transferables } from './parse-folder.js';
+import type { WorkerRequest, WorkerReply } from './pool.js';
+
+const port = parentPort;
+if (port) {
+  port.on('message', (msg: WorkerRequest) => {
+    void (async () => {
+      try {
+        if (msg.kind === 'check') {
+          const result = await checkFolder(msg.folder);
+          port.postMessage({ id: msg.id, ok: true, result } satisfies WorkerReply);
+        } else {
+          const result = await parseFolder(msg.folder, msg.opts);
+          port.postMessage({ id: msg.id, ok: true, result } satisfies WorkerReply, transferables(result));
+        }
+      } catch (e) {
+        const reply: WorkerReply = e instanceof InputProblemError
+          ? { id: msg.id, ok: false, problem: e.problem, message: e.message }
+          : { id: msg.id, ok: false, message: e instanceof Error ? e.message : String(e), stack: e instanceof Error ? e.stack : undefined };
+        port.postMessage(reply);
+      }
+    })();
+  });
+}
