@@ -1,0 +1,45 @@
+/**
+ * Small JSON-like values (strings, numbers, booleans, null, arrays, plain objects, typed arrays
+ * inside) as msgpack. Our own name: ISF has no loader of this format.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { CorruptKeyError } from '../src/errors.js';
+import { packValue, unpackValue } from './msgpack/codec.js';
+import { isTypedArray } from './npy/ndarray.js';
+import { readDataFile } from './numpy_to_npy.js';
+import type { Loader } from './types.js';
+
+const FILE = 'value.msgpack';
+
+export const loader: Loader = {
+  name: 'value_to_msgpack',
+  canDump: isPlainValue,
+  async dump(value, dir) {
+    if (!isPlainValue(value)) throw new TypeError('value_to_msgpack stores strings, numbers, booleans, null, bigints, arrays, plain objects and typed arrays');
+    await fs.writeFile(path.join(dir, FILE), packValue(value));
+  },
+  async load(dir, _loaderJson, ctx) {
+    const file = path.join(dir, FILE);
+    const bytes = await readDataFile(file, ctx.key);
+    try {
+      return unpackValue(bytes);
+    } catch (err) {
+      throw new CorruptKeyError(file, `is not valid msgpack (${(err as Error).message})`, ctx.key, { cause: err });
+    }
+  },
+};
+
+/** JSON-like values only: a class instance would come back as a plain object, silently. */
+export function isPlainValue(value: unknown, depth = 0): boolean {
+  if (depth > 100) return false;
+  if (value === null || ['string', 'number', 'boolean', 'bigint'].includes(typeof value)) return true;
+  if (isTypedArray(value)) return true;
+  if (Array.isArray(value)) return value.every((item) => isPlainValue(item, depth + 1));
+  if (typeof value === 'object') {
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) return false;
+    return Object.values(value as object).every((item) => isPlainValue(item, depth + 1));
+  }
+  return false;
+}

@@ -1,0 +1,80 @@
+/** `mdb://` and `reldb://` paths, as ISF's dbopen writes them into parameter files. */
+import path from 'node:path';
+import { promises as fs } from 'node:fs';
+import { DataBase, type OpenOptions } from './database.js';
+import { InvalidPathError } from './errors.js';
+import { DB_STATE_FILE } from './ondisk.js';
+import { keyParts } from './keys.js';
+
+export interface ResolveOptions {
+  /** For `reldb://`: a path inside the database (a file or folder); default the working directory. */
+  from?: string;
+  /** For `mdb://`: how to reach the registry. */
+  open?: OpenOptions;
+}
+
+const MDB = 'mdb://';
+const RELDB = 'reldb://';
+
+/** Turn an `mdb://`, `reldb://` or plain path into an absolute filesystem path. */
+export async function resolvePath(target: string, options: ResolveOptions = {}): Promise<string> {
+  if (target.startsWith(MDB)) return resolveMdb(target, options);
+  if (target.startsWith(RELDB)) return resolveReldb(target, options);
+  return path.resolve(options.from !== undefined ? await folderOf(options.from) : process.cwd(), target);
+}
+
+async function resolveMdb(target: string, options: ResolveOptions): Promise<string> {
+  const [id, key, ...rest] = target.slice(MDB.length).split('/');
+  if (id === undefined || id === '' || key === undefined || key === '') {
+    throw new InvalidPathError(target, 'expected mdb://<database id>/<key>/<path inside the key>');
+  }
+  try {
+    keyParts(key);
+  } catch (err) {
+    throw new InvalidPathError(target, (err as Error).message);
+  }
+  const db = await DataBase.byId(id, { ...options.open, readonly: true });
+  const keyFolder = await db.folderOf(key);
+  return insideOf(keyFolder, rest.join('/'), target);
+}
+
+async function resolveReldb(target: string, options: ResolveOptions): Promise<string> {
+  const relative = target.slice(RELDB.length);
+  const start = options.from !== undefined ? await folderOf(options.from) : process.cwd();
+  const root = await enclosingDatabase(start);
+  if (root === undefined) throw new InvalidPathError(target, `no database encloses ${start} (no db_state.json in it or above it)`);
+  return insideOf(root, relative, target);
+}
+
+/** The nearest folder at or above `start` that holds db_state.json. */
+export async function enclosingDatabase(start: string): Promise<string | undefined> {
+  let dir = path.resolve(start);
+  for (;;) {
+    try {
+      await fs.access(path.join(dir, DB_STATE_FILE));
+      return dir;
+    } catch {
+      const parent = path.dirname(dir);
+      if (parent === dir) return undefined;
+      dir = parent;
+    }
+  }
+}
+
+async function folderOf(p: string): Promise<string> {
+  const resolved = path.resolve(p);
+  try {
+    return (await fs.stat(resolved)).isDirectory() ? resolved : path.dirname(resolved);
+  } catch {
+    return path.dirname(resolved);
+  }
+}
+
+/** Join and refuse a result that escapes `base` through `..`. */
+function insideOf(base: string, rest: string, target: string): string {
+  const joined = path.resolve(base, rest);
+  if (joined !== base && !joined.startsWith(`${base}${path.sep}`)) {
+    throw new InvalidPathError(target, `the path leaves ${base}`);
+  }
+  return joined;
+}

@@ -1,0 +1,148 @@
+/**
+ * The content of metadata.json: which code wrote a key, where and when. Git facts come from
+ * the repository of the calling program (the working directory unless told otherwise) and are
+ * read once per process and folder, because `set` is hot and the code does not change under it.
+ */
+import { promises as fs } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { simpleGit } from 'simple-git';
+import type { MetadataJson } from './ondisk.js';
+
+export interface GitFacts {
+  version: string | null;
+  'full-revisionid': string | null;
+  dirty: boolean | null;
+  error: string | null;
+}
+
+const gitFactsCache = new Map<string, Promise<GitFacts>>();
+
+/** Git facts of the checkout containing `dir`, cached per process. */
+export function gitFacts(dir: string): Promise<GitFacts> {
+  const resolved = path.resolve(dir);
+  let facts = gitFactsCache.get(resolved);
+  if (facts === undefined) {
+    facts = readGitFacts(resolved);
+    gitFactsCache.set(resolved, facts);
+  }
+  return facts;
+}
+
+/** Forget cached git facts (a long-running process that commits between writes). */
+export function clearProvenanceCache(): void {
+  gitFactsCache.clear();
+  moduleFactsCache = undefined;
+}
+
+async function readGitFacts(dir: string): Promise<GitFacts> {
+  try {
+    const git = simpleGit({ baseDir: dir });
+    const revision = (await git.revparse(['HEAD'])).trim();
+    const version = (await git.raw(['describe', '--tags', '--dirty', '--always', '--long', '--all'])).trim();
+    const status = await git.status();
+    return { version, 'full-revisionid': revision, dirty: !status.isClean(), error: null };
+  } catch (err) {
+    const message = err instanceof Error ? err.message.split('\n')[0] ?? err.message : String(err);
+    return { version: null, 'full-revisionid': null, dirty: null, error: `no git facts for ${dir}: ${message}` };
+  }
+}
+
+interface ModuleFacts {
+  moduleList: string;
+  moduleVersions: Record<string, string>;
+}
+
+let moduleFactsCache: Promise<ModuleFacts> | undefined;
+
+/** Versions of Node, this library and its resolved dependencies. */
+export function moduleFacts(): Promise<ModuleFacts> {
+  moduleFactsCache ??= readModuleFacts();
+  return moduleFactsCache;
+}
+
+async function readModuleFacts(): Promise<ModuleFacts> {
+  const ownPackage = await findOwnPackageJson();
+  const versions: Record<string, string> = { node: process.versions.node };
+  if (ownPackage !== undefined) {
+    versions[ownPackage.json.name ?? 'isf-data-base'] = ownPackage.json.version ?? 'unknown';
+    const require = createRequire(ownPackage.file);
+    for (const name of Object.keys(ownPackage.json.dependencies ?? {}).sort()) {
+      versions[name] = (await resolvedVersion(require, ownPackage.file, name)) ?? 'unresolved';
+    }
+  }
+  const moduleList = Object.entries(versions).map(([name, version]) => `${name}@${version}`).join('\n');
+  return { moduleList, moduleVersions: versions };
+}
+
+interface PackageJson { name?: string; version?: string; dependencies?: Record<string, string> }
+
+async function findOwnPackageJson(): Promise<{ file: string; json: PackageJson } | undefined> {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const file = path.join(dir, 'package.json');
+    try {
+      const json = JSON.parse(await fs.readFile(file, 'utf8')) as PackageJson;
+      if (json.name === 'isf-data-base') return { file, json };
+    } catch {
+      // keep walking up
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+/** The installed version of a dependency, found by walking node_modules (exports maps hide package.json). */
+async function resolvedVersion(require: NodeRequire, fromFile: string, name: string): Promise<string | undefined> {
+  for (const dir of require.resolve.paths(name) ?? [path.dirname(fromFile)]) {
+    try {
+      const json = JSON.parse(await fs.readFile(path.join(dir, name, 'package.json'), 'utf8')) as PackageJson;
+      return json.version;
+    } catch {
+      // not in this node_modules
+    }
+  }
+  return undefined;
+}
+
+/** Python's `datetime.utcnow().timetuple()`: [Y, M, D, h, m, s, weekday (Mon=0), yearday, -1]. */
+export function utcTimeTuple(date: Date): number[] {
+  const startOfYear = Date.UTC(date.getUTCFullYear(), 0, 1);
+  const yearDay = Math.floor((Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()) - startOfYear) / 86_400_000) + 1;
+  return [
+    date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate(),
+    date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds(),
+    (date.getUTCDay() + 6) % 7, yearDay, -1,
+  ];
+}
+
+export interface ProvenanceOptions {
+  /** Folder inside the git checkout of the writing code; defaults to the working directory. */
+  gitDir?: string;
+}
+
+/** A complete metadata.json for a key written now by `dumper`, fields in ISF's order. */
+export async function buildMetadata(dumper: string, options: ProvenanceOptions = {}): Promise<MetadataJson> {
+  const [git, modules] = await Promise.all([gitFacts(options.gitDir ?? process.cwd()), moduleFacts()]);
+  return {
+    dumper,
+    time: utcTimeTuple(new Date()),
+    module_list: modules.moduleList,
+    module_versions: modules.moduleVersions,
+    history: process.argv.join(' '),
+    hostname: os.hostname().trim(),
+    metadata_creation_time: 'together_with_new_key',
+    version: git.version,
+    'full-revisionid': git['full-revisionid'],
+    dirty: git.dirty,
+    error: git.error,
+  };
+}
+
+/** ISF's "post hoc" metadata for a key folder that has none. */
+export function postHocMetadata(dumper: string, folderMtime: Date): MetadataJson {
+  return { dumper, time: utcTimeTuple(folderMtime), metadata_creation_time: 'post_hoc', version: 'unknown' };
+}

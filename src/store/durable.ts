@@ -1,0 +1,61 @@
+/** Durable small-file writes: data reaches the disk before a rename makes it visible. */
+import fsSync, { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+/** Write a file and fsync it. The file must not be visible to readers yet (it lives in a temp folder). */
+export async function writeFileSynced(file: string, data: string | Uint8Array): Promise<void> {
+  const handle = await fs.open(file, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** fsync a directory so that renames and creations inside it survive a crash. */
+export async function syncDirectory(dir: string): Promise<void> {
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(dir, 'r');
+    await handle.sync();
+  } catch (err) {
+    // Some filesystems refuse fsync on directories (EINVAL/EISDIR); the rename is still atomic there.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM') throw err;
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** Replace a file atomically: write a sibling temp file, fsync, rename over the target. */
+export async function replaceFileAtomically(file: string, data: string | Uint8Array): Promise<void> {
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await writeFileSynced(temp, data);
+    await fs.rename(temp, file);
+  } catch (err) {
+    await fs.rm(temp, { force: true });
+    throw err;
+  }
+  await syncDirectory(path.dirname(file));
+}
+
+export function randomToken(length: number, alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'): string {
+  const bytes = randomBytes(length);
+  let out = '';
+  for (const byte of bytes) out += alphabet[byte % alphabet.length];
+  return out;
+}
+
+/** Synchronous inside: a metadata call is ~10x cheaper than a trip through the thread pool. */
+export async function pathExists(p: string): Promise<boolean> {
+  try {
+    fsSync.lstatSync(p);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * Atomic replacement of key folders. A new value is written into a temporary folder in the
+ * database's staging folder, fsynced, and renamed into place; an old value is first renamed to
+ * ISF's `<key>.deleting.<XXXXX>` and then removed. A staged folder holding Loader.json is
+ * complete (the database writes it last). The staging folder's name contains `.deleting.`, so neither we
+ * nor Python ISF list it as a key. Nothing here knows what a loader is.
+ */
+import fsSync, { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { DELETING_MARK } from '../keys.js';
+import { pathExists, randomToken, syncDirectory } from './durable.js';
+
+export const STAGING_FOLDER = `.isfdb${DELETING_MARK}staging`;
+/** Separates the key from the rest of a staged name; never part of a key. */
+const SEP = '#';
+const COMPLETE_MARKER = 'Loader.json';
+
+export function stagingDir(dbDir: string): string {
+  return path.join(dbDir, STAGING_FOLDER);
+}
+
+/** Create an empty temporary folder for a new value of key folder `name`. */
+export function createTempKeyFolder(dbDir: string, name: string): string {
+  const staging = stagingDir(dbDir);
+  fsSync.mkdirSync(staging, { recursive: true });
+  const temp = path.join(staging, `${name}${SEP}tmp${SEP}${process.pid}${SEP}${randomToken(6)}`);
+  fsSync.mkdirSync(temp);
+  return temp;
+}
+
+/**
+ * Make a temporary folder the key's value; the old value (if any) is removed in the background,
+ * as ISF does. Every file in `tempDir` must already be on disk (see syncTree).
+ */
+export async function commitTempKeyFolder(dbDir: string, name: string, tempDir: string): Promise<void> {
+  const retired = retireKeyFolder(dbDir, name);
+  fsSync.renameSync(tempDir, path.join(dbDir, name));
+  await syncDirectory(dbDir);
+  if (retired !== undefined) removeInBackground(retired);
+}
+
+/** Rename a key folder out of the way (ISF's `.deleting.` convention); returns where it went. */
+export function retireKeyFolder(dbDir: string, name: string): string | undefined {
+  const retired = path.join(dbDir, `${name}${DELETING_MARK}${randomToken(5)}`);
+  try {
+    fsSync.renameSync(path.join(dbDir, name), retired);
+    return retired;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+const pendingRemovals = new Set<Promise<void>>();
+
+/** Remove a retired folder without making the caller wait; fsck removes what a killed process left. */
+export function removeInBackground(folder: string): void {
+  const removal = fs.rm(folder, { recursive: true, force: true }).catch(() => undefined).finally(() => pendingRemovals.delete(removal));
+  pendingRemovals.add(removal);
+}
+
+/** Wait for background removals (tests, and processes that exit explicitly). */
+export async function settleBackgroundRemovals(): Promise<void> {
+  while (pendingRemovals.size > 0) await Promise.allSettled([...pendingRemovals]);
+}
+
+/** fsync every file and folder below `dir` at once, so a rename publishes data that is on disk. */
+export async function syncTree(dir: string): Promise<void> {
+  const entries = fsSync.readdirSync(dir, { withFileTypes: true, recursive: true });
+  await Promise.all([
+    syncDirectory(dir),
+    ...entries.map((entry) => {
+      const full = path.join(entry.parentPath, entry.name);
+      return entry.isDirectory() ? syncDirectory(full) : entry.isFile() ? syncFile(full) : Promise.resolve();
+    }),
+  ]);
+}
+
+async function syncFile(file: string): Promise<void> {
+  const handle = await fs.open(file, 'r');
+  try {
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Delete a key folder: rename first so readers never see half a folder, then remove. */
+export async function removeKeyFolder(dbDir: string, name: string): Promise<boolean> {
+  const retired = retireKeyFolder(dbDir, name);
+  if (retired === undefined) return false;
+  await syncDirectory(dbDir);
+  await fs.rm(retired, { recursive: true, force: true });
+  return true;
+}
+
+/** Temporary write folders of key folder `name` (all keys when `name` is undefined). */
+export function listStagedWrites(dbDir: string, name?: string): string[] {
+  let entries: string[];
+  try {
+    entries = fsSync.readdirSync(stagingDir(dbDir));
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((entry) => name === undefined || entry.startsWith(`${name}${SEP}`))
+    .map((entry) => path.join(stagingDir(dbDir), entry));
+}
+
+/** The key folder a staged write belongs to. */
+export function keyOfStagedWrite(folder: string): string {
+  return path.basename(folder).split(SEP)[0] ?? '';
+}
+
+/**
+ * Finish what a killed writer left for key folder `name`. Call only while holding the key's
+ * lock, so that every staged write of the key belongs to a writer that is gone. A writer retires
+ * the old value only after its new one is on disk; so when the key folder is missing, an old value
+ * is retired and a complete staged write exists, the writer died between its two renames: roll
+ * that write forward. Other staged writes never became values and are removed.
+ */
+export async function recoverKeyFolder(dbDir: string, name: string): Promise<{ rolledForward?: string; removed: string[] }> {
+  const staged = listStagedWrites(dbDir, name);
+  const result: { rolledForward?: string; removed: string[] } = { removed: [] };
+  if (staged.length === 0) return result;
+  if (!(await pathExists(path.join(dbDir, name))) && (await hasRetiredValue(dbDir, name))) {
+    const complete = await newestComplete(staged);
+    if (complete !== undefined) {
+      await fs.rename(complete, path.join(dbDir, name));
+      await syncDirectory(dbDir);
+      result.rolledForward = complete;
+    }
+  }
+  for (const folder of staged) {
+    if (folder === result.rolledForward) continue;
+    await fs.rm(folder, { recursive: true, force: true });
+    result.removed.push(folder);
+  }
+  return result;
+}
+
+/** Retired values (`<key>.deleting.<X>`) left in the database folder by killed processes. */
+export async function listRetiredFolders(dbDir: string): Promise<string[]> {
+  const entries = await fs.readdir(dbDir).catch(() => [] as string[]);
+  return entries
+    .filter((entry) => entry.includes(DELETING_MARK) && entry !== STAGING_FOLDER)
+    .map((entry) => path.join(dbDir, entry));
+}
+
+async function hasRetiredValue(dbDir: string, name: string): Promise<boolean> {
+  const entries = await fs.readdir(dbDir).catch(() => [] as string[]);
+  return entries.some((entry) => entry.startsWith(`${name}${DELETING_MARK}`));
+}
+
+async function newestComplete(folders: string[]): Promise<string | undefined> {
+  let best: { folder: string; mtime: number } | undefined;
+  for (const folder of folders) {
+    try {
+      const stat = await fs.stat(path.join(folder, COMPLETE_MARKER));
+      if (best === undefined || stat.mtimeMs > best.mtime) best = { folder, mtime: stat.mtimeMs };
+    } catch {
+      // Incomplete: the writer died before Loader.json, so this value never existed.
+    }
+  }
+  return best?.folder;
+}

@@ -1,0 +1,92 @@
+/**
+ * Per-key write locks with proper-lockfile: a `<key>.lock` directory next to the key folder
+ * (mkdir is atomic on NFS too), kept fresh by mtime updates so that the lock of a killed
+ * process goes stale and is taken over.
+ */
+import fsSync from 'node:fs';
+import lockfile from 'proper-lockfile';
+import { LockTimeoutError } from '../errors.js';
+
+export interface LockOptions {
+  /** How long to wait for a busy lock before LockTimeoutError. */
+  timeoutMs: number;
+  /** A lock whose mtime is older than this is considered left by a dead process. */
+  staleMs: number;
+}
+
+export const DEFAULT_LOCK_OPTIONS: LockOptions = { timeoutMs: 60_000, staleMs: 10_000 };
+
+export interface HeldLock {
+  release(): Promise<void>;
+  /** Set when proper-lockfile could not keep the lock fresh; the holder must not commit. */
+  readonly compromised: Error | undefined;
+}
+
+/** Take the lock at `lockPath` (a directory created by the lock), waiting up to the timeout. */
+export async function acquireLock(target: string, lockPath: string, keyForMessages: string, options: LockOptions): Promise<HeldLock> {
+  const started = Date.now();
+  let delay = 2;
+  let compromised: Error | undefined;
+  for (;;) {
+    try {
+      const release = await lockfile.lock(target, {
+        lockfilePath: lockPath,
+        realpath: false,
+        stale: Math.max(options.staleMs, 2000),
+        retries: 0,
+        fs: syncBackedFs,
+        onCompromised: (err) => { compromised = err; },
+      });
+      return {
+        release: async () => {
+          try { await release(); } catch (err) {
+            // A compromised lock may already be gone; nothing is left to release then.
+            if ((err as NodeJS.ErrnoException).code !== 'ERELEASED' && compromised === undefined) throw err;
+          }
+        },
+        get compromised() { return compromised; },
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
+      const waited = Date.now() - started;
+      if (waited >= options.timeoutMs) throw new LockTimeoutError(keyForMessages, lockPath, waited);
+      await sleep(Math.min(delay, options.timeoutMs - waited));
+      delay = Math.min(delay * 2, 100);
+    }
+  }
+}
+
+/** Whether a live process holds the lock (a stale lock counts as free). */
+export async function isLocked(target: string, lockPath: string, staleMs: number): Promise<boolean> {
+  return lockfile.check(target, { lockfilePath: lockPath, realpath: false, stale: Math.max(staleMs, 2000), fs: syncBackedFs });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+type Callback<T> = (err: NodeJS.ErrnoException | null, value?: T) => void;
+
+function viaSync<T>(call: () => T, callback: Callback<T>): void {
+  let value: T;
+  try {
+    value = call();
+  } catch (err) {
+    process.nextTick(callback, err as NodeJS.ErrnoException);
+    return;
+  }
+  process.nextTick(callback, null, value);
+}
+
+/**
+ * proper-lockfile's few filesystem calls, done synchronously: each is one metadata operation,
+ * and a trip through libuv's thread pool costs several times more than the call itself here.
+ */
+const syncBackedFs = {
+  ...fsSync,
+  mkdir: (p: string, cb: Callback<void>) => viaSync(() => { fsSync.mkdirSync(p); }, cb),
+  rmdir: (p: string, cb: Callback<void>) => viaSync(() => fsSync.rmdirSync(p), cb),
+  stat: (p: string, cb: Callback<fsSync.Stats>) => viaSync(() => fsSync.statSync(p), cb),
+  utimes: (p: string, a: Date, m: Date, cb: Callback<void>) => viaSync(() => fsSync.utimesSync(p, a, m), cb),
+  realpath: (p: string, cb: Callback<string>) => viaSync(() => fsSync.realpathSync(p), cb),
+} as unknown as typeof fsSync;
