@@ -1,0 +1,188 @@
+/**
+ * Parameter files of a campaign: hash (md5 of the bytes), parse, find the files they name,
+ * check those exist (before anything is written), and later copy everything into managed
+ * folders with the paths rewritten to reldb:// so the database stands alone.
+ */
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { InputProblemError, type InputProblem } from './parse-csv.js';
+import { ParamSyntaxError, type ParamReference, type PyValue, findReferences, parsePyLiteral, setAt, toPyLiteral } from './param-file.js';
+import type { RunFolder } from './scan.js';
+
+export interface FolderParams {
+  neuronPath: string;
+  networkPath: string;
+  neuronHash: string;
+  networkHash: string;
+}
+
+interface UniqueParam {
+  which: 'neuron' | 'network';
+  file: string;
+  value: PyValue;
+  refs: (ParamReference & { abs: string })[];
+}
+
+export interface ParamScan {
+  byFolder: Map<string, FolderParams>;
+  unique: Map<string, UniqueParam>;
+  /** folders refused (when recording failures instead of throwing) */
+  failed: { folder: RunFolder; problem: InputProblem }[];
+}
+
+const md5 = (b: Uint8Array): string => createHash('md5').update(b).digest('hex');
+
+function lineOf(text: string, needle: string): number | undefined {
+  const at = text.indexOf(needle);
+  if (at === -1) return undefined;
+  let l = 1;
+  for (let i = 0; i < at; i++) if (text.charCodeAt(i) === 10) l++;
+  return l;
+}
+
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then((s) => s.isFile(), () => false);
+}
+
+export async function scanParams(folders: RunFolder[], recordFailures: boolean): Promise<ParamScan> {
+  const byFolder = new Map<string, FolderParams>();
+  const unique = new Map<string, UniqueParam>();
+  const failed: ParamScan['failed'] = [];
+  const checked = new Map<string, InputProblem | null>();
+  for (const folder of folders) {
+    let problem: InputProblem | undefined;
+    const hashes: string[] = [];
+    for (const which of ['neuron', 'network'] as const) {
+      const file = which === 'neuron' ? folder.neuronParam : folder.networkParam;
+      if (file === undefined) {
+        problem = { file: folder.dir, reason: `run folder ${folder.dir} has no ${folder.uid}_${which}_model.param` };
+        break;
+      }
+      const bytes = await readFile(file);
+      const hash = md5(bytes);
+      hashes.push(hash);
+      if (!checked.has(hash)) {
+        const text = new TextDecoder().decode(bytes);
+        let p: InputProblem | null = null;
+        try {
+          const value = parsePyLiteral(text);
+          const refs: UniqueParam['refs'] = [];
+          for (const ref of findReferences(value, which)) {
+            const abs = path.isAbsolute(ref.path) ? ref.path : path.resolve(path.dirname(file), ref.path);
+            if (!(await exists(abs))) {
+              const line = lineOf(text, ref.path);
+              p = line === undefined
+                ? { file, reason: `run folder ${folder.dir}: the ${which} parameter file references ${ref.path}, which does not exist` }
+                : { file, line, reason: `run folder ${folder.dir}: the ${which} parameter file references ${ref.path}, which does not exist` };
+              break;
+            }
+            refs.push({ ...ref, abs });
+          }
+          if (p === null) unique.set(hash, { which, file, value, refs });
+        } catch (e) {
+          if (!(e instanceof ParamSyntaxError)) throw e;
+          p = { file, line: e.line, reason: `run folder ${folder.dir}: cannot parse the ${which} parameter file: ${e.reason}` };
+        }
+        checked.set(hash, p);
+      }
+      const p = checked.get(hash);
+      if (p) { problem = p.file === file ? p : { ...p, reason: p.reason.replace(/^run folder [^:]*:/, `run folder ${folder.dir}:`), file }; break; }
+    }
+    if (problem) {
+      if (!recordFailures) throw new InputProblemError(problem);
+      failed.push({ folder, problem });
+      continue;
+    }
+    byFolder.set(folder.rel, {
+      neuronPath: folder.neuronParam!, networkPath: folder.networkParam!,
+      neuronHash: hashes[0]!, networkHash: hashes[1]!,
+    });
+  }
+  return { byFolder, unique, failed };
+}
+
+export interface ManagedFolders {
+  parameterfiles_cell_folder: string;
+  parameterfiles_network_folder: string;
+  morphology: string;
+  syn_folder: string;
+  con_folder: string;
+  recsites_folder: string;
+}
+
+/** Write a file through a temporary name, so that a reader never sees half of it. */
+async function atomicWrite(file: string, data: string | Uint8Array): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, data);
+  await rename(tmp, file);
+}
+
+async function atomicCopy(from: string, to: string): Promise<void> {
+  const tmp = `${to}.tmp-${process.pid}`;
+  await copyFile(from, tmp);
+  await rename(tmp, to);
+}
+
+/**
+ * Copy the unique parameter files and their referenced files into the managed folders.
+ * Files are content-addressed, so a re-run completes an interrupted copy.
+ */
+export async function copyParams(scan: ParamScan, dirs: ManagedFolders): Promise<{ files: number }> {
+  let files = 0;
+  const placed = new Map<string, string>(); // abs source -> reldb path
+  const place = async (abs: string, kind: ParamReference['kind']): Promise<string> => {
+    const known = placed.get(abs);
+    if (known !== undefined) return known;
+    const bytes = await readFile(abs);
+    const hash = md5(bytes);
+    const base = path.basename(abs);
+    let rel: string;
+    if (kind === 'morphology' || kind === 'recsites') {
+      const key = kind === 'morphology' ? 'morphology' : 'recsites_folder';
+      let name = base;
+      const target = path.join(dirs[key], name);
+      const there = await readFile(target).catch(() => undefined);
+      if (there !== undefined && md5(there) !== hash) name = `${hash}_${base}`; // same name, other content
+      const dest = path.join(dirs[key], name);
+      if (!(await exists(dest))) { await atomicCopy(abs, dest); files++; }
+      rel = `reldb://${key}/${name}`;
+    } else {
+      const key = kind === 'syn' ? 'syn_folder' : 'con_folder';
+      const dir = path.join(dirs[key], hash);
+      await mkdir(dir, { recursive: true });
+      const dest = path.join(dir, base);
+      const lines = new TextDecoder().decode(bytes).split('\n');
+      // the second line names the file this one belongs to (.syn -> .hoc, .con -> .syn)
+      if (lines.length > 1) {
+        const second = lines[1]!;
+        const m = /(\S+\.(hoc|syn))\s*$/.exec(second);
+        if (m) {
+          const named = m[1]!;
+          const namedAbs = path.isAbsolute(named) ? named : path.resolve(path.dirname(abs), named);
+          if (await exists(namedAbs)) {
+            const target = await place(namedAbs, m[2] === 'hoc' ? 'morphology' : 'syn');
+            lines[1] = second.slice(0, m.index) + target;
+          }
+        }
+      }
+      if (!(await exists(dest))) { await atomicWrite(dest, lines.join('\n')); files++; }
+      rel = `reldb://${key}/${hash}/${base}`;
+    }
+    placed.set(abs, rel);
+    return rel;
+  };
+  for (const [hash, p] of scan.unique) {
+    const value = structuredCloneValue(p.value);
+    for (const ref of p.refs) setAt(value, ref.at, await place(ref.abs, ref.kind));
+    const dir = p.which === 'neuron' ? dirs.parameterfiles_cell_folder : dirs.parameterfiles_network_folder;
+    const dest = path.join(dir, `${hash}.param`);
+    if (!(await exists(dest))) { await atomicWrite(dest, `${toPyLiteral(value)}\n`); files++; }
+  }
+  return { files };
+}
+
+function structuredCloneValue(v: PyValue): PyValue {
+  // re-parse the literal form: keeps tuples as tuples
+  return parsePyLiteral(toPyLiteral(v));
+}

@@ -1,0 +1,89 @@
+/**
+ * Column buffers from the workers -> apache-arrow Tables, without copying the float data
+ * (each time-point column of a voltage partition is a view into the folder's one buffer).
+ */
+import { Field, Float64, Int64, RecordBatch, Schema, Struct, Table, Utf8, makeData, type Data, type DataType } from 'apache-arrow';
+import type { ActivationBlock, SpikeBlock, Strings, TraceBlock } from './parse-folder.js';
+import { pyFloatRepr } from './pyfloat.js';
+
+export const INDEX = 'sim_trial_index';
+
+function f64(arr: Float64Array): Data<Float64> {
+  return makeData({ type: new Float64(), length: arr.length, nullCount: 0, data: arr });
+}
+
+function i64(arr: Float64Array): Data<Int64> {
+  const out = new BigInt64Array(arr.length);
+  for (let i = 0; i < arr.length; i++) out[i] = BigInt(arr[i]!);
+  return makeData({ type: new Int64(), length: arr.length, nullCount: 0, data: out });
+}
+
+function utf8(s: Strings): Data<Utf8> {
+  return makeData({ type: new Utf8(), length: s.offsets.length - 1, nullCount: 0, valueOffsets: s.offsets, data: s.data });
+}
+
+export function utf8Of(values: string[]): Data<Utf8> {
+  const enc = new TextEncoder();
+  const parts = values.map((v) => enc.encode(v));
+  const offsets = new Int32Array(values.length + 1);
+  let total = 0;
+  parts.forEach((p, i) => { total += p.length; offsets[i + 1] = total; });
+  const data = new Uint8Array(total);
+  parts.forEach((p, i) => data.set(p, offsets[i]!));
+  return makeData({ type: new Utf8(), length: values.length, nullCount: 0, valueOffsets: offsets, data });
+}
+
+export function tableOf(columns: [string, Data<DataType>][], rows: number): Table {
+  const fields = columns.map(([name, d]) => new Field(name, d.type, false));
+  const schema = new Schema(fields);
+  const struct = makeData({ type: new Struct(fields), length: rows, nullCount: 0, children: columns.map(([, d]) => d) });
+  return new Table(schema, new RecordBatch(schema, struct));
+}
+
+/** Column labels of a time grid, as Python's str(float) writes them. */
+export function timeLabels(time: Float64Array): string[] {
+  return Array.from(time, (t) => pyFloatRepr(t));
+}
+
+/** One voltage partition: index + one float64 column per time point. */
+export function traceTable(index: Strings, block: TraceBlock, labels: string[]): Table {
+  const n = block.nCols;
+  const cols: [string, Data<DataType>][] = [[INDEX, utf8(index)]];
+  for (let t = 0; t < labels.length; t++) cols.push([labels[t]!, f64(block.values.subarray(t * n, (t + 1) * n))]);
+  return tableOf(cols, n);
+}
+
+export function activationTable(a: ActivationBlock, kind: 'synapses' | 'cells'): Table {
+  const cols: [string, Data<DataType>][] = [[INDEX, utf8(a.index)]];
+  if (kind === 'synapses') {
+    cols.push(['synapse_type', utf8(a.type)], ['synapse_ID', i64(a.id)], ['soma_distance', f64(a.somaDistance!)],
+      ['section_ID', i64(a.sectionId!)], ['section_pt_ID', i64(a.sectionPtId!)], ['dendrite_label', utf8(a.dendriteLabel!)]);
+  } else {
+    cols.push(['presynaptic_cell_type', utf8(a.type)], ['cell_ID', i64(a.id)]);
+  }
+  for (let k = 0; k < a.width; k++) cols.push([String(k), f64(a.times.subarray(k * a.rows, (k + 1) * a.rows))]);
+  return tableOf(cols, a.rows);
+}
+
+/** Spike lists of many trials -> index + columns '0'..'m-1' (NaN-padded). */
+export function spikeTable(ids: string[], lists: Float64Array[]): Table {
+  const m = lists.reduce((s, l) => Math.max(s, l.length), 0);
+  const n = ids.length;
+  const cols: [string, Data<DataType>][] = [[INDEX, utf8Of(ids)]];
+  for (let k = 0; k < m; k++) {
+    const col = new Float64Array(n).fill(NaN);
+    lists.forEach((l, i) => { if (k < l.length) col[i] = l[k]!; });
+    cols.push([String(k), f64(col)]);
+  }
+  return tableOf(cols, n);
+}
+
+export function spikeLists(block: SpikeBlock): Float64Array[] {
+  const out: Float64Array[] = [];
+  for (let i = 0; i + 1 < block.offsets.length; i++) out.push(block.times.slice(block.offsets[i]!, block.offsets[i + 1]!));
+  return out;
+}
+
+export function stringTable(columns: [string, string[]][], rows: number): Table {
+  return tableOf(columns.map(([name, values]) => [name, utf8Of(values)]), rows);
+}
