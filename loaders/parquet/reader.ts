@@ -1,0 +1,182 @@
+/**
+ * Reads a Parquet file into an Arrow Table: the footer first, then only the byte ranges of the
+ * selected columns (and row groups), one column chunk at a time, so memory stays near the size
+ * of the result. Counts the bytes it reads so projection can be verified.
+ */
+import { promises as fs } from 'node:fs';
+import {
+  type DataType, type Field, Schema, Table, RecordBatch, Struct, makeData, Field as ArrowField, Type, type Data,
+} from 'apache-arrow';
+import { decodeFileMeta, type FileMeta, type SchemaElement } from './format.js';
+import { arrowTypeOf, deserializeArrowSchema, UnsupportedTypeError } from './arrow-types.js';
+import { decodeColumnChunk, UnsupportedFeatureError } from './page-decoder.js';
+
+export interface ParquetReadOptions {
+  /** Column names to read (default: all), in file order. */
+  columns?: readonly string[];
+  /** Row group indexes to read (default: all). */
+  rowGroups?: readonly number[];
+}
+
+/** A bad Parquet file: truncated, bad magic, or bytes that do not decode. */
+export class ParquetFormatError extends Error {}
+
+const MAGIC = 'PAR1';
+
+export class ParquetFileReader {
+  /** Bytes read from the file so far (footer included). */
+  bytesRead = 0;
+  private scratch = Buffer.alloc(0);
+
+  private constructor(
+    private readonly handle: fs.FileHandle,
+    readonly path: string,
+    readonly fileSize: number,
+    readonly meta: FileMeta,
+    readonly schema: Schema,
+    private readonly leaves: SchemaElement[],
+    footerBytes: number,
+  ) {
+    this.bytesRead = footerBytes;
+  }
+
+  static async open(path: string): Promise<ParquetFileReader> {
+    const handle = await fs.open(path, 'r');
+    try {
+      const { size } = await handle.stat();
+      if (size < 12) throw new ParquetFormatError(`file of ${size} bytes is too short to be Parquet`);
+      const head = Buffer.alloc(4);
+      await handle.read(head, 0, 4, 0);
+      const tail = Buffer.alloc(8);
+      await handle.read(tail, 0, 8, size - 8);
+      if (head.toString('latin1') !== MAGIC || tail.toString('latin1', 4) !== MAGIC) {
+        throw new ParquetFormatError('missing the PAR1 magic bytes (truncated or not Parquet)');
+      }
+      const footerLength = tail.readUInt32LE(0);
+      if (footerLength + 12 > size) throw new ParquetFormatError(`footer of ${footerLength} bytes does not fit a ${size}-byte file`);
+      const footer = Buffer.alloc(footerLength);
+      await handle.read(footer, 0, footerLength, size - 8 - footerLength);
+      let meta: FileMeta;
+      try {
+        meta = decodeFileMeta(footer);
+      } catch (err) {
+        throw new ParquetFormatError(`footer does not decode: ${(err as Error).message}`);
+      }
+      const leaves = flatLeaves(meta);
+      const schema = arrowSchemaOf(meta, leaves);
+      return new ParquetFileReader(handle, path, size, meta, schema, leaves, 12 + footerLength);
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+  }
+
+  get numRows(): number {
+    return this.meta.numRows;
+  }
+
+  async read(options: ParquetReadOptions = {}): Promise<Table> {
+    const wanted = options.columns ? new Set(options.columns) : undefined;
+    const columnIndexes = this.leaves.map((_, i) => i).filter((i) => !wanted || wanted.has(this.leaves[i]?.name ?? ''));
+    const fields = columnIndexes.map((i) => this.schema.fields[i] as Field);
+    const schema = new Schema(fields, this.schema.metadata);
+    const groups = options.rowGroups ?? this.meta.rowGroups.map((_, i) => i);
+    const batches: RecordBatch[] = [];
+    for (const g of groups) {
+      const group = this.meta.rowGroups[g];
+      if (!group) throw new RangeError(`row group ${g} does not exist (the file has ${this.meta.rowGroups.length})`);
+      const children: Data[] = [];
+      for (const c of columnIndexes) children.push(await this.readColumnChunk(g, c));
+      batches.push(new RecordBatch(schema, makeData({ type: new Struct(fields), length: group.numRows, nullCount: 0, children })));
+    }
+    return new Table(schema, batches);
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+
+  private async readColumnChunk(groupIndex: number, columnIndex: number): Promise<Data> {
+    const group = this.meta.rowGroups[groupIndex];
+    const column = group?.columns[columnIndex];
+    const element = this.leaves[columnIndex];
+    const field = this.schema.fields[columnIndex];
+    if (!group || !column || !element || !field) throw new ParquetFormatError(`row group ${groupIndex} lacks column ${columnIndex}`);
+    const start = chunkStart(column);
+    const length = column.totalCompressedSize;
+    if (start < 4 || start + length > this.fileSize - 8) {
+      throw new ParquetFormatError(`column '${element.name}' claims bytes ${start}..${start + length} outside the file`);
+    }
+    if (this.scratch.length < length) this.scratch = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await this.handle.read(this.scratch, done, length - done, start + done);
+      if (bytesRead === 0) throw new ParquetFormatError(`unexpected end of file in column '${element.name}'`);
+      done += bytesRead;
+    }
+    this.bytesRead += length;
+    try {
+      return decodeColumnChunk(this.scratch.subarray(0, length), column, element, field.type, group.numRows);
+    } catch (err) {
+      if (err instanceof UnsupportedFeatureError) throw err;
+      throw new ParquetFormatError(`column '${element.name}', row group ${groupIndex}: ${(err as Error).message}`);
+    }
+  }
+}
+
+function chunkStart(column: { dataPageOffset: number; dictionaryPageOffset?: number }): number {
+  const dictionary = column.dictionaryPageOffset;
+  // Some writers record 0 for an absent dictionary page.
+  return dictionary !== undefined && dictionary > 0 && dictionary < column.dataPageOffset ? dictionary : column.dataPageOffset;
+}
+
+/** The leaf columns of a flat schema; nested schemas are left to another codec. */
+function flatLeaves(meta: FileMeta): SchemaElement[] {
+  const [root, ...leaves] = meta.schema;
+  if (!root) throw new ParquetFormatError('empty schema');
+  for (const leaf of leaves) {
+    if (leaf.numChildren !== undefined && leaf.numChildren > 0) throw new UnsupportedFeatureError(`nested column '${leaf.name}'`);
+    if (leaf.repetition === 2) throw new UnsupportedFeatureError(`repeated column '${leaf.name}'`);
+  }
+  if ((root.numChildren ?? 0) !== leaves.length) throw new ParquetFormatError('schema root does not match its columns');
+  for (const group of meta.rowGroups) {
+    if (group.columns.length !== leaves.length && !(group.columns.length === 0 && leaves.length === 0)) {
+      throw new ParquetFormatError(`a row group has ${group.columns.length} columns, the schema ${leaves.length}`);
+    }
+  }
+  return leaves;
+}
+
+/** The Arrow schema: pyarrow's stored one when it matches the columns, else derived. */
+function arrowSchemaOf(meta: FileMeta, leaves: SchemaElement[]): Schema {
+  const metadata = new Map(meta.keyValue);
+  const stored = metadata.get('ARROW:schema');
+  metadata.delete('ARROW:schema');
+  const storedSchema = stored ? deserializeArrowSchema(stored) : undefined;
+  const fields = leaves.map((leaf, i) => {
+    const storedField = storedSchema?.fields[i];
+    const type = storedField && storedField.name === leaf.name && readable(storedField.type) ? storedField.type : derivedType(leaf);
+    return new ArrowField(leaf.name, type, leaf.repetition !== 0);
+  });
+  return new Schema(fields, metadata);
+}
+
+function derivedType(leaf: SchemaElement): DataType {
+  try {
+    return arrowTypeOf(leaf);
+  } catch (err) {
+    if (err instanceof UnsupportedTypeError) throw new UnsupportedFeatureError(err.message);
+    throw err;
+  }
+}
+
+/** Arrow types the page decoder can produce. */
+function readable(type: DataType): boolean {
+  switch (type.typeId) {
+    case Type.Float: return (type as unknown as { precision: number }).precision !== 0;
+    case Type.Int: case Type.Bool: case Type.Utf8: case Type.Timestamp: return true;
+    case Type.Date: return (type as unknown as { unit: number }).unit === 0;
+    case Type.Dictionary: return (type as unknown as { dictionary: DataType }).dictionary.typeId === Type.Utf8;
+    default: return false;
+  }
+}
