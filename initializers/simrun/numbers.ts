@@ -120,6 +120,6 @@ export function readInt(buf: Uint8Array, p: number, end: number): number {
 /** The printable token at `p` (for error messages). */
 export function tokenAt(buf: Uint8Array, p: number, end: number): string {
   let q = p;
-  while (q < end && buf[q] !== 9 && buf[q] !== 10 && buf[q] !== 13 && q - p < 60) q++;
+  while (q < end && buf[q] !== 9 && buf[q] !== 10 && buf[q] !== 13 && buf[q] !== 44 && q - p < 60) q++;
   return latin1.decode(buf.subarray(p, q));
 }
