@@ -1,0 +1,84 @@
+import { DataBase } from '../../index.js';
+import { initSimrun } from '../../../initializers/index.js';
+import { UsageError, parseCommandArgs, printJson, type CliCommand } from '../command.js';
+
+const usage = `isfdb init-simrun <raw> <db> [options]
+
+Turn a raw simulation campaign (ISF simrun output) into a self-contained database: every key
+ISF's load_simrun_general.init builds, as Parquet. Parsing runs in worker threads.
+
+Options:
+  --workers <n>                  parsing threads (default: the number of cores, at most 8)
+  --no-core                      skip simresult_path, filelist, sim_trial_index, metadata
+  --no-voltage-traces            skip voltage_traces
+  --no-synapse-activation        skip synapse_activation and cell_activation
+  --no-dendritic-voltage-traces  skip dendritic_recordings
+  --no-parameterfiles            skip parameterfiles and the managed folders
+  --no-spike-times               skip spike_times
+  --no-dendritic-spike-times     skip dendritic_spike_times
+  --dendritic-threshold <mV>     dendritic spike threshold (default -30)
+  --record-failed-runs           record run folders with broken parameter files in
+                                 failed_runs and go on, instead of failing
+  --quiet                        no progress bar
+  --json                         print the report as JSON`;
+
+const flags = {
+  workers: { type: 'string' },
+  'no-core': { type: 'boolean' },
+  'no-voltage-traces': { type: 'boolean' },
+  'no-synapse-activation': { type: 'boolean' },
+  'no-dendritic-voltage-traces': { type: 'boolean' },
+  'no-parameterfiles': { type: 'boolean' },
+  'no-spike-times': { type: 'boolean' },
+  'no-dendritic-spike-times': { type: 'boolean' },
+  'dendritic-threshold': { type: 'string' },
+  'record-failed-runs': { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  json: { type: 'boolean' },
+} as const;
+
+function num(text: string | undefined, name: string, integer: boolean): number | undefined {
+  if (text === undefined) return undefined;
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v) || (integer && (!Number.isInteger(v) || v < 0))) {
+    throw new UsageError(`--${name} must be ${integer ? 'a whole number >= 0' : 'a number'}, got '${text}'`);
+  }
+  return v;
+}
+
+export const command: CliCommand = {
+  name: 'init-simrun',
+  summary: 'build a database from a raw simulation campaign',
+  usage,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs(args, flags, { min: 2, max: 2, names: '<raw> <db>' });
+    if (values.help) {
+      process.stdout.write(`${usage}\n`);
+      return 0;
+    }
+    const workers = num(values.workers as string | undefined, 'workers', true);
+    const threshold = num(values['dendritic-threshold'] as string | undefined, 'dendritic-threshold', false);
+    const db = await DataBase.open(positionals[1]!);
+    const report = await initSimrun(positionals[0]!, db, {
+      core: !values['no-core'],
+      voltageTraces: !values['no-voltage-traces'],
+      synapseActivation: !values['no-synapse-activation'],
+      dendriticVoltageTraces: !values['no-dendritic-voltage-traces'],
+      parameterfiles: !values['no-parameterfiles'],
+      spikeTimes: !values['no-spike-times'],
+      dendriticSpikeTimes: !values['no-dendritic-spike-times'],
+      recordFailedRuns: values['record-failed-runs'] === true,
+      quiet: values.quiet === true,
+      ...(workers === undefined ? {} : { workers }),
+      ...(threshold === undefined ? {} : { dendriticSpikeTimesThreshold: threshold }),
+    });
+    if (values.json) printJson(report);
+    else {
+      process.stdout.write(`${report.campaign} -> ${db.basedir}: ${report.folders} run folders, ${report.trials} trials, `
+        + `${(report.bytes / 1e6).toFixed(1)} MB in ${(report.elapsedMs / 1000).toFixed(2)} s `
+        + `(${(report.bytes / 1e6 / Math.max(0.001, report.elapsedMs / 1000)).toFixed(1)} MB/s, ${report.parsing}${report.parsingReason ? `: ${report.parsingReason}` : ''})\n`);
+      if (report.failedRuns > 0) process.stdout.write(`${report.failedRuns} run folder(s) recorded in failed_runs\n`);
+    }
+    return 0;
+  },
+};
