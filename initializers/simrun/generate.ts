@@ -144,7 +144,7 @@ export async function generateCampaign(root: string, options: GenerateCampaignOp
     const place = f === nFolders - 1 && nFolders > 1 ? '' : places[f % (places.length - 1)]!;
     const pid = 10000 + Math.floor(r() * 80000);
     const stamp = `2024${String(1 + (f % 12)).padStart(2, '0')}${String(10 + (f % 18)).padStart(2, '0')}-${String(1000 + f).slice(-4)}`;
-    const name = f % 3 === 2 ? `${stamp}_${pid}` : `${stamp}_seed${1000 + f}_pid${pid}`;
+    const name = f % 3 === 1 ? `${stamp}_${pid}` : `${stamp}_seed${1000 + f}_pid${pid}`;
     folders.push(place === '' ? '' : `${place}/${name}`);
   }
   // a single run folder at the root must not also be the only folder when others exist

@@ -156,13 +156,14 @@ export async function copyParams(scan: ParamScan, dirs: ManagedFolders): Promise
       // the second line names the file this one belongs to (.syn -> .hoc, .con -> .syn)
       if (lines.length > 1) {
         const second = lines[1]!;
-        const m = /(\S+\.(hoc|syn))\s*$/.exec(second);
+        // '# corresponding to cell: /path/x.hoc' or '# /path/x.syn' (paths may hold spaces)
+        const m = /^(#?\s*(?:[^:/]*:\s*)?)(.*\.(hoc|syn))\s*$/.exec(second);
         if (m) {
-          const named = m[1]!;
+          const named = m[2]!;
           const namedAbs = path.isAbsolute(named) ? named : path.resolve(path.dirname(abs), named);
           if (await exists(namedAbs)) {
-            const target = await place(namedAbs, m[2] === 'hoc' ? 'morphology' : 'syn');
-            lines[1] = second.slice(0, m.index) + target;
+            const target = await place(namedAbs, m[3] === 'hoc' ? 'morphology' : 'syn');
+            lines[1] = m[1]! + target;
           }
         }
       }
