@@ -352,24 +352,31 @@ export class DataBase {
   }
 
   private async loaderNameAt(name: string): Promise<string | undefined> {
-    const folder = path.join(this.basedir, name);
-    if (!(await pathExists(folder))) return undefined;
-    return shortLoaderName((await this.readLoaderJson(name, name)).Loader);
+    try {
+      return shortLoaderName((await this.readLoaderJson(name, name)).Loader);
+    } catch (err) {
+      if (isDataBaseError(err, 'KeyNotFoundError')) return undefined;
+      throw err;
+    }
   }
 
   private async readLoaderJson(name: string, shown: string): Promise<LoaderJson> {
     const folder = path.join(this.basedir, name);
-    const file = path.join(folder, LOADER_FILE);
-    if (!(await pathExists(file)) && (await pathExists(path.join(folder, 'Loader.pickle')))) {
-      throw new UnsupportedFormatError('Loader.pickle', shown, 'the key was written by a legacy Python ISF with a pickled loader; read it with Python ISF');
+    try {
+      return await readJsonFile(path.join(folder, LOADER_FILE), loaderJsonSchema, shown);
+    } catch (err) {
+      if (!isMissingFile(err)) throw err;
+      if (!(await pathExists(folder))) throw new KeyNotFoundError(shown, this.basedir);
+      if (await pathExists(path.join(folder, 'Loader.pickle'))) {
+        throw new UnsupportedFormatError('Loader.pickle', shown, 'the key was written by a legacy Python ISF with a pickled loader; read it with Python ISF');
+      }
+      throw err;
     }
-    return readJsonFile(file, loaderJsonSchema, shown);
   }
 
   private async getLocal(name: string, shown: string, options: Record<string, unknown> | undefined): Promise<unknown> {
     for (let attempt = 0; ; attempt++) {
       try {
-        if (!(await pathExists(path.join(this.basedir, name)))) throw new KeyNotFoundError(shown, this.basedir);
         const loaderJson = await this.readLoaderJson(name, shown);
         const loader = await getLoader(loaderJson.Loader, shown);
         return await this.callLoader(loader, 'load', shown, () =>
@@ -468,6 +475,10 @@ export class DataBase {
       await lock.release();
     }
   }
+}
+
+function isMissingFile(err: unknown): boolean {
+  return isDataBaseError(err, 'CorruptKeyError') && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
 }
 
 /** Visit a database folder and every sub-database below it. */

@@ -3,7 +3,7 @@
  * (temp file + rename): many processes on many machines can register at once on NFS/GPFS,
  * where a shared SQLite or LMDB file (memory-mapped locks) is not safe.
  */
-import { promises as fs } from 'node:fs';
+import fsSync, { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -37,7 +37,8 @@ export class Registry {
     const file = this.fileOf(id);
     let text: string;
     try {
-      text = await fs.readFile(file, 'utf8');
+      // Synchronous: a small file, and lookups are hot (every mdb:// path resolves one).
+      text = fsSync.readFileSync(file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new DatabaseNotFoundError(id, `no such id in the registry ${this.dir}`);

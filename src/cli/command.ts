@@ -1,0 +1,66 @@
+/** The shape of one `isfdb` command, and the small helpers every command shares. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { isDataBaseError } from '../index.js';
+
+export interface CliCommand {
+  readonly name: string;
+  /** One line for the command table. */
+  readonly summary: string;
+  /** The full --help text. */
+  readonly usage: string;
+  /** Returns the exit code. */
+  run(args: string[]): Promise<number>;
+}
+
+/** Bad command-line input: printed as one line, exit code 2. */
+export class UsageError extends Error {}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** node:util parseArgs with --help and --json always known; unknown flags are usage errors. */
+export interface ParsedArgs {
+  values: Record<string, string | boolean | undefined> & { help?: boolean };
+  positionals: string[];
+}
+
+export function parseCommandArgs(args: string[], options: Options, positionals: { min: number; max: number; names: string }): ParsedArgs {
+  let parsed: ParsedArgs;
+  try {
+    parsed = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals: true, strict: true }) as ParsedArgs;
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0]);
+  }
+  if (!parsed.values.help && (parsed.positionals.length < positionals.min || parsed.positionals.length > positionals.max)) {
+    throw new UsageError(`expected ${positionals.names}, got ${parsed.positionals.length} argument(s)`);
+  }
+  return parsed;
+}
+
+/** CLI spelling of tuple keys: `A/1/B` is the key ('A', '1', 'B'). */
+export function parseCliKey(text: string): string | string[] {
+  const parts = text.split('/').filter((part) => part !== '');
+  if (parts.length === 0) throw new UsageError(`'${text}' is not a key`);
+  return parts.length === 1 ? parts[0]! : parts;
+}
+
+/** Run a command, turning expected failures into one line and an exit code. */
+export async function runCommand(command: CliCommand, args: string[]): Promise<number> {
+  try {
+    return await command.run(args);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`isfdb ${command.name}: ${err.message} (see isfdb ${command.name} --help)\n`);
+      return 2;
+    }
+    if (isDataBaseError(err)) {
+      process.stderr.write(`isfdb ${command.name}: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`isfdb ${command.name}: unexpected failure: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
+}

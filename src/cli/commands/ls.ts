@@ -1,0 +1,52 @@
+import { DataBase } from '../../index.js';
+import { parseCommandArgs, printJson, UsageError, type CliCommand } from '../command.js';
+
+const usage = `isfdb ls <db> [--depth N] [--json]
+
+List a database's keys as a tree, with each key's loader (like ISF's db.ls()).
+  --depth N   descend at most N sub-database levels (default: all)
+  --json      print [{ "key": [...], "loader": "..." }, ...]`;
+
+interface Node { name: string; loader: string; children: Node[] }
+
+export const command: CliCommand = {
+  name: 'ls',
+  summary: 'list keys as a tree with their loaders',
+  usage,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs(args, { depth: { type: 'string' }, json: { type: 'boolean' } }, { min: 1, max: 1, names: '<db>' });
+    if (values.help) {
+      process.stdout.write(`${usage}\n`);
+      return 0;
+    }
+    const depth = values.depth === undefined ? Infinity : Number(values.depth);
+    if (Number.isNaN(depth) || depth < 0) throw new UsageError(`--depth takes a number >= 0, got '${values.depth}'`);
+    const db = await DataBase.open(positionals[0]!, { readonly: true });
+    const tree = await collect(db, depth);
+    if (values.json) printJson(flatten(tree, []));
+    else process.stdout.write(`${db.basedir}\n${render(tree, '')}`);
+    return 0;
+  },
+};
+
+async function collect(db: DataBase, depth: number): Promise<Node[]> {
+  const nodes: Node[] = [];
+  for (const name of await db.keys()) {
+    const loader = await db.loaderOf(name).catch((err: Error) => `unreadable: ${err.message}`);
+    const isSubDb = loader === 'just_create_isf_db';
+    const children = isSubDb && depth > 0 ? await collect((await db.get(name)) as DataBase, depth - 1) : [];
+    nodes.push({ name, loader: isSubDb ? 'sub-database' : loader, children });
+  }
+  return nodes;
+}
+
+function render(nodes: Node[], indent: string): string {
+  return nodes.map((node, i) => {
+    const last = i === nodes.length - 1;
+    return `${indent}${last ? '└── ' : '├── '}${node.name}  (${node.loader})\n${render(node.children, indent + (last ? '    ' : '│   '))}`;
+  }).join('');
+}
+
+function flatten(nodes: Node[], prefix: string[]): Array<{ key: string[]; loader: string }> {
+  return nodes.flatMap((node) => [{ key: [...prefix, node.name], loader: node.loader }, ...flatten(node.children, [...prefix, node.name])]);
+}

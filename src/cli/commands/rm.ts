@@ -1,0 +1,25 @@
+import { DataBase } from '../../index.js';
+import { parseCliKey, parseCommandArgs, type CliCommand } from '../command.js';
+
+const usage = `isfdb rm <db> <key> [<key> ...]
+
+Delete keys (a sub-database with everything in it). Tuple keys are written A/1/B.`;
+
+export const command: CliCommand = {
+  name: 'rm',
+  summary: 'delete keys',
+  usage,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs(args, {}, { min: 2, max: Infinity, names: '<db> <key> [<key> ...]' });
+    if (values.help) {
+      process.stdout.write(`${usage}\n`);
+      return 0;
+    }
+    const db = await DataBase.open(positionals[0]!, { nocreate: true });
+    for (const text of positionals.slice(1)) {
+      await db.delete(parseCliKey(text));
+      process.stdout.write(`deleted ${text}\n`);
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,45 @@
+/**
+ * Core benchmark: small-key set/s (metadata + fsync, sequential and 8 in flight), get/s, and
+ * registry lookups/s, with a baseline measured in the same run: a bare JSON file written with
+ * fsync and read back, the cheapest durable store of a small record.
+ */
+import { promises as fs } from 'node:fs';
+import fsSync from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DataBase, Registry } from '../../src/index.js';
+import { fmt, line, measureRate } from './measure.js';
+
+export async function benchCore(opts: { quick?: boolean } = {}): Promise<void> {
+  const n = opts.quick ? 200 : 2000;
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'isfdb-bench-core-'));
+  const registry = new Registry(path.join(root, 'registry'));
+  try {
+    const db = await DataBase.open(path.join(root, 'db'), { registry });
+    const value = (i: number) => ({ trial: i, tau_ms: 20.5, label: `trial-${i}` });
+    process.stdout.write(`\ncore: ${n} small keys (a 3-field object, value_to_msgpack), ${os.cpus().length} cores\n`);
+
+    const baselineWrite = await measureRate(n, async (i) => {
+      const fd = fsSync.openSync(path.join(root, `baseline-${i % 100}.json`), 'w');
+      fsSync.writeSync(fd, JSON.stringify(value(i)));
+      fsSync.fdatasyncSync(fd);
+      fsSync.closeSync(fd);
+    });
+    const setSeq = await measureRate(n, (i) => db.set(`k${i % 500}`, value(i)));
+    const setConcurrent = await measureRate(n, (i) => db.set(`c${i % 500}`, value(i)), 8);
+    const baselineRead = await measureRate(n * 5, async (i) => JSON.parse(fsSync.readFileSync(path.join(root, `baseline-${i % 100}.json`), 'utf8')));
+    const get = await measureRate(n * 5, (i) => db.get(`k${i % Math.min(n, 500)}`));
+    const lookups = await measureRate(n * 5, () => registry.lookup(db.id));
+    const byId = await measureRate(n, () => DataBase.byId(db.id, { registry, readonly: true }));
+
+    line('baseline: JSON file write + fdatasync', `${fmt(baselineWrite.perSecond)}/s`);
+    line('set, sequential (3 files + metadata, fsync)', `${fmt(setSeq.perSecond)}/s`, `goal >= 1,000/s; ${fmt(setSeq.perSecond / baselineWrite.perSecond, 2)}x baseline`);
+    line('set, 8 in flight', `${fmt(setConcurrent.perSecond)}/s`, `goal >= 1,000/s; ${fmt(setConcurrent.perSecond / baselineWrite.perSecond, 2)}x baseline`);
+    line('baseline: JSON file read', `${fmt(baselineRead.perSecond)}/s`);
+    line('get', `${fmt(get.perSecond)}/s`, `goal >= 20,000/s; ${fmt(get.perSecond / baselineRead.perSecond, 2)}x baseline`);
+    line('registry lookup (id -> folder)', `${fmt(lookups.perSecond)}/s`);
+    line('DataBase.byId (lookup + open + check id)', `${fmt(byId.perSecond)}/s`);
+  } finally {
+    await fs.rm(root, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,14 @@
+/** `npm run bench`: every benchmark of the project, each printing its figures and ratios. */
+import { benchCore } from './core.js';
+
+const quick = process.argv.includes('--quick');
+const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
+
+const BENCHMARKS: Array<[string, (opts: { quick: boolean }) => Promise<void>]> = [
+  ['core', benchCore],
+];
+
+for (const [name, run] of BENCHMARKS) {
+  if (only !== undefined && only !== name) continue;
+  await run({ quick });
+}
