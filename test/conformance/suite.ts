@@ -1,0 +1,439 @@
+/**
+ * One conformance suite for every loader, run on any database (a top-level one, a sub-database...).
+ *
+ * Each case is `{ loader, name, value, compare? }`: the suite stores `value` with `loader`, reads it
+ * back and compares. Engineers adding a loader add cases with `registerConformanceCases(...)` (or
+ * pass their own list as the third argument) and call `defineLoaderConformance` in a test file.
+ */
+import fsSync, { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DataBase, KeyNotFoundError, UnknownLoaderError, type NdArray, type NdArrayDType, type TypedArray } from '../../src/index.js';
+import { STAGING_FOLDER, settleBackgroundRemovals } from '../../src/store/keyfolder.js';
+import { cleanupTemp, makeTemp, sandbox } from '../core/helpers.js';
+
+export interface CaseContext {
+  db: DataBase;
+  key: string | string[];
+}
+
+export interface ConformanceCase {
+  /** The loader's short on-disk name, passed to `set` as the dumper. */
+  loader: string;
+  /** Unique within the loader; becomes part of the key. */
+  name: string;
+  value: unknown;
+  /** Throws (expect) when `actual` (what `get` returned) is not `expected` (the value stored). Default: `expectSameValue`. */
+  compare?: (actual: unknown, expected: unknown, ctx: CaseContext) => void | Promise<void>;
+  /** The loader `set` must choose when no dumper is named; omit when the default is another loader. */
+  defaultLoader?: string;
+}
+
+// ---------------------------------------------------------------- exact comparison
+
+function isTyped(value: unknown): value is TypedArray {
+  return ArrayBuffer.isView(value) && !(value instanceof DataView);
+}
+
+/**
+ * Deep, exact equality: typed arrays must have the same class and the same bytes (so NaN payloads,
+ * -0 and big ints count), numbers compare with Object.is, bigints stay bigints, object keys match.
+ */
+export function sameValueProblem(actual: unknown, expected: unknown, at = '$'): string | undefined {
+  if (isTyped(expected)) {
+    if (!isTyped(actual)) return `${at}: expected a ${expected.constructor.name}, got ${describeValue(actual)}`;
+    if (actual.constructor.name !== expected.constructor.name) return `${at}: expected a ${expected.constructor.name}, got a ${actual.constructor.name}`;
+    if (actual.length !== expected.length) return `${at}: expected length ${expected.length}, got ${actual.length}`;
+    const a = new Uint8Array(actual.buffer, actual.byteOffset, actual.byteLength);
+    const e = new Uint8Array(expected.buffer, expected.byteOffset, expected.byteLength);
+    for (let i = 0; i < e.length; i++) if (a[i] !== e[i]) return `${at}: bytes differ at byte ${i}`;
+    return undefined;
+  }
+  if (typeof expected !== 'object' || expected === null) {
+    if (typeof actual !== typeof expected) return `${at}: expected ${typeof expected} ${describeValue(expected)}, got ${typeof actual} ${describeValue(actual)}`;
+    return Object.is(actual, expected) ? undefined : `${at}: expected ${describeValue(expected)}, got ${describeValue(actual)}`;
+  }
+  if (Array.isArray(expected)) {
+    if (!Array.isArray(actual)) return `${at}: expected an array, got ${describeValue(actual)}`;
+    if (actual.length !== expected.length) return `${at}: expected ${expected.length} items, got ${actual.length}`;
+    for (let i = 0; i < expected.length; i++) {
+      const problem = sameValueProblem(actual[i], expected[i], `${at}[${i}]`);
+      if (problem !== undefined) return problem;
+    }
+    return undefined;
+  }
+  if (typeof actual !== 'object' || actual === null || Array.isArray(actual) || isTyped(actual)) {
+    return `${at}: expected an object, got ${describeValue(actual)}`;
+  }
+  const ek = Object.keys(expected).sort();
+  const ak = Object.keys(actual).sort();
+  if (JSON.stringify(ek) !== JSON.stringify(ak)) return `${at}: expected keys ${JSON.stringify(ek)}, got ${JSON.stringify(ak)}`;
+  for (const k of ek) {
+    const problem = sameValueProblem((actual as Record<string, unknown>)[k], (expected as Record<string, unknown>)[k], `${at}.${k}`);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+function describeValue(v: unknown): string {
+  if (typeof v === 'bigint') return `${v}n`;
+  if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v);
+  if (isTyped(v)) return `a ${v.constructor.name}`;
+  try {
+    return JSON.stringify(v)?.slice(0, 60) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
+export function expectSameValue(actual: unknown, expected: unknown): void {
+  const problem = sameValueProblem(actual, expected);
+  expect(problem, problem).toBeUndefined();
+}
+
+/** What the npy/npz loaders return for a stored array: an NdArray (a bare TypedArray becomes 1-d). */
+export function expectSameArray(actual: unknown, expected: unknown): void {
+  const want: NdArray = isTyped(expected)
+    ? { dtype: dtypeOfTyped(expected), shape: [expected.length], data: expected }
+    : (expected as NdArray);
+  expect(actual).toBeTypeOf('object');
+  const got = actual as NdArray;
+  expect(got.dtype).toBe(want.dtype);
+  expect([...got.shape]).toEqual([...want.shape]);
+  expectSameValue(got.data, want.data);
+}
+
+function dtypeOfTyped(t: TypedArray): NdArrayDType {
+  const byName: Record<string, NdArrayDType> = {
+    Int8Array: 'int8', Int16Array: 'int16', Int32Array: 'int32', BigInt64Array: 'int64',
+    Uint8Array: 'uint8', Uint16Array: 'uint16', Uint32Array: 'uint32', BigUint64Array: 'uint64',
+    Float32Array: 'float32', Float64Array: 'float64',
+  };
+  const dtype = byName[t.constructor.name];
+  if (dtype === undefined) throw new Error(`no dtype for ${t.constructor.name}`);
+  return dtype;
+}
+
+// ---------------------------------------------------------------- values
+
+/** A small deterministic PRNG (mulberry32) so every run stores the same values. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const DTYPE_SAMPLES: Record<NdArrayDType, { make: (n: number) => TypedArray; fill: (i: number) => number | bigint }> = {
+  bool: { make: (n) => new Uint8Array(n), fill: (i) => (i * 7) % 3 === 0 ? 1 : 0 },
+  int8: { make: (n) => new Int8Array(n), fill: (i) => [-128, 127, 0, -1, 5][i % 5]! },
+  int16: { make: (n) => new Int16Array(n), fill: (i) => [-32768, 32767, 0, -1, 300][i % 5]! },
+  int32: { make: (n) => new Int32Array(n), fill: (i) => [-2147483648, 2147483647, 0, -1, 70000][i % 5]! },
+  int64: { make: (n) => new BigInt64Array(n), fill: (i) => [-(2n ** 63n), 2n ** 63n - 1n, 0n, -1n, 2n ** 53n + 1n][i % 5]! },
+  uint8: { make: (n) => new Uint8Array(n), fill: (i) => [0, 255, 1, 128][i % 4]! },
+  uint16: { make: (n) => new Uint16Array(n), fill: (i) => [0, 65535, 1, 256][i % 4]! },
+  uint32: { make: (n) => new Uint32Array(n), fill: (i) => [0, 4294967295, 1, 65536][i % 4]! },
+  uint64: { make: (n) => new BigUint64Array(n), fill: (i) => [0n, 2n ** 64n - 1n, 1n, 2n ** 53n + 1n][i % 4]! },
+  float32: { make: (n) => new Float32Array(n), fill: (i) => [Math.fround(0.1), -0, Number.NaN, Infinity, -Infinity, 1.401298464324817e-45, 3.4028234663852886e38][i % 7]! },
+  float64: { make: (n) => new Float64Array(n), fill: (i) => [0.1, -0, Number.NaN, Infinity, -Infinity, 5e-324, Number.MAX_VALUE, i / 3][i % 8]! },
+};
+
+export const ALL_DTYPES = Object.keys(DTYPE_SAMPLES) as NdArrayDType[];
+
+/** An n-d array of `dtype` and `shape` with edge values of the type. */
+export function sampleArray(dtype: NdArrayDType, shape: number[]): NdArray {
+  const count = shape.reduce((a, b) => a * b, 1);
+  const sample = DTYPE_SAMPLES[dtype];
+  const data = sample.make(count);
+  const target = data as unknown as { [i: number]: number | bigint };
+  for (let i = 0; i < count; i++) target[i] = sample.fill(i);
+  return { dtype, shape, data };
+}
+
+const ARRAY_SHAPES: Array<{ name: string; shape: number[] }> = [
+  { name: '1d', shape: [13] },
+  { name: '2d', shape: [3, 5] },
+  { name: '3d', shape: [2, 3, 4] },
+  { name: 'empty', shape: [0] },
+  { name: 'empty3d', shape: [2, 0, 3] },
+];
+
+/** A deterministic cell in ISF's serialised structure. */
+export function sampleCell(sectionCount: number, synapseCount: number, seed = 42): Record<string, unknown> {
+  const rnd = seededRandom(seed);
+  const tVec = new Float64Array(101).map((_, i) => i * 0.025);
+  const sections = Array.from({ length: sectionCount }, (_, s) => ({
+    recVList: [new Float64Array(8).map(() => -70 + rnd() * 40)],
+    recordVars: s % 10 === 0 ? { 'Ca_HVA.ica': [new Float64Array(4).map(() => rnd() * 1e-3)] } : {},
+    label: s === 0 ? 'Soma' : s % 3 === 0 ? 'ApicalDendrite' : 'Dendrite',
+    sec_id: s,
+    parent_id: s === 0 ? null : Math.floor(rnd() * s),
+  }));
+  const populations = ['L4ss_C2', 'L5tt_C2', 'VPM_C2', 'L23_D1'];
+  const synapses: Record<string, unknown[]> = {};
+  for (let i = 0; i < synapseCount; i++) {
+    const pop = populations[i % populations.length]!;
+    (synapses[pop] ??= []).push({
+      preCell: { spikeTimes: i % 5 === 0 ? [] : [rnd() * 300, rnd() * 300] },
+      coordinates: [rnd() * 100, rnd() * 100, rnd() * 1000],
+    });
+  }
+  return {
+    tVec,
+    parameters: { tStop: 300, dt: 0.025, neuron: { filename: 'mdb://x/morph/cell.hoc', cell_modify_functions: {} } },
+    sections,
+    synapses,
+    hoc: '/* morphology */\n{create soma}\n{access soma}\n{nt_soma = 1}\n'.repeat(20),
+  };
+}
+
+async function checkManagedFolder(actual: unknown, _expected: unknown, ctx: CaseContext): Promise<void> {
+  expect(typeof actual).toBe('string');
+  const folder = actual as string;
+  expect(path.isAbsolute(folder)).toBe(true);
+  expect(folder).toBe(await ctx.db.folderOf(ctx.key));
+  expect(fsSync.statSync(folder).isDirectory()).toBe(true);
+  // The folder is the user's: a file written into it stays, and the key still loads.
+  await fs.writeFile(path.join(folder, 'user-file.txt'), 'hello');
+  expect(await ctx.db.get(ctx.key)).toBe(folder);
+  expect(fsSync.readFileSync(path.join(folder, 'user-file.txt'), 'utf8')).toBe('hello');
+}
+
+async function checkSubDb(actual: unknown, _expected: unknown, ctx: CaseContext): Promise<void> {
+  expect(actual).toBeInstanceOf(DataBase);
+  const sub = actual as DataBase;
+  expect(sub.basedir).toBe(path.join(await ctx.db.folderOf(ctx.key), 'db'));
+  expect(sub.id).not.toBe('');
+  expect(sub.id).not.toBe(ctx.db.id);
+  expect(sub.readonly).toBe(ctx.db.readonly);
+  await sub.set('inner', { x: 1 });
+  expectSameValue(await ctx.db.get(Array.isArray(ctx.key) ? [...ctx.key, 'inner'] : [ctx.key, 'inner']), { x: 1 });
+}
+
+/** The built-in cases; other loaders add theirs with `registerConformanceCases`. */
+export const conformanceCases: ConformanceCase[] = [];
+
+export function registerConformanceCases(...cases: ConformanceCase[]): void {
+  for (const c of cases) {
+    if (conformanceCases.some((other) => other.loader === c.loader && other.name === c.name)) {
+      throw new Error(`conformance case ${c.loader}/${c.name} is registered twice`);
+    }
+    conformanceCases.push(c);
+  }
+}
+
+for (const loader of ['numpy_to_npy', 'numpy_to_npz']) {
+  for (const dtype of ALL_DTYPES) {
+    for (const { name, shape } of ARRAY_SHAPES) {
+      registerConformanceCases({
+        loader, name: `${dtype}-${name}`, value: sampleArray(dtype, shape), compare: expectSameArray,
+        ...(loader === 'numpy_to_npy' ? { defaultLoader: 'numpy_to_npy' } : {}),
+      });
+    }
+  }
+  registerConformanceCases({ loader, name: 'bare-Float64Array', value: new Float64Array([1.5, -2, Number.NaN]), compare: expectSameArray });
+  registerConformanceCases({ loader, name: 'bare-BigInt64Array', value: new BigInt64Array([-(2n ** 63n), 7n]), compare: expectSameArray });
+  registerConformanceCases({ loader, name: 'subarray-view', value: new Int32Array([9, 8, 7, 6, 5, 4]).subarray(2, 5), compare: expectSameArray });
+}
+
+const msgpackValues: Array<[string, unknown]> = [
+  ['string', 'hello'],
+  ['empty-string', ''],
+  ['unicode', 'Grüße, 神経細胞 🧠 é (e + U+0301) \u0000 end'],
+  ['integer', 42],
+  ['negative-float', -1.25e-7],
+  ['large-safe-integer', 2 ** 53 - 1],
+  ['integer-2-pow-40', 2 ** 40],
+  ['special-floats', [Number.NaN, Infinity, -Infinity, 5e-324]],
+  ['booleans-null', [true, false, null]],
+  ['nested-object', { a: { b: { c: [1, 'two', { d: null }] } }, 'key with spaces': 1, 'ключ': 'значение' }],
+  ['empty-containers', { o: {}, a: [] }],
+  ['array-of-mixed', [1, 'a', [2, [3, [4]]], { x: 0.5 }]],
+  ['typed-arrays-inside', {
+    f64: new Float64Array([1.5, Number.NaN, -0]), f32: new Float32Array([0.25]), i8: new Int8Array([-128, 127]),
+    i16: new Int16Array([-3]), i32: new Int32Array([2147483647]), u8: new Uint8Array([0, 255]),
+    u16: new Uint16Array([65535]), u32: new Uint32Array([4294967295]),
+    i64: new BigInt64Array([-(2n ** 63n)]), u64: new BigUint64Array([2n ** 64n - 1n]),
+    view: new Float64Array([0, 1, 2, 3]).subarray(1, 3),
+  }],
+  ['bigint', { small: 5n, big: 2n ** 62n, min: -(2n ** 63n), umax: 2n ** 64n - 1n }],
+  ['params-like', { network: { L5tt: { synapses: { receptors: { glutamate_syn: { weight: [1.47, 1.47] } } } } }, seed: 7 }],
+];
+for (const [name, value] of msgpackValues) {
+  registerConformanceCases({ loader: 'value_to_msgpack', name, value, defaultLoader: 'value_to_msgpack' });
+}
+
+registerConformanceCases(
+  { loader: 'cell_to_msgpack', name: 'small-cell', value: sampleCell(3, 10), defaultLoader: 'cell_to_msgpack' },
+  { loader: 'cell_to_msgpack', name: '200-sections-10000-synapses', value: sampleCell(200, 10_000), defaultLoader: 'cell_to_msgpack' },
+  { loader: 'just_create_folder', name: 'managed-folder', value: undefined, compare: checkManagedFolder },
+  { loader: 'just_create_isf_db', name: 'sub-database', value: undefined, compare: checkSubDb },
+);
+
+// ---------------------------------------------------------------- the suite
+
+const FULL_PREFIX = 'data_base.isf_data_base.IO.LoaderDumper.';
+
+function keyName(c: ConformanceCase): string {
+  return `${c.loader}-${c.name}`.replace(/[^A-Za-z0-9_.-]/g, '_');
+}
+
+/** Folders of `dbDir` that are not the key folders we expect: retired values and staged writes. */
+function debris(dbDir: string): string[] {
+  const out: string[] = [];
+  for (const entry of fsSync.readdirSync(dbDir)) {
+    if (entry === STAGING_FOLDER) {
+      for (const staged of fsSync.readdirSync(path.join(dbDir, entry))) out.push(`${entry}/${staged}`);
+    } else if (entry.includes('.deleting.') || entry.endsWith('.lock')) {
+      out.push(entry);
+    }
+  }
+  return out;
+}
+
+/**
+ * Every case in `cases` round-trips through `makeDb`'s database, plus the key-handling behaviours
+ * every database must show. `makeDb` gets a fresh temp folder (and $ISFDB_REGISTRY already points
+ * to a temp registry).
+ */
+export function defineLoaderConformance(
+  name: string,
+  makeDb: (tmp: string) => Promise<DataBase>,
+  cases: readonly ConformanceCase[] = conformanceCases,
+): void {
+  describe(`loader conformance: ${name}`, () => {
+    let db: DataBase;
+
+    beforeAll(async () => {
+      await sandbox();
+      db = await makeDb(await makeTemp('isfdb-conf-'));
+    });
+    afterAll(async () => {
+      await settleBackgroundRemovals();
+      await cleanupTemp();
+    });
+
+    for (const c of cases) {
+      it(`${c.loader}: ${c.name} round-trips`, async () => {
+        const key = keyName(c);
+        await db.set(key, c.value, c.loader);
+        const compare = c.compare ?? ((a: unknown, e: unknown) => expectSameValue(a, e));
+        await compare(await db.get(key), c.value, { db, key });
+        // A second read (fresh from disk) gives the same value.
+        await compare(await db.get(key), c.value, { db, key });
+        expect(await db.has(key)).toBe(true);
+        expect(await db.loaderOf(key)).toBe(c.loader);
+        expect((await db.metadata(key)).dumper).toBe(c.loader);
+        const folder = await db.folderOf(key);
+        expect(path.dirname(folder)).toBe(db.basedir);
+        expect(JSON.parse(fsSync.readFileSync(path.join(folder, 'Loader.json'), 'utf8')).Loader).toBe(`${FULL_PREFIX}${c.loader}`);
+        expect(JSON.parse(fsSync.readFileSync(path.join(folder, 'metadata.json'), 'utf8')).dumper).toBe(c.loader);
+        expect(await db.keys()).toContain(key);
+      });
+    }
+
+    const byLoader = new Map<string, ConformanceCase>();
+    for (const c of cases) if (!byLoader.has(c.loader)) byLoader.set(c.loader, c);
+
+    for (const c of byLoader.values()) {
+      it(`${c.loader}: round-trips under a tuple key`, async () => {
+        const key = ['tuple', `t-${c.loader}`, 'leaf'];
+        await db.set(key, c.value, c.loader);
+        const compare = c.compare ?? ((a: unknown, e: unknown) => expectSameValue(a, e));
+        await compare(await db.get(key), c.value, { db, key });
+        expect(await db.has(key)).toBe(true);
+        expect(await db.loaderOf(key)).toBe(c.loader);
+        expect(await db.folderOf(key)).toBe(path.join(db.basedir, 'tuple', 'db', `t-${c.loader}`, 'db', 'leaf'));
+        expect(fsSync.existsSync(path.join(db.basedir, 'tuple', 'db', `t-${c.loader}`, 'db', 'leaf', 'Loader.json'))).toBe(true);
+        // (a sub-database case adds keys inside it, so look for the key as a prefix)
+        const listed = await db.keys({ recurse: true });
+        expect(listed.some((k) => key.every((part, i) => k[i] === part)), JSON.stringify(listed)).toBe(true);
+      });
+    }
+
+    for (const c of cases.filter((x) => x.defaultLoader !== undefined)) {
+      it(`default dumper: ${c.loader}/${c.name} is stored with ${c.defaultLoader}`, async () => {
+        const key = `default-${keyName(c)}`;
+        await db.set(key, c.value);
+        expect(await db.loaderOf(key)).toBe(c.defaultLoader);
+        const compare = c.compare ?? ((a: unknown, e: unknown) => expectSameValue(a, e));
+        await compare(await db.get(key), c.value, { db, key });
+      });
+    }
+
+    it('default dumper: a value no loader takes is refused with UnknownLoaderError and writes nothing', async () => {
+      class Custom { x = 1; }
+      const before = fsSync.readdirSync(db.basedir).sort();
+      const err = await db.set('custom-class', new Custom()).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(UnknownLoaderError);
+      expect((err as Error).message).toBe("unknown loader '(none)' for key 'custom-class': register it with registerLoader() or use one of listLoaders()");
+      expect(await db.has('custom-class')).toBe(false);
+      expect(fsSync.readdirSync(db.basedir).filter((e) => !before.includes(e) && e !== STAGING_FOLDER)).toEqual([]);
+    });
+
+    for (const c of byLoader.values()) {
+      if (c.loader === 'just_create_isf_db') continue; // a sub-database cannot be overwritten with data (tested in core)
+      it(`${c.loader}: overwrite leaves exactly one folder, no debris, and the new value`, async () => {
+        const key = `overwrite-${c.loader}`;
+        await db.set(key, { first: true }, 'value_to_msgpack');
+        await db.set(key, c.value, c.loader);
+        await db.set(key, c.value, c.loader);
+        const compare = c.compare ?? ((a: unknown, e: unknown) => expectSameValue(a, e));
+        await compare(await db.get(key), c.value, { db, key });
+        expect(await db.loaderOf(key)).toBe(c.loader);
+        await db.set(key, { last: 3 }, 'value_to_msgpack');
+        expectSameValue(await db.get(key), { last: 3 });
+        await settleBackgroundRemovals();
+        expect(fsSync.readdirSync(db.basedir).filter((e) => e.startsWith(key))).toEqual([key]);
+        expect(debris(db.basedir)).toEqual([]);
+      });
+
+      it(`${c.loader}: delete removes the key and its folder`, async () => {
+        const key = `delete-${c.loader}`;
+        await db.set(key, c.value, c.loader);
+        expect(await db.has(key)).toBe(true);
+        await db.delete(key);
+        expect(await db.has(key)).toBe(false);
+        expect(await db.keys()).not.toContain(key);
+        const err = await db.get(key).then(() => undefined, (e: unknown) => e);
+        expect(err).toBeInstanceOf(KeyNotFoundError);
+        expect((err as KeyNotFoundError).key).toBe(key);
+        await settleBackgroundRemovals();
+        expect(fsSync.readdirSync(db.basedir).filter((e) => e.startsWith(key))).toEqual([]);
+        expect(debris(db.basedir)).toEqual([]);
+      });
+    }
+
+    it('sub-database key: delete removes it with everything inside', async () => {
+      await db.set(['deleted-sub', 'a'], { v: 1 });
+      await db.delete('deleted-sub');
+      expect(await db.has('deleted-sub')).toBe(false);
+      expect(await db.has(['deleted-sub', 'a'])).toBe(false);
+      expect(fsSync.existsSync(path.join(db.basedir, 'deleted-sub'))).toBe(false);
+    });
+
+    it('metadata records the dumper of every write, and a new write replaces it', async () => {
+      await db.set('meta-dumper', new Float64Array([1]));
+      expect((await db.metadata('meta-dumper')).dumper).toBe('numpy_to_npy');
+      await db.set('meta-dumper', new Float64Array([1]), 'numpy_to_npz');
+      expect((await db.metadata('meta-dumper')).dumper).toBe('numpy_to_npz');
+      expect((await db.metadata('meta-dumper')).metadata_creation_time).toBe('together_with_new_key');
+    });
+
+    it('every case left the database listing only key folders', async () => {
+      await settleBackgroundRemovals();
+      expect(debris(db.basedir)).toEqual([]);
+      for (const key of await db.keys()) expect(fsSync.existsSync(path.join(db.basedir, key, 'Loader.json'))).toBe(true);
+    });
+
+    it('the comparison helper tells typed-array classes, -0 and bigints apart', () => {
+      expect(sameValueProblem(new Float32Array([1]), new Float64Array([1]))).toMatch(/expected a Float64Array, got a Float32Array/);
+      expect(sameValueProblem(-0, 0)).toMatch(/expected 0, got -0/);
+      expect(sameValueProblem(5, 5n)).toMatch(/expected bigint/);
+    });
+  });
+}
