@@ -1,0 +1,117 @@
+/**
+ * dask_to_parquet: a partitioned data frame as `pandas_to_parquet.<N>.<i>.parquet` files plus
+ * `object_meta.json` and `divisions.json`, as ISF writes them. Partitions are written one at a
+ * time from an array or an (async) iterable, so memory stays bounded by one partition; loading
+ * returns a lazy PartitionedFrame.
+ */
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { Table, type Schema } from 'apache-arrow';
+import { InvalidInputError } from '../src/errors.js';
+import type { Loader } from './types.js';
+import { prepareFrame, writeFrameFile, writeObjectMeta, type FrameDumpOptions } from './parquet/frame-io.js';
+import { frameIndexOf } from './parquet/frame.js';
+import { DIVISIONS_FILE, OBJECT_META_FILE, partitionFileName, type Division } from './parquet/ondisk.js';
+import { PartitionedFrame, type PartitionReadOptions } from './parquet/partitioned-frame.js';
+import { serializeDivisions } from './parquet/divisions.js';
+
+const NAME = 'dask_to_parquet';
+
+export type Partitions = readonly Table[] | Iterable<Table> | AsyncIterable<Table> | PartitionedFrame;
+export type DaskToParquetDumpOptions = FrameDumpOptions;
+export type DaskToParquetLoadOptions = PartitionReadOptions;
+
+function isPartitions(value: unknown): value is Partitions {
+  if (value instanceof PartitionedFrame) return true;
+  if (Array.isArray(value)) return value.length > 0 && value.every((v) => v instanceof Table);
+  if (value instanceof Table || typeof value !== 'object' || value === null) return false;
+  return Symbol.asyncIterator in value || Symbol.iterator in value;
+}
+
+export const loader: Loader<Partitions, DaskToParquetLoadOptions, DaskToParquetDumpOptions> = {
+  name: NAME,
+  kind: 'data',
+  canDump: isPartitions,
+  async dump(value, dir, ctx, options = {}) {
+    if (!isPartitions(value)) throw new InvalidInputError(`value for key '${ctx.key}'`, `${NAME} stores an array or (async) iterable of apache-arrow Tables, or a PartitionedFrame`);
+    const site = { key: ctx.key, loader: NAME };
+    const written: string[] = [];
+    const divisions: Division[] = [];
+    let firstSchema: Schema | undefined;
+    let floatIndex = false;
+    let rows = 0;
+    let unknownDivisions = false;
+    for await (const partition of value as AsyncIterable<Table> | Iterable<Table>) {
+      const i = written.length;
+      if (!(partition instanceof Table)) throw new InvalidInputError(`partition ${i} of key '${ctx.key}'`, 'is not an apache-arrow Table');
+      const { frame, objectMeta } = prepareFrame(partition, options, site, `partition ${i}`, rows);
+      if (!firstSchema) {
+        firstSchema = frame.schema;
+        await writeObjectMeta(join(dir, OBJECT_META_FILE), objectMeta);
+      } else {
+        checkSameColumns(firstSchema, frame.schema, i, ctx.key);
+      }
+      const bounds = indexBounds(frame, rows);
+      if (bounds === undefined) unknownDivisions = true;
+      else {
+        floatIndex ||= bounds.float;
+        divisions.push(bounds.first);
+        divisions[i + 1] = bounds.last;
+      }
+      // The final name holds the partition count, unknown until the input ends.
+      const temporary = join(dir, `pandas_to_parquet.partial.${i}.parquet`);
+      await writeFrameFile(temporary, frame, options, site);
+      written.push(temporary);
+      rows += frame.numRows;
+    }
+    if (written.length === 0) throw new InvalidInputError(`value for key '${ctx.key}'`, 'a partitioned frame needs at least one partition');
+    const count = written.length;
+    await Promise.all(written.map((path, i) => fs.rename(path, join(dir, partitionFileName(count, i)))));
+    const known = !unknownDivisions && isSorted(divisions);
+    if (!unknownDivisions && !known) {
+      throw new InvalidInputError(`value for key '${ctx.key}'`, 'the partitions\' index values are not sorted across partitions, so divisions cannot be written');
+    }
+    await fs.writeFile(join(dir, DIVISIONS_FILE), serializeDivisions(known ? divisions : new Array<Division>(count + 1).fill(null), floatIndex));
+  },
+  async load(dir, _loaderJson, ctx, options = {}) {
+    return PartitionedFrame.open(dir, ctx.key, options);
+  },
+};
+
+function checkSameColumns(first: Schema, schema: Schema, i: number, key: string): void {
+  const describe = (s: Schema): string => s.fields.map((f) => `${f.name}: ${String(f.type)}`).join(', ');
+  if (describe(first) !== describe(schema)) {
+    throw new InvalidInputError(`partition ${i} of key '${key}'`, `has columns [${describe(schema)}], partition 0 has [${describe(first)}]`);
+  }
+}
+
+/** First and last index value of a partition (its divisions), or undefined when not orderable. */
+function indexBounds(frame: Table, rowOffset: number): { first: Division; last: Division; float: boolean } | undefined {
+  if (frame.numRows === 0) return undefined;
+  const index = frameIndexOf(frame);
+  if (index.kind === 'range') {
+    return { first: rowOffset, last: rowOffset + frame.numRows - 1, float: false };
+  }
+  const column = frame.getChild(index.columns[0] ?? '');
+  if (!column) return undefined;
+  const first = divisionValue(column.get(0));
+  const last = divisionValue(column.get(frame.numRows - 1));
+  if (first === undefined || last === undefined) return undefined;
+  const isFloat = String(column.type).startsWith('Float');
+  return { first, last, float: isFloat };
+}
+
+function divisionValue(value: unknown): Division | undefined {
+  if (typeof value === 'number' || typeof value === 'string') return value;
+  if (typeof value === 'bigint') return Number(value);
+  return undefined;
+}
+
+function isSorted(values: Division[]): boolean {
+  for (let i = 1; i < values.length; i++) {
+    const a = values[i - 1];
+    const b = values[i];
+    if (a === null || b === null || a === undefined || b === undefined || typeof a !== typeof b || a > b) return false;
+  }
+  return true;
+}

@@ -1,0 +1,116 @@
+/**
+ * One frame <-> one Parquet file plus its object_meta.json, shared by both data frame loaders.
+ * Every failure leaves here as one of the library's typed errors naming the key and the file.
+ */
+import { promises as fs } from 'node:fs';
+import { type Table } from 'apache-arrow';
+import { CorruptKeyError, InvalidInputError, UnsupportedFormatError, DataBaseError } from '../../src/errors.js';
+import { parseJsonText, pythonJson } from '../../src/ondisk.js';
+import { inspectParquet, readParquet, writeParquet, type Compression } from './codec.js';
+import { ParquetFormatError } from './reader.js';
+import { UnsupportedTypeError } from './arrow-types.js';
+import { FrameError, OBJECT_META_KEY, buildObjectMeta, dataColumnsOf, frameForWriting, frameIndexOf, withIndex, withSchemaMetadata, type LabelType } from './frame.js';
+import { objectMetaSchema, type ObjectMetaJson } from './ondisk.js';
+
+export interface FrameDumpOptions {
+  /** 'snappy' (default, what ISF writes), 'zstd' or 'uncompressed'. */
+  compression?: Compression;
+  /** The column to store as the pandas index (default: the table's pandas metadata, else a range index). */
+  index?: string;
+  /** What the data column labels were in Python; unlisted labels keep their current type ('str' by default). */
+  columnLabelTypes?: Record<string, LabelType>;
+}
+
+export interface FrameLoadOptions {
+  /** Data columns to read (the index is always read); only their bytes are read. */
+  columns?: readonly string[];
+}
+
+/** Names the key and loader in errors raised while writing or reading. */
+export interface FrameSite {
+  key: string;
+  loader: string;
+}
+
+const COMPRESSIONS = new Set(['snappy', 'zstd', 'uncompressed']);
+
+/** The frame as written, and its object_meta.json, with options checked. */
+export function prepareFrame(value: Table, options: FrameDumpOptions, site: FrameSite, what = 'the frame', rangeStart?: number): { frame: Table; objectMeta: ObjectMetaJson } {
+  if (options.compression !== undefined && !COMPRESSIONS.has(options.compression)) {
+    throw new InvalidInputError('compression option', `'${String(options.compression)}' is not one of snappy, zstd, uncompressed`);
+  }
+  try {
+    const indexed = options.index === undefined ? value : withIndex(value, options.index);
+    const objectMeta = buildObjectMeta(indexed, options.columnLabelTypes);
+    return { frame: frameForWriting(indexed, undefined, rangeStart), objectMeta };
+  } catch (err) {
+    if (err instanceof FrameError) throw new InvalidInputError(`${what} for key '${site.key}'`, err.message);
+    throw err;
+  }
+}
+
+export async function writeFrameFile(path: string, frame: Table, options: FrameDumpOptions, site: FrameSite): Promise<void> {
+  try {
+    await writeParquet(path, frame.schema, [frame], options.compression === undefined ? {} : { compression: options.compression });
+  } catch (err) {
+    await fs.rm(path, { force: true });
+    if (err instanceof UnsupportedTypeError) throw new UnsupportedFormatError(site.loader, site.key, err.message);
+    throw err;
+  }
+}
+
+export async function writeObjectMeta(path: string, objectMeta: ObjectMetaJson): Promise<void> {
+  await fs.writeFile(path, pythonJson(objectMeta));
+}
+
+export async function readObjectMeta(path: string, key: string): Promise<ObjectMetaJson> {
+  let text: string;
+  try {
+    text = await fs.readFile(path, 'utf8');
+  } catch (err) {
+    throw new CorruptKeyError(path, 'file is missing or unreadable', key, { cause: err });
+  }
+  return parseJsonText(text, path, objectMetaSchema, key);
+}
+
+/** Reads one frame file; checks it against object_meta.json and attaches it as metadata. */
+export async function readFrameFile(
+  path: string, objectMeta: ObjectMetaJson, objectMetaPath: string, options: FrameLoadOptions, site: FrameSite,
+): Promise<{ table: Table; bytesRead?: number }> {
+  try {
+    const { schema, numRows } = await inspectParquet(path);
+    const dataColumns = dataColumnsOf({ schema, numRows });
+    if (dataColumns.length !== objectMeta.columns.length) {
+      throw new CorruptKeyError(objectMetaPath, `lists ${objectMeta.columns.length} columns, ${path} holds ${dataColumns.length}`, site.key);
+    }
+    let columns: string[] | undefined;
+    if (options.columns) {
+      const missing = options.columns.filter((c) => !dataColumns.includes(c));
+      if (missing.length > 0) throw new InvalidInputError('columns option', `key '${site.key}' has no column ${missing.map((m) => `'${m}'`).join(', ')}`);
+      const index = frameIndexOf({ schema, numRows });
+      const indexColumns = index.kind === 'columns' ? index.columns : [];
+      const wanted = new Set([...options.columns, ...indexColumns]);
+      columns = schema.fields.map((f) => f.name).filter((n) => wanted.has(n));
+    }
+    const { table, bytesRead } = await readParquet(path, columns ? { columns } : {});
+    const withMeta = withSchemaMetadata(table, { [OBJECT_META_KEY]: JSON.stringify(objectMeta) });
+    return bytesRead === undefined ? { table: withMeta } : { table: withMeta, bytesRead };
+  } catch (err) {
+    throw asTypedError(err, path, site);
+  }
+}
+
+/** Library errors pass; a bad or missing file becomes a CorruptKeyError naming it. */
+export function asTypedError(err: unknown, path: string, site: FrameSite): unknown {
+  if (err instanceof DataBaseError) return err;
+  if (err instanceof ParquetFormatError || err instanceof RangeError || err instanceof TypeError) {
+    return new CorruptKeyError(path, `is not a valid Parquet file: ${err.message}`, site.key, { cause: err });
+  }
+  if (err instanceof FrameError) return new CorruptKeyError(path, err.message, site.key, { cause: err });
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new CorruptKeyError(path, 'file is missing', site.key, { cause: err });
+  if (err instanceof Error && /wasm|unreachable|parquet/i.test(err.message)) {
+    return new CorruptKeyError(path, `cannot be read: ${err.message}`, site.key, { cause: err });
+  }
+  return err;
+}

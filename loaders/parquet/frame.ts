@@ -1,0 +1,268 @@
+/**
+ * A data frame is an Arrow Table; what pandas adds lives in the schema metadata:
+ * - `pandas` (as pyarrow writes it): which column is the index, or a range descriptor;
+ * - `isf_data_base:object_meta`: the object_meta.json of the key it was read from, telling the
+ *   original types of the column labels (Parquet only keeps strings).
+ * These helpers read and set both.
+ */
+import { type DataType, type Field, Schema, Table, Type, TimeUnit, RecordBatch, makeData, Struct } from 'apache-arrow';
+import { pandasMetadataSchema, type ObjectMetaJson, type PandasColumn, type PandasMetadata } from './ondisk.js';
+
+export const PANDAS_KEY = 'pandas';
+export const OBJECT_META_KEY = 'isf_data_base:object_meta';
+
+/** What a column label was in Python: ISF's float time points and int spike numbers. */
+export type LabelType = 'str' | 'int' | 'float';
+
+export type FrameIndex =
+  | { kind: 'columns'; columns: string[]; names: (string | null)[] }
+  | { kind: 'range'; name: string | null; start: number; stop: number; step: number };
+
+/** Thrown for frames that cannot be described the pandas way; loaders turn it into typed errors. */
+export class FrameError extends Error {}
+
+/** The pandas metadata of a table, or undefined when it has none (or it is unusable). */
+export function pandasMetadataOf(table: { schema: Schema }): PandasMetadata | undefined {
+  const text = table.schema.metadata.get(PANDAS_KEY);
+  if (text === undefined) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new FrameError('the pandas metadata is not valid JSON');
+  }
+  const parsed = pandasMetadataSchema.safeParse(raw);
+  if (!parsed.success) throw new FrameError(`the pandas metadata is malformed: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  return parsed.data;
+}
+
+/** The frame's index: stored columns, or a range (the default when there is no pandas metadata). */
+export function frameIndexOf(table: { schema: Schema; numRows: number }): FrameIndex {
+  const meta = pandasMetadataOf(table);
+  const descriptors = meta?.index_columns ?? [];
+  const columns = descriptors.filter((d): d is string => typeof d === 'string');
+  if (columns.length > 0) {
+    const names = columns.map((field) => {
+      const entry = meta?.columns.find((c) => c.field_name === field);
+      const name = entry?.name ?? null;
+      return name === null ? null : String(name);
+    });
+    return { kind: 'columns', columns, names };
+  }
+  const range = descriptors.find((d) => typeof d !== 'string');
+  if (range && typeof range !== 'string') {
+    return { kind: 'range', name: range.name ?? null, start: range.start, stop: range.stop, step: range.step };
+  }
+  return { kind: 'range', name: null, start: 0, stop: table.numRows, step: 1 };
+}
+
+/** The name of the column holding the index, or undefined for a default range index. */
+export function indexColumnOf(table: { schema: Schema; numRows: number }): string | undefined {
+  const index = frameIndexOf(table);
+  return index.kind === 'columns' ? index.columns[0] : undefined;
+}
+
+/** The data columns (every field but the stored index columns), in order. */
+export function dataColumnsOf(table: { schema: Schema; numRows: number }): string[] {
+  const index = frameIndexOf(table);
+  const indexColumns = new Set(index.kind === 'columns' ? index.columns : []);
+  return table.schema.fields.map((f) => f.name).filter((n) => !indexColumns.has(n));
+}
+
+/** The original type of each data column label (from object_meta.json; 'str' when unknown). */
+export function columnLabelTypes(table: { schema: Schema; numRows: number }): Map<string, LabelType> {
+  const meta = objectMetaOf(table);
+  const types = new Map<string, LabelType>();
+  for (const column of dataColumnsOf(table)) {
+    const at = meta ? meta.columns.indexOf(column) : -1;
+    types.set(column, at >= 0 ? labelTypeOfDtype(meta?.column_name_dtypes[at] ?? '') : 'str');
+  }
+  return types;
+}
+
+/** The data column labels as Python had them: numbers for int and float labels. */
+export function columnLabels(table: { schema: Schema; numRows: number }): (string | number)[] {
+  return [...columnLabelTypes(table)].map(([label, type]) => (type === 'str' ? label : Number(label)));
+}
+
+/** The object_meta.json a table was read with, if any. */
+export function objectMetaOf(table: { schema: Schema }): ObjectMetaJson | undefined {
+  const text = table.schema.metadata.get(OBJECT_META_KEY);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as ObjectMetaJson;
+  } catch {
+    return undefined;
+  }
+}
+
+export function labelTypeOfDtype(dtype: string): LabelType {
+  if (/^(int|uint|<i|<u|\|i|\|u)/.test(dtype)) return 'int';
+  if (/^(float|<f)/.test(dtype)) return 'float';
+  return 'str';
+}
+
+/** numpy's dtype string of a label: what `str(np.array(label).dtype)` gives in Python. */
+export function labelDtype(label: string, type: LabelType): string {
+  if (type === 'int') return 'int64';
+  if (type === 'float') return 'float64';
+  return `<U${Math.max(1, [...label].length)}`;
+}
+
+/** Returns the table with new schema metadata (the data is shared, not copied). */
+export function withSchemaMetadata(table: Table, entries: Record<string, string | undefined>): Table {
+  const metadata = new Map(table.schema.metadata);
+  for (const [key, value] of Object.entries(entries)) {
+    if (value === undefined) metadata.delete(key);
+    else metadata.set(key, value);
+  }
+  return replaceSchema(table, new Schema(table.schema.fields, metadata));
+}
+
+/** The same columns in another order, or under a schema with other metadata. */
+export function replaceSchema(table: Table, schema: Schema, order?: number[]): Table {
+  const indexes = order ?? schema.fields.map((_, i) => i);
+  const batches = table.batches.map((batch) => new RecordBatch(schema, makeData({
+    type: new Struct(schema.fields), length: batch.numRows, nullCount: 0,
+    children: indexes.map((i) => batch.data.children[i] as never),
+  })));
+  if (batches.length === 0 && table.numRows === 0) return new Table(schema);
+  return new Table(schema, batches);
+}
+
+/** Marks `column` as the frame's index (its label becomes the index name, as pandas does). */
+export function withIndex(table: Table, column: string): Table {
+  if (!table.schema.fields.some((f) => f.name === column)) {
+    throw new FrameError(`index column '${column}' is not a column of the frame`);
+  }
+  const metadata = buildPandasMetadata(table.schema, { kind: 'columns', columns: [column], names: [column === '__index_level_0__' ? null : column] });
+  return withSchemaMetadata(table, { [PANDAS_KEY]: JSON.stringify(metadata) });
+}
+
+/** Records what the data column labels were in Python (the rest stay strings). */
+export function withColumnLabelTypes(table: Table, types: Record<string, LabelType>): Table {
+  const meta = buildObjectMeta(table, types);
+  return withSchemaMetadata(table, { [OBJECT_META_KEY]: JSON.stringify(meta) });
+}
+
+/** object_meta.json for a frame, exactly as ISF writes it. */
+export function buildObjectMeta(table: { schema: Schema; numRows: number }, types?: Record<string, LabelType>): ObjectMetaJson {
+  const previous = columnLabelTypes(table);
+  const index = frameIndexOf(table);
+  const columns = dataColumnsOf(table);
+  for (const [label, type] of Object.entries(types ?? {})) {
+    if (!columns.includes(label)) throw new FrameError(`label type given for '${label}', which is not a data column`);
+    if (type !== 'str' && !Number.isFinite(Number(label))) throw new FrameError(`column label '${label}' cannot be a Python ${type}`);
+    if (type === 'int' && !/^-?\d+$/.test(label)) throw new FrameError(`column label '${label}' is not an int`);
+  }
+  const typeOf = (label: string): LabelType => types?.[label] ?? previous.get(label) ?? 'str';
+  const fields = new Map(table.schema.fields.map((f) => [f.name, f]));
+  const meta: ObjectMetaJson = {
+    columns,
+    column_name_dtypes: columns.map((c) => labelDtype(c, typeOf(c))),
+    index_dtype: index.kind === 'range' ? 'int64' : pandasDtypeOf((fields.get(index.columns[0] ?? '') as Field).type),
+    dtypes: columns.map((c) => pandasDtypeOf((fields.get(c) as Field).type)),
+  };
+  const indexName = index.kind === 'range' ? index.name : index.names[0] ?? null;
+  if (indexName !== null) {
+    meta.index_name = indexName;
+    meta.index_name_dtype = labelDtype(indexName, 'str');
+  }
+  return meta;
+}
+
+/** The pandas dtype an Arrow column becomes (what `str(df[c].dtype)` prints). */
+export function pandasDtypeOf(type: DataType): string {
+  switch (type.typeId) {
+    case Type.Float: return ['float16', 'float32', 'float64'][(type as unknown as { precision: number }).precision] ?? 'float64';
+    case Type.Int: {
+      const { bitWidth, isSigned } = type as unknown as { bitWidth: number; isSigned: boolean };
+      return `${isSigned ? '' : 'u'}int${bitWidth}`;
+    }
+    case Type.Bool: return 'bool';
+    case Type.Dictionary: return 'category';
+    case Type.Timestamp: {
+      const { unit, timezone } = type as unknown as { unit: TimeUnit; timezone: string | null };
+      // pandas < 2 holds every datetime in nanoseconds.
+      void unit;
+      return timezone ? `datetime64[ns, ${timezone}]` : 'datetime64[ns]';
+    }
+    default: return 'object';
+  }
+}
+
+function pandasColumnOf(name: string | null, fieldName: string, type: DataType): PandasColumn {
+  const base = { name, field_name: fieldName };
+  switch (type.typeId) {
+    case Type.Float: case Type.Int: case Type.Bool: {
+      const dtype = pandasDtypeOf(type);
+      return { ...base, pandas_type: dtype, numpy_type: dtype, metadata: null };
+    }
+    case Type.Dictionary: {
+      const indices = (type as unknown as { indices: DataType }).indices;
+      return { ...base, pandas_type: 'categorical', numpy_type: pandasDtypeOf(indices), metadata: { num_categories: null, ordered: (type as unknown as { isOrdered: boolean }).isOrdered } };
+    }
+    case Type.Timestamp: {
+      const timezone = (type as unknown as { timezone: string | null }).timezone;
+      return timezone
+        ? { ...base, pandas_type: 'datetimetz', numpy_type: 'datetime64[ns]', metadata: { timezone } }
+        : { ...base, pandas_type: 'datetime', numpy_type: 'datetime64[ns]', metadata: null };
+    }
+    case Type.Date: return { ...base, pandas_type: 'date', numpy_type: 'object', metadata: null };
+    default: return { ...base, pandas_type: 'unicode', numpy_type: 'object', metadata: null };
+  }
+}
+
+/**
+ * The `pandas` metadata pyarrow would write for this frame. The creator names this library;
+ * pandas_version is that of ISF's environment, the format generation its readers expect.
+ */
+export function buildPandasMetadata(schema: Schema, index: FrameIndex): PandasMetadata {
+  const indexColumns = new Set(index.kind === 'columns' ? index.columns : []);
+  const columns: PandasColumn[] = schema.fields
+    .filter((f) => !indexColumns.has(f.name))
+    .map((f) => pandasColumnOf(f.name, f.name, f.type));
+  if (index.kind === 'columns') {
+    index.columns.forEach((column, i) => {
+      const field = schema.fields.find((f) => f.name === column) as Field;
+      columns.push(pandasColumnOf(index.names[i] ?? null, column, field.type));
+    });
+  }
+  return {
+    index_columns: index.kind === 'columns'
+      ? index.columns
+      : [{ kind: 'range', name: index.name, start: index.start, stop: index.stop, step: index.step }],
+    column_indexes: [{ name: null, field_name: null, pandas_type: 'unicode', numpy_type: 'object', metadata: { encoding: 'UTF-8' } }],
+    columns,
+    creator: { library: 'isf-data-base', version: '0.1.0' },
+    pandas_version: '1.1.3',
+  };
+}
+
+/**
+ * The table as it is written: pandas metadata matching its rows, stored index columns last
+ * (as pyarrow orders them), and our own object_meta key removed.
+ */
+export function frameForWriting(table: Table, indexColumn?: string, rangeStart?: number): Table {
+  let index = frameIndexOf(table);
+  if (indexColumn !== undefined) {
+    if (!table.schema.fields.some((f) => f.name === indexColumn)) throw new FrameError(`index column '${indexColumn}' is not a column of the frame`);
+    index = { kind: 'columns', columns: [indexColumn], names: [indexColumn === '__index_level_0__' ? null : indexColumn] };
+  }
+  if (index.kind === 'range') {
+    // A partition's range index continues where the previous partition's stopped.
+    const start = rangeStart ?? index.start;
+    index = { ...index, start, stop: start + index.step * table.numRows };
+  }
+  const indexColumns = index.kind === 'columns' ? index.columns : [];
+  const fields = table.schema.fields;
+  const order = [
+    ...fields.map((_, i) => i).filter((i) => !indexColumns.includes((fields[i] as Field).name)),
+    ...indexColumns.map((c) => fields.findIndex((f) => f.name === c)),
+  ];
+  const metadata = new Map(table.schema.metadata);
+  metadata.delete(OBJECT_META_KEY);
+  metadata.set(PANDAS_KEY, JSON.stringify(buildPandasMetadata(table.schema, index)));
+  const schema = new Schema(order.map((i) => fields[i] as Field), metadata);
+  return replaceSchema(table, schema, order);
+}

@@ -1,0 +1,124 @@
+/**
+ * A partitioned data frame (ISF's dask frame) as a lazy handle on its key folder: opening reads
+ * divisions.json, object_meta.json, the folder listing and one footer; partitions are read
+ * only when asked for, one file each.
+ */
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { type Schema, Table, type RecordBatch } from 'apache-arrow';
+import { CorruptKeyError, InvalidInputError } from '../../src/errors.js';
+import { parseJsonText } from '../../src/ondisk.js';
+import { inspectParquet } from './codec.js';
+import { asTypedError, readFrameFile, readObjectMeta, type FrameLoadOptions } from './frame-io.js';
+import { OBJECT_META_KEY, withSchemaMetadata } from './frame.js';
+import { DIVISIONS_FILE, OBJECT_META_FILE, divisionsSchema, partitionFileName, type Division, type ObjectMetaJson } from './ondisk.js';
+
+/** An inclusive range of index values, as `ddf.loc[lo:hi]` takes it. */
+export type IndexRange = readonly [lo: number | string, hi: number | string];
+
+export interface PartitionReadOptions extends FrameLoadOptions {
+  /** Only the partitions whose divisions overlap this range are opened (rows are not filtered). */
+  indexRange?: IndexRange;
+}
+
+const LOADER = 'dask_to_parquet';
+
+export class PartitionedFrame implements AsyncIterable<Table> {
+  private constructor(
+    readonly dir: string,
+    readonly key: string,
+    readonly divisions: readonly Division[],
+    readonly objectMeta: ObjectMetaJson,
+    /** Schema of the partitions (from the first one's footer), with the object_meta attached. */
+    readonly schema: Schema,
+    /** Options applied when a read gives none (set by `get(key, {columns, indexRange})`). */
+    readonly defaults: PartitionReadOptions = {},
+  ) {}
+
+  static async open(dir: string, key: string, defaults: PartitionReadOptions = {}): Promise<PartitionedFrame> {
+    const divisionsPath = join(dir, DIVISIONS_FILE);
+    let text: string;
+    try {
+      text = await fs.readFile(divisionsPath, 'utf8');
+    } catch (err) {
+      throw new CorruptKeyError(divisionsPath, 'file is missing or unreadable', key, { cause: err });
+    }
+    const divisions = parseJsonText(text, divisionsPath, divisionsSchema, key);
+    const objectMeta = await readObjectMeta(join(dir, OBJECT_META_FILE), key);
+    const count = divisions.length - 1;
+    const present = new Set(await fs.readdir(dir));
+    for (let i = 0; i < count; i++) {
+      const name = partitionFileName(count, i);
+      if (!present.has(name)) throw new CorruptKeyError(join(dir, name), `partition ${i} of ${count} is missing`, key);
+    }
+    const first = join(dir, partitionFileName(count, 0));
+    let schema: Schema;
+    try {
+      schema = (await inspectParquet(first)).schema;
+    } catch (err) {
+      throw asTypedError(err, first, { key, loader: LOADER });
+    }
+    const withMeta = withSchemaMetadata(new Table(schema), { [OBJECT_META_KEY]: JSON.stringify(objectMeta) }).schema;
+    return new PartitionedFrame(dir, key, divisions, objectMeta, withMeta, defaults);
+  }
+
+  get numPartitions(): number {
+    return this.divisions.length - 1;
+  }
+
+  /** Whether the divisions are known (dask writes nulls when they are not). */
+  get knownDivisions(): boolean {
+    return this.divisions.every((d) => d !== null);
+  }
+
+  partitionPath(i: number): string {
+    return join(this.dir, partitionFileName(this.numPartitions, i));
+  }
+
+  /** The partitions whose index interval overlaps [lo, hi] (all of them when divisions are unknown). */
+  partitionsInRange(range?: IndexRange): number[] {
+    const all = Array.from({ length: this.numPartitions }, (_, i) => i);
+    if (!range || !this.knownDivisions) return all;
+    const [lo, hi] = range;
+    const last = this.numPartitions - 1;
+    return all.filter((i) => {
+      const start = this.divisions[i] as number | string;
+      const end = this.divisions[i + 1] as number | string;
+      // Partition i holds [start, end) except the last, which holds [start, end].
+      return start <= hi && (i === last ? end >= lo : end > lo);
+    });
+  }
+
+  async readPartition(i: number, options: FrameLoadOptions = {}): Promise<Table> {
+    if (!Number.isInteger(i) || i < 0 || i >= this.numPartitions) {
+      throw new InvalidInputError('partition number', `key '${this.key}' has partitions 0..${this.numPartitions - 1}, not ${i}`);
+    }
+    const columns = options.columns ?? this.defaults.columns;
+    const { table } = await readFrameFile(this.partitionPath(i), this.objectMeta, join(this.dir, OBJECT_META_FILE),
+      columns ? { columns } : {}, { key: this.key, loader: LOADER });
+    return table;
+  }
+
+  /** Partition by partition, holding one partition in memory at a time. */
+  async *partitions(options: PartitionReadOptions = {}): AsyncGenerator<Table> {
+    const range = options.indexRange ?? this.defaults.indexRange;
+    const columns = options.columns ?? this.defaults.columns;
+    for (const i of this.partitionsInRange(range)) yield await this.readPartition(i, columns ? { columns } : {});
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Table> {
+    return this.partitions();
+  }
+
+  /** All (or the selected) partitions as one Table whose chunks are the partitions' row groups. */
+  async read(options: PartitionReadOptions = {}): Promise<Table> {
+    const batches: RecordBatch[] = [];
+    let schema: Schema | undefined;
+    for await (const part of this.partitions(options)) {
+      schema ??= part.schema;
+      batches.push(...part.batches);
+    }
+    if (!schema) return new Table(this.schema);
+    return new Table(schema, batches);
+  }
+}
