@@ -12,11 +12,12 @@ import {
 import { createDbState, readDbState, refuseLegacy, writeDbState, newUniqueId } from './dbstate.js';
 import { formatKey, isKeyFolderName, keyParts, type Key } from './keys.js';
 import {
-  LOADER_FILE, METADATA_FILE, loaderJsonSchema, metadataSchema, pythonJson, readJsonFile, type DbStateJson, type MetadataJson,
+  CHECKSUMS_FIELD, LOADER_FILE, METADATA_FILE, loaderJsonSchema, metadataSchema, pythonJson, readJsonFile, type DbStateJson, type MetadataJson,
 } from './ondisk.js';
 import { buildMetadata, postHocMetadata } from './provenance.js';
 import { Registry } from './registry.js';
 import { pathExists, replaceFileAtomically, syncDirectory } from './store/durable.js';
+import { checksumFolder } from './store/checksum.js';
 import { commitTempKeyFolder, createTempKeyFolder, recoverKeyFolder, removeKeyFolder, syncTree } from './store/keyfolder.js';
 import { DEFAULT_LOCK_OPTIONS, acquireLock, sleep, type HeldLock } from './store/locks.js';
 import { defaultDumperFor, fullLoaderName, getLoader, shortLoaderName } from '../loaders/index.js';
@@ -447,7 +448,11 @@ export class DataBase {
         },
       };
       const extras = await this.callLoader(loader, 'dump', shown, () => loader.dump(value as never, temp, ctx, dumpOptions));
-      const metadata = await buildMetadata(loader.name, { gitDir: this.options.gitDir });
+      const metadata: MetadataJson = await buildMetadata(loader.name, { gitDir: this.options.gitDir });
+      if (loader.kind === undefined || loader.kind === 'data') {
+        // Containers change in place after creation; only data keys carry checksums.
+        metadata[CHECKSUMS_FIELD] = await checksumFolder(temp, [LOADER_FILE, METADATA_FILE]);
+      }
       fsSync.writeFileSync(path.join(temp, METADATA_FILE), pythonJson(metadata));
       // Loader.json last: its presence marks the folder complete (see store/keyfolder.ts).
       fsSync.writeFileSync(path.join(temp, LOADER_FILE), pythonJson({ Loader: fullLoaderName(loader.name), ...(extras ?? {}) }));

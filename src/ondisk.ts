@@ -19,6 +19,9 @@ export type LoaderJsonFile = z.infer<typeof loaderJsonSchema>;
 
 const timeTupleSchema = z.array(z.number().int()).length(9);
 
+/** Our extra metadata.json field: `{ "<file>": "sha256:<hex>" }` of a data key's files. */
+export const CHECKSUMS_FIELD = 'isfdb_checksums';
+
 /** metadata.json. Only `dumper` is always present: post hoc files carry four fields. */
 export const metadataSchema = z.looseObject({
   dumper: z.string(),
@@ -32,6 +35,7 @@ export const metadataSchema = z.looseObject({
   'full-revisionid': z.string().nullable().optional(),
   dirty: z.boolean().nullable().optional(),
   error: z.string().nullable().optional(),
+  [CHECKSUMS_FIELD]: z.record(z.string(), z.string()).optional(),
 });
 export type MetadataJson = z.infer<typeof metadataSchema>;
 
