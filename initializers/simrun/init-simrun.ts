@@ -237,12 +237,12 @@ export async function initSimrun(rawPath: string, db: DataBase, options: InitSim
       return p;
     };
 
-    interface Stream { key: string | string[]; make: (r: FolderResult) => Table | undefined }
+    interface Stream { key: string | string[]; make: (r: FolderResult) => Table | undefined; labels?: () => string[] }
     const streams: Stream[] = [];
     let vmLabels: string[] | undefined;
     const dendLabelCache = new Map<string, string[]>();
     if (want.voltageTraces) {
-      streams.push({ key: 'voltage_traces', make: (r) => r.vm ? traceTable(r.index, r.vm, (vmLabels ??= timeLabels(grid!))) : undefined });
+      streams.push({ key: 'voltage_traces', make: (r) => r.vm ? traceTable(r.index, r.vm, (vmLabels ??= timeLabels(grid!))) : undefined, labels: () => (vmLabels ??= timeLabels(grid!)) });
     }
     if (want.synapseActivation) {
       streams.push({ key: 'synapse_activation', make: (r) => r.syn ? activationTable(r.syn, 'synapses') : undefined });
@@ -259,6 +259,7 @@ export async function initSimrun(rawPath: string, db: DataBase, options: InitSim
             if (!l) { l = timeLabels(dendGrids.get(label)!.time); dendLabelCache.set(label, l); }
             return traceTable(r.index, d.block, l);
           },
+          labels: () => dendLabelCache.get(label) ?? timeLabels(dendGrids.get(label)!.time),
         });
       }
     }
@@ -284,11 +285,16 @@ export async function initSimrun(rawPath: string, db: DataBase, options: InitSim
               }
               const t = s.make(r);
               feed.release(i);
-              if (t) yield t;
+              if (t) {
+                // float time labels: known once the first partition is in hand
+                if (s.labels && dumpOptions.columnLabelTypes === undefined) Object.assign(dumpOptions, frameOptions(INDEX, s.labels(), 'float'));
+                yield t;
+              }
             }
           }
+          const dumpOptions: Record<string, unknown> = frameOptions(INDEX);
           try {
-            await db.set(s.key, partitions(), 'dask_to_parquet', frameOptions(INDEX));
+            await db.set(s.key, partitions(), 'dask_to_parquet', dumpOptions);
           } catch (e) {
             feed.abort(e);
             throw e;
@@ -328,7 +334,8 @@ export async function initSimrun(rawPath: string, db: DataBase, options: InitSim
     if (want.spikeTimes) {
       const lists = spikes.flat();
       nSpikes = lists.reduce((s, l) => s + l.length, 0);
-      await db.set('spike_times', spikeTable(ids, lists), 'pandas_to_parquet', frameOptions(INDEX));
+      const st = spikeTable(ids, lists);
+      await db.set('spike_times', st, 'pandas_to_parquet', frameOptions(INDEX, intLabels(st), 'int'));
       written.push('spike_times');
     }
     if (want.dendriticSpikeTimes && labels.length > 0) {
@@ -341,7 +348,8 @@ export async function initSimrun(rawPath: string, db: DataBase, options: InitSim
           f.trials.forEach((t, j) => { labelIds.push(trialId(f.rel, t)); lists.push(perFolder[i]![j] ?? new Float64Array(0)); });
         });
         const key = `${label}_${pyFloatRepr(dendThreshold)}`;
-        await db.set(['dendritic_spike_times', key], spikeTable(labelIds, lists), 'pandas_to_parquet', frameOptions(INDEX));
+        const st = spikeTable(labelIds, lists);
+        await db.set(['dendritic_spike_times', key], st, 'pandas_to_parquet', frameOptions(INDEX, intLabels(st), 'int'));
         written.push(`dendritic_spike_times/${key}`);
       }
     }
@@ -397,9 +405,14 @@ export async function initSimrun(rawPath: string, db: DataBase, options: InitSim
   }
 }
 
-/** Dump options of the Parquet data-frame loaders: the index column. */
-function frameOptions(index: string): Record<string, unknown> {
-  return { index };
+/** Dump options of the Parquet data-frame loaders: the index column, and which labels were numbers in Python. */
+function frameOptions(index: string, labels?: string[], type?: 'float' | 'int'): Record<string, unknown> {
+  if (!labels || !type) return { index };
+  return { index, columnLabelTypes: Object.fromEntries(labels.map((l) => [l, type])) };
+}
+
+function intLabels(t: Table): string[] {
+  return t.schema.fields.map((f) => f.name).filter((n) => n !== INDEX);
 }
 
 function containsInputProblem(e: unknown): boolean {
