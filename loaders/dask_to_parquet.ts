@@ -55,7 +55,8 @@ export const loader: Loader<Partitions, DaskToParquetLoadOptions, DaskToParquetD
       if (bounds === undefined) unknownDivisions = true;
       else {
         floatIndex ||= bounds.float;
-        divisions.push(bounds.first);
+        // dask's divisions: each partition's first index, then the last partition's last one.
+        divisions[i] = bounds.first;
         divisions[i + 1] = bounds.last;
       }
       // The final name holds the partition count, unknown until the input ends.

@@ -15,6 +15,8 @@ const BUILT_IN: ReadonlyMap<string, LoaderImport> = new Map<string, LoaderImport
   ['cell_to_msgpack', () => import('./cell_to_msgpack.js')],
   ['just_create_folder', () => import('./just_create_folder.js')],
   ['just_create_isf_db', () => import('./just_create_isf_db.js')],
+  ['pandas_to_parquet', () => import('./pandas_to_parquet.js')],
+  ['dask_to_parquet', () => import('./dask_to_parquet.js')],
 ]);
 
 /**
@@ -24,6 +26,9 @@ const BUILT_IN: ReadonlyMap<string, LoaderImport> = new Map<string, LoaderImport
 const DEFAULT_DUMPER_ORDER: ReadonlyArray<{ name: string; mayTake: (value: unknown) => boolean }> = [
   { name: 'numpy_to_npy', mayTake: (v) => ArrayBuffer.isView(v) || hasFields(v, 'dtype', 'shape', 'data') },
   { name: 'cell_to_msgpack', mayTake: (v) => hasFields(v, 'tVec', 'sections', 'synapses', 'hoc') },
+  // Arrow Tables (and arrays of them) are recognised without importing the Parquet codec first.
+  { name: 'pandas_to_parquet', mayTake: (v) => hasFields(v, 'schema', 'batches') },
+  { name: 'dask_to_parquet', mayTake: (v) => hasFields(v, 'divisions', 'schema') || (Array.isArray(v) && v.length > 0 && hasFields(v[0], 'schema', 'batches')) },
   { name: 'value_to_msgpack', mayTake: () => true },
 ];
 
