@@ -42,8 +42,9 @@ async function readGitFacts(dir: string): Promise<GitFacts> {
     const git = simpleGit({ baseDir: dir });
     const revision = (await git.revparse(['HEAD'])).trim();
     const version = (await git.raw(['describe', '--tags', '--dirty', '--always', '--long', '--all'])).trim();
-    const status = await git.status();
-    return { version, 'full-revisionid': revision, dirty: !status.isClean(), error: null };
+    // Like `git describe --dirty`: changes to tracked files count, untracked files do not.
+    const changes = (await git.raw(['status', '--porcelain', '--untracked-files=no'])).trim();
+    return { version, 'full-revisionid': revision, dirty: changes !== '', error: null };
   } catch (err) {
     const message = err instanceof Error ? err.message.split('\n')[0] ?? err.message : String(err);
     return { version: null, 'full-revisionid': null, dirty: null, error: `no git facts for ${dir}: ${message}` };
