@@ -4,7 +4,7 @@
  * and timestamp units exactly).
  */
 import {
-  type DataType, type Field, type Schema, Type, TimeUnit, Table, tableFromIPC, tableToIPC,
+  type DataType, type Field, type Schema, Type, TimeUnit, Table, MessageReader, tableToIPC,
   Float32, Float64, Int8, Int16, Int32, Int64, Uint8, Uint16, Uint32, Uint64, Bool, Utf8,
   TimestampSecond, TimestampMillisecond, TimestampMicrosecond, TimestampNanosecond, DateDay,
 } from 'apache-arrow';
@@ -124,7 +124,8 @@ export function serializeArrowSchema(schema: Schema): string {
 
 export function deserializeArrowSchema(base64: string): Schema | undefined {
   try {
-    return tableFromIPC(Buffer.from(base64, 'base64')).schema;
+    // MessageReader reads just the schema; tableFromIPC would also build an empty batch.
+    return new MessageReader(Buffer.from(base64, 'base64')).readSchema() ?? undefined;
   } catch {
     return undefined;
   }

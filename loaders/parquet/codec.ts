@@ -8,7 +8,8 @@
  *   does not implement.
  */
 import { promises as fs, openAsBlob } from 'node:fs';
-import { type Schema, type Table, tableFromIPC, tableToIPC, Table as ArrowTable, type RecordBatch, Schema as ArrowSchema, RecordBatch as ArrowRecordBatch } from 'apache-arrow';
+import { type Schema, type Table, tableFromIPC, tableToIPC, Table as ArrowTable, type RecordBatch, Schema as ArrowSchema } from 'apache-arrow';
+import { recordBatchOf } from './record-batch.js';
 import { ParquetFileWriter } from './writer.js';
 import { ParquetFileReader, type ParquetReadOptions } from './reader.js';
 import { UnsupportedFeatureError } from './page-decoder.js';
@@ -118,7 +119,7 @@ export const wasmCodec: ParquetCodec = {
       const metadata = await footerMetadata(path);
       if (metadata) {
         const withMetadata = new ArrowSchema(schema.fields, metadata);
-        return { table: new ArrowTable(withMetadata, batches.map((b) => new ArrowRecordBatch(withMetadata, b.data))) };
+        return { table: new ArrowTable(withMetadata, batches.map((b) => recordBatchOf(withMetadata, b.data))) };
       }
       return { table: new ArrowTable(schema, batches) };
     } finally {

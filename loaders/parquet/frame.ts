@@ -5,7 +5,8 @@
  *   original types of the column labels (Parquet only keeps strings).
  * These helpers read and set both.
  */
-import { type DataType, type Field, Schema, Table, Type, TimeUnit, RecordBatch, makeData, Struct } from 'apache-arrow';
+import { type DataType, type Field, Schema, Table, Type, TimeUnit, makeData, Struct } from 'apache-arrow';
+import { recordBatchOf } from './record-batch.js';
 import { pandasMetadataSchema, type ObjectMetaJson, type PandasColumn, type PandasMetadata } from './ondisk.js';
 
 export const PANDAS_KEY = 'pandas';
@@ -122,7 +123,7 @@ export function withSchemaMetadata(table: Table, entries: Record<string, string 
 /** The same columns in another order, or under a schema with other metadata. */
 export function replaceSchema(table: Table, schema: Schema, order?: number[]): Table {
   const indexes = order ?? schema.fields.map((_, i) => i);
-  const batches = table.batches.map((batch) => new RecordBatch(schema, makeData({
+  const batches = table.batches.map((batch) => recordBatchOf(schema, makeData({
     type: new Struct(schema.fields), length: batch.numRows, nullCount: 0,
     children: indexes.map((i) => batch.data.children[i] as never),
   })));

@@ -5,11 +5,12 @@
  */
 import { promises as fs } from 'node:fs';
 import {
-  type DataType, type Field, Schema, Table, RecordBatch, Struct, makeData, Field as ArrowField, Type, type Data,
+  type DataType, type Field, Schema, Table, type RecordBatch, Struct, makeData, Field as ArrowField, Type, type Data,
 } from 'apache-arrow';
 import { decodeFileMeta, type FileMeta, type SchemaElement } from './format.js';
 import { arrowTypeOf, deserializeArrowSchema, UnsupportedTypeError } from './arrow-types.js';
 import { decodeColumnChunk, UnsupportedFeatureError } from './page-decoder.js';
+import { recordBatchOf } from './record-batch.js';
 
 export interface ParquetReadOptions {
   /** Column names to read (default: all), in file order. */
@@ -87,7 +88,7 @@ export class ParquetFileReader {
       if (!group) throw new RangeError(`row group ${g} does not exist (the file has ${this.meta.rowGroups.length})`);
       const children: Data[] = [];
       for (const c of columnIndexes) children.push(await this.readColumnChunk(g, c));
-      batches.push(new RecordBatch(schema, makeData({ type: new Struct(fields), length: group.numRows, nullCount: 0, children })));
+      batches.push(recordBatchOf(schema, makeData({ type: new Struct(fields), length: group.numRows, nullCount: 0, children })));
     }
     return new Table(schema, batches);
   }
