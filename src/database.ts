@@ -16,10 +16,14 @@ import {
 } from './ondisk.js';
 import { buildMetadata, postHocMetadata } from './provenance.js';
 import { Registry } from './registry.js';
+import { fsckDatabase, type FsckOptions, type FsckReport } from './fsck.js';
+import { verifyDatabase, type VerifyReport } from './verify.js';
 import { pathExists, replaceFileAtomically, syncDirectory } from './store/durable.js';
 import { checksumFolder } from './store/checksum.js';
 import { commitTempKeyFolder, createTempKeyFolder, recoverKeyFolder, removeKeyFolder, syncTree } from './store/keyfolder.js';
 import { DEFAULT_LOCK_OPTIONS, acquireLock, sleep, type HeldLock } from './store/locks.js';
+import { checkVersionRef, commitKeepingHistory, listVersions, resolveVersionFolder, restoreVersion, type VersionInfo } from './history.js';
+import { calculate, findStale, inputFacts, type CalculationPort, type RecipeOptions, type StaleKey } from './lineage.js';
 import { defaultDumperFor, fullLoaderName, getLoader, shortLoaderName } from '../loaders/index.js';
 import type { Loader, LoaderContext, LoaderJson } from '../loaders/types.js';
 
@@ -36,11 +40,34 @@ export interface OpenOptions {
   gitDir?: string;
   /** Where ids are registered (default: $ISFDB_REGISTRY or ~/.isf-data-base/registry). */
   registry?: Registry;
+  /**
+   * fsync every written file and folder before a write becomes visible (default true): a value
+   * then survives power loss. With false, writes stay atomic against killed processes (the page
+   * cache survives them) but a power cut may lose recent ones; about 3x more small writes per second.
+   */
+  fsync?: boolean;
+  /** Keep the last N values of a key on overwrite (see history.ts); 0 (default) drops them as ISF does. */
+  keepVersions?: number;
 }
 
-export interface MaybeCalculateOptions {
+/** Options of one write. */
+export interface WriteOptions {
+  /** Overrides the database's keepVersions for this write. */
+  keepVersions?: number;
+}
+
+/** `params`, `inputs` and `code` make a recipe (see lineage.ts); without them ISF's behaviour: compute once, then read. */
+export interface MaybeCalculateOptions extends RecipeOptions {
   force?: boolean;
   dumper?: string | Loader<never>;
+  /** Overrides the database's keepVersions when this call overwrites the key. */
+  keepVersions?: number;
+}
+
+/** Extras of a write: fields added to metadata.json, and the history setting. */
+interface WriteExtras {
+  extraMetadata?: Record<string, unknown>;
+  keepVersions?: number;
 }
 
 /** What a key is, for listings: its loader's short name and, for sub-databases, that fact. */
@@ -133,12 +160,45 @@ export class DataBase {
       .then(async (found) => found || pathExists(path.join(parent.basedir, parts[parts.length - 1]!, 'Loader.pickle')));
   }
 
-  /** The stored value; `options` go to the loader. */
+  /** The stored value; `options` go to the loader, except `version` (a number from db.history(key), or 'current'). */
   async get(key: Key, options?: Record<string, unknown>): Promise<unknown> {
     const parts = keyParts(key);
     const parent = await this.parentOf(parts, { create: false });
     if (parent === undefined) throw new KeyNotFoundError(formatKey(parts), this.basedir);
-    return parent.getLocal(parts[parts.length - 1]!, formatKey(parts), options);
+    if (options?.['version'] === undefined) return parent.getLocal(parts[parts.length - 1]!, formatKey(parts), options);
+    const { version, ...loaderOptions } = options;
+    const wanted = checkVersionRef(version);
+    if (wanted === 'current') return parent.getLocal(parts[parts.length - 1]!, formatKey(parts), loaderOptions);
+    return parent.getVersionLocal(parts[parts.length - 1]!, formatKey(parts), wanted, loaderOptions);
+  }
+
+  /** The kept versions of a key, oldest first, then its current value (see history.ts). */
+  async history(key: Key): Promise<VersionInfo[]> {
+    const folder = await this.folderOf(key);
+    return listVersions(path.dirname(folder), path.basename(folder));
+  }
+
+  /** Make a kept version current again; the current value goes into the history. Returns the number it got. */
+  async restore(key: Key, version: number, options: WriteOptions = {}): Promise<number | undefined> {
+    const parts = keyParts(key);
+    const shown = formatKey(parts);
+    this.assertWritable('restore', shown);
+    const parent = await this.parentOf(parts, { create: false });
+    if (parent === undefined) throw new KeyNotFoundError(shown, this.basedir);
+    const name = parts[parts.length - 1]!;
+    const wanted = checkVersionRef(version);
+    if (wanted === 'current') return undefined;
+    return parent.withKeyLock(name, shown, async () => {
+      if ((await parent.loaderNameAt(name).catch(() => undefined)) === SUBDB_LOADER) {
+        throw new KeyTypeConflictError(shown, parent.basedir, 'is a sub-database and cannot be replaced by a kept version; delete it first');
+      }
+      return restoreVersion(parent.basedir, name, shown, wanted, options.keepVersions ?? this.options.keepVersions ?? 0);
+    });
+  }
+
+  /** Computed keys whose recorded inputs changed since they were computed, transitively (see lineage.ts). */
+  async stale(): Promise<StaleKey[]> {
+    return findStale(this);
   }
 
   /** metadata.json of a key, as on disk; a missing file is filled in "post hoc" as ISF does. */
@@ -171,7 +231,7 @@ export class DataBase {
   // ---------------------------------------------------------------- writing
 
   /** Store `value` under `key`, atomically. `dumper` is a loader name or object; by default chosen from the value. */
-  async set(key: Key, value: unknown, dumper?: string | AnyLoader, dumpOptions?: Record<string, unknown>): Promise<void> {
+  async set(key: Key, value: unknown, dumper?: string | AnyLoader, dumpOptions?: Record<string, unknown>, writeOptions: WriteOptions = {}): Promise<void> {
     const parts = keyParts(key);
     this.assertWritable('set', formatKey(parts));
     const loader = await this.chooseDumper(value, dumper, formatKey(parts));
@@ -180,7 +240,7 @@ export class DataBase {
       return;
     }
     const parent = await this.parentOf(parts, { create: true });
-    await parent!.writeLocal(parts[parts.length - 1]!, formatKey(parts), loader, value, dumpOptions);
+    await parent!.writeLocal(parts[parts.length - 1]!, formatKey(parts), loader, value, dumpOptions, writeOptions);
   }
 
   async delete(key: Key): Promise<void> {
@@ -261,13 +321,26 @@ export class DataBase {
     return folder;
   }
 
-  /** Read `key`, or compute it with `fn`, store it and return it. */
+  /**
+   * Read `key`, or compute it with `fn`, store it and return it. With `params`, `inputs` or
+   * `code`, the stored value is returned only while that recipe is unchanged (see lineage.ts).
+   * Concurrent callers, in any process, compute once.
+   */
   async maybeCalculate<T>(key: Key, fn: () => T | Promise<T>, options: MaybeCalculateOptions = {}): Promise<T> {
-    if (!options.force && (await this.has(key))) return (await this.get(key)) as T;
-    this.assertWritable('calculate', formatKey(key));
-    const value = await fn();
-    await this.set(key, value, options.dumper);
-    return value;
+    return calculate(await this.calculationPort(key, options), fn, options);
+  }
+
+  // ---------------------------------------------------------------- checking (src/verify.ts, src/fsck.ts)
+
+  /** Recompute the checksums of every key (or of `key` and what is below it); reads only, takes no lock. */
+  async verify(key?: Key): Promise<VerifyReport> {
+    return verifyDatabase(this, key);
+  }
+
+  /** Find (and with `repair`, remove or re-register) what killed writers left; never touches a complete key. */
+  async fsck(options: Omit<FsckOptions, 'registry'> = {}): Promise<FsckReport> {
+    if (options.repair) this.assertWritable('repair');
+    return fsckDatabase(this.basedir, { lockStaleMs: this.options.lockStaleMs, ...options, registry: this.options.registry });
   }
 
   // ---------------------------------------------------------------- internals
@@ -419,20 +492,57 @@ export class DataBase {
     };
   }
 
-  private async writeLocal(name: string, shown: string, loader: AnyLoader, value: unknown, dumpOptions: Record<string, unknown> | undefined): Promise<void> {
-    await this.withKeyLock(name, shown, async (lock) => {
-      const existing = await this.loaderNameAt(name).catch(() => undefined);
-      if (existing === SUBDB_LOADER || (await pathExists(path.join(this.basedir, name, SUBDB_FOLDER)))) {
-        throw new KeyTypeConflictError(shown, this.basedir, 'is a sub-database and cannot be overwritten with data; delete it first');
-      }
-      await this.writeUnlocked(name, shown, loader, value, dumpOptions, lock);
-    });
+  private async getVersionLocal(name: string, shown: string, version: number, options: Record<string, unknown>): Promise<unknown> {
+    const folder = await resolveVersionFolder(this.basedir, name, shown, version);
+    const loaderJson = await readJsonFile(path.join(folder, LOADER_FILE), loaderJsonSchema, shown);
+    const loader = await getLoader(loaderJson.Loader, shown);
+    return this.callLoader(loader, 'load', shown, () => loader.load(folder, loaderJson, this.loaderContext(shown), options));
+  }
+
+  /** What lineage.calculate needs to read, check and (under the key's lock) write `key`. */
+  private async calculationPort(key: Key, options: MaybeCalculateOptions): Promise<CalculationPort> {
+    const parts = keyParts(key);
+    const shown = formatKey(parts);
+    const name = parts[parts.length - 1]!;
+    return {
+      basedir: this.basedir,
+      shown,
+      readonly: this.readonly,
+      resultDb: path.dirname(await this.folderOf(parts)),
+      exists: () => this.has(parts),
+      metadata: () => this.metadata(parts),
+      read: () => this.get(parts),
+      inputFacts: (input) => inputFacts(this, input),
+      withLock: async (body) => {
+        const parent = (await this.parentOf(parts, { create: true }))!;
+        return parent.withKeyLock(name, shown, (lock) => body(async (value, extraMetadata) => {
+          const loader = await this.chooseDumper(value, options.dumper, shown);
+          if (loader.kind === 'database') {
+            throw new KeyTypeConflictError(shown, parent.basedir, 'maybeCalculate cannot store a sub-database; use createSubDb');
+          }
+          await parent.writeLocked(name, shown, loader, value, undefined, lock, { extraMetadata, keepVersions: options.keepVersions });
+        }));
+      },
+    };
+  }
+
+  private async writeLocal(name: string, shown: string, loader: AnyLoader, value: unknown, dumpOptions: Record<string, unknown> | undefined, writeExtras: WriteExtras = {}): Promise<void> {
+    await this.withKeyLock(name, shown, (lock) => this.writeLocked(name, shown, loader, value, dumpOptions, lock, writeExtras));
+  }
+
+  /** writeLocal's body, for callers already holding the key's lock. */
+  private async writeLocked(name: string, shown: string, loader: AnyLoader, value: unknown, dumpOptions: Record<string, unknown> | undefined, lock: HeldLock, writeExtras: WriteExtras): Promise<void> {
+    const existing = await this.loaderNameAt(name).catch(() => undefined);
+    if (existing === SUBDB_LOADER || (await pathExists(path.join(this.basedir, name, SUBDB_FOLDER)))) {
+      throw new KeyTypeConflictError(shown, this.basedir, 'is a sub-database and cannot be overwritten with data; delete it first');
+    }
+    await this.writeUnlocked(name, shown, loader, value, dumpOptions, lock, writeExtras);
   }
 
   /** Write a key folder through a temporary folder; the caller holds the key's lock. */
   private async writeUnlocked(
     name: string, shown: string, loader: AnyLoader, value: unknown,
-    dumpOptions: Record<string, unknown> | undefined, lock?: HeldLock,
+    dumpOptions: Record<string, unknown> | undefined, lock?: HeldLock, writeExtras: WriteExtras = {},
   ): Promise<void> {
     const temp = createTempKeyFolder(this.basedir, name);
     const finalFolder = path.join(this.basedir, name);
@@ -453,12 +563,16 @@ export class DataBase {
         // Containers change in place after creation; only data keys carry checksums.
         metadata[CHECKSUMS_FIELD] = await checksumFolder(temp, [LOADER_FILE, METADATA_FILE]);
       }
+      Object.assign(metadata, writeExtras.extraMetadata);
       fsSync.writeFileSync(path.join(temp, METADATA_FILE), pythonJson(metadata));
       // Loader.json last: its presence marks the folder complete (see store/keyfolder.ts).
       fsSync.writeFileSync(path.join(temp, LOADER_FILE), pythonJson({ Loader: fullLoaderName(loader.name), ...(extras ?? {}) }));
-      await syncTree(temp);
+      const durable = this.options.fsync !== false;
+      if (durable) await syncTree(temp);
       if (lock?.compromised) throw lock.compromised;
-      await commitTempKeyFolder(this.basedir, name, temp);
+      const keep = writeExtras.keepVersions ?? this.options.keepVersions ?? 0;
+      if (keep > 0) await commitKeepingHistory(this.basedir, name, temp, keep, { durable });
+      else await commitTempKeyFolder(this.basedir, name, temp, { durable });
     } catch (err) {
       await fs.rm(temp, { recursive: true, force: true });
       throw err;

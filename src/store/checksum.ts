@@ -29,9 +29,11 @@ export async function checksumFile(file: string): Promise<string> {
   const hash = createHash(CHECKSUM_ALGORITHM);
   const handle = await fs.open(file, 'r');
   try {
-    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    // Sized to the file: most keys are small, and a 4 MiB buffer per key would keep the GC busy.
+    const { size } = await handle.stat();
+    const buffer = Buffer.allocUnsafe(Math.max(1, Math.min(size, CHUNK_BYTES)));
     for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, null);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
       if (bytesRead === 0) break;
       hash.update(buffer.subarray(0, bytesRead));
     }

@@ -32,10 +32,10 @@ export function createTempKeyFolder(dbDir: string, name: string): string {
  * Make a temporary folder the key's value; the old value (if any) is removed in the background,
  * as ISF does. Every file in `tempDir` must already be on disk (see syncTree).
  */
-export async function commitTempKeyFolder(dbDir: string, name: string, tempDir: string): Promise<void> {
+export async function commitTempKeyFolder(dbDir: string, name: string, tempDir: string, { durable = true } = {}): Promise<void> {
   const retired = retireKeyFolder(dbDir, name);
   fsSync.renameSync(tempDir, path.join(dbDir, name));
-  await syncDirectory(dbDir);
+  if (durable) await syncDirectory(dbDir);
   if (retired !== undefined) removeInBackground(retired);
 }
 

@@ -27,6 +27,8 @@ export async function benchCore(opts: { quick?: boolean } = {}): Promise<void> {
     });
     const setSeq = await measureRate(n, (i) => db.set(`k${i % 500}`, value(i)));
     const setConcurrent = await measureRate(n, (i) => db.set(`c${i % 500}`, value(i)), 8);
+    const noSyncDb = await DataBase.open(path.join(root, 'db-nosync'), { registry, fsync: false });
+    const setNoSync = await measureRate(n, (i) => noSyncDb.set(`k${i % 500}`, value(i)));
     const baselineRead = await measureRate(n * 5, async (i) => JSON.parse(fsSync.readFileSync(path.join(root, `baseline-${i % 100}.json`), 'utf8')));
     const get = await measureRate(n * 5, (i) => db.get(`k${i % Math.min(n, 500)}`));
     const lookups = await measureRate(n * 5, () => registry.lookup(db.id));
@@ -35,6 +37,7 @@ export async function benchCore(opts: { quick?: boolean } = {}): Promise<void> {
     line('baseline: JSON file write + fdatasync', `${fmt(baselineWrite.perSecond)}/s`);
     line('set, sequential (3 files + metadata, fsync)', `${fmt(setSeq.perSecond)}/s`, `goal >= 1,000/s; ${fmt(setSeq.perSecond / baselineWrite.perSecond, 2)}x baseline`);
     line('set, 8 in flight', `${fmt(setConcurrent.perSecond)}/s`, `goal >= 1,000/s; ${fmt(setConcurrent.perSecond / baselineWrite.perSecond, 2)}x baseline`);
+    line('set, fsync: false (atomic, not power-loss safe)', `${fmt(setNoSync.perSecond)}/s`, `${fmt(setNoSync.perSecond / baselineWrite.perSecond, 2)}x baseline`);
     line('baseline: JSON file read', `${fmt(baselineRead.perSecond)}/s`);
     line('get', `${fmt(get.perSecond)}/s`, `goal >= 20,000/s; ${fmt(get.perSecond / baselineRead.perSecond, 2)}x baseline`);
     line('registry lookup (id -> folder)', `${fmt(lookups.perSecond)}/s`);
