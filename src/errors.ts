@@ -105,11 +105,19 @@ export class InvalidInputError extends DataBaseError {
   }
 }
 
+/** A key's history holds no such version (see db.history). */
+export class VersionNotFoundError extends DataBaseError {
+  readonly _tag = 'VersionNotFoundError';
+  constructor(readonly key: string, readonly version: string, readonly basedir: string, readonly available: readonly number[]) {
+    super(`key '${key}' in ${basedir} has no version ${version}: ${available.length === 0 ? 'its history is empty' : `versions in its history: ${available.join(', ')}`} (see db.history)`);
+  }
+}
+
 export type DataBaseErrorTag =
   | 'KeyNotFoundError' | 'InvalidKeyError' | 'KeyTypeConflictError' | 'ReadonlyError'
   | 'NotADatabaseError' | 'UnknownLoaderError' | 'UnsupportedFormatError' | 'CorruptKeyError'
   | 'LoaderError' | 'LockTimeoutError' | 'DatabaseNotFoundError' | 'InvalidPathError'
-  | 'InvalidInputError';
+  | 'InvalidInputError' | 'VersionNotFoundError';
 
 type ErrorByTag = {
   KeyNotFoundError: KeyNotFoundError; InvalidKeyError: InvalidKeyError;
@@ -118,7 +126,7 @@ type ErrorByTag = {
   UnsupportedFormatError: UnsupportedFormatError; CorruptKeyError: CorruptKeyError;
   LoaderError: LoaderError; LockTimeoutError: LockTimeoutError;
   DatabaseNotFoundError: DatabaseNotFoundError; InvalidPathError: InvalidPathError;
-  InvalidInputError: InvalidInputError;
+  InvalidInputError: InvalidInputError; VersionNotFoundError: VersionNotFoundError;
 };
 
 /** True when `err` is one of ours; with tags, only when its tag is among them. */
