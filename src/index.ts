@@ -13,7 +13,7 @@
  * ```
  */
 export { DataBase } from './database.js';
-export type { OpenOptions, MaybeCalculateOptions, KeyInfo } from './database.js';
+export type { OpenOptions, MaybeCalculateOptions, KeyInfo, WriteOptions } from './database.js';
 export { resolvePath, enclosingDatabase } from './paths.js';
 export type { ResolveOptions } from './paths.js';
 export { Registry } from './registry.js';
@@ -21,7 +21,7 @@ export type { RegistryEntry } from './registry.js';
 export {
   DataBaseError, isDataBaseError, KeyNotFoundError, InvalidKeyError, KeyTypeConflictError, ReadonlyError,
   NotADatabaseError, UnknownLoaderError, UnsupportedFormatError, CorruptKeyError, LoaderError,
-  LockTimeoutError, DatabaseNotFoundError, InvalidPathError, InvalidInputError,
+  LockTimeoutError, DatabaseNotFoundError, InvalidPathError, InvalidInputError, VersionNotFoundError,
 } from './errors.js';
 export type { DataBaseErrorTag } from './errors.js';
 export type { Key } from './keys.js';
@@ -31,3 +31,13 @@ export { registerLoader, unregisterLoader, listLoaders, getLoader } from '../loa
 export type { Loader, LoaderContext, LoaderJson, NdArray, NdArrayDType, TypedArray } from '../loaders/types.js';
 export type { Cell, CellSection, CellSynapse } from '../loaders/cell_to_msgpack.js';
 export { clearProvenanceCache } from './provenance.js';
+export { HISTORY_FOLDER } from './history.js';
+export type { VersionInfo, VersionRef, VersionDiff, FieldDifference } from './history.js';
+export { RECIPE_FIELD, canonicalJson } from './lineage.js';
+export type { RecipeOptions, RecipeJson, StaleKey, StaleReason } from './lineage.js';
+export { verifyDatabase, describeFinding, isErrorFinding, INFORMATIONAL_FINDINGS } from './verify.js';
+export type { VerifyFinding, VerifyFindingKind, VerifyReport } from './verify.js';
+export { fsckDatabase, describeFsckFinding } from './fsck.js';
+export type { FsckFinding, FsckFindingKind, FsckOptions, FsckReport, FsckRepair } from './fsck.js';
+export { initSimrun, generateCampaign, parsePyLiteral, toPyLiteral, PyTuple } from '../initializers/index.js';
+export type { InitSimrunOptions, InitSimrunReport, GenerateCampaignOptions, CampaignSummary, ProgressEvent, PyValue } from '../initializers/index.js';

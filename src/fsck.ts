@@ -1,0 +1,429 @@
+/**
+ * fsck: find what killed or interrupted processes leave in a database folder, and (with
+ * `repair`) remove it or register it again, without ever touching a complete key.
+ *
+ * Debris and how it is repaired:
+ * - staged writes (`.isfdb.deleting.staging/<key>#tmp#...`) and retired values
+ *   (`<key>.deleting.<X>`): under the key's lock, store/keyfolder.ts's `recoverKeyFolder` first
+ *   rolls forward a complete write that was killed between its two renames, then what is left
+ *   is removed. Holding the lock guarantees no live writer owns them.
+ * - stale locks (`<key>.lock` not refreshed for `lockStaleMs`): removed.
+ * - a key folder without Loader.json (a half-written key of a Python writer, or a hand-made
+ *   folder): retired and removed under the key's lock, after checking again.
+ * - a sub-database whose `db/db_state.json` is missing: a new db_state.json is written and registered.
+ * - a database whose id is not registered (or registered elsewhere where no database with that
+ *   id lives): registered again.
+ * - temporary files of atomic file replacement (`.<name>.<pid>.<rand>.tmp`, `.db_state.json.<pid>.<rand>`)
+ *   older than `tempAgeMs`: removed.
+ * Symbolic links are never followed: a key folder that is a link is reported and left alone.
+ */
+import fsSync, { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { isDataBaseError, messageOf } from './errors.js';
+import { DELETING_MARK, isKeyFolderName } from './keys.js';
+import { newUniqueId } from './dbstate.js';
+import { DB_STATE_FILE, LOADER_FILE, dbStateSchema, loaderJsonSchema, parseJsonText, pythonJson } from './ondisk.js';
+import { Registry } from './registry.js';
+import { replaceFileAtomically, syncDirectory } from './store/durable.js';
+import { STAGING_FOLDER, keyOfStagedWrite, listStagedWrites, recoverKeyFolder, retireKeyFolder } from './store/keyfolder.js';
+import { DEFAULT_LOCK_OPTIONS, acquireLock, type HeldLock } from './store/locks.js';
+import { shortLoaderName } from '../loaders/index.js';
+
+export type FsckFinding =
+  /** A temporary write folder of a writer that is gone (or, without repair, maybe still writing). */
+  | { kind: 'staged-write'; path: string; key: string[]; repair?: FsckRepair }
+  /** A `<key>.deleting.<X>` folder left by an overwrite or delete that was killed. */
+  | { kind: 'retired-value'; path: string; key: string[]; repair?: FsckRepair }
+  /** A lock not refreshed for longer than the stale timeout: its holder is dead. */
+  | { kind: 'stale-lock'; path: string; key: string[]; ageMs: number; repair?: FsckRepair }
+  /** A key folder without Loader.json. */
+  | { kind: 'incomplete-key'; path: string; key: string[]; repair?: FsckRepair }
+  /** A key folder (or the staging or db folder) that is a symbolic link: never followed, never repaired. */
+  | { kind: 'symlink'; path: string; key: string[]; target: string }
+  /** A sub-database key whose db/db_state.json is missing. */
+  | { kind: 'subdb-missing-state'; path: string; key: string[]; repair?: FsckRepair }
+  /** A database whose db_state.json cannot be read: reported, never rewritten (it holds the id). */
+  | { kind: 'unreadable-state'; path: string; key: string[]; reason: string }
+  /** A database whose id is not registered to its folder. */
+  | { kind: 'unregistered'; path: string; key: string[]; id: string; registeredTo?: string; repair?: FsckRepair }
+  /** A leftover temporary file of an atomic file replacement. */
+  | { kind: 'temp-file'; path: string; key: string[]; repair?: FsckRepair }
+  /** Debris fsck could not look at because a live process holds the key's lock. */
+  | { kind: 'busy'; path: string; key: string[]; reason: string };
+
+export type FsckFindingKind = FsckFinding['kind'];
+
+/** What repair did about a finding. */
+export interface FsckRepair {
+  action: 'removed' | 'rolled-forward' | 'registered' | 'recreated' | 'left' | 'failed';
+  detail?: string;
+}
+
+export interface FsckOptions {
+  /** Remove or re-register what was found (default: only report). */
+  repair?: boolean;
+  /** Where ids are registered (default: $ISFDB_REGISTRY or ~/.isf-data-base/registry). */
+  registry?: Registry;
+  /** Age after which a lock counts as left by a dead process (default 10 s, at least 2 s). */
+  lockStaleMs?: number;
+  /** How long to wait for a key's lock before reporting the key as busy (default 10 s). */
+  lockTimeoutMs?: number;
+  /** Age after which a temporary file counts as left by a dead process (default 1 h). */
+  tempAgeMs?: number;
+  /**
+   * The caller asserts that no process uses the database (e.g. after a node crash): every lock
+   * counts as stale and every temporary file as dead.
+   */
+  offline?: boolean;
+}
+
+export interface FsckReport {
+  basedir: string;
+  databasesChecked: number;
+  keysChecked: number;
+  findings: FsckFinding[];
+  /** True when nothing was found, or everything found was repaired. */
+  clean: boolean;
+}
+
+const SUBDB_LOADER = 'just_create_isf_db';
+const SUBDB_FOLDER = 'db';
+const REGISTERED_DUMPERS = ['data_base.isf_data_base.IO.LoaderDumper.to_cloudpickle'];
+const TEMP_FILE = /^\..+\.\d+\.[0-9a-f]+\.tmp$/;
+const STATE_TEMP_FILE = new RegExp(`^\\.${DB_STATE_FILE.replace('.', '\\.')}\\.\\d+\\.[A-Z0-9]+$`);
+
+/** Check (and with `repair`, fix) the database folder `dir` and every sub-database below it. */
+export async function fsckDatabase(dir: string, options: FsckOptions = {}): Promise<FsckReport> {
+  const basedir = path.resolve(dir);
+  const report: FsckReport = { basedir, databasesChecked: 0, keysChecked: 0, findings: [], clean: true };
+  const ctx: Ctx = {
+    options,
+    registry: options.registry ?? Registry.default(),
+    staleMs: Math.max(options.lockStaleMs ?? DEFAULT_LOCK_OPTIONS.staleMs, 2000),
+    report,
+  };
+  await checkDbFolder(basedir, [], ctx);
+  report.clean = report.findings.every((f) => 'repair' in f && f.repair !== undefined && f.repair.action !== 'failed' && f.repair.action !== 'left');
+  return report;
+}
+
+interface Ctx {
+  options: FsckOptions;
+  registry: Registry;
+  staleMs: number;
+  report: FsckReport;
+}
+
+async function checkDbFolder(dir: string, prefix: string[], ctx: Ctx): Promise<void> {
+  const { report, options } = ctx;
+  report.databasesChecked++;
+  await checkRegistration(dir, prefix, ctx);
+  let entries: fsSync.Dirent[];
+  try {
+    entries = fsSync.readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    report.findings.push({ kind: 'unreadable-state', path: dir, key: prefix, reason: messageOf(err) });
+    return;
+  }
+  const names = entries.map((e) => e.name).sort();
+  const byName = new Map(entries.map((e) => [e.name, e]));
+
+  // Keys that have debris needing the key's lock: staged writes and retired values.
+  const debrisKeys = new Set<string>();
+  const staging = path.join(dir, STAGING_FOLDER);
+  const stagingEntry = byName.get(STAGING_FOLDER);
+  if (stagingEntry?.isSymbolicLink()) {
+    report.findings.push({ kind: 'symlink', path: staging, key: prefix, target: readlinkOr(staging) });
+  } else if (stagingEntry?.isDirectory()) {
+    for (const staged of listStagedWrites(dir)) debrisKeys.add(keyOfStagedWrite(staged));
+  }
+  for (const name of names) {
+    if (name === STAGING_FOLDER || !name.includes(DELETING_MARK)) continue;
+    debrisKeys.add(name.slice(0, name.indexOf(DELETING_MARK)));
+  }
+
+  // Locks: stale ones are removed before anything waits for them.
+  for (const name of names) {
+    if (!name.endsWith('.lock')) continue;
+    await checkLock(dir, name, prefix, ctx);
+  }
+
+  for (const name of [...debrisKeys].sort()) await cleanKeyDebris(dir, name, prefix, ctx);
+
+  // Temporary files of atomic replacements.
+  for (const name of names) {
+    const entry = byName.get(name)!;
+    if (!entry.isFile() || !(TEMP_FILE.test(name) || STATE_TEMP_FILE.test(name))) continue;
+    const file = path.join(dir, name);
+    const age = ageMs(file);
+    if (age === undefined) continue;
+    if (!options.offline && age < (options.tempAgeMs ?? 3_600_000)) continue;
+    const finding: FsckFinding = { kind: 'temp-file', path: file, key: prefix };
+    if (options.repair) finding.repair = await attempt(() => fs.rm(file, { force: true }), 'removed');
+    report.findings.push(finding);
+  }
+
+  // Key folders.
+  for (const name of names) {
+    if (!isKeyFolderName(name)) continue;
+    const entry = byName.get(name)!;
+    const folder = path.join(dir, name);
+    const key = [...prefix, name];
+    if (entry.isSymbolicLink()) {
+      ctx.report.keysChecked++;
+      report.findings.push({ kind: 'symlink', path: folder, key, target: readlinkOr(folder) });
+      continue;
+    }
+    if (!entry.isDirectory()) continue;
+    ctx.report.keysChecked++;
+    await checkKeyFolder(dir, name, key, ctx);
+  }
+}
+
+async function checkKeyFolder(dir: string, name: string, key: string[], ctx: Ctx): Promise<void> {
+  const folder = path.join(dir, name);
+  const loaderFile = path.join(folder, LOADER_FILE);
+  if (!existsNoFollow(loaderFile)) {
+    if (existsNoFollow(path.join(folder, 'Loader.pickle'))) return; // legacy Python data: complete, not ours
+    await removeIncompleteKey(dir, name, key, ctx);
+    return;
+  }
+  let loader: string;
+  try {
+    loader = shortLoaderName(parseJsonText(fsSync.readFileSync(loaderFile, 'utf8'), loaderFile, loaderJsonSchema).Loader);
+  } catch {
+    return; // a damaged Loader.json is verify's business; fsck never removes a key that has one
+  }
+  if (loader !== SUBDB_LOADER) return;
+  const sub = path.join(folder, SUBDB_FOLDER);
+  let subStat: fsSync.Stats | undefined;
+  try {
+    subStat = fsSync.lstatSync(sub);
+  } catch {
+    subStat = undefined;
+  }
+  if (subStat?.isSymbolicLink()) {
+    ctx.report.findings.push({ kind: 'symlink', path: sub, key, target: readlinkOr(sub) });
+    return;
+  }
+  if (subStat !== undefined && !subStat.isDirectory()) {
+    ctx.report.findings.push({ kind: 'unreadable-state', path: sub, key, reason: 'the sub-database folder is not a folder' });
+    return;
+  }
+  if (subStat === undefined || !existsNoFollow(path.join(sub, DB_STATE_FILE))) {
+    const finding: FsckFinding = { kind: 'subdb-missing-state', path: path.join(sub, DB_STATE_FILE), key };
+    if (ctx.options.repair) {
+      finding.repair = await attempt(async () => {
+        await fs.mkdir(sub, { recursive: true });
+        const id = newUniqueId();
+        await replaceFileAtomically(path.join(sub, DB_STATE_FILE), pythonJson({ _registeredDumpers: REGISTERED_DUMPERS, _unique_id: id, _registered_to_path: sub }));
+        await ctx.registry.register(id, sub);
+      }, 'recreated');
+    }
+    ctx.report.findings.push(finding);
+    if (finding.repair?.action !== 'recreated') return;
+  }
+  await checkDbFolder(sub, key, ctx);
+}
+
+async function checkRegistration(dir: string, key: string[], ctx: Ctx): Promise<void> {
+  const stateFile = path.join(dir, DB_STATE_FILE);
+  let id: string | undefined;
+  try {
+    const state = parseJsonText(fsSync.readFileSync(stateFile, 'utf8'), stateFile, dbStateSchema);
+    id = state._unique_id ?? undefined;
+  } catch (err) {
+    ctx.report.findings.push({ kind: 'unreadable-state', path: stateFile, key, reason: messageOf(err) });
+    return;
+  }
+  if (id === undefined) return; // ISF gives it an id on the next writable open
+  let registeredTo: string | undefined;
+  try {
+    registeredTo = await ctx.registry.lookup(id);
+  } catch (err) {
+    if (!isDataBaseError(err)) throw err;
+    registeredTo = undefined;
+  }
+  if (registeredTo === dir) return;
+  // Registered elsewhere: only take the id over when no database with that id lives there (a
+  // copied database keeps its original's id; the original stays registered).
+  if (registeredTo !== undefined && holdsId(registeredTo, id)) return;
+  const finding: FsckFinding = { kind: 'unregistered', path: dir, key, id, ...(registeredTo === undefined ? {} : { registeredTo }) };
+  if (ctx.options.repair) finding.repair = await attempt(() => ctx.registry.register(id, dir), 'registered');
+  ctx.report.findings.push(finding);
+}
+
+function holdsId(dir: string, id: string): boolean {
+  try {
+    const file = path.join(dir, DB_STATE_FILE);
+    return parseJsonText(fsSync.readFileSync(file, 'utf8'), file, dbStateSchema)._unique_id === id;
+  } catch {
+    return false;
+  }
+}
+
+async function checkLock(dir: string, name: string, prefix: string[], ctx: Ctx): Promise<void> {
+  const lockDir = path.join(dir, name);
+  const key = [...prefix, name.slice(0, -'.lock'.length)];
+  let stat: fsSync.Stats;
+  try {
+    stat = fsSync.lstatSync(lockDir);
+  } catch {
+    return; // released meanwhile
+  }
+  const age = Date.now() - stat.mtimeMs;
+  if (!ctx.options.offline && age < ctx.staleMs) return; // held by a live process
+  const finding: FsckFinding = { kind: 'stale-lock', path: lockDir, key, ageMs: Math.round(age) };
+  if (ctx.options.repair) {
+    finding.repair = await attempt(async () => {
+      // Check again right before removing: a live process may just have taken it over.
+      const now = fsSync.lstatSync(lockDir);
+      if (!ctx.options.offline && Date.now() - now.mtimeMs < ctx.staleMs) throw new Error('taken over by a live process meanwhile');
+      if (now.isDirectory()) fsSync.rmdirSync(lockDir);
+      else fsSync.unlinkSync(lockDir); // a file or a symlink: the link itself, never its target
+    }, 'removed');
+  }
+  ctx.report.findings.push(finding);
+}
+
+/** Staged writes and retired values of one key: recovered and removed under the key's lock. */
+async function cleanKeyDebris(dir: string, name: string, prefix: string[], ctx: Ctx): Promise<void> {
+  const key = [...prefix, name];
+  const staged = listStagedWrites(dir, name);
+  const retired = fsSync.readdirSync(dir).filter((entry) => entry !== STAGING_FOLDER && entry.startsWith(`${name}${DELETING_MARK}`)).map((entry) => path.join(dir, entry));
+  const findings: Array<Extract<FsckFinding, { kind: 'staged-write' | 'retired-value' }>> = [
+    ...staged.map((p) => ({ kind: 'staged-write' as const, path: p, key })),
+    ...retired.map((p) => ({ kind: 'retired-value' as const, path: p, key })),
+  ];
+  if (!ctx.options.repair) {
+    // Without the lock a live writer may own these; report only what is older than a stale lock.
+    for (const finding of findings) {
+      const age = ageMs(finding.path);
+      if (ctx.options.offline || age === undefined || age >= ctx.staleMs) ctx.report.findings.push(finding);
+    }
+    return;
+  }
+  let lock: HeldLock | undefined;
+  if (isKeyFolderName(name)) {
+    try {
+      lock = await acquireLock(path.join(dir, name), path.join(dir, `${name}.lock`), key.join('/'), {
+        timeoutMs: ctx.options.lockTimeoutMs ?? 10_000,
+        staleMs: ctx.staleMs,
+      });
+    } catch (err) {
+      if (!isDataBaseError(err, 'LockTimeoutError')) throw err;
+      ctx.report.findings.push({ kind: 'busy', path: path.join(dir, `${name}.lock`), key, reason: err.message });
+      return;
+    }
+  }
+  try {
+    const recovered = isKeyFolderName(name) ? await recoverKeyFolder(dir, name) : { removed: [] as string[] };
+    for (const finding of findings) {
+      if (finding.kind === 'staged-write') {
+        if (finding.path === recovered.rolledForward) finding.repair = { action: 'rolled-forward', detail: `became the value of the key: its writer was killed between its two renames` };
+        else if (recovered.removed.includes(finding.path)) finding.repair = { action: 'removed' };
+        else finding.repair = await attempt(() => fs.rm(finding.path, { recursive: true, force: true }), 'removed');
+      } else {
+        // fs.rm does not follow symbolic links inside the folder.
+        finding.repair = await attempt(() => fs.rm(finding.path, { recursive: true, force: true }), 'removed');
+      }
+      ctx.report.findings.push(finding);
+    }
+    await syncDirectory(dir);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function removeIncompleteKey(dir: string, name: string, key: string[], ctx: Ctx): Promise<void> {
+  const folder = path.join(dir, name);
+  const finding: FsckFinding = { kind: 'incomplete-key', path: folder, key };
+  ctx.report.findings.push(finding);
+  if (!ctx.options.repair) return;
+  let lock: HeldLock;
+  try {
+    lock = await acquireLock(folder, path.join(dir, `${name}.lock`), key.join('/'), {
+      timeoutMs: ctx.options.lockTimeoutMs ?? 10_000,
+      staleMs: ctx.staleMs,
+    });
+  } catch (err) {
+    if (!isDataBaseError(err, 'LockTimeoutError')) throw err;
+    finding.repair = { action: 'left', detail: err.message };
+    return;
+  }
+  try {
+    // Check again under the lock: a writer may have completed the key meanwhile (roll forward included).
+    await recoverKeyFolder(dir, name);
+    const stat = fsSync.lstatSync(folder, { throwIfNoEntry: false });
+    if (stat === undefined || stat.isSymbolicLink() || existsNoFollow(path.join(folder, LOADER_FILE))) {
+      finding.repair = { action: 'left', detail: 'the key became complete meanwhile' };
+      return;
+    }
+    finding.repair = await attempt(async () => {
+      const unregister = idOf(path.join(folder, SUBDB_FOLDER));
+      if (unregister !== undefined && (await ctx.registry.lookup(unregister).catch(() => undefined)) === path.join(folder, SUBDB_FOLDER)) {
+        await ctx.registry.unregister(unregister);
+      }
+      const retired = retireKeyFolder(dir, name);
+      await syncDirectory(dir);
+      if (retired !== undefined) await fs.rm(retired, { recursive: true, force: true });
+    }, 'removed');
+  } finally {
+    await lock.release();
+  }
+}
+
+function idOf(dbDir: string): string | undefined {
+  try {
+    const file = path.join(dbDir, DB_STATE_FILE);
+    return parseJsonText(fsSync.readFileSync(file, 'utf8'), file, dbStateSchema)._unique_id ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function attempt(fn: () => Promise<void> | void, action: FsckRepair['action']): Promise<FsckRepair> {
+  try {
+    await fn();
+    return { action };
+  } catch (err) {
+    return { action: 'failed', detail: messageOf(err) };
+  }
+}
+
+function existsNoFollow(p: string): boolean {
+  return fsSync.lstatSync(p, { throwIfNoEntry: false }) !== undefined;
+}
+
+function ageMs(p: string): number | undefined {
+  const stat = fsSync.lstatSync(p, { throwIfNoEntry: false });
+  return stat === undefined ? undefined : Date.now() - stat.mtimeMs;
+}
+
+function readlinkOr(p: string): string {
+  try {
+    return fsSync.readlinkSync(p);
+  } catch {
+    return '?';
+  }
+}
+
+/** One line per finding, for people. */
+export function describeFsckFinding(finding: FsckFinding): string {
+  const key = finding.key.length === 0 ? '(database)' : finding.key.join('/');
+  const repaired = 'repair' in finding && finding.repair !== undefined
+    ? ` -> ${finding.repair.action}${finding.repair.detail === undefined ? '' : ` (${finding.repair.detail})`}`
+    : '';
+  switch (finding.kind) {
+    case 'staged-write': return `${key}: temporary write folder ${finding.path}${repaired}`;
+    case 'retired-value': return `${key}: leftover of an overwrite or delete ${finding.path}${repaired}`;
+    case 'stale-lock': return `${key}: stale lock ${finding.path} (not refreshed for ${finding.ageMs} ms)${repaired}`;
+    case 'incomplete-key': return `${key}: key folder without Loader.json ${finding.path}${repaired}`;
+    case 'symlink': return `${key}: ${finding.path} is a symbolic link to ${finding.target} (not followed; remove it by hand if it should not be there)`;
+    case 'subdb-missing-state': return `${key}: sub-database without db_state.json ${finding.path}${repaired}`;
+    case 'unreadable-state': return `${key}: ${finding.path}: ${finding.reason}`;
+    case 'unregistered': return `${key}: database ${finding.path} (id ${finding.id}) is ${finding.registeredTo === undefined ? 'not registered' : `registered to ${finding.registeredTo}`}${repaired}`;
+    case 'temp-file': return `${key}: leftover temporary file ${finding.path}${repaired}`;
+    case 'busy': return `${key}: skipped, ${finding.reason}`;
+  }
+}
