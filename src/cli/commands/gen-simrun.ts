@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { readdir } from 'node:fs/promises';
-import { generateCampaign } from '../../../initializers/index.js';
+import { generateCampaign } from '../../index.js';
 import { UsageError, parseCommandArgs, printJson, type CliCommand } from '../command.js';
 
 const usage = `isfdb gen-simrun <dir> [options]

@@ -1,5 +1,4 @@
-import { DataBase } from '../../index.js';
-import { initSimrun } from '../../../initializers/index.js';
+import { DataBase, initSimrun } from '../../index.js';
 import { UsageError, parseCommandArgs, printJson, type CliCommand } from '../command.js';
 
 const usage = `isfdb init-simrun <raw> <db> [options]
