@@ -1,0 +1,72 @@
+/**
+ * The public surface, snapshotted inline: a change to src/index.ts's exports must come with a
+ * deliberate change of these lists.
+ */
+import fsSync from 'node:fs';
+import path from 'node:path';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+import * as api from '../../src/index.js';
+import { repoRoot } from './helpers.js';
+
+const VALUE_EXPORTS = [
+  'CorruptKeyError', 'DataBase', 'DataBaseError', 'DatabaseNotFoundError', 'HISTORY_FOLDER', 'INFORMATIONAL_FINDINGS',
+  'InvalidInputError', 'InvalidKeyError', 'InvalidPathError', 'KeyNotFoundError', 'KeyTypeConflictError', 'LoaderError',
+  'LockTimeoutError', 'NotADatabaseError', 'PyTuple', 'RECIPE_FIELD', 'ReadonlyError', 'Registry', 'UnknownLoaderError',
+  'UnsupportedFormatError', 'VersionNotFoundError', 'canonicalJson', 'clearProvenanceCache', 'describeFinding',
+  'describeFsckFinding', 'enclosingDatabase', 'formatKey', 'fsckDatabase', 'generateCampaign', 'getLoader', 'initSimrun',
+  'isDataBaseError', 'isErrorFinding', 'listLoaders', 'parsePyLiteral', 'registerLoader', 'resolvePath', 'toPyLiteral',
+  'unregisterLoader', 'verifyDatabase',
+];
+
+const TYPE_EXPORTS = [
+  'CampaignSummary', 'Cell', 'CellSection', 'CellSynapse', 'DataBaseErrorTag', 'DbStateJson', 'FieldDifference',
+  'FsckFinding', 'FsckFindingKind', 'FsckOptions', 'FsckRepair', 'FsckReport', 'GenerateCampaignOptions',
+  'InitSimrunOptions', 'InitSimrunReport', 'Key', 'KeyInfo', 'Loader', 'LoaderContext', 'LoaderJson',
+  'MaybeCalculateOptions', 'MetadataJson', 'NdArray', 'NdArrayDType', 'OpenOptions', 'ProgressEvent', 'PyValue',
+  'RecipeJson', 'RecipeOptions', 'RegistryEntry', 'ResolveOptions', 'StaleKey', 'StaleReason', 'TypedArray',
+  'VerifyFinding', 'VerifyFindingKind', 'VerifyReport', 'VersionDiff', 'VersionInfo', 'VersionRef', 'WriteOptions',
+];
+
+/** Names in `export type { ... }` clauses of src/index.ts (syntax only). */
+function typeOnlyExportNames(): string[] {
+  const file = path.join(repoRoot, 'src', 'index.ts');
+  const source = ts.createSourceFile(file, fsSync.readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
+  const names: string[] = [];
+  for (const statement of source.statements) {
+    if (!ts.isExportDeclaration(statement) || statement.exportClause === undefined || !ts.isNamedExports(statement.exportClause)) continue;
+    for (const element of statement.exportClause.elements) {
+      if (statement.isTypeOnly || element.isTypeOnly) names.push(element.name.text);
+    }
+  }
+  return names.sort();
+}
+
+describe('public API of src/index.ts', () => {
+  it('exports exactly these runtime names', () => {
+    expect(Object.keys(api).sort()).toEqual([...VALUE_EXPORTS].sort());
+  });
+
+  it('exports exactly these type names', () => {
+    expect(typeOnlyExportNames()).toEqual([...TYPE_EXPORTS].sort());
+  });
+
+  it('every error class is a DataBaseError with a _tag equal to its name', () => {
+    const errors = VALUE_EXPORTS.filter((n) => /^[A-Z]\w*Error$/.test(n) && n !== 'DataBaseError');
+    expect(errors.length).toBeGreaterThanOrEqual(13);
+    for (const name of errors) {
+      const Ctor = (api as Record<string, unknown>)[name] as new (...args: unknown[]) => api.DataBaseError;
+      const instance = new Ctor('a', 'b', 'load', []);
+      expect(instance, name).toBeInstanceOf(api.DataBaseError);
+      expect(instance._tag, name).toBe(name);
+      expect(instance.name, name).toBe(name);
+      expect(api.isDataBaseError(instance), name).toBe(true);
+    }
+    const sample = new api.KeyNotFoundError('k', '/db');
+    expect(sample._tag).toBe('KeyNotFoundError');
+    expect(sample.name).toBe('KeyNotFoundError');
+    expect(api.isDataBaseError(sample, 'KeyNotFoundError')).toBe(true);
+    expect(api.isDataBaseError(sample, 'ReadonlyError')).toBe(false);
+    expect(api.isDataBaseError(new Error('x'))).toBe(false);
+  });
+});
