@@ -80,6 +80,7 @@ class Feed {
   private started = 0;
   private low = 0;
   private failure: unknown;
+  private waiters: (() => void)[] = [];
 
   constructor(
     private readonly folders: RunFolder[],
@@ -90,12 +91,16 @@ class Feed {
     this.consumed = folders.map(() => 0);
   }
 
-  get(i: number): Promise<FolderResult> {
-    if (this.failure !== undefined) return Promise.reject(this.failure);
-    this.fill();
-    const r = this.results[i];
-    if (r === undefined) return Promise.reject(new Error(`internal: result ${i} requested out of window`));
-    return r;
+  async get(i: number): Promise<FolderResult> {
+    for (;;) {
+      if (this.failure !== undefined) throw this.failure;
+      this.fill();
+      const r = this.results[i];
+      if (r !== undefined) return r;
+      if (i < this.started) throw new Error(`internal: result ${i} was already released`);
+      // a faster writer is ahead of the window: wait until the slower ones catch up
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
   }
 
   release(i: number): void {
@@ -104,11 +109,19 @@ class Feed {
       this.results[i] = undefined;
       while (this.low < this.folders.length && this.consumed[this.low] === this.consumers) this.low++;
       this.fill();
+      this.wake();
     }
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const resolve of w) resolve();
   }
 
   abort(err: unknown): void {
     if (this.failure === undefined) this.failure = err;
+    this.wake();
   }
 
   private fill(): void {

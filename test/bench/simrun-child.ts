@@ -1,0 +1,64 @@
+/**
+ * One measured run in a fresh process (so peak RSS belongs to it alone):
+ *   node dist/test/bench/simrun-child.js init <raw> <db> [workers]
+ *   node dist/test/bench/simrun-child.js duckdb <raw> <out>
+ * Prints one JSON line with seconds and peak RSS (process-wide, worker threads included).
+ */
+import { readdir, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { DataBase } from '../../src/index.js';
+import { initSimrun } from '../../initializers/index.js';
+
+const [mode, raw, out, workersText] = process.argv.slice(2);
+
+async function files(root: string): Promise<string[][]> {
+  const folders: string[][] = [];
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true });
+    const here = entries.filter((e) => e.isFile()).map((e) => path.join(dir, e.name));
+    if (here.some((f) => f.endsWith('_vm_all_traces.csv'))) folders.push(here);
+    for (const e of entries) if (e.isDirectory() && !e.name.includes('_running')) await walk(path.join(dir, e.name));
+  };
+  await walk(root);
+  return folders;
+}
+
+const sq = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+
+async function duckdb(root: string, outDir: string): Promise<{ bytes: number }> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const inst = await DuckDBInstance.create(':memory:');
+  const con = await inst.connect();
+  await mkdir(outDir, { recursive: true });
+  let n = 0;
+  for (const folder of await files(root)) {
+    for (const f of folder.filter((x) => x.endsWith('_vm_all_traces.csv') || x.endsWith('_vm_dend_traces.csv'))) {
+      await con.run(`COPY (SELECT * FROM read_csv(${sq(f)}, delim='\t', header=true)) TO ${sq(path.join(outDir, `${n++}.parquet`))} (FORMAT parquet)`);
+    }
+    const syn = folder.filter((x) => x.endsWith('_synapses.csv'));
+    if (syn.length > 0) {
+      await con.run(`COPY (SELECT * FROM read_csv([${syn.map(sq).join(',')}], delim='\t', header=false, skip=1, filename=true, columns={'synapse_type':'VARCHAR','synapse_ID':'BIGINT','soma_distance':'DOUBLE','section_ID':'BIGINT','section_pt_ID':'BIGINT','dendrite_label':'VARCHAR','times':'VARCHAR'})) TO ${sq(path.join(outDir, `${n++}.parquet`))} (FORMAT parquet)`);
+    }
+    const cells = folder.filter((x) => x.endsWith('_presynaptic_cells.csv'));
+    if (cells.length > 0) {
+      await con.run(`COPY (SELECT * FROM read_csv([${cells.map(sq).join(',')}], delim='\t', header=false, skip=1, filename=true, columns={'presynaptic_cell_type':'VARCHAR','cell_ID':'BIGINT','times':'VARCHAR'})) TO ${sq(path.join(outDir, `${n++}.parquet`))} (FORMAT parquet)`);
+    }
+  }
+  con.closeSync?.();
+  return { bytes: 0 };
+}
+
+const started = performance.now();
+if (mode === 'init') {
+  const db = await DataBase.open(out!);
+  const report = await initSimrun(raw!, db, { quiet: true, ...(workersText === undefined ? {} : { workers: Number(workersText) }) });
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(`${JSON.stringify({ seconds, bytes: report.bytes, trials: report.trials, parsing: report.parsing, maxRssMB: process.resourceUsage().maxRSS / 1024 })}\n`);
+} else if (mode === 'duckdb') {
+  await duckdb(raw!, out!);
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(`${JSON.stringify({ seconds, maxRssMB: process.resourceUsage().maxRSS / 1024 })}\n`);
+} else {
+  process.stderr.write('usage: simrun-child.js init|duckdb <raw> <out> [workers]\n');
+  process.exit(2);
+}
