@@ -86,6 +86,8 @@ export interface FsckReport {
   clean: boolean;
 }
 
+/** Our internal folders in a database folder: `.isfdb.deleting.staging`, `.isfdb.deleting.history`. */
+const INTERNAL_PREFIX = '.isfdb';
 const SUBDB_LOADER = 'just_create_isf_db';
 const SUBDB_FOLDER = 'db';
 const REGISTERED_DUMPERS = ['data_base.isf_data_base.IO.LoaderDumper.to_cloudpickle'];
@@ -138,7 +140,7 @@ async function checkDbFolder(dir: string, prefix: string[], ctx: Ctx): Promise<v
     for (const staged of listStagedWrites(dir)) debrisKeys.add(keyOfStagedWrite(staged));
   }
   for (const name of names) {
-    if (name === STAGING_FOLDER || !name.includes(DELETING_MARK)) continue;
+    if (!isRetiredName(name)) continue;
     debrisKeys.add(name.slice(0, name.indexOf(DELETING_MARK)));
   }
 
@@ -290,7 +292,7 @@ async function checkLock(dir: string, name: string, prefix: string[], ctx: Ctx):
 async function cleanKeyDebris(dir: string, name: string, prefix: string[], ctx: Ctx): Promise<void> {
   const key = [...prefix, name];
   const staged = listStagedWrites(dir, name);
-  const retired = fsSync.readdirSync(dir).filter((entry) => entry !== STAGING_FOLDER && entry.startsWith(`${name}${DELETING_MARK}`)).map((entry) => path.join(dir, entry));
+  const retired = fsSync.readdirSync(dir).filter((entry) => isRetiredName(entry) && entry.startsWith(`${name}${DELETING_MARK}`)).map((entry) => path.join(dir, entry));
   const findings: Array<Extract<FsckFinding, { kind: 'staged-write' | 'retired-value' }>> = [
     ...staged.map((p) => ({ kind: 'staged-write' as const, path: p, key })),
     ...retired.map((p) => ({ kind: 'retired-value' as const, path: p, key })),
@@ -371,6 +373,14 @@ async function removeIncompleteKey(dir: string, name: string, key: string[], ctx
   } finally {
     await lock.release();
   }
+}
+
+/**
+ * `<key>.deleting.<X>`: an old value being removed. Our own folders (`.isfdb.deleting.staging`,
+ * `.isfdb.deleting.history`, ...) also carry the mark so that no reader lists them; they are not debris.
+ */
+function isRetiredName(name: string): boolean {
+  return name.includes(DELETING_MARK) && !name.startsWith(INTERNAL_PREFIX) && name.indexOf(DELETING_MARK) > 0;
 }
 
 function idOf(dbDir: string): string | undefined {
