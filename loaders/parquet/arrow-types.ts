@@ -18,6 +18,8 @@ const INT_CONVERTED: Record<string, number> = {
   'false8': ConvertedType.uint8, 'false16': ConvertedType.uint16, 'false32': ConvertedType.uint32, 'false64': ConvertedType.uint64,
 };
 
+const KNOWN_CONVERTED = new Set<number>(Object.values(ConvertedType));
+
 /** The Parquet schema element of one Arrow field (always OPTIONAL, as pyarrow writes them). */
 export function parquetElementOf(field: Field): SchemaElement {
   const base = { name: field.name, repetition: Repetition.optional };
@@ -65,6 +67,10 @@ export function parquetElementOf(field: Field): SchemaElement {
 export function arrowTypeOf(element: SchemaElement): DataType {
   const logical = element.logicalType;
   const converted = element.convertedType;
+  // Decimals, intervals, JSON, UUID...: left to a reader that knows them.
+  if (logical?.kind === 'other' || (converted !== undefined && !KNOWN_CONVERTED.has(converted))) {
+    throw new UnsupportedTypeError(`column '${element.name}': Parquet annotation ${logical?.kind === 'other' ? `logical type ${logical.id}` : `converted type ${converted}`} is not supported by this reader`);
+  }
   switch (element.type) {
     case PhysicalType.boolean: return new Bool();
     case PhysicalType.float: return new Float32();

@@ -11,7 +11,7 @@ import { promises as fs, openAsBlob } from 'node:fs';
 import { type Schema, type Table, tableFromIPC, tableToIPC, Table as ArrowTable, type RecordBatch, Schema as ArrowSchema } from 'apache-arrow';
 import { recordBatchOf } from './record-batch.js';
 import { ParquetFileWriter } from './writer.js';
-import { ParquetFileReader, type ParquetReadOptions } from './reader.js';
+import { ParquetFileReader, readFileMeta, type ParquetReadOptions } from './reader.js';
 import { UnsupportedFeatureError } from './page-decoder.js';
 
 export type Compression = 'snappy' | 'zstd' | 'uncompressed';
@@ -143,9 +143,9 @@ export const wasmCodec: ParquetCodec = {
 
 async function footerMetadata(path: string): Promise<Map<string, string> | undefined> {
   try {
-    const reader = await ParquetFileReader.open(path);
-    await reader.close();
-    return reader.schema.metadata;
+    const meta = new Map((await readFileMeta(path)).keyValue);
+    meta.delete('ARROW:schema');
+    return meta;
   } catch {
     return undefined;
   }

@@ -44,28 +44,10 @@ export class ParquetFileReader {
   static async open(path: string): Promise<ParquetFileReader> {
     const handle = await fs.open(path, 'r');
     try {
-      const { size } = await handle.stat();
-      if (size < 12) throw new ParquetFormatError(`file of ${size} bytes is too short to be Parquet`);
-      const head = Buffer.alloc(4);
-      await handle.read(head, 0, 4, 0);
-      const tail = Buffer.alloc(8);
-      await handle.read(tail, 0, 8, size - 8);
-      if (head.toString('latin1') !== MAGIC || tail.toString('latin1', 4) !== MAGIC) {
-        throw new ParquetFormatError('missing the PAR1 magic bytes (truncated or not Parquet)');
-      }
-      const footerLength = tail.readUInt32LE(0);
-      if (footerLength + 12 > size) throw new ParquetFormatError(`footer of ${footerLength} bytes does not fit a ${size}-byte file`);
-      const footer = Buffer.alloc(footerLength);
-      await handle.read(footer, 0, footerLength, size - 8 - footerLength);
-      let meta: FileMeta;
-      try {
-        meta = decodeFileMeta(footer);
-      } catch (err) {
-        throw new ParquetFormatError(`footer does not decode: ${(err as Error).message}`);
-      }
+      const { meta, size, footerBytes } = await readFooter(handle);
       const leaves = flatLeaves(meta);
       const schema = arrowSchemaOf(meta, leaves);
-      return new ParquetFileReader(handle, path, size, meta, schema, leaves, 12 + footerLength);
+      return new ParquetFileReader(handle, path, size, meta, schema, leaves, footerBytes);
     } catch (err) {
       await handle.close();
       throw err;
@@ -122,6 +104,37 @@ export class ParquetFileReader {
       if (err instanceof UnsupportedFeatureError) throw err;
       throw new ParquetFormatError(`column '${element.name}', row group ${groupIndex}: ${(err as Error).message}`);
     }
+  }
+}
+
+/** The decoded footer of a Parquet file, whatever its column types. */
+export async function readFileMeta(path: string): Promise<FileMeta> {
+  const handle = await fs.open(path, 'r');
+  try {
+    return (await readFooter(handle)).meta;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readFooter(handle: fs.FileHandle): Promise<{ meta: FileMeta; size: number; footerBytes: number }> {
+  const { size } = await handle.stat();
+  if (size < 12) throw new ParquetFormatError(`file of ${size} bytes is too short to be Parquet`);
+  const head = Buffer.alloc(4);
+  await handle.read(head, 0, 4, 0);
+  const tail = Buffer.alloc(8);
+  await handle.read(tail, 0, 8, size - 8);
+  if (head.toString('latin1') !== MAGIC || tail.toString('latin1', 4) !== MAGIC) {
+    throw new ParquetFormatError('missing the PAR1 magic bytes (truncated or not Parquet)');
+  }
+  const footerLength = tail.readUInt32LE(0);
+  if (footerLength + 12 > size) throw new ParquetFormatError(`footer of ${footerLength} bytes does not fit a ${size}-byte file`);
+  const footer = Buffer.alloc(footerLength);
+  await handle.read(footer, 0, footerLength, size - 8 - footerLength);
+  try {
+    return { meta: decodeFileMeta(footer), size, footerBytes: 12 + footerLength };
+  } catch (err) {
+    throw new ParquetFormatError(`footer does not decode: ${(err as Error).message}`);
   }
 }
 

@@ -22,6 +22,9 @@ export interface ChildResult {
 const RUNNER = fileURLToPath(new URL('./dataframes-run.js', import.meta.url));
 
 function runChild(op: string, dir: string, rows: number): ChildResult {
+  // Start every measurement with no dirty pages pending, so one write's writeback does not
+  // throttle the next measurement.
+  spawnSync('sync');
   const result = spawnSync(process.execPath, ['--expose-gc', RUNNER, '--child', op, dir, String(rows)], { encoding: 'utf8', maxBuffer: 1 << 24 });
   const line = result.stdout.trim().split('\n').pop() ?? '';
   if (result.status !== 0 || !line.startsWith('{')) {
