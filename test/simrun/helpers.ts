@@ -6,8 +6,10 @@ import { fileURLToPath } from 'node:url';
 import type { Table } from 'apache-arrow';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+/** the repository root: test/simrun/.. /.. from the sources, dist/test/simrun/../../.. from the build */
+const REPO = path.basename(path.resolve(here, '..', '..')) === 'dist' ? path.resolve(here, '..', '..', '..') : path.resolve(here, '..', '..');
 /** ../shared relative to the repository root */
-export const SHARED = path.resolve(here, '..', '..', '..', 'shared');
+export const SHARED = path.resolve(REPO, '..', 'shared');
 export const FIXTURE = path.join(SHARED, 'fixtures', 'isf-simrun-subsampled');
 export const HAVE_FIXTURE = existsSync(FIXTURE);
 
