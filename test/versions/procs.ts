@@ -2,7 +2,7 @@
  * Spawning the compiled child scripts of these tests, from the sources or from their compiled
  * copies under dist/ (both are collected when vitest is given a path filter).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fsSync from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,13 @@ function repoRoot(): string {
     if (parent === dir) throw new Error('cannot find the repository root above this test');
     dir = parent;
   }
+}
+
+/** Run the compiled isfdb command line to completion. */
+export function runCli(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const main = path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js');
+  const r = spawnSync(process.execPath, [main, ...args], { env: process.env, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 export interface Child {
