@@ -154,8 +154,9 @@ describe('multi-process', () => {
     await holder.waitForLine('holding');
     const before = fsSync.readdirSync(dir).sort();
     const created: string[] = [];
-    const watchers = [dir, path.join(dir, 'sub', 'db')].map((d) => fsSync.watch(d, (_event, name) => {
-      if (name !== null) created.push(String(name));
+    // 'rename' events are creations and removals; the holder refreshing its own lock's mtime is a 'change'.
+    const watchers = [dir, path.join(dir, 'sub', 'db')].map((d) => fsSync.watch(d, (event, name) => {
+      if (event === 'rename' && name !== null) created.push(String(name));
     }));
     try {
       const reader = start('reader', [dir, '20', 'held', 'sub']);
