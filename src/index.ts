@@ -31,7 +31,14 @@ export { registerLoader, unregisterLoader, listLoaders, getLoader } from '../loa
 export type { Loader, LoaderContext, LoaderJson, NdArray, NdArrayDType, TypedArray } from '../loaders/types.js';
 export type { Cell, CellSection, CellSynapse } from '../loaders/cell_to_msgpack.js';
 export { clearProvenanceCache } from './provenance.js';
-export { HISTORY_FOLDER } from './history.js';
+export {
+  indexColumnOf, frameIndexOf, dataColumnsOf, columnLabelTypes, columnLabels, withIndex, withColumnLabelTypes, pandasMetadataOf,
+} from '../loaders/parquet/frame.js';
+export type { LabelType, FrameIndex } from '../loaders/parquet/frame.js';
+export { PartitionedFrame } from '../loaders/parquet/partitioned-frame.js';
+export type { IndexRange, PartitionReadOptions } from '../loaders/parquet/partitioned-frame.js';
+export type { FrameDumpOptions, FrameLoadOptions } from '../loaders/parquet/frame-io.js';
+export { HISTORY_FOLDER, diffVersions, parseVersionRef } from './history.js';
 export type { VersionInfo, VersionRef, VersionDiff, FieldDifference } from './history.js';
 export { RECIPE_FIELD, canonicalJson } from './lineage.js';
 export type { RecipeOptions, RecipeJson, StaleKey, StaleReason } from './lineage.js';
