@@ -22,7 +22,7 @@ import { pathExists, replaceFileAtomically, syncDirectory } from './store/durabl
 import { checksumFolder } from './store/checksum.js';
 import { commitTempKeyFolder, createTempKeyFolder, recoverKeyFolder, removeKeyFolder, syncTree } from './store/keyfolder.js';
 import { DEFAULT_LOCK_OPTIONS, acquireLock, sleep, type HeldLock } from './store/locks.js';
-import { checkVersionRef, commitKeepingHistory, listVersions, resolveVersionFolder, restoreVersion, type VersionInfo } from './history.js';
+import { checkVersionRef, commitKeepingHistory, diffVersions, listVersions, resolveVersionFolder, restoreVersion, type VersionDiff, type VersionInfo, type VersionRef } from './history.js';
 import { calculate, findStale, inputFacts, type CalculationPort, type RecipeOptions, type StaleKey } from './lineage.js';
 import { defaultDumperFor, fullLoaderName, getLoader, shortLoaderName } from '../loaders/index.js';
 import type { Loader, LoaderContext, LoaderJson } from '../loaders/types.js';
@@ -194,6 +194,11 @@ export class DataBase {
       }
       return restoreVersion(parent.basedir, name, shown, wanted, options.keepVersions ?? this.options.keepVersions ?? 0);
     });
+  }
+
+  /** Which provenance fields differ between two values of a key, and whether the content changed. */
+  async diff(key: Key, a: VersionRef, b: VersionRef): Promise<VersionDiff> {
+    return diffVersions(this, key, a, b);
   }
 
   /** Computed keys whose recorded inputs changed since they were computed, transitively (see lineage.ts). */

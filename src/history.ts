@@ -16,12 +16,13 @@
 import fsSync, { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { VersionNotFoundError, InvalidInputError } from './errors.js';
-import { DELETING_MARK } from './keys.js';
+import { DELETING_MARK, formatKey, type Key } from './keys.js';
 import { CHECKSUMS_FIELD, LOADER_FILE, METADATA_FILE, loaderJsonSchema, metadataSchema, readJsonFile, type MetadataJson } from './ondisk.js';
 import { checksumFolder, contentDigest } from './store/checksum.js';
 import { pathExists, randomToken, replaceFileAtomically, syncDirectory } from './store/durable.js';
 import { retireKeyFolder, removeInBackground } from './store/keyfolder.js';
 import { RECIPE_FIELD, recipeOf } from './lineage.js';
+import type { DataBase } from './database.js';
 
 /**
  * The folder (in every database and sub-database folder) holding earlier values of its keys.
@@ -211,6 +212,14 @@ export interface VersionDiff {
   fields: FieldDifference[];
   /** Whether the data files differ (compared by checksums). */
   contentChanged: boolean;
+}
+
+/** Compare two values of `key` in `db` (version numbers from db.history, or 'current'). */
+export async function diffVersions(db: DataBase, key: Key, a: VersionRef, b: VersionRef): Promise<VersionDiff> {
+  const folder = await db.folderOf(key);
+  const [dbDir, name, shown] = [path.dirname(folder), path.basename(folder), formatKey(key)];
+  const [folderA, folderB] = await Promise.all([a, b].map((v) => resolveVersionFolder(dbDir, name, shown, checkVersionRef(v))));
+  return diffFolders({ folder: folderA!, version: a }, { folder: folderB!, version: b });
 }
 
 /** Compare two value folders: which provenance fields differ, and whether the content changed. */

@@ -38,7 +38,7 @@ export type { LabelType, FrameIndex } from '../loaders/parquet/frame.js';
 export { PartitionedFrame } from '../loaders/parquet/partitioned-frame.js';
 export type { IndexRange, PartitionReadOptions } from '../loaders/parquet/partitioned-frame.js';
 export type { FrameDumpOptions, FrameLoadOptions } from '../loaders/parquet/frame-io.js';
-export { HISTORY_FOLDER, diffVersions, parseVersionRef } from './history.js';
+export { HISTORY_FOLDER } from './history.js';
 export type { VersionInfo, VersionRef, VersionDiff, FieldDifference } from './history.js';
 export { RECIPE_FIELD, canonicalJson } from './lineage.js';
 export type { RecipeOptions, RecipeJson, StaleKey, StaleReason } from './lineage.js';

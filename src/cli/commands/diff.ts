@@ -1,7 +1,5 @@
-import { DataBase } from '../../index.js';
-import { diffFolders, parseVersionRef, resolveVersionFolder } from '../../history.js';
+import { DataBase, type VersionRef } from '../../index.js';
 import { parseCliKey, parseCommandArgs, printJson, UsageError, type CliCommand } from '../command.js';
-import path from 'node:path';
 
 const usage = `isfdb diff <db> <key> <v1> <v2> [--json]
 
@@ -31,24 +29,18 @@ export const command: CliCommand = {
     }
     const db = await DataBase.open(positionals[0]!, { readonly: true });
     const key = parseCliKey(positionals[1]!);
-    const refs = [positionals[2]!, positionals[3]!].map((text) => {
-      try {
-        return parseVersionRef(text);
-      } catch {
-        throw new UsageError(`'${text}' is not a version: use a number from 'isfdb history' or 'current'`);
-      }
+    const refs = [positionals[2]!, positionals[3]!].map((text): VersionRef => {
+      if (text === 'current') return text;
+      if (!/^[1-9][0-9]*$/.test(text)) throw new UsageError(`'${text}' is not a version: use a number from 'isfdb history' or 'current'`);
+      return Number(text);
     });
-    const folder = await db.folderOf(key);
-    const [a, b] = await Promise.all(refs.map(async (version) => ({
-      version,
-      folder: await resolveVersionFolder(path.dirname(folder), path.basename(folder), positionals[1]!, version),
-    })));
-    const diff = await diffFolders(a!, b!);
+    const [a, b] = refs as [VersionRef, VersionRef];
+    const diff = await db.diff(key, a, b);
     if (values.json) {
       printJson({ key: Array.isArray(key) ? key : [key], ...diff });
       return 0;
     }
-    const lines = [`${positionals[1]}: version ${String(a!.version)} -> version ${String(b!.version)}`];
+    const lines = [`${positionals[1]}: version ${String(a)} -> version ${String(b)}`];
     lines.push(`content: ${diff.contentChanged ? 'changed' : 'unchanged'}`);
     if (diff.fields.length === 0) lines.push('provenance: identical');
     else {
