@@ -249,6 +249,7 @@ const msgpackValues: Array<[string, unknown]> = [
   ['large-safe-integer', 2 ** 53 - 1],
   ['integer-2-pow-40', 2 ** 40],
   ['special-floats', [Number.NaN, Infinity, -Infinity, 5e-324]],
+  ['negative-zero', { z: -0, list: [0, -0] }],
   ['booleans-null', [true, false, null]],
   ['nested-object', { a: { b: { c: [1, 'two', { d: null }] } }, 'key with spaces': 1, 'ключ': 'значение' }],
   ['empty-containers', { o: {}, a: [] }],

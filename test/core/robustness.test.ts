@@ -27,30 +27,32 @@ function leftovers(dir: string): string[] {
 }
 
 describe('readers during writes', () => {
-  it('a reader process never sees a missing, partial or corrupt value while 2 processes overwrite the key', async () => {
+  it('reader processes never see a missing, partial or corrupt value while 3 processes overwrite the key', async () => {
     const dir = path.join(sb.root, 'db');
     const db = await DataBase.open(dir);
     await db.set('hot', { writer: '0', i: 0, pid: 0, data: new Float64Array(2048).fill(0) });
     const stop = path.join(sb.root, 'stop');
     const env = { ISFDB_REGISTRY: sb.registryDir };
-    const reader = spawnProc('read-loop', [dir, 'hot', stop], env);
-    running.push(reader);
-    await reader.waitForLine('ready');
-    const writers = ['1', '2'].map((id) => spawnProc('writer', [dir, 'hot', id, '40'], env));
+    const readers = [1, 2].map(() => spawnProc('read-loop', [dir, 'hot', stop], env));
+    running.push(...readers);
+    await Promise.all(readers.map((r) => r.waitForLine('ready')));
+    const writers = ['1', '2', '3'].map((id) => spawnProc('writer', [dir, 'hot', id, '40'], env));
     running.push(...writers);
     const results = await Promise.allSettled(writers.map((w) => w.done));
     await fs.writeFile(stop, '');
-    const readerResult = await reader.done;
+    const readerResults = await Promise.all(readers.map((r) => r.done));
     for (const r of results) {
       expect(r.status).toBe('fulfilled');
       expect((r as PromiseFulfilledResult<Awaited<RunningProc['done']>>).value.code).toBe(0);
     }
-    expect(readerResult.code, readerResult.stderr).toBe(0);
-    const summary = JSON.parse(readerResult.stdout.trim().split('\n').at(-1)!) as { reads: number; failures: string[]; failureCount: number; writers: string[] };
-    expect(summary.failures).toEqual([]);
-    expect(summary.failureCount).toBe(0);
-    expect(summary.reads).toBeGreaterThan(10);
-    expect(summary.writers.some((w) => w !== '0')).toBe(true);
+    for (const readerResult of readerResults) {
+      expect(readerResult.code, readerResult.stderr).toBe(0);
+      const summary = JSON.parse(readerResult.stdout.trim().split('\n').at(-1)!) as { reads: number; failures: string[]; failureCount: number; writers: string[] };
+      expect(summary.failures).toEqual([]);
+      expect(summary.failureCount).toBe(0);
+      expect(summary.reads).toBeGreaterThan(10);
+      expect(summary.writers.some((w) => w !== '0')).toBe(true);
+    }
   }, 60_000);
 });
 
@@ -122,6 +124,22 @@ describe('failing loaders', () => {
     expect(err).toBeInstanceOf(UnknownLoaderError);
     expect(err.message).toBe("unknown loader 'no_such_loader' for key 'k': register it with registerLoader() or use one of listLoaders()");
     expect(await db.keys()).toEqual([]);
+  });
+});
+
+describe('value_to_msgpack edge values', () => {
+  it("an own '__proto__' key (as JSON.parse makes) round-trips under its own name, or set refuses it", async () => {
+    const db = await DataBase.open(path.join(sb.root, 'db'));
+    const value = JSON.parse('{"__proto__": {"x": 1}, "a": 1}') as Record<string, unknown>;
+    const stored = await db.set('p', value).then(() => true, (err: unknown) => {
+      expect(err).toBeInstanceOf(Error);
+      return false;
+    });
+    if (!stored) return;
+    const got = (await db.get('p')) as Record<string, unknown>;
+    expect(Object.keys(got).sort()).toEqual(['__proto__', 'a']);
+    expect(Object.getPrototypeOf(got)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(got, '__proto__')?.value).toEqual({ x: 1 });
   });
 });
 
