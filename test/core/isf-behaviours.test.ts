@@ -459,6 +459,16 @@ describe('rename', () => {
     expect(readState(found.basedir)['_registered_to_path']).toBe(found.basedir);
   });
 
+  it('moving a sub-database into itself is refused with one of our errors, and the sub-database stays intact', async () => {
+    const db = await DataBase.open(path.join(sb.root, 'db'));
+    await db.set(['sub', 'a'], 1);
+    const err = await caught(() => db.rename('sub', ['sub', 'x']));
+    expect(isDataBaseError(err), `${err.name}: ${err.message}`).toBe(true);
+    expect(err.message).toContain("'sub'");
+    expect(await db.get(['sub', 'a'])).toBe(1);
+    expect(await db.keys({ recurse: true })).toEqual([['sub', 'a']]);
+  });
+
   it('a missing source key raises KeyNotFoundError', async () => {
     const db = await DataBase.open(path.join(sb.root, 'db'));
     await expect(db.rename('nope', 'b')).rejects.toBeInstanceOf(KeyNotFoundError);
