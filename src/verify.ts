@@ -30,6 +30,8 @@ export type VerifyFinding =
   | { kind: 'unreadable-file'; key: string[]; file: string; reason: string }
   /** A key folder or a file of a key that is a symbolic link: never followed. */
   | { kind: 'symlink'; key: string[]; file: string; target: string }
+  /** Loader.json names another loader than the one metadata.json says wrote the key. */
+  | { kind: 'loader-mismatch'; key: string[]; file: string; loader: string; dumper: string }
   /** A data key without recorded checksums (written by Python ISF): not an error. */
   | { kind: 'unverified'; key: string[]; reason: string };
 
@@ -127,6 +129,11 @@ async function verifyKeyFolder(folder: string, key: string[], report: VerifyRepo
     const metadata = text === undefined ? undefined : checkJson(text, metadataFile, metadataSchema, key, report);
     if (metadata === undefined) return;
     checksums = metadata[CHECKSUMS_FIELD];
+    const dumper = shortLoaderName(metadata.dumper);
+    if (dumper !== loader && dumper !== 'unknown' && metadata.metadata_creation_time !== 'post_hoc') {
+      report.findings.push({ kind: 'loader-mismatch', key, file: loaderFile, loader, dumper });
+      return;
+    }
   }
 
   if (loader === SUBDB_LOADER) {
@@ -274,6 +281,7 @@ export function describeFinding(finding: VerifyFinding): string {
     case 'unreadable-json': return `${key}: ${finding.file}: ${finding.reason}`;
     case 'unreadable-file': return `${key}: ${finding.file}: cannot be read (${finding.reason})`;
     case 'symlink': return `${key}: ${finding.file}: is a symbolic link to ${finding.target} (not followed)`;
+    case 'loader-mismatch': return `${key}: ${finding.file} names loader ${finding.loader}, but metadata.json says ${finding.dumper} wrote the key`;
     case 'unverified': return `${key}: unverified: ${finding.reason}`;
   }
 }

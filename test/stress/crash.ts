@@ -48,6 +48,7 @@ export async function runCrash(options: CrashOptions): Promise<CrashFigures> {
     iterations: 0, kills: 0, operationsCompleted: 0, operationsInFlightAtKill: 0, keysChecked: 0, bytesCompared: 0, largestValueBytes: 0,
     rolledForward: 0, debrisRepaired: 0, corruptOrLost: 0, verifyFindings: 0, debrisLeftAfterRepair: 0, failures: [],
   };
+  fsSync.mkdirSync(options.root, { recursive: true });
   const dbDir = path.join(options.root, 'crash-db');
   const registry = new Registry(options.registryDir);
   const env = { ISFDB_REGISTRY: options.registryDir };
