@@ -12,11 +12,14 @@ import { repoRoot } from './helpers.js';
 const VALUE_EXPORTS = [
   'CorruptKeyError', 'DataBase', 'DataBaseError', 'DatabaseNotFoundError', 'HISTORY_FOLDER', 'INFORMATIONAL_FINDINGS',
   'InvalidInputError', 'InvalidKeyError', 'InvalidPathError', 'KeyNotFoundError', 'KeyTypeConflictError', 'LoaderError',
-  'LockTimeoutError', 'NotADatabaseError', 'PyTuple', 'RECIPE_FIELD', 'ReadonlyError', 'Registry', 'UnknownLoaderError',
+  'LockTimeoutError', 'NotADatabaseError', 'PartitionedFrame', 'PyTuple', 'RECIPE_FIELD', 'ReadonlyError', 'Registry', 'UnknownLoaderError',
   'UnsupportedFormatError', 'VersionNotFoundError', 'canonicalJson', 'clearProvenanceCache', 'describeFinding',
   'describeFsckFinding', 'enclosingDatabase', 'formatKey', 'fsckDatabase', 'generateCampaign', 'getLoader', 'initSimrun',
   'isDataBaseError', 'isErrorFinding', 'listLoaders', 'parsePyLiteral', 'registerLoader', 'resolvePath', 'toPyLiteral',
   'unregisterLoader', 'verifyDatabase',
+  // data-frame helpers (loaders/parquet/frame.ts)
+  'columnLabelTypes', 'columnLabels', 'dataColumnsOf', 'frameIndexOf', 'indexColumnOf', 'pandasMetadataOf',
+  'withColumnLabelTypes', 'withIndex',
 ];
 
 const TYPE_EXPORTS = [
@@ -26,6 +29,7 @@ const TYPE_EXPORTS = [
   'MaybeCalculateOptions', 'MetadataJson', 'NdArray', 'NdArrayDType', 'OpenOptions', 'ProgressEvent', 'PyValue',
   'RecipeJson', 'RecipeOptions', 'RegistryEntry', 'ResolveOptions', 'StaleKey', 'StaleReason', 'TypedArray',
   'VerifyFinding', 'VerifyFindingKind', 'VerifyReport', 'VersionDiff', 'VersionInfo', 'VersionRef', 'WriteOptions',
+  'FrameDumpOptions', 'FrameIndex', 'FrameLoadOptions', 'IndexRange', 'LabelType', 'PartitionReadOptions',
 ];
 
 /** Names in `export type { ... }` clauses of src/index.ts (syntax only). */

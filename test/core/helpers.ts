@@ -76,8 +76,18 @@ export async function caught(fn: () => unknown): Promise<Error> {
   throw new Error('expected the call to throw, it returned normally');
 }
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-export const repoRoot = path.resolve(here, '..', '..');
+/** The repository root: the nearest folder above this file with the project's package.json (works from dist/ too). */
+function findRepoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = path.join(dir, 'package.json');
+    if (fsSync.existsSync(pkg) && (JSON.parse(fsSync.readFileSync(pkg, 'utf8')) as { name?: string }).name === 'isf-data-base') return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('cannot find the isf-data-base package.json above the tests');
+    dir = parent;
+  }
+}
+export const repoRoot = findRepoRoot();
 
 /** The compiled child-process script dist/test/procs/<name>.js; a clear failure when dist is stale or missing. */
 export function procScript(name: string): string {
