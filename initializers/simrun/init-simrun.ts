@@ -8,7 +8,7 @@
  */
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import type { Table } from 'apache-arrow';
+import { Float64, makeData, type Data, type DataType, type Table } from 'apache-arrow';
 import { type DataBase, InvalidInputError } from '../../src/index.js';
 import { InputProblemError } from './parse-csv.js';
 import type { FolderResult, ParseOptions, TraceBlock } from './parse-folder.js';
@@ -17,7 +17,7 @@ import { ParsePool } from './pool.js';
 import { ProgressBar, type ProgressEvent } from './progress.js';
 import { pyFloatRepr } from './pyfloat.js';
 import { type Campaign, type RunFolder, scanCampaign, trialId } from './scan.js';
-import { INDEX, activationTable, spikeLists, spikeTable, stringTable, timeLabels, traceTable } from './tables.js';
+import { INDEX, activationTable, spikeLists, spikeTable, stringTable, tableOf, timeLabels, traceTable } from './tables.js';
 
 export interface InitSimrunOptions {
   /** simresult_path, filelist, sim_trial_index, metadata (default true) */
@@ -53,6 +53,8 @@ export interface InitSimrunReport {
   timePoints: number;
   spikes: number;
   failedRuns: number;
+  /** run folders parsed by this call (the others were kept from an earlier run) */
+  newFolders?: number;
   keys: string[];
   elapsedMs: number;
   parsing: 'workers' | 'in-thread';
@@ -182,14 +184,50 @@ export async function initSimrun(rawPath: string, db: DataBase, options: InitSim
   }
   if (folders.length === 0) throw new InvalidInputError(campaign.root, `every run folder failed: ${failed[0]?.reason ?? ''}`);
 
+  // A previous run on the same campaign with the same options: keep its run folders' data
+  // (read back from the keys, not re-parsed) and parse only the folders it did not have.
+  const optionsRecord = { core, ...want, dendThreshold, somaThreshold };
+  const prev = await previousState(db, campaign.root, optionsRecord);
+  const oldSet = new Set(prev?.folders ?? []);
+  const newFolders = folders.filter((f) => !oldSet.has(f.rel));
+  const keptOld = folders.filter((f) => oldSet.has(f.rel));
+  if (prev && newFolders.length === 0 && keptOld.length === prev.folders.length) {
+    bar.finish();
+    return {
+      campaign: campaign.root, format: campaign.format, folders: folders.length,
+      trials: folders.reduce((n, f) => n + f.trials.length, 0), bytes: 0, timePoints: prev.grid.length,
+      spikes: 0, failedRuns: failed.length, keys: [], elapsedMs: Date.now() - t0, parsing: 'in-thread',
+      parsingReason: 'up to date: no new run folder',
+    };
+  }
+  progress.totalFolders = newFolders.length;
+  progress.totalTrials = newFolders.reduce((n, f) => n + f.trials.length, 0);
+  progress.totalBytes = newFolders.reduce((n, f) => n + f.bytes, 0);
+
   const pool = new ParsePool(workers);
   try {
     // 2. check pass: shapes and activation widths, no parsing
     report(true);
-    const checks = await Promise.all(folders.map((f) => pool.check(f))).catch((e) => { throw toInvalidInput(e); });
-    const synWidth = Math.max(0, ...checks.map((c) => c.maxSynTimes));
-    const cellWidth = Math.max(0, ...checks.map((c) => c.maxCellTimes));
+    const checks = await Promise.all(newFolders.map((f) => pool.check(f))).catch((e) => { throw toInvalidInput(e); });
+    let synWidth = Math.max(prev?.synWidth ?? 0, ...checks.map((c) => c.maxSynTimes));
+    let cellWidth = Math.max(prev?.cellWidth ?? 0, ...checks.map((c) => c.maxCellTimes));
     const labels = [...new Set(folders.flatMap((f) => f.dendFiles.map((d) => d.label)))].sort();
+    // the old keys, read partition by partition while the new ones are written
+    const oldFrames = new Map<string, PartitionSource>();
+    const numericColumns = (f: PartitionSource['frame']): number => f.schema.fields.filter((x) => /^\d+$/.test(x.name)).length;
+    if (prev) {
+      for (const [key, rels] of Object.entries(prev.partitions)) {
+        const parts = key.split('/');
+        const frame = (await db.get(parts.length === 1 ? parts[0]! : parts)) as PartitionSource['frame'];
+        // which run folder each partition holds, from the key itself (its divisions: the first
+        // trial id of every partition), so a key rewritten by an interrupted run maps correctly
+        const fromDivisions = (frame.divisions ?? []).slice(0, frame.numPartitions).map((d) => (typeof d === 'string' ? folderOfId(d) : undefined));
+        const known = fromDivisions.length === frame.numPartitions && fromDivisions.every((d) => d !== undefined);
+        oldFrames.set(key, { frame, rels: known ? fromDivisions as string[] : rels });
+        if (key === 'synapse_activation') synWidth = Math.max(synWidth, numericColumns(frame));
+        if (key === 'cell_activation') cellWidth = Math.max(cellWidth, numericColumns(frame));
+      }
+    }
 
     const parseOpts: ParseOptions = {
       voltageTraces: want.voltageTraces,
@@ -205,11 +243,14 @@ export async function initSimrun(rawPath: string, db: DataBase, options: InitSim
 
     // 3. parse in workers, write partitions as they come
     progress.phase = 'parse';
-    let grid: Float64Array | undefined;
-    const dendGrids = new Map<string, { time: Float64Array; file: string }>();
+    let grid: Float64Array | undefined = prev && prev.grid.length > 0 ? Float64Array.from(prev.grid) : undefined;
+    const dendGrids = new Map<string, { time: Float64Array; file: string }>(
+      Object.entries(prev?.dendGrids ?? {}).map(([l, g]) => [l, { time: Float64Array.from(g), file: 'the earlier run folders' }]));
     const spikes: Float64Array[][] = folders.map(() => []);
     const dendSpikes = new Map<string, Float64Array[][]>(labels.map((l) => [l, folders.map(() => [])]));
-    let gridFile = '';
+    let gridFile = grid ? 'the earlier run folders' : '';
+    const position = new Map(folders.map((f, i) => [f.rel, i]));
+    if (prev) await restoreSpikes(db, prev, folders, position, spikes, dendSpikes, want, dendThreshold);
     const checkGrid = (block: TraceBlock, ref: Float64Array, refFile: string, folder: RunFolder): void => {
       const at = sameGrid(ref, block.time);
       if (at === -1) return;
@@ -220,14 +261,15 @@ export async function initSimrun(rawPath: string, db: DataBase, options: InitSim
     };
     let firstDone: Promise<void> | undefined;
     const start = (i: number): Promise<FolderResult> => {
-      const folder = folders[i]!;
+      const folder = newFolders[i]!;
+      const at = position.get(folder.rel)!;
       const p = pool.parse(folder, parseOpts).then(async (r) => {
-        if (i === 0) {
+        if (i === 0 && !prev) {
           grid = r.vm?.time;
           gridFile = folder.vmFile;
           for (const d of r.dend) dendGrids.set(d.label, { time: d.block.time, file: d.block.file });
         } else {
-          await firstDone;
+          if (i > 0) await firstDone;
           if (r.vm) {
             if (grid === undefined) { grid = r.vm.time; gridFile = folder.vmFile; }
             checkGrid(r.vm, grid, gridFile, folder);
@@ -238,8 +280,8 @@ export async function initSimrun(rawPath: string, db: DataBase, options: InitSim
             else checkGrid(d.block, ref.time, ref.file, folder);
           }
         }
-        if (r.spikes) spikes[i] = spikeLists(r.spikes);
-        for (const d of r.dend) if (d.spikes) dendSpikes.get(d.label)![i] = spikeLists(d.spikes);
+        if (r.spikes) spikes[at] = spikeLists(r.spikes);
+        for (const d of r.dend) if (d.spikes) dendSpikes.get(d.label)![at] = spikeLists(d.spikes);
         progress.folders++;
         progress.trials += folder.trials.length;
         progress.bytes += folder.bytes;
@@ -250,16 +292,16 @@ export async function initSimrun(rawPath: string, db: DataBase, options: InitSim
       return p;
     };
 
-    interface Stream { key: string | string[]; make: (r: FolderResult) => Table | undefined; labels?: () => string[] }
+    interface Stream { key: string | string[]; make: (r: FolderResult) => Table | undefined; labels?: () => string[]; width?: number; has: (f: RunFolder) => boolean }
     const streams: Stream[] = [];
     let vmLabels: string[] | undefined;
     const dendLabelCache = new Map<string, string[]>();
     if (want.voltageTraces) {
-      streams.push({ key: 'voltage_traces', make: (r) => r.vm ? traceTable(r.index, r.vm, (vmLabels ??= timeLabels(grid!))) : undefined, labels: () => (vmLabels ??= timeLabels(grid!)) });
+      streams.push({ key: 'voltage_traces', make: (r) => r.vm ? traceTable(r.index, r.vm, (vmLabels ??= timeLabels(grid!))) : undefined, labels: () => (vmLabels ??= timeLabels(grid!)), has: () => true });
     }
     if (want.synapseActivation) {
-      streams.push({ key: 'synapse_activation', make: (r) => r.syn ? activationTable(r.syn, 'synapses') : undefined });
-      streams.push({ key: 'cell_activation', make: (r) => r.cells ? activationTable(r.cells, 'cells') : undefined });
+      streams.push({ key: 'synapse_activation', make: (r) => r.syn ? activationTable(r.syn, 'synapses') : undefined, width: synWidth, has: () => true });
+      streams.push({ key: 'cell_activation', make: (r) => r.cells ? activationTable(r.cells, 'cells') : undefined, width: cellWidth, has: () => true });
     }
     if (want.dendriticVoltageTraces) {
       for (const label of labels) {
@@ -273,22 +315,37 @@ export async function initSimrun(rawPath: string, db: DataBase, options: InitSim
             return traceTable(r.index, d.block, l);
           },
           labels: () => dendLabelCache.get(label) ?? timeLabels(dendGrids.get(label)!.time),
+          has: (f) => f.dendFiles.some((d) => d.label === label),
         });
       }
     }
-    const feed = new Feed(folders, start, Math.max(1, streams.length), Math.max(2, pool.mode === 'workers' ? workers + 1 : 1));
+    const feed = new Feed(newFolders, start, Math.max(1, streams.length), Math.max(2, pool.mode === 'workers' ? workers + 1 : 1));
     const createdContainers: string[] = [];
+    const partitionsOf: Record<string, string[]> = {};
     if (want.dendriticVoltageTraces && labels.length > 0 && !(await db.has('dendritic_recordings'))) {
       await db.createSubDb('dendritic_recordings');
       createdContainers.push('dendritic_recordings');
     }
     try {
       if (streams.length === 0) {
-        for (let i = 0; i < folders.length; i++) { await feed.get(i); feed.release(i); }
+        for (let i = 0; i < newFolders.length; i++) { await feed.get(i); feed.release(i); }
       } else {
         const settled = await Promise.allSettled(streams.map(async (s) => {
+          const name = Array.isArray(s.key) ? s.key.join('/') : s.key;
+          const old = oldFrames.get(name);
           async function* partitions(): AsyncGenerator<Table> {
-            for (let i = 0; i < folders.length; i++) {
+            let i = -1;
+            for (const folder of folders) {
+              if (oldSet.has(folder.rel)) {
+                // kept from the previous run: read back, not re-parsed
+                const j = old ? old.rels.indexOf(folder.rel) : -1;
+                if (j === -1) continue;
+                const t = widen(await old!.frame.readPartition(j), s.width);
+                if (s.labels && dumpOptions.columnLabelTypes === undefined) Object.assign(dumpOptions, frameOptions(INDEX, s.labels(), 'float'));
+                yield t;
+                continue;
+              }
+              i++;
               let r: FolderResult;
               try {
                 r = await feed.get(i);
@@ -312,7 +369,8 @@ export async function initSimrun(rawPath: string, db: DataBase, options: InitSim
             feed.abort(e);
             throw e;
           }
-          written.push(Array.isArray(s.key) ? s.key.join('/') : s.key);
+          written.push(name);
+          partitionsOf[name] = folders.filter((f) => s.has(f)).map((f) => f.rel);
         }));
         const firstInput = settled.find((s) => s.status === 'rejected' && containsInputProblem(s.reason));
         const first = firstInput ?? settled.find((s) => s.status === 'rejected');
@@ -387,14 +445,19 @@ export async function initSimrun(rawPath: string, db: DataBase, options: InitSim
       await db.set('failed_runs', failed, 'value_to_msgpack');
       written.push('failed_runs');
     }
-    await db.set(STATE_KEY, {
+    const state: SimrunState = {
+      version: 1,
       simresult_path: campaign.root,
       folders: folders.map((f) => f.rel),
       synWidth, cellWidth,
-      timePoints: grid?.length ?? 0,
-      options: { core, ...want, dendThreshold, somaThreshold },
+      grid: grid ? Array.from(grid) : [],
+      dendGrids: Object.fromEntries([...dendGrids].map(([l, g]) => [l, Array.from(g.time)])),
+      partitions: partitionsOf,
+      options: optionsRecord,
       writtenAt: new Date().toISOString(),
-    }, 'value_to_msgpack');
+    };
+    // written last: a run interrupted before this point is redone from the previous state
+    await db.set(STATE_KEY, state, 'value_to_msgpack');
     progress.phase = 'done';
     report(true);
     bar.finish();
@@ -403,9 +466,10 @@ export async function initSimrun(rawPath: string, db: DataBase, options: InitSim
       format: campaign.format,
       folders: folders.length,
       trials: ids.length,
-      bytes: folders.reduce((s, f) => s + f.bytes, 0),
+      bytes: newFolders.reduce((s, f) => s + f.bytes, 0),
       timePoints: grid?.length ?? 0,
       spikes: nSpikes,
+      newFolders: newFolders.length,
       failedRuns: failed.length,
       keys: written,
       elapsedMs: Date.now() - t0,
@@ -441,4 +505,92 @@ function unwrapInputProblem(e: unknown): unknown {
     cur = cur instanceof Error ? (cur as Error & { cause?: unknown }).cause : undefined;
   }
   return e;
+}
+
+interface SimrunState {
+  version: 1;
+  simresult_path: string;
+  folders: string[];
+  synWidth: number;
+  cellWidth: number;
+  grid: number[];
+  dendGrids: Record<string, number[]>;
+  /** key (sub-db keys as 'a/b') -> the run folder of each partition, in order */
+  partitions: Record<string, string[]>;
+  options: Record<string, unknown>;
+  writtenAt: string;
+}
+
+interface PartitionSource {
+  frame: {
+    readPartition(i: number): Promise<Table>;
+    readonly divisions?: readonly unknown[];
+    readonly numPartitions: number;
+    readonly schema: { fields: { name: string }[] };
+  };
+  rels: string[];
+}
+
+/** 'C2/run/000003' -> 'C2/run'; '000003' -> '' (a run folder at the root) */
+function folderOfId(id: string): string | undefined {
+  if (!/(^|\/)\d{6}$/.test(id)) return undefined;
+  const at = id.lastIndexOf('/');
+  return at === -1 ? '' : id.slice(0, at);
+}
+
+/** The state of an earlier run on this campaign with the same options, when every key it lists is there. */
+async function previousState(db: DataBase, root: string, options: Record<string, unknown>): Promise<SimrunState | undefined> {
+  if (!(await db.has(STATE_KEY))) return undefined;
+  const state = (await db.get(STATE_KEY)) as SimrunState;
+  if (state?.version !== 1 || state.simresult_path !== root) return undefined;
+  if (JSON.stringify(state.options) !== JSON.stringify(options)) return undefined;
+  for (const key of Object.keys(state.partitions)) {
+    const parts = key.split('/');
+    if (!(await db.has(parts.length === 1 ? parts[0]! : parts))) return undefined;
+  }
+  return state;
+}
+
+/** Spike lists of the kept run folders, from the spike keys written by the earlier run. */
+async function restoreSpikes(
+  db: DataBase, prev: SimrunState, folders: RunFolder[], position: Map<string, number>,
+  spikes: Float64Array[][], dendSpikes: Map<string, Float64Array[][]>,
+  want: { spikeTimes: boolean; dendriticSpikeTimes: boolean }, dendThreshold: number,
+): Promise<void> {
+  const old = new Set(prev.folders);
+  const fill = (t: Table, into: Float64Array[][]): void => {
+    const ids = t.getChild(INDEX)!;
+    const cols = t.schema.fields.map((f) => f.name).filter((n) => n !== INDEX).map((n) => t.getChild(n)!);
+    const byId = new Map<string, Float64Array>();
+    for (let r = 0; r < t.numRows; r++) {
+      const list: number[] = [];
+      for (const c of cols) { const v = c.get(r) as number; if (!Number.isNaN(v)) list.push(v); }
+      byId.set(String(ids.get(r)), Float64Array.from(list));
+    }
+    for (const f of folders) {
+      if (!old.has(f.rel)) continue;
+      into[position.get(f.rel)!] = f.trials.map((n) => byId.get(trialId(f.rel, n)) ?? new Float64Array(0));
+    }
+  };
+  if (want.spikeTimes && (await db.has('spike_times'))) fill((await db.get('spike_times')) as Table, spikes);
+  if (want.dendriticSpikeTimes) {
+    for (const [label, into] of dendSpikes) {
+      const key = ['dendritic_spike_times', `${label}_${pyFloatRepr(dendThreshold)}`];
+      if (await db.has(key)) fill((await db.get(key)) as Table, into);
+    }
+  }
+}
+
+/** An activation partition read back from an earlier run, widened to '0'..width-1 with NaN columns. */
+function widen(t: Table, width: number | undefined): Table {
+  if (width === undefined) return t;
+  const names = t.schema.fields.map((f) => f.name);
+  let have = 0;
+  while (names.includes(String(have))) have++;
+  if (have >= width) return t;
+  const cols: [string, Data<DataType>][] = t.schema.fields.map((f) => [f.name, t.getChild(f.name)!.data[0]!] as [string, Data<DataType>]);
+  for (let k = have; k < width; k++) {
+    cols.push([String(k), makeData({ type: new Float64(), length: t.numRows, nullCount: 0, data: new Float64Array(t.numRows).fill(NaN) })]);
+  }
+  return tableOf(cols, t.numRows);
 }
