@@ -63,3 +63,47 @@ describe('re-running initSimrun on a campaign that gained run folders', () => {
     }
   }, 60_000);
 });
+
+describe('an interrupted run', () => {
+  it('leaves the keys as they were (interrupted while parsing) or resumable (interrupted between keys)', async () => {
+    const raw = await tempDir('intr');
+    const more = await tempDir('intr-more');
+    const dbDir = await tempDir('intr-db');
+    try {
+      await generateCampaign(raw, { trials: 6, trialsPerFolder: 3, timePoints: 50, seed: 31, dendriticSites: 1 });
+      const db = await DataBase.open(dbDir);
+      await initSimrun(raw, db, { quiet: true, workers: 2 });
+      const ids1 = (await db.get('sim_trial_index')) as string[];
+      const vt1 = await rowsOf(await db.get('voltage_traces'));
+      const second = await generateCampaign(more, { trials: 6, trialsPerFolder: 3, timePoints: 50, seed: 32, dendriticSites: 1 });
+      for (const rel of second.runFolders.filter((f) => f !== '')) await cp(path.join(more, rel), path.join(raw, 'added', rel), { recursive: true });
+
+      // 1. interrupted while parsing: every key is still the old one
+      await expect(initSimrun(raw, db, {
+        quiet: true, workers: 2,
+        onProgress: (e) => { if (e.phase === 'parse' && e.folders >= 1) throw new Error('interrupted'); },
+      })).rejects.toThrow(/interrupted/);
+      expect(await db.get('sim_trial_index')).toEqual(ids1);
+      expect(await rowsOf(await db.get('voltage_traces'))).toEqual(vt1);
+
+      // 2. interrupted after the partitioned keys, before the small keys and the state
+      await expect(initSimrun(raw, db, {
+        quiet: true, workers: 2,
+        onProgress: (e) => { if (e.phase === 'write') throw new Error('interrupted later'); },
+      })).rejects.toThrow(/interrupted later/);
+      expect(await db.get('sim_trial_index')).toEqual(ids1);
+
+      // 3. the next run completes it, without duplicating the folders already added
+      const r = await initSimrun(raw, db, { quiet: true, workers: 2 });
+      const ids = (await db.get('sim_trial_index')) as string[];
+      const addedIds = second.trialIds.filter((id) => id.includes('/'));
+      expect(ids.length).toBe(ids1.length + addedIds.length);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(r.newFolders).toBe(second.runFolders.filter((f) => f !== '').length);
+      const vt = await rowsOf(await db.get('voltage_traces'));
+      expect(vt.map((x) => x['sim_trial_index'])).toEqual(ids);
+    } finally {
+      await cleanup(raw, more, dbDir);
+    }
+  }, 60_000);
+});
