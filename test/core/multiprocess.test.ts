@@ -75,7 +75,7 @@ describe('multi-process', () => {
     const db = await DataBase.open(dir, { lockStaleMs: 2000 });
     const keys = ['k0', 'k1', 'k2', 'k3'];
     for (const key of keys) await db.set(key, new Float64Array(1000).fill(-1));
-    const children = keys.map((key, i) => start('big-writer', [dir, key, String(i + 1), String(2_000_000), '2000']));
+    const children = keys.map((key, i) => start('big-writer', [dir, key, String(i + 1), String(1_000_000), '2000']));
     await Promise.all(children.map(async (child, i) => {
       await child.waitForLine('ready');
       await new Promise((resolve) => setTimeout(resolve, 10 + Math.floor(Math.random() * 60) + i * 40));
@@ -93,7 +93,7 @@ describe('multi-process', () => {
       const data = a.data as Float64Array;
       const fill = data[0];
       expect([-1, i + 1]).toContain(fill);
-      expect(data.length).toBe(fill === -1 ? 1000 : 2_000_000);
+      expect(data.length).toBe(fill === -1 ? 1000 : 1_000_000);
       expect(data.every((x) => x === fill)).toBe(true);
     }
     // The next writer takes over the dead writers' locks (stale after 2 s) and cleans their staged writes.
@@ -102,25 +102,27 @@ describe('multi-process', () => {
     expect(Date.now() - started).toBeLessThan(15_000);
     for (const key of keys) expect([...((await db.get(key)) as NdArray).data]).toEqual([42]);
     await settleBackgroundRemovals();
-    expect(debris(dir)).toEqual([]);
-    expect(fsSync.readdirSync(dir).filter((e) => e !== STAGING_FOLDER).sort()).toEqual(['db_state.json', ...keys]);
+    // Locks and staged writes of the dead writers are gone. A retired old value whose background
+    // removal was killed may stay (as in ISF; fsck removes it), but is never listed as a key.
+    expect(debris(dir).filter((e) => !/^k\d\.deleting\.[A-Z0-9]{5}$/.test(e))).toEqual([]);
+    expect(await db.keys()).toEqual(keys);
   }, 60_000);
 
   it('a live lock holder makes a second writer time out with LockTimeoutError naming the key; once killed, its stale lock is taken over', async () => {
     const dir = path.join(sb.root, 'db');
-    const db = await DataBase.open(dir, { lockStaleMs: 2000, lockTimeoutMs: 3000 });
+    const db = await DataBase.open(dir, { lockStaleMs: 2000, lockTimeoutMs: 2600 });
     await db.set('locked', 'before');
     const holder = start('lock-holder', [dir, 'locked', '2000']);
     await holder.waitForLine('holding');
     const lockPath = path.join(dir, 'locked.lock');
     expect(fsSync.existsSync(lockPath)).toBe(true);
-    // 3 s > the 2 s stale time: a live holder keeps its lock fresh, so it is not taken over.
+    // 2.6 s > the 2 s stale time: a live holder keeps its lock fresh, so it is not taken over.
     const err = await caught(() => db.set('locked', 'second writer'));
     expect(err).toBeInstanceOf(LockTimeoutError);
     const lockErr = err as LockTimeoutError;
     expect(lockErr.key).toBe('locked');
     expect(lockErr.lockPath).toBe(lockPath);
-    expect(lockErr.waitedMs).toBeGreaterThanOrEqual(3000);
+    expect(lockErr.waitedMs).toBeGreaterThanOrEqual(2600);
     expect(err.message).toBe(`timed out after ${lockErr.waitedMs} ms waiting for the lock of key 'locked' (${lockPath}); another process is writing it, or raise lockTimeoutMs`);
     expect(await db.get('locked')).toBe('before');
     // Short timeouts are honoured too, and other keys are not blocked.
@@ -134,10 +136,12 @@ describe('multi-process', () => {
     const exit = await holder.done;
     expect(exit.signal).toBe('SIGKILL');
     expect(fsSync.existsSync(lockPath)).toBe(true);
+    const next = await DataBase.open(dir, { lockStaleMs: 2000, lockTimeoutMs: 10_000 });
     const t1 = Date.now();
-    await db.set('locked', 'after');
+    await next.set('locked', 'after');
     const waited = Date.now() - t1;
-    expect(waited).toBeLessThan(3000);
+    // The dead holder last refreshed its lock at most 1 s before the kill; stale 2 s after that.
+    expect(waited).toBeLessThan(5000);
     expect(await db.get('locked')).toBe('after');
     expect(fsSync.existsSync(lockPath)).toBe(false);
     await settleBackgroundRemovals();

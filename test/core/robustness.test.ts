@@ -36,7 +36,7 @@ describe('readers during writes', () => {
     const readers = [1, 2].map(() => spawnProc('read-loop', [dir, 'hot', stop], env));
     running.push(...readers);
     await Promise.all(readers.map((r) => r.waitForLine('ready')));
-    const writers = ['1', '2', '3'].map((id) => spawnProc('writer', [dir, 'hot', id, '40'], env));
+    const writers = ['1', '2', '3'].map((id) => spawnProc('writer', [dir, 'hot', id, '25'], env));
     running.push(...writers);
     const results = await Promise.allSettled(writers.map((w) => w.done));
     await fs.writeFile(stop, '');
