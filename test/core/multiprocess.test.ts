@@ -76,11 +76,12 @@ describe('multi-process', () => {
     const keys = ['k0', 'k1', 'k2', 'k3'];
     for (const key of keys) await db.set(key, new Float64Array(1000).fill(-1));
     const children = keys.map((key, i) => start('big-writer', [dir, key, String(i + 1), String(1_000_000), '2000']));
-    await Promise.all(children.map(async (child, i) => {
+    const kills = await Promise.allSettled(children.map(async (child, i) => {
       await child.waitForLine('ready');
       await new Promise((resolve) => setTimeout(resolve, 10 + Math.floor(Math.random() * 60) + i * 40));
       child.kill('SIGKILL');
     }));
+    expect(kills.filter((k) => k.status === 'rejected')).toEqual([]);
     const outcomes = await Promise.allSettled(children.map((c) => c.done));
     const killed = outcomes.filter((o) => o.status === 'fulfilled' && o.value.signal === 'SIGKILL').length;
     expect(killed).toBeGreaterThan(0);
