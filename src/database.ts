@@ -20,7 +20,7 @@ import { fsckDatabase, type FsckOptions, type FsckReport } from './fsck.js';
 import { verifyDatabase, type VerifyReport } from './verify.js';
 import { pathExists, replaceFileAtomically, syncDirectory } from './store/durable.js';
 import { checksumFolder } from './store/checksum.js';
-import { commitTempKeyFolder, createTempKeyFolder, recoverKeyFolder, removeKeyFolder, syncTree } from './store/keyfolder.js';
+import { commitTempKeyFolder, createTempKeyFolder, recoverKeyFolder, removeKeyFolder, retireKeyFolder, syncTree } from './store/keyfolder.js';
 import { DEFAULT_LOCK_OPTIONS, acquireLock, sleep, type HeldLock } from './store/locks.js';
 import { checkVersionRef, commitKeepingHistory, diffVersions, listVersions, resolveVersionFolder, restoreVersion, type VersionDiff, type VersionInfo, type VersionRef } from './history.js';
 import { calculate, findStale, inputFacts, type CalculationPort, type RecipeOptions, type StaleKey } from './lineage.js';
@@ -257,11 +257,19 @@ export class DataBase {
     const name = parts[parts.length - 1]!;
     await parent.withKeyLock(name, shown, async () => {
       if (!(await pathExists(path.join(parent.basedir, name)))) throw new KeyNotFoundError(shown, this.basedir);
-      if ((await parent.loaderNameAt(name).catch(() => undefined)) === SUBDB_LOADER) {
-        await forEachDatabaseIn(path.join(parent.basedir, name, SUBDB_FOLDER), (dir, state) =>
+      const isSubDb = (await parent.loaderNameAt(name).catch(() => undefined)) === SUBDB_LOADER;
+      // Fix (issue 5, concurrency harness): move the folder away first, then unregister the ids
+      // found in the moved copy. Walking it in place raced with processes creating or opening
+      // sub-databases inside it, whose registrations then outlived the folder (dangling ids);
+      // those processes now re-check after registering (see writeUnlocked, ensureRegistered).
+      const retired = retireKeyFolder(parent.basedir, name);
+      if (retired === undefined) throw new KeyNotFoundError(shown, this.basedir);
+      await syncDirectory(parent.basedir);
+      if (isSubDb) {
+        await forEachDatabaseIn(path.join(retired, SUBDB_FOLDER), (dir, state) =>
           state._unique_id ? this.options.registry.unregister(state._unique_id) : Promise.resolve());
       }
-      await removeKeyFolder(parent.basedir, name);
+      await fs.rm(retired, { recursive: true, force: true });
     });
   }
 
@@ -362,7 +370,15 @@ export class DataBase {
       if (isDataBaseError(err, 'DatabaseNotFoundError', 'CorruptKeyError')) return undefined;
       throw err;
     });
-    if (registered !== this.basedir) await this.options.registry.register(state._unique_id!, this.basedir);
+    if (registered !== this.basedir) {
+      await this.options.registry.register(state._unique_id!, this.basedir);
+      // Fix (issue 5): a concurrent delete of this sub-database may have unregistered it just
+      // before we registered it again; do not leave an entry pointing at a removed folder.
+      if ((await readDbState(this.basedir).catch(() => undefined))?._unique_id !== state._unique_id && this.state._unique_id) {
+        await this.options.registry.unregister(state._unique_id!);
+        throw new NotADatabaseError(this.basedir, 'the database was removed (its sub-database key was deleted) while it was being opened');
+      }
+    }
     if (state !== this.state || state._registered_to_path !== this.basedir) {
       state = { ...state, _registered_to_path: this.basedir };
       await writeDbState(this.basedir, state);
@@ -449,20 +465,30 @@ export class DataBase {
       if (await pathExists(path.join(folder, 'Loader.pickle'))) {
         throw new UnsupportedFormatError('Loader.pickle', shown, 'the key was written by a legacy Python ISF with a pickled loader; read it with Python ISF');
       }
+      // Fix (issue 5): our read fell between a writer's two renames (no folder), and the new
+      // folder appeared before the check above. A folder we publish always holds Loader.json.
+      if (await pathExists(path.join(folder, LOADER_FILE))) return readJsonFile(path.join(folder, LOADER_FILE), loaderJsonSchema, shown);
       throw err;
     }
   }
 
   private async getLocal(name: string, shown: string, options: Record<string, unknown> | undefined): Promise<unknown> {
     for (let attempt = 0; ; attempt++) {
+      // Fix (issue 5, readers in the concurrency harness): a writer may swap the key folder
+      // between our read of Loader.json and of the data files, and release its lock before we
+      // look. Remember which folder we started on; if it changed, the read mixed two values: retry.
+      const folderBefore = folderIdentity(path.join(this.basedir, name));
       try {
         const loaderJson = await this.readLoaderJson(name, shown);
         const loader = await getLoader(loaderJson.Loader, shown);
-        return await this.callLoader(loader, 'load', shown, () =>
+        const value = await this.callLoader(loader, 'load', shown, () =>
           loader.load(path.join(this.basedir, name), loaderJson, this.loaderContext(shown), options));
+        if (attempt < READ_RACE_RETRIES && folderIdentity(path.join(this.basedir, name)) !== folderBefore) continue;
+        return value;
       } catch (err) {
         // A writer swaps key folders with two renames; a reader caught between them retries.
-        if (attempt >= READ_RACE_RETRIES || !(await this.mayBeMidSwap(name, err))) throw err;
+        const swapped = folderIdentity(path.join(this.basedir, name)) !== folderBefore;
+        if (attempt >= READ_RACE_RETRIES || !(swapped || (await this.mayBeMidSwap(name, err)))) throw err;
         await sleep(5 + attempt * 5);
       }
     }
@@ -580,10 +606,21 @@ export class DataBase {
       else await commitTempKeyFolder(this.basedir, name, temp, { durable });
     } catch (err) {
       await fs.rm(temp, { recursive: true, force: true });
+      // Fix (issue 5): a concurrent delete of the sub-database holding this key moved the folder
+      // (and the temporary folder inside it) away: say so with a typed error, not a bare ENOENT.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !(await pathExists(this.basedir))) {
+        throw new NotADatabaseError(this.basedir, `the database folder was removed (its sub-database key was deleted) while key '${shown}' was being written`);
+      }
       throw err;
     }
     if (createdDb?._unique_id) {
-      await this.options.registry.register(createdDb._unique_id, path.join(finalFolder, SUBDB_FOLDER));
+      const subDir = path.join(finalFolder, SUBDB_FOLDER);
+      await this.options.registry.register(createdDb._unique_id, subDir);
+      // Fix (issue 5): a concurrent delete of an enclosing sub-database may have walked it for ids
+      // to unregister before this registration: do not leave an entry pointing at nothing.
+      if ((await readDbState(subDir).catch(() => undefined))?._unique_id !== createdDb._unique_id) {
+        await this.options.registry.unregister(createdDb._unique_id);
+      }
     }
   }
 
@@ -599,6 +636,12 @@ export class DataBase {
       await lock.release();
     }
   }
+}
+
+/** Which folder is at `dir` now (device and inode), or '' when none is. */
+function folderIdentity(dir: string): string {
+  const stat = fsSync.lstatSync(dir, { throwIfNoEntry: false });
+  return stat === undefined ? '' : `${stat.dev}:${stat.ino}`;
 }
 
 function isMissingFile(err: unknown): boolean {

@@ -7,6 +7,7 @@
  */
 import fsSync, { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { NotADatabaseError } from '../errors.js';
 import { DELETING_MARK } from '../keys.js';
 import { pathExists, randomToken, syncDirectory } from './durable.js';
 
@@ -22,7 +23,16 @@ export function stagingDir(dbDir: string): string {
 /** Create an empty temporary folder for a new value of key folder `name`. */
 export function createTempKeyFolder(dbDir: string, name: string): string {
   const staging = stagingDir(dbDir);
-  fsSync.mkdirSync(staging, { recursive: true });
+  // Fix (issue 5, concurrency harness): never `recursive: true` here. When a concurrent delete
+  // has removed the (sub-)database folder, a recursive mkdir re-created it as an orphan key
+  // folder without Loader.json, and the write then "succeeded" into a folder nobody can read.
+  try {
+    fsSync.mkdirSync(staging);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new NotADatabaseError(dbDir, `the database folder was removed (its sub-database key was deleted) while key '${name}' was being written`);
+    if (code !== 'EEXIST') throw err;
+  }
   const temp = path.join(staging, `${name}${SEP}tmp${SEP}${process.pid}${SEP}${randomToken(6)}`);
   fsSync.mkdirSync(temp);
   return temp;

@@ -5,7 +5,8 @@
  */
 import fsSync from 'node:fs';
 import lockfile from 'proper-lockfile';
-import { LockTimeoutError } from '../errors.js';
+import path from 'node:path';
+import { LockTimeoutError, NotADatabaseError } from '../errors.js';
 
 export interface LockOptions {
   /** How long to wait for a busy lock before LockTimeoutError. */
@@ -47,6 +48,11 @@ export async function acquireLock(target: string, lockPath: string, keyForMessag
         get compromised() { return compromised; },
       };
     } catch (err) {
+      // Fix (issue 5, concurrency harness): the folder holding the lock is gone because a
+      // concurrent delete removed the sub-database this key lives in. That was an untyped ENOENT.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new NotADatabaseError(path.dirname(lockPath), `the database folder was removed (its sub-database key was deleted) while key '${keyForMessages}' was to be written`);
+      }
       if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
       const waited = Date.now() - started;
       if (waited >= options.timeoutMs) throw new LockTimeoutError(keyForMessages, lockPath, waited);

@@ -21,16 +21,13 @@ while (!fsSync.existsSync(stopFile!)) {
     const loader = await db.loaderOf(key);
     const kind = kindOfLoader(loader);
     const value = await db.get(key);
-    const actualKind = kind ?? 'npy';
-    const claimed = specOfLoaded(actualKind, value);
-    // The loader may have changed between loaderOf and get: try every kind that fits the value's shape.
-    const ok = claimed !== undefined && digestOfSpec(claimed) === digestOfLoaded(actualKind, value);
-    if (ok) summary.valuesSeen++;
-    else {
-      const other = (['npy', 'msgpack', 'parquet'] as const).some((k) => {
-        try { const s = specOfLoaded(k, value); return s !== undefined && digestOfSpec(s) === digestOfLoaded(k, value); } catch { return false; }
-      });
-      if (other) summary.valuesSeen++;
+    // The loader may have changed between loaderOf and get: try every kind, the named one first.
+    const kinds = [...new Set([kind ?? 'npy', 'npy', 'msgpack', 'parquet'] as const)];
+    const complete = kinds.some((k) => {
+      try { const s = specOfLoaded(k, value); return s !== undefined && digestOfSpec(s) === digestOfLoaded(k, value); } catch { return false; }
+    });
+    {
+      if (complete) summary.valuesSeen++;
       else { summary.torn++; if (summary.tornSamples.length < 5) summary.tornSamples.push(`${key.join('/')}: ${loader}`); }
     }
   } catch (err) {
