@@ -39,6 +39,8 @@ export function isPlainValue(value: unknown, depth = 0): boolean {
   if (typeof value === 'object') {
     const proto = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) return false;
+    // msgpackr renames an own '__proto__' key on unpacking: refuse rather than change the value.
+    if (Object.hasOwn(value, '__proto__')) return false;
     return Object.values(value as object).every((item) => isPlainValue(item, depth + 1));
   }
   return false;

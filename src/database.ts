@@ -278,6 +278,9 @@ export class DataBase {
     const from = keyParts(oldKey);
     const to = keyParts(newKey);
     this.assertWritable('rename', formatKey(from));
+    if ((await this.folderOf(to)).startsWith(`${await this.folderOf(from)}${path.sep}`)) {
+      throw new KeyTypeConflictError(formatKey(to), this.basedir, `cannot move ${formatKey(from)} into itself`);
+    }
     const source = await this.parentOf(from, { create: false });
     if (source === undefined) throw new KeyNotFoundError(formatKey(from), this.basedir);
     const target = (await this.parentOf(to, { create: true }))!;
@@ -442,7 +445,9 @@ export class DataBase {
     if (typeof dumper === 'string') return getLoader(dumper, shown);
     if (dumper !== undefined) return dumper;
     const chosen = await defaultDumperFor(value);
-    if (chosen === undefined) throw new UnknownLoaderError('(none)', shown);
+    if (chosen === undefined) {
+      throw new UnknownLoaderError('(default)', shown, `no loader stores a value of this kind (${describeKind(value)}); name a dumper, or register a loader whose canDump() accepts it`);
+    }
     return chosen;
   }
 
@@ -642,6 +647,11 @@ export class DataBase {
 function folderIdentity(dir: string): string {
   const stat = fsSync.lstatSync(dir, { throwIfNoEntry: false });
   return stat === undefined ? '' : `${stat.dev}:${stat.ino}`;
+}
+
+function describeKind(value: unknown): string {
+  if (value === null || typeof value !== 'object') return typeof value;
+  return Object.getPrototypeOf(value)?.constructor?.name ?? 'object without prototype';
 }
 
 function isMissingFile(err: unknown): boolean {

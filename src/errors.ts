@@ -48,8 +48,10 @@ export class NotADatabaseError extends DataBaseError {
 
 export class UnknownLoaderError extends DataBaseError {
   readonly _tag = 'UnknownLoaderError';
-  constructor(readonly loader: string, readonly key?: string) {
-    super(`unknown loader '${loader}'${key === undefined ? '' : ` for key '${key}'`}: register it with registerLoader() or use one of listLoaders()`);
+  constructor(readonly loader: string, readonly key?: string, reason?: string) {
+    super(reason !== undefined
+      ? `no loader for key '${key ?? ''}': ${reason}`
+      : `unknown loader '${loader}'${key === undefined ? '' : ` for key '${key}'`}: register it with registerLoader() or use one of listLoaders()`);
   }
 }
 

@@ -18,6 +18,7 @@ let registered = false;
 function registerTypedArrayExtensions(): void {
   if (registered) return;
   registered = true;
+  registerNegativeZero();
   TYPED_ARRAY_CLASSES.forEach((Class: TypedArrayClass, index) => {
     addExtension({
       Class,
@@ -35,6 +36,36 @@ function registerTypedArrayExtensions(): void {
   });
 }
 
+/** Stands for -0, which msgpackr would write as the integer 0. */
+class NegativeZero {}
+const NEGATIVE_ZERO_EXTENSION_TYPE = FIRST_EXTENSION_TYPE + TYPED_ARRAY_CLASSES.length;
+
+function registerNegativeZero(): void {
+  addExtension({
+    Class: NegativeZero,
+    type: NEGATIVE_ZERO_EXTENSION_TYPE,
+    pack: () => Buffer.alloc(0),
+    unpack: () => -0,
+  });
+}
+
+/** Replace every -0 (outside typed arrays, which keep their bytes) with a NegativeZero marker. */
+function markNegativeZeros(value: unknown): unknown {
+  if (typeof value === 'number') return Object.is(value, -0) ? new NegativeZero() : value;
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return value;
+  if (Array.isArray(value)) return value.some(hasNegativeZero) ? value.map(markNegativeZeros) : value;
+  if (!hasNegativeZero(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = markNegativeZeros(v);
+  return out;
+}
+
+function hasNegativeZero(value: unknown): boolean {
+  if (typeof value === 'number') return Object.is(value, -0);
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return false;
+  return Object.values(value).some(hasNegativeZero);
+}
+
 let packr: Packr | undefined;
 
 function codec(): Packr {
@@ -44,7 +75,7 @@ function codec(): Packr {
 }
 
 export function packValue(value: unknown): Buffer {
-  return codec().pack(value);
+  return codec().pack(markNegativeZeros(value));
 }
 
 export function unpackValue(bytes: Uint8Array): unknown {
