@@ -149,14 +149,6 @@ export async function recoverKeyFolder(dbDir: string, name: string): Promise<{ r
   return result;
 }
 
-/** Retired values (`<key>.deleting.<X>`) left in the database folder by killed processes. */
-export async function listRetiredFolders(dbDir: string): Promise<string[]> {
-  const entries = await fs.readdir(dbDir).catch(() => [] as string[]);
-  return entries
-    .filter((entry) => entry.includes(DELETING_MARK) && entry !== STAGING_FOLDER)
-    .map((entry) => path.join(dbDir, entry));
-}
-
 async function hasRetiredValue(dbDir: string, name: string): Promise<boolean> {
   const entries = await fs.readdir(dbDir).catch(() => [] as string[]);
   return entries.some((entry) => entry.startsWith(`${name}${DELETING_MARK}`));
