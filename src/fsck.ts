@@ -46,6 +46,8 @@ export type FsckFinding =
   | { kind: 'unreadable-state'; path: string; key: string[]; reason: string }
   /** A database whose id is not registered to its folder. */
   | { kind: 'unregistered'; path: string; key: string[]; id: string; registeredTo?: string; repair?: FsckRepair }
+  /** A registry entry pointing inside this database at a folder that holds no database with that id. */
+  | { kind: 'dangling-registration'; path: string; key: string[]; id: string; repair?: FsckRepair }
   /** A leftover temporary file of an atomic file replacement. */
   | { kind: 'temp-file'; path: string; key: string[]; repair?: FsckRepair }
   /** Debris fsck could not look at because a live process holds the key's lock. */
@@ -105,6 +107,7 @@ export async function fsckDatabase(dir: string, options: FsckOptions = {}): Prom
     report,
   };
   await checkDbFolder(basedir, [], ctx);
+  await checkDanglingRegistrations(basedir, ctx);
   report.clean = report.findings.every((f) => 'repair' in f && f.repair !== undefined && f.repair.action !== 'failed' && f.repair.action !== 'left');
   return report;
 }
@@ -253,6 +256,23 @@ async function checkRegistration(dir: string, key: string[], ctx: Ctx): Promise<
   const finding: FsckFinding = { kind: 'unregistered', path: dir, key, id, ...(registeredTo === undefined ? {} : { registeredTo }) };
   if (ctx.options.repair) finding.repair = await attempt(() => ctx.registry.register(id, dir), 'registered');
   ctx.report.findings.push(finding);
+}
+
+/** Registry entries for folders inside this database (a deleted sub-database's, say) where no database with that id lives. */
+async function checkDanglingRegistrations(basedir: string, ctx: Ctx): Promise<void> {
+  const { entries } = await ctx.registry.list();
+  for (const entry of entries) {
+    if (!entry.path.startsWith(basedir + path.sep) || holdsId(entry.path, entry.id)) continue;
+    const relative = path.relative(basedir, entry.path).split(path.sep).filter((part) => part !== SUBDB_FOLDER);
+    const finding: FsckFinding = { kind: 'dangling-registration', path: entry.path, key: relative, id: entry.id };
+    if (ctx.options.repair) {
+      finding.repair = await attempt(async () => {
+        // Check again: a process may just be creating that sub-database.
+        if ((await ctx.registry.lookup(entry.id).catch(() => undefined)) === entry.path && !holdsId(entry.path, entry.id)) await ctx.registry.unregister(entry.id);
+      }, 'removed');
+    }
+    ctx.report.findings.push(finding);
+  }
 }
 
 function holdsId(dir: string, id: string): boolean {
@@ -433,6 +453,7 @@ export function describeFsckFinding(finding: FsckFinding): string {
     case 'subdb-missing-state': return `${key}: sub-database without db_state.json ${finding.path}${repaired}`;
     case 'unreadable-state': return `${key}: ${finding.path}: ${finding.reason}`;
     case 'unregistered': return `${key}: database ${finding.path} (id ${finding.id}) is ${finding.registeredTo === undefined ? 'not registered' : `registered to ${finding.registeredTo}`}${repaired}`;
+    case 'dangling-registration': return `${key}: registry entry ${finding.id} points at ${finding.path}, where no database with that id is${repaired}`;
     case 'temp-file': return `${key}: leftover temporary file ${finding.path}${repaired}`;
     case 'busy': return `${key}: skipped, ${finding.reason}`;
   }

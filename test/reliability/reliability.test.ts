@@ -79,7 +79,7 @@ describe('fsck', () => {
     fsSync.rmSync(path.join(sub.basedir, 'db_state.json'));
     const dry = await db.fsck({ offline: true });
     expect(dry.clean).toBe(false);
-    expect(dry.findings.map((f) => f.kind).sort()).toEqual(['incomplete-key', 'retired-value', 'staged-write', 'staged-write', 'stale-lock', 'subdb-missing-state']);
+    expect(dry.findings.map((f) => f.kind).sort()).toEqual(['dangling-registration', 'incomplete-key', 'retired-value', 'staged-write', 'staged-write', 'stale-lock', 'subdb-missing-state']);
     const fixed = await db.fsck({ repair: true, offline: true });
     expect(fixed.clean).toBe(true);
     expect(fixed.findings.find((f) => f.kind === 'staged-write' && f.key[0] === 'k')).toMatchObject({ repair: { action: 'rolled-forward' } });
@@ -101,6 +101,14 @@ describe('fsck', () => {
     expect(report.findings.map((f) => f.kind)).toEqual(['unregistered']);
     expect(await registry.lookup(db.id)).toBe(db.basedir);
     expect(fsSync.existsSync(path.join(db.basedir, '.isfdb.deleting.history', 'a', '1'))).toBe(true);
+  });
+
+  it('removes registry entries that point inside the database at nothing', async () => {
+    const db = await DataBase.open(fresh(), { registry });
+    await registry.register('2026-01-01_1_gone000', path.join(db.basedir, 'old', 'db'));
+    const report = await db.fsck({ repair: true });
+    expect(report.findings).toMatchObject([{ kind: 'dangling-registration', key: ['old'], repair: { action: 'removed' } }]);
+    await expect(registry.lookup('2026-01-01_1_gone000')).rejects.toMatchObject({ _tag: 'DatabaseNotFoundError' });
   });
 });
 
