@@ -2,12 +2,11 @@
  * A simulated cell in ISF's serialised structure, stored portably as msgpack with typed arrays
  * (ISF's own `cell` loader pickles it, which only Python can read).
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { CorruptKeyError } from '../src/errors.js';
 import { packValue, unpackValue } from './msgpack/codec.js';
-import { readDataFile } from './numpy_to_npy.js';
+import { readDataFile, writeDataFile } from './files.js';
 import type { Loader } from './types.js';
 
 const FILE = 'cell.msgpack';
@@ -75,13 +74,13 @@ export const loader: Loader<Cell> = {
       const issue = parsed.error.issues[0];
       throw new TypeError(`not a cell: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim());
     }
-    await fs.writeFile(path.join(dir, FILE), packValue(value));
+    writeDataFile(path.join(dir, FILE), packValue(value));
   },
   async load(dir, _loaderJson, ctx) {
     const file = path.join(dir, FILE);
     let value: unknown;
     try {
-      value = unpackValue(await readDataFile(file, ctx.key));
+      value = unpackValue(readDataFile(file, ctx.key));
     } catch (err) {
       if (err instanceof CorruptKeyError) throw err;
       throw new CorruptKeyError(file, `is not valid msgpack (${(err as Error).message})`, ctx.key, { cause: err });

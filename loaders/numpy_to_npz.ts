@@ -1,11 +1,11 @@
 /** n-d arrays as NumPy's compressed `np.npz` (a zip holding `arr_0.npy`). */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { unzipSync, zipSync } from 'fflate';
 import { CorruptKeyError } from '../src/errors.js';
 import { encodeNpy } from './npy/format.js';
 import { canDumpArray } from './npy/ndarray.js';
-import { decodeNpyFile, readDataFile } from './numpy_to_npy.js';
+import { readDataFile, writeDataFile } from './files.js';
+import { decodeNpyFile } from './numpy_to_npy.js';
 import type { Loader, NdArray, TypedArray } from './types.js';
 
 const FILE = 'np.npz';
@@ -15,11 +15,11 @@ export const loader: Loader<NdArray | TypedArray> = {
   name: 'numpy_to_npz',
   canDump: canDumpArray,
   async dump(value, dir) {
-    await fs.writeFile(path.join(dir, FILE), zipSync({ [MEMBER]: [encodeNpy(value), { level: 6 }] }));
+    writeDataFile(path.join(dir, FILE), zipSync({ [MEMBER]: [encodeNpy(value), { level: 6 }] }));
   },
   async load(dir, _loaderJson, ctx) {
     const file = path.join(dir, FILE);
-    const members = unzipNpz(await readDataFile(file, ctx.key), file, ctx.key);
+    const members = unzipNpz(readDataFile(file, ctx.key), file, ctx.key);
     const member = members[MEMBER] ?? Object.values(members)[0];
     if (member === undefined) throw new CorruptKeyError(file, `the archive holds no ${MEMBER}`, ctx.key);
     return decodeNpyFile(member, `${file}/${MEMBER}`, ctx.key);

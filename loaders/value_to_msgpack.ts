@@ -2,12 +2,11 @@
  * Small JSON-like values (strings, numbers, booleans, null, arrays, plain objects, typed arrays
  * inside) as msgpack. Our own name: ISF has no loader of this format.
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { CorruptKeyError } from '../src/errors.js';
 import { packValue, unpackValue } from './msgpack/codec.js';
 import { isTypedArray } from './npy/ndarray.js';
-import { readDataFile } from './numpy_to_npy.js';
+import { readDataFile, writeDataFile } from './files.js';
 import type { Loader } from './types.js';
 
 const FILE = 'value.msgpack';
@@ -17,11 +16,11 @@ export const loader: Loader = {
   canDump: isPlainValue,
   async dump(value, dir) {
     if (!isPlainValue(value)) throw new TypeError('value_to_msgpack stores strings, numbers, booleans, null, bigints, arrays, plain objects and typed arrays');
-    await fs.writeFile(path.join(dir, FILE), packValue(value));
+    writeDataFile(path.join(dir, FILE), packValue(value));
   },
   async load(dir, _loaderJson, ctx) {
     const file = path.join(dir, FILE);
-    const bytes = await readDataFile(file, ctx.key);
+    const bytes = readDataFile(file, ctx.key);
     try {
       return unpackValue(bytes);
     } catch (err) {
