@@ -1,23 +1,30 @@
 /**
  * initSimrun: a raw simulation campaign -> the keys ISF's load_simrun_general.init builds, as
- * self-contained Parquet. Run folders are parsed in worker threads, one folder per worker at a
- * time; the main thread only turns their column buffers into Arrow tables and writes them, one
- * partition per run folder, as they arrive. Nothing is written before every structural check
- * has passed, and a parse error aborts every key being written (each key is written through a
- * temporary folder), so bad input leaves the database as it was.
+ * self-contained Parquet. Each worker thread takes one run folder at a time, parses it and
+ * encodes its partitions (one per run folder and key) as Parquet into a staging folder; the main
+ * thread only moves finished partitions into the keys, in run-folder order, as they arrive.
+ * Nothing is written before every structural check has passed, and a parse error aborts every
+ * key being written (each key is written through a temporary folder), so bad input leaves the
+ * database as it was. Each dendritic recording site keeps its own time grid (labels from its
+ * file); a site whose grid differs between run folders is an error like the soma's.
+ * Re-running on a campaign that gained run folders parses only those; the partitions of the
+ * earlier run are reused (copied), and each key is replaced atomically. The state key
+ * `simrun_init_state` is written last: a run interrupted before it is redone by the next one.
  */
-import { availableParallelism } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os, { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Float64, makeData, type Data, type DataType, type Table } from 'apache-arrow';
 import { type DataBase, InvalidInputError } from '../../src/index.js';
 import { InputProblemError } from './parse-csv.js';
 import type { FolderResult, ParseOptions, TraceBlock } from './parse-folder.js';
 import { type ManagedFolders, copyParams, scanParams } from './params.js';
+import { OBJECT_META, type StagedPartition, stageTable, stagedDaskLoader } from './encode.js';
 import { ParsePool } from './pool.js';
 import { ProgressBar, type ProgressEvent } from './progress.js';
 import { pyFloatRepr } from './pyfloat.js';
 import { type Campaign, type RunFolder, scanCampaign, trialId } from './scan.js';
-import { INDEX, activationTable, spikeLists, spikeTable, stringTable, tableOf, timeLabels, traceTable } from './tables.js';
+import { INDEX, spikeLists, spikeTable, stringTable, tableOf } from './tables.js';
 
 export interface InitSimrunOptions {
   /** simresult_path, filelist, sim_trial_index, metadata (default true) */
@@ -205,6 +212,7 @@ export async function initSimrun(rawPath: string, db: DataBase, options: InitSim
   progress.totalBytes = newFolders.reduce((n, f) => n + f.bytes, 0);
 
   const pool = new ParsePool(workers);
+  let staging: string | undefined;
   try {
     // 2. check pass: shapes and activation widths, no parsing
     report(true);
@@ -260,10 +268,11 @@ export async function initSimrun(rawPath: string, db: DataBase, options: InitSim
       throw new InputProblemError({ file: block.file, reason, line: at + 2 });
     };
     let firstDone: Promise<void> | undefined;
+    let startParse: ((folder: RunFolder, i: number) => Promise<FolderResult>) | undefined;
     const start = (i: number): Promise<FolderResult> => {
       const folder = newFolders[i]!;
       const at = position.get(folder.rel)!;
-      const p = pool.parse(folder, parseOpts).then(async (r) => {
+      const p = startParse!(folder, i).then(async (r) => {
         if (i === 0 && !prev) {
           grid = r.vm?.time;
           gridFile = folder.vmFile;
@@ -292,33 +301,23 @@ export async function initSimrun(rawPath: string, db: DataBase, options: InitSim
       return p;
     };
 
-    interface Stream { key: string | string[]; make: (r: FolderResult) => Table | undefined; labels?: () => string[]; width?: number; has: (f: RunFolder) => boolean }
+    interface Stream { key: string | string[]; name: string; width?: number; has: (f: RunFolder) => boolean }
     const streams: Stream[] = [];
-    let vmLabels: string[] | undefined;
-    const dendLabelCache = new Map<string, string[]>();
-    if (want.voltageTraces) {
-      streams.push({ key: 'voltage_traces', make: (r) => r.vm ? traceTable(r.index, r.vm, (vmLabels ??= timeLabels(grid!))) : undefined, labels: () => (vmLabels ??= timeLabels(grid!)), has: () => true });
-    }
+    if (want.voltageTraces) streams.push({ key: 'voltage_traces', name: 'voltage_traces', has: () => true });
     if (want.synapseActivation) {
-      streams.push({ key: 'synapse_activation', make: (r) => r.syn ? activationTable(r.syn, 'synapses') : undefined, width: synWidth, has: () => true });
-      streams.push({ key: 'cell_activation', make: (r) => r.cells ? activationTable(r.cells, 'cells') : undefined, width: cellWidth, has: () => true });
+      streams.push({ key: 'synapse_activation', name: 'synapse_activation', width: synWidth, has: () => true });
+      streams.push({ key: 'cell_activation', name: 'cell_activation', width: cellWidth, has: () => true });
     }
     if (want.dendriticVoltageTraces) {
       for (const label of labels) {
-        streams.push({
-          key: ['dendritic_recordings', label],
-          make: (r) => {
-            const d = r.dend.find((x) => x.label === label);
-            if (!d) return undefined;
-            let l = dendLabelCache.get(label);
-            if (!l) { l = timeLabels(dendGrids.get(label)!.time); dendLabelCache.set(label, l); }
-            return traceTable(r.index, d.block, l);
-          },
-          labels: () => dendLabelCache.get(label) ?? timeLabels(dendGrids.get(label)!.time),
-          has: (f) => f.dendFiles.some((d) => d.label === label),
-        });
+        streams.push({ key: ['dendritic_recordings', label], name: `dendritic_recordings/${label}`, has: (f) => f.dendFiles.some((d) => d.label === label) });
       }
     }
+    // Parquet is encoded in the workers, into a staging folder beside the database
+    staging = await makeStaging(db.basedir);
+    const stagingDir = staging;
+    const encodeKeys = streams.map((s) => s.name);
+    startParse = (folder, i) => pool.parse(folder, parseOpts, { dir: path.join(stagingDir, String(i)), keys: encodeKeys });
     const feed = new Feed(newFolders, start, Math.max(1, streams.length), Math.max(2, pool.mode === 'workers' ? workers + 1 : 1));
     const createdContainers: string[] = [];
     const partitionsOf: Record<string, string[]> = {};
@@ -326,23 +325,21 @@ export async function initSimrun(rawPath: string, db: DataBase, options: InitSim
       await db.createSubDb('dendritic_recordings');
       createdContainers.push('dendritic_recordings');
     }
+    const staged = await stagedDaskLoader();
     try {
       if (streams.length === 0) {
         for (let i = 0; i < newFolders.length; i++) { await feed.get(i); feed.release(i); }
       } else {
         const settled = await Promise.allSettled(streams.map(async (s) => {
-          const name = Array.isArray(s.key) ? s.key.join('/') : s.key;
-          const old = oldFrames.get(name);
-          async function* partitions(): AsyncGenerator<Table> {
+          const old = oldFrames.get(s.name);
+          async function* partitions(): AsyncGenerator<StagedPartition> {
             let i = -1;
             for (const folder of folders) {
               if (oldSet.has(folder.rel)) {
-                // kept from the previous run: read back, not re-parsed
+                // kept from the previous run: its Parquet file is reused, not re-parsed
                 const j = old ? old.rels.indexOf(folder.rel) : -1;
                 if (j === -1) continue;
-                const t = widen(await old!.frame.readPartition(j), s.width);
-                if (s.labels && dumpOptions.columnLabelTypes === undefined) Object.assign(dumpOptions, frameOptions(INDEX, s.labels(), 'float'));
-                yield t;
+                yield await keptPartition(old!.frame, j, s, path.join(stagingDir, 'kept', s.name.replace(/\//g, '__'), String(j)));
                 continue;
               }
               i++;
@@ -353,27 +350,22 @@ export async function initSimrun(rawPath: string, db: DataBase, options: InitSim
                 feed.abort(e);
                 throw e;
               }
-              const t = s.make(r);
+              const p = r.staged?.[s.name];
               feed.release(i);
-              if (t) {
-                // float time labels: known once the first partition is in hand
-                if (s.labels && dumpOptions.columnLabelTypes === undefined) Object.assign(dumpOptions, frameOptions(INDEX, s.labels(), 'float'));
-                yield t;
-              }
+              if (p) yield p;
             }
           }
-          const dumpOptions: Record<string, unknown> = frameOptions(INDEX);
           try {
-            await db.set(s.key, partitions(), 'dask_to_parquet', dumpOptions);
+            await db.set(s.key, partitions(), staged as never);
           } catch (e) {
             feed.abort(e);
             throw e;
           }
-          written.push(name);
-          partitionsOf[name] = folders.filter((f) => s.has(f)).map((f) => f.rel);
+          written.push(s.name);
+          partitionsOf[s.name] = folders.filter((f) => s.has(f)).map((f) => f.rel);
         }));
-        const firstInput = settled.find((s) => s.status === 'rejected' && containsInputProblem(s.reason));
-        const first = firstInput ?? settled.find((s) => s.status === 'rejected');
+        const firstInput = settled.find((x) => x.status === 'rejected' && containsInputProblem(x.reason));
+        const first = firstInput ?? settled.find((x) => x.status === 'rejected');
         if (first && first.status === 'rejected') throw toInvalidInput(unwrapInputProblem(first.reason));
       }
     } catch (e) {
@@ -479,6 +471,7 @@ export async function initSimrun(rawPath: string, db: DataBase, options: InitSim
   } finally {
     bar.finish();
     await pool.close();
+    if (staging !== undefined) await rm(staging, { recursive: true, force: true });
   }
 }
 
@@ -523,7 +516,9 @@ interface SimrunState {
 
 interface PartitionSource {
   frame: {
-    readPartition(i: number): Promise<Table>;
+    readPartition(i: number, options?: { columns?: string[] }): Promise<Table>;
+    partitionPath(i: number): string;
+    readonly dir: string;
     readonly divisions?: readonly unknown[];
     readonly numPartitions: number;
     readonly schema: { fields: { name: string }[] };
@@ -593,4 +588,27 @@ function widen(t: Table, width: number | undefined): Table {
     cols.push([String(k), makeData({ type: new Float64(), length: t.numRows, nullCount: 0, data: new Float64Array(t.numRows).fill(NaN) })]);
   }
   return tableOf(cols, t.numRows);
+}
+
+/** A folder for staged partitions: beside the database (same filesystem: moves are renames), else in the temp folder. */
+async function makeStaging(basedir: string): Promise<string> {
+  try {
+    return await mkdtemp(path.join(path.dirname(basedir), `.${path.basename(basedir)}.simrun-staging-`));
+  } catch {
+    return mkdtemp(path.join(os.tmpdir(), 'isfdb-simrun-staging-'));
+  }
+}
+
+/** A partition of the earlier key, reused as is (copied), or re-encoded when its activation columns must widen. */
+async function keptPartition(frame: PartitionSource['frame'], j: number, s: { name: string; width?: number }, dir: string): Promise<StagedPartition> {
+  const numeric = frame.schema.fields.filter((f) => /^\d+$/.test(f.name)).length;
+  if (s.width !== undefined && numeric < s.width) {
+    const t = widen(await frame.readPartition(j), s.width);
+    return stageTable(t, dir, s.name, { index: INDEX });
+  }
+  const ids = (await frame.readPartition(j, { columns: [] })).getChild(INDEX);
+  const rows = ids?.length ?? 0;
+  const p: StagedPartition = { file: frame.partitionPath(j), objectMeta: path.join(frame.dir, OBJECT_META), rows, copy: true };
+  if (ids && rows > 0) { p.first = String(ids.get(0)); p.last = String(ids.get(rows - 1)); }
+  return p;
 }

@@ -40,10 +40,11 @@ export interface ActivationBlock {
   rows: number;
   index: Strings;
   type: Strings;
-  id: Float64Array;
+  /** int64 columns, converted here so that the main thread only writes */
+  id: BigInt64Array;
   somaDistance?: Float64Array;
-  sectionId?: Float64Array;
-  sectionPtId?: Float64Array;
+  sectionId?: BigInt64Array;
+  sectionPtId?: BigInt64Array;
   dendriteLabel?: Strings;
   /** width columns of `rows` values each, column-major, NaN-padded */
   times: Float64Array;
@@ -54,6 +55,8 @@ export interface ActivationBlock {
 export interface SpikeBlock { times: Float64Array; offsets: Int32Array }
 
 export interface FolderResult {
+  /** partitions already encoded by the worker, by key name (see encode.ts) */
+  staged?: Record<string, import('./encode.js').StagedPartition>;
   index: Strings;
   vm?: TraceBlock;
   dend: { label: string; block: TraceBlock; spikes?: SpikeBlock }[];
@@ -75,10 +78,24 @@ function strings(values: string[]): Strings {
   return { data, offsets };
 }
 
+/** values[i] repeated counts[i] times, each value encoded once and its bytes copied. */
 function repeated(values: string[], counts: number[]): Strings {
-  const rows: string[] = [];
-  values.forEach((v, i) => { for (let k = 0; k < counts[i]!; k++) rows.push(v); });
-  return strings(rows);
+  const enc1 = values.map((v) => enc.encode(v));
+  const rows = counts.reduce((a, b) => a + b, 0);
+  let total = 0;
+  enc1.forEach((b, i) => { total += b.length * counts[i]!; });
+  const data = new Uint8Array(total);
+  const offsets = new Int32Array(rows + 1);
+  let at = 0;
+  let row = 0;
+  enc1.forEach((b, i) => {
+    for (let k = 0; k < counts[i]!; k++) {
+      data.set(b, at);
+      at += b.length;
+      offsets[++row] = at;
+    }
+  });
+  return { data, offsets };
 }
 
 function fail(file: string, reason: string, line?: number): never {
@@ -187,6 +204,16 @@ function mergeActivations(parts: ActivationColumns[], ids: string[], width: numb
     for (const p of parts) { out.set(get(p), at); at += p.rows; }
     return out;
   };
+  const catInt = (get: (p: ActivationColumns) => Float64Array): BigInt64Array => {
+    const out = new BigInt64Array(rows);
+    let at = 0;
+    for (const p of parts) {
+      const src = get(p);
+      for (let k = 0; k < src.length; k++) out[at + k] = BigInt(src[k]!);
+      at += p.rows;
+    }
+    return out;
+  };
   const catStr = (get: (p: ActivationColumns) => Strings): Strings => {
     const total = parts.reduce((s, p) => s + get(p).data.length, 0);
     const data = new Uint8Array(total);
@@ -211,11 +238,11 @@ function mergeActivations(parts: ActivationColumns[], ids: string[], width: numb
       for (let k = a; k < b; k++) times[(k - a) * rows + r] = p.times[k]!;
     }
   }
-  const block: ActivationBlock = { rows, index, type: catStr((p) => p.type), id: cat((p) => p.id), times, width };
+  const block: ActivationBlock = { rows, index, type: catStr((p) => p.type), id: catInt((p) => p.id), times, width };
   if (syn) {
     block.somaDistance = cat((p) => p.somaDistance!);
-    block.sectionId = cat((p) => p.sectionId!);
-    block.sectionPtId = cat((p) => p.sectionPtId!);
+    block.sectionId = catInt((p) => p.sectionId!);
+    block.sectionPtId = catInt((p) => p.sectionPtId!);
     block.dendriteLabel = catStr((p) => p.dendriteLabel!);
   }
   return block;

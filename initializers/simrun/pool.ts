@@ -9,10 +9,11 @@ import { Worker } from 'node:worker_threads';
 import { type InputProblem, InputProblemError } from './parse-csv.js';
 import { type CheckResult, type FolderResult, type ParseOptions, checkFolder, parseFolder } from './parse-folder.js';
 import type { RunFolder } from './scan.js';
+import { type EncodeSpec, encodeFolder } from './encode.js';
 
 export type WorkerRequest =
   | { id: number; kind: 'check'; folder: RunFolder }
-  | { id: number; kind: 'parse'; folder: RunFolder; opts: ParseOptions };
+  | { id: number; kind: 'parse'; folder: RunFolder; opts: ParseOptions; encode?: EncodeSpec };
 
 export type WorkerReply =
   | { id: number; ok: true; result: CheckResult | FolderResult }
@@ -68,9 +69,12 @@ export class ParsePool {
     return this.submit({ id: this.nextId++, kind: 'check', folder }) as Promise<CheckResult>;
   }
 
-  parse(folder: RunFolder, opts: ParseOptions): Promise<FolderResult> {
-    if (this.mode === 'in-thread') return parseFolder(folder, opts);
-    return this.submit({ id: this.nextId++, kind: 'parse', folder, opts }) as Promise<FolderResult>;
+  /** Parse a run folder and, with `encode`, write its partitions as Parquet (in the worker). */
+  parse(folder: RunFolder, opts: ParseOptions, encode?: EncodeSpec): Promise<FolderResult> {
+    if (this.mode === 'in-thread') return parseFolder(folder, opts).then((r) => (encode ? encodeFolder(r, encode) : r));
+    const req: WorkerRequest = { id: this.nextId++, kind: 'parse', folder, opts };
+    if (encode) req.encode = encode;
+    return this.submit(req) as Promise<FolderResult>;
   }
 
   private submit(req: WorkerRequest): Promise<unknown> {

@@ -12,10 +12,8 @@ function f64(arr: Float64Array): Data<Float64> {
   return makeData({ type: new Float64(), length: arr.length, nullCount: 0, data: arr });
 }
 
-function i64(arr: Float64Array): Data<Int64> {
-  const out = new BigInt64Array(arr.length);
-  for (let i = 0; i < arr.length; i++) out[i] = BigInt(arr[i]!);
-  return makeData({ type: new Int64(), length: arr.length, nullCount: 0, data: out });
+function i64(arr: BigInt64Array): Data<Int64> {
+  return makeData({ type: new Int64(), length: arr.length, nullCount: 0, data: arr });
 }
 
 function utf8(s: Strings): Data<Utf8> {
@@ -46,9 +44,9 @@ function batchOf(schema: Schema, struct: Data<Struct>): RecordBatch {
   return batch;
 }
 
-export function tableOf(columns: [string, Data<DataType>][], rows: number): Table {
-  const fields = columns.map(([name, d]) => new Field(name, d.type, false));
-  const schema = new Schema(fields);
+export function tableOf(columns: [string, Data<DataType>][], rows: number, schemaIn?: Schema): Table {
+  const schema = schemaIn ?? new Schema(columns.map(([name, d]) => new Field(name, d.type, false)));
+  const fields = schema.fields;
   const struct = makeData({ type: new Struct(fields), length: rows, nullCount: 0, children: columns.map(([, d]) => d) });
   return new Table(schema, batchOf(schema, struct));
 }
@@ -58,12 +56,21 @@ export function timeLabels(time: Float64Array): string[] {
   return Array.from(time, (t) => pyFloatRepr(t));
 }
 
+/** The schema of every partition on one time grid: built once, not 10,001 fields per partition. */
+const traceSchemas = new WeakMap<string[], Schema>();
+
 /** One voltage partition: index + one float64 column per time point. */
 export function traceTable(index: Strings, block: TraceBlock, labels: string[]): Table {
   const n = block.nCols;
+  let schema = traceSchemas.get(labels);
+  if (!schema) {
+    const f = new Float64();
+    schema = new Schema([new Field(INDEX, new Utf8(), false), ...labels.map((l) => new Field(l, f, false))]);
+    traceSchemas.set(labels, schema);
+  }
   const cols: [string, Data<DataType>][] = [[INDEX, utf8(index)]];
   for (let t = 0; t < labels.length; t++) cols.push([labels[t]!, f64(block.values.subarray(t * n, (t + 1) * n))]);
-  return tableOf(cols, n);
+  return tableOf(cols, n, schema);
 }
 
 export function activationTable(a: ActivationBlock, kind: 'synapses' | 'cells'): Table {

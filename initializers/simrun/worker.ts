@@ -5,6 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { InputProblemError } from './parse-csv.js';
 import { checkFolder, parseFolder, transferables } from './parse-folder.js';
+import { encodeFolder } from './encode.js';
 import type { WorkerRequest, WorkerReply } from './pool.js';
 
 const port = parentPort;
@@ -16,7 +17,8 @@ if (port) {
           const result = await checkFolder(msg.folder);
           port.postMessage({ id: msg.id, ok: true, result } satisfies WorkerReply);
         } else {
-          const result = await parseFolder(msg.folder, msg.opts);
+          const parsed = await parseFolder(msg.folder, msg.opts);
+          const result = msg.encode ? await encodeFolder(parsed, msg.encode) : parsed;
           port.postMessage({ id: msg.id, ok: true, result } satisfies WorkerReply, transferables(result));
         }
       } catch (e) {

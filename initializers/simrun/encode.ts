@@ -1,0 +1,156 @@
+/**
+ * Parquet encoding off the main thread. A worker turns each parsed run folder into one
+ * single-partition `dask_to_parquet` dataset per key, written by the database's own
+ * `dask_to_parquet` loader (public API: getLoader) into a staging folder. The main thread then
+ * only moves those files into the key, through `stagedDaskLoader`, a `dask_to_parquet` dumper
+ * that assembles already-encoded partitions: same files, same object_meta.json, same
+ * divisions.json as the loader writes when given the tables one by one.
+ */
+import { copyFile, mkdir, readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Table } from 'apache-arrow';
+import { InvalidInputError, getLoader, type Loader, type LoaderContext } from '../../src/index.js';
+import type { FolderResult } from './parse-folder.js';
+import { INDEX, activationTable, timeLabels, traceTable } from './tables.js';
+
+export const OBJECT_META = 'object_meta.json';
+export const DIVISIONS = 'divisions.json';
+
+/** One partition already written as Parquet, waiting to be moved into its key. */
+export interface StagedPartition {
+  /** the .parquet file */
+  file: string;
+  /** its object_meta.json (what the key's object_meta.json is when this is partition 0) */
+  objectMeta: string;
+  rows: number;
+  /** first and last index value (trial ids), undefined when the partition is empty */
+  first?: string;
+  last?: string;
+  /** copy instead of move (a partition kept from an earlier version of the key) */
+  copy?: boolean;
+}
+
+export interface EncodeSpec {
+  /** staging folder for this run folder's partitions */
+  dir: string;
+  /** stream key name ('voltage_traces', 'dendritic_recordings/<label>', ...) -> what to encode */
+  keys: string[];
+}
+
+const context = (key: string, basedir: string): LoaderContext => ({
+  key,
+  basedir,
+  readonly: false,
+  createDatabase: () => Promise.reject(new Error('not available while staging partitions')),
+  openDatabase: () => Promise.reject(new Error('not available while staging partitions')),
+});
+
+/** Labels as floats (time points) for the trace keys. */
+export function traceDumpOptions(labels: string[]): Record<string, unknown> {
+  return { index: INDEX, columnLabelTypes: Object.fromEntries(labels.map((l) => [l, 'float'])) };
+}
+
+/** Write one table as a one-partition dask_to_parquet dataset in `dir`; return it as staged. */
+export async function stageTable(table: Table, dir: string, key: string, options: Record<string, unknown>): Promise<StagedPartition> {
+  await mkdir(dir, { recursive: true });
+  const loader = (await getLoader('dask_to_parquet')) as Loader<Table[]>;
+  await loader.dump([table], dir, context(key, dir), options);
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.parquet'));
+  if (files.length !== 1) throw new Error(`internal: staging ${key} wrote ${files.length} parquet files in ${dir}`);
+  const index = table.getChild(INDEX);
+  const staged: StagedPartition = { file: path.join(dir, files[0]!), objectMeta: path.join(dir, OBJECT_META), rows: table.numRows };
+  if (index && table.numRows > 0) {
+    staged.first = String(index.get(0));
+    staged.last = String(index.get(table.numRows - 1));
+  }
+  return staged;
+}
+
+/**
+ * Encode every requested key of a parsed folder, then drop the big buffers from the result
+ * (only time grids, spikes and the index go back to the main thread).
+ */
+export async function encodeFolder(r: FolderResult, spec: EncodeSpec): Promise<FolderResult> {
+  const staged: Record<string, StagedPartition> = {};
+  for (const key of spec.keys) {
+    const dir = path.join(spec.dir, key.replace(/\//g, '__'));
+    if (key === 'voltage_traces' && r.vm) {
+      const labels = timeLabels(r.vm.time);
+      staged[key] = await stageTable(traceTable(r.index, r.vm, labels), dir, key, traceDumpOptions(labels));
+    } else if (key === 'synapse_activation' && r.syn) {
+      staged[key] = await stageTable(activationTable(r.syn, 'synapses'), dir, key, { index: INDEX });
+    } else if (key === 'cell_activation' && r.cells) {
+      staged[key] = await stageTable(activationTable(r.cells, 'cells'), dir, key, { index: INDEX });
+    } else if (key.startsWith('dendritic_recordings/')) {
+      const label = key.slice('dendritic_recordings/'.length);
+      const d = r.dend.find((x) => x.label === label);
+      if (d) {
+        const labels = timeLabels(d.block.time);
+        staged[key] = await stageTable(traceTable(r.index, d.block, labels), dir, key, traceDumpOptions(labels));
+      }
+    }
+  }
+  const slim: FolderResult = { index: r.index, dend: r.dend.map((d) => ({ ...d, block: { ...d.block, values: new Float64Array(0) } })), bytes: r.bytes, staged };
+  if (r.vm) slim.vm = { ...r.vm, values: new Float64Array(0) };
+  if (r.spikes) slim.spikes = r.spikes;
+  return slim;
+}
+
+async function move(from: string, to: string, copy: boolean): Promise<void> {
+  if (copy) { await copyFile(from, to); return; }
+  try {
+    await rename(from, to);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+    await copyFile(from, to);
+    await unlink(from);
+  }
+}
+
+function divisionsJson(values: (string | null)[]): string {
+  return `[${values.map((v) => JSON.stringify(v)).join(', ')}]`;
+}
+
+/**
+ * A `dask_to_parquet` dumper whose value is an (async) iterable of staged partitions: it moves
+ * them into the key folder as `pandas_to_parquet.<N>.<i>.parquet`, takes object_meta.json from
+ * partition 0 (checking every partition has the same one) and writes divisions.json.
+ */
+export async function stagedDaskLoader(): Promise<Loader<AsyncIterable<StagedPartition>>> {
+  const real = await getLoader('dask_to_parquet');
+  return {
+    name: 'dask_to_parquet',
+    kind: 'data',
+    canDump: (v: unknown) => typeof v === 'object' && v !== null && Symbol.asyncIterator in v,
+    async dump(parts, dir, ctx) {
+      const partial: string[] = [];
+      const firsts: (string | null)[] = [];
+      let last: string | null = null;
+      let known = true;
+      let meta: string | undefined;
+      for await (const p of parts) {
+        const i = partial.length;
+        const text = await readFile(p.objectMeta, 'utf8');
+        if (meta === undefined) {
+          meta = text;
+          await writeFile(path.join(dir, OBJECT_META), text);
+        } else if (text !== meta) {
+          throw new InvalidInputError(`partition ${i} of key '${ctx.key}'`, 'its columns or dtypes differ from partition 0');
+        }
+        const target = path.join(dir, `pandas_to_parquet.partial.${i}.parquet`);
+        await move(p.file, target, p.copy === true);
+        partial.push(target);
+        if (p.first === undefined || p.last === undefined) known = false;
+        firsts.push(p.first ?? null);
+        last = p.last ?? null;
+      }
+      const n = partial.length;
+      if (n === 0) throw new InvalidInputError(`value for key '${ctx.key}'`, 'a partitioned frame needs at least one partition');
+      await Promise.all(partial.map((f, i) => rename(f, path.join(dir, `pandas_to_parquet.${n}.${i}.parquet`))));
+      const values = [...firsts, last];
+      const sorted = known && values.every((v, i) => i === 0 || (values[i - 1]! <= v!));
+      await writeFile(path.join(dir, DIVISIONS), divisionsJson(sorted ? values : values.map(() => null)));
+    },
+    load: real.load.bind(real) as Loader<AsyncIterable<StagedPartition>>['load'],
+  };
+}
