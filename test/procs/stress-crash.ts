@@ -6,6 +6,7 @@
  */
 import fsSync from 'node:fs';
 import { DataBase, isDataBaseError } from '../../src/index.js';
+import { initSimrun } from '../../initializers/index.js';
 import { makeValue, rng, type ValueKind, type ValueSpec } from '../stress/values.js';
 import { CRASH_DATA_KEYS, CRASH_SUB_KEYS, type CrashOp } from '../stress/crash-model.js';
 
@@ -13,6 +14,7 @@ const [dbDir, journal, seedText, maxText] = process.argv.slice(2);
 const seed = Number(seedText);
 const maxBytes = Number(maxText);
 const random = rng(seed);
+const campaign = process.env['STRESS_CAMPAIGN'];
 const fd = fsSync.openSync(journal!, 'a');
 const write = (record: unknown): void => { fsSync.writeSync(fd, `${JSON.stringify(record)}\n`); };
 
@@ -37,7 +39,8 @@ function nextOp(n: number): CrashOp {
   if (roll < 75) return { op: 'set', key: ['s1', random.pick(CRASH_SUB_KEYS)], spec: { kind, id, bytes: size(false) } };
   if (roll < 82) return { op: 'createSubDb', key: ['s1'] };
   if (roll < 86) return { op: 'delete', key: ['s1'] };
-  if (roll < 93) return { op: 'createManagedFolder', key: ['mf'] };
+  if (roll < 91) return { op: 'createManagedFolder', key: ['mf'] };
+  if (roll < 95 && campaign) return random.chance(0.7) ? { op: 'initSimrun', key: ['sim'] } : { op: 'delete', key: ['sim'] };
   return { op: 'delete', key: ['mf'] };
 }
 
@@ -48,6 +51,7 @@ async function run(db: DataBase, op: CrashOp): Promise<void> {
     case 'delete': await db.delete(key); break;
     case 'createSubDb': await db.createSubDb(key); break;
     case 'createManagedFolder': await db.createManagedFolder(key); break;
+    case 'initSimrun': await initSimrun(campaign!, await db.createSubDb(key), { quiet: true, workers: 0 }); break;
   }
 }
 

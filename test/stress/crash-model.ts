@@ -5,7 +5,7 @@ export const CRASH_DATA_KEYS = ['k0', 'k1', 'k2', 'k3'] as const;
 export const CRASH_SUB_KEYS = ['x0', 'x1'] as const;
 
 export interface CrashOp {
-  op: 'set' | 'delete' | 'createSubDb' | 'createManagedFolder';
+  op: 'set' | 'delete' | 'createSubDb' | 'createManagedFolder' | 'initSimrun';
   key: string[];
   spec?: ValueSpec;
 }
@@ -19,7 +19,9 @@ export type KeyState =
 
 export type Model = Map<string, KeyState>;
 
-export const ALL_KEYS: string[] = [...CRASH_DATA_KEYS, 's1', ...CRASH_SUB_KEYS.map((k) => `s1/${k}`), 'mf'];
+export const ALL_KEYS: string[] = [...CRASH_DATA_KEYS, 's1', ...CRASH_SUB_KEYS.map((k) => `s1/${k}`), 'mf', 'sim'];
+/** The sub-database initSimrun fills; its keys are checked for completeness, not modelled one by one. */
+export const SIMRUN_KEY = 'sim';
 
 export function emptyModel(): Model {
   return new Map(ALL_KEYS.map((k) => [k, { t: 'absent' } as KeyState]));
@@ -39,6 +41,7 @@ export function applyOp(model: Model, op: CrashOp): Model {
       for (const k of ALL_KEYS) if (k.startsWith(`${name}/`)) next.set(k, { t: 'absent' });
       break;
     case 'createSubDb':
+    case 'initSimrun':
       next.set(name, { t: 'subdb' });
       break;
     case 'createManagedFolder':
