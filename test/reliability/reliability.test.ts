@@ -2,6 +2,7 @@
  * The short version of `npm run stress` (crash, concurrency, fuzz, locks), plus unit checks of
  * verify and fsck. Needs the compiled child scripts (npm test builds first).
  */
+import { spawnSync } from 'node:child_process';
 import fsSync from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { runCrash } from '../stress/crash.js';
 import { runConcurrency } from '../stress/concurrency.js';
 import { runFuzz } from '../stress/fuzz.js';
 import { runLocks } from '../stress/locks.js';
+import { REPO_ROOT } from '../stress/proc.js';
 
 const root = fsSync.mkdtempSync(path.join(os.tmpdir(), 'isfdb-rel-'));
 const registryDir = path.join(root, 'registry');
@@ -109,6 +111,27 @@ describe('fsck', () => {
     const report = await db.fsck({ repair: true });
     expect(report.findings).toMatchObject([{ kind: 'dangling-registration', key: ['old'], repair: { action: 'removed' } }]);
     await expect(registry.lookup('2026-01-01_1_gone000')).rejects.toMatchObject({ _tag: 'DatabaseNotFoundError' });
+  });
+});
+
+describe('isfdb verify / fsck', () => {
+  const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js'), ...args], { encoding: 'utf8', env: { ...process.env, ISFDB_REGISTRY: registryDir } });
+
+  it('exit 0 on a sound database, 1 with --json findings when something is wrong; fsck --repair cleans', async () => {
+    const db = await DataBase.open(fresh(), { registry });
+    await db.set(['s', 'a'], new Float64Array([1, 2, 3]));
+    expect(cli('verify', db.basedir).status).toBe(0);
+    fsSync.writeFileSync(path.join(db.basedir, 's', 'db', 'a', 'np.npy'), 'torn');
+    const bad = cli('verify', db.basedir, '--json');
+    expect(bad.status).toBe(1);
+    expect((JSON.parse(bad.stdout) as { findings: Array<{ kind: string; key: string[] }> }).findings).toMatchObject([{ kind: 'checksum-mismatch', key: ['s', 'a'] }]);
+    expect(cli('verify', db.basedir, 's/a').status).toBe(1);
+    fsSync.mkdirSync(path.join(db.basedir, 'junk'));
+    expect(cli('fsck', db.basedir).status).toBe(1);
+    expect(cli('fsck', db.basedir, '--repair').status).toBe(0);
+    expect(cli('fsck', db.basedir).status).toBe(0);
+    expect(fsSync.existsSync(path.join(db.basedir, 'junk'))).toBe(false);
+    expect(cli('fsck', db.basedir, '--stale-ms', 'x').status).toBe(2);
   });
 });
 
