@@ -189,6 +189,7 @@ async function checkKeyFolder(dir: string, name: string, key: string[], ctx: Ctx
   const folder = path.join(dir, name);
   const loaderFile = path.join(folder, LOADER_FILE);
   if (!existsNoFollow(loaderFile)) {
+    if (!existsNoFollow(folder)) return; // swapped or deleted meanwhile
     if (existsNoFollow(path.join(folder, 'Loader.pickle'))) return; // legacy Python data: complete, not ours
     await removeIncompleteKey(dir, name, key, ctx);
     return;
@@ -254,7 +255,16 @@ async function checkRegistration(dir: string, key: string[], ctx: Ctx): Promise<
   // copied database keeps its original's id; the original stays registered).
   if (registeredTo !== undefined && holdsId(registeredTo, id)) return;
   const finding: FsckFinding = { kind: 'unregistered', path: dir, key, id, ...(registeredTo === undefined ? {} : { registeredTo }) };
-  if (ctx.options.repair) finding.repair = await attempt(() => ctx.registry.register(id, dir), 'registered');
+  if (ctx.options.repair) {
+    finding.repair = await attempt(async () => {
+      await ctx.registry.register(id, dir);
+      // A concurrent delete of this sub-database may have unregistered it meanwhile: do not revive it.
+      if (!holdsId(dir, id)) {
+        await ctx.registry.unregister(id);
+        throw new Error('the database was removed meanwhile');
+      }
+    }, 'registered');
+  }
   ctx.report.findings.push(finding);
 }
 
@@ -311,15 +321,18 @@ async function checkLock(dir: string, name: string, prefix: string[], ctx: Ctx):
 /** Staged writes and retired values of one key: recovered and removed under the key's lock. */
 async function cleanKeyDebris(dir: string, name: string, prefix: string[], ctx: Ctx): Promise<void> {
   const key = [...prefix, name];
-  const staged = listStagedWrites(dir, name);
-  const retired = fsSync.readdirSync(dir).filter((entry) => isRetiredName(entry) && entry.startsWith(`${name}${DELETING_MARK}`)).map((entry) => path.join(dir, entry));
-  const findings: Array<Extract<FsckFinding, { kind: 'staged-write' | 'retired-value' }>> = [
-    ...staged.map((p) => ({ kind: 'staged-write' as const, path: p, key })),
-    ...retired.map((p) => ({ kind: 'retired-value' as const, path: p, key })),
-  ];
+  // Listed again once the lock is held: what a live writer committed meanwhile is not debris.
+  const list = (): Array<Extract<FsckFinding, { kind: 'staged-write' | 'retired-value' }>> => {
+    const retired = fsSync.readdirSync(dir).filter((entry) => isRetiredName(entry) && entry.startsWith(`${name}${DELETING_MARK}`)).map((entry) => path.join(dir, entry));
+    return [
+      ...listStagedWrites(dir, name).map((p) => ({ kind: 'staged-write' as const, path: p, key })),
+      // Online, a retired value younger than a stale lock may still be being removed by its writer.
+      ...retired.filter((p) => ctx.options.offline || (ageMs(p) ?? Infinity) >= ctx.staleMs).map((p) => ({ kind: 'retired-value' as const, path: p, key })),
+    ];
+  };
   if (!ctx.options.repair) {
     // Without the lock a live writer may own these; report only what is older than a stale lock.
-    for (const finding of findings) {
+    for (const finding of list()) {
       const age = ageMs(finding.path);
       if (ctx.options.offline || age === undefined || age >= ctx.staleMs) ctx.report.findings.push(finding);
     }
@@ -333,12 +346,14 @@ async function cleanKeyDebris(dir: string, name: string, prefix: string[], ctx: 
         staleMs: ctx.staleMs,
       });
     } catch (err) {
-      if (!isDataBaseError(err, 'LockTimeoutError')) throw err;
+      if (!isDataBaseError(err, 'LockTimeoutError', 'NotADatabaseError')) throw err;
       ctx.report.findings.push({ kind: 'busy', path: path.join(dir, `${name}.lock`), key, reason: err.message });
       return;
     }
   }
   try {
+    const findings = list();
+    if (findings.length === 0) return;
     const recovered = isKeyFolderName(name) ? await recoverKeyFolder(dir, name) : { removed: [] as string[] };
     for (const finding of findings) {
       if (finding.kind === 'staged-write') {
@@ -360,8 +375,10 @@ async function cleanKeyDebris(dir: string, name: string, prefix: string[], ctx: 
 async function removeIncompleteKey(dir: string, name: string, key: string[], ctx: Ctx): Promise<void> {
   const folder = path.join(dir, name);
   const finding: FsckFinding = { kind: 'incomplete-key', path: folder, key };
-  ctx.report.findings.push(finding);
-  if (!ctx.options.repair) return;
+  if (!ctx.options.repair) {
+    ctx.report.findings.push(finding);
+    return;
+  }
   let lock: HeldLock;
   try {
     lock = await acquireLock(folder, path.join(dir, `${name}.lock`), key.join('/'), {
@@ -369,18 +386,16 @@ async function removeIncompleteKey(dir: string, name: string, key: string[], ctx
       staleMs: ctx.staleMs,
     });
   } catch (err) {
-    if (!isDataBaseError(err, 'LockTimeoutError')) throw err;
-    finding.repair = { action: 'left', detail: err.message };
+    if (!isDataBaseError(err, 'LockTimeoutError', 'NotADatabaseError')) throw err;
+    ctx.report.findings.push({ kind: 'busy', path: path.join(dir, `${name}.lock`), key, reason: err.message });
     return;
   }
   try {
     // Check again under the lock: a writer may have completed the key meanwhile (roll forward included).
     await recoverKeyFolder(dir, name);
     const stat = fsSync.lstatSync(folder, { throwIfNoEntry: false });
-    if (stat === undefined || stat.isSymbolicLink() || existsNoFollow(path.join(folder, LOADER_FILE))) {
-      finding.repair = { action: 'left', detail: 'the key became complete meanwhile' };
-      return;
-    }
+    if (stat === undefined || stat.isSymbolicLink() || existsNoFollow(path.join(folder, LOADER_FILE))) return; // complete (or gone) meanwhile
+    ctx.report.findings.push(finding);
     finding.repair = await attempt(async () => {
       const unregister = idOf(path.join(folder, SUBDB_FOLDER));
       if (unregister !== undefined && (await ctx.registry.lookup(unregister).catch(() => undefined)) === path.join(folder, SUBDB_FOLDER)) {

@@ -31,6 +31,9 @@ export interface ConcurrencyFigures {
   operationsAttempted: number;
   operationsSucceeded: number;
   typedRefusals: Record<string, number>;
+  /** fsck --repair runs during the writes, and what they repaired (should be nothing but leftovers of typed failures). */
+  onlineFsckRuns: number;
+  onlineFsckRepairs: number;
   readerReads: number;
   readerValuesSeen: number;
   readerNotFound: number;
@@ -51,7 +54,7 @@ export async function runConcurrency(options: ConcurrencyOptions): Promise<Concu
   const log = options.log ?? (() => undefined);
   const started = Date.now();
   const f: ConcurrencyFigures = {
-    writers: options.writers, readers: options.readers, operationsAttempted: 0, operationsSucceeded: 0, typedRefusals: {},
+    writers: options.writers, readers: options.readers, operationsAttempted: 0, operationsSucceeded: 0, typedRefusals: {}, onlineFsckRuns: 0, onlineFsckRepairs: 0,
     readerReads: 0, readerValuesSeen: 0, readerNotFound: 0, readerTransientErrors: 0, tornReads: 0,
     keysChecked: 0, wrongValues: 0, lostKeys: 0, locksLeft: 0, verifyFindings: 0, fsckFindings: 0, registryProblems: 0, elapsedMs: 0, failures: [],
   };
@@ -65,7 +68,26 @@ export async function runConcurrency(options: ConcurrencyOptions): Promise<Concu
   const readers = Array.from({ length: options.readers }, () => startProc('stress-reader', [dbDir, stopFile], env));
   const journals = Array.from({ length: options.writers }, (_, w) => path.join(options.root, `conc-journal-${w}.jsonl`));
   const writers = journals.map((journal, w) => startProc('stress-writer', [dbDir, journal, String(w), String(options.opsPerWriter), String(options.seed ?? 7)], env));
+  // fsck --repair (online: not offline) runs again and again while the writers work; it must
+  // never disturb them or touch a complete key.
+  let writing = true;
+  const fsckLoop = (async () => {
+    const checker = await DataBase.open(dbDir, { registry });
+    while (writing) {
+      const report = await checker.fsck({ repair: true, lockTimeoutMs: 2000 });
+      f.onlineFsckRuns++;
+      for (const finding of report.findings) {
+        if (finding.kind === 'busy') continue;
+        f.onlineFsckRepairs++;
+        log(`  note: online fsck: ${JSON.stringify(finding).slice(0, 300)}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
   const results = await Promise.allSettled(writers.map((w) => w.done));
+  writing = false;
+  const fsckResult = (await Promise.allSettled([fsckLoop]))[0]!;
+  if (fsckResult.status === 'rejected') fail(`online fsck --repair threw: ${String((fsckResult.reason as Error)?.stack ?? fsckResult.reason)}`);
   fsSync.writeFileSync(stopFile, '');
   const readerResults = await Promise.allSettled(readers.map((r) => r.done));
 
