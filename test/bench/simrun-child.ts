@@ -54,6 +54,25 @@ if (mode === 'init') {
   const report = await initSimrun(raw!, db, { quiet: true, ...(workersText === undefined ? {} : { workers: Number(workersText) }) });
   const seconds = (performance.now() - started) / 1000;
   process.stdout.write(`${JSON.stringify({ seconds, bytes: report.bytes, trials: report.trials, parsing: report.parsing, maxRssMB: process.resourceUsage().maxRSS / 1024 })}\n`);
+} else if (mode === 'parse') {
+  // parsing alone (worker threads, no Parquet, nothing written): where the time goes
+  const { scanCampaign } = await import('../../initializers/simrun/scan.js');
+  const { ParsePool } = await import('../../initializers/simrun/pool.js');
+  const campaign = await scanCampaign(raw!);
+  const pool = new ParsePool(2);
+  const checks = await Promise.all(campaign.folders.map((f) => pool.check(f)));
+  const opts = {
+    voltageTraces: true, synapseActivation: true, spikeTimes: true, dendriticVoltageTraces: true, dendriticSpikeTimes: true,
+    somaThreshold: 0, dendriticThreshold: -30,
+    synWidth: Math.max(...checks.map((c) => c.maxSynTimes)), cellWidth: Math.max(...checks.map((c) => c.maxCellTimes)),
+  };
+  let next = 0;
+  await Promise.all(Array.from({ length: pool.size }, async () => {
+    while (next < campaign.folders.length) await pool.parse(campaign.folders[next++]!, opts);
+  }));
+  await pool.close();
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(`${JSON.stringify({ seconds, bytes: campaign.totalBytes, maxRssMB: process.resourceUsage().maxRSS / 1024 })}\n`);
 } else if (mode === 'duckdb') {
   await duckdb(raw!, out!);
   const seconds = (performance.now() - started) / 1000;

@@ -94,6 +94,9 @@ export async function benchSimrun(opts: { quick?: boolean } = {}): Promise<void>
   line(`initSimrun (${a.parsing})`, `${fmt(a.seconds, 2)} s`, `${fmt(mb / a.seconds, 0)} MB/s`);
   line('initSimrun peak RSS', `${fmt(a.maxRssMB, 0)} MB`, `goal < 512 MB: ${a.maxRssMB < 512 ? 'met' : 'NOT met'}`);
 
+  const parse = await child(['parse', root, '-']);
+  line('  of which: parsing alone (2 workers, no Parquet)', `${fmt(parse.seconds, 2)} s`, `${fmt(mb / parse.seconds, 0)} MB/s`);
+
   const py = await python(root);
   if (typeof py === 'string') line('python (ISF way)', py);
   else {
