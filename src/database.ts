@@ -269,7 +269,8 @@ export class DataBase {
         await forEachDatabaseIn(path.join(retired, SUBDB_FOLDER), (dir, state) =>
           state._unique_id ? this.options.registry.unregister(state._unique_id) : Promise.resolve());
       }
-      await fs.rm(retired, { recursive: true, force: true });
+      // maxRetries: ENOTEMPTY when a process that still held a lock inside the moved folder left an entry there late.
+      await fs.rm(retired, { recursive: true, force: true, maxRetries: 5 });
     });
   }
 

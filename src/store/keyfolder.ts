@@ -34,7 +34,12 @@ export function createTempKeyFolder(dbDir: string, name: string): string {
     if (code !== 'EEXIST') throw err;
   }
   const temp = path.join(staging, `${name}${SEP}tmp${SEP}${process.pid}${SEP}${randomToken(6)}`);
-  fsSync.mkdirSync(temp);
+  try {
+    fsSync.mkdirSync(temp);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotADatabaseError(dbDir, `the database folder was removed (its sub-database key was deleted) while key '${name}' was being written`);
+    throw err;
+  }
   return temp;
 }
 
