@@ -11,7 +11,7 @@
  * earlier run are reused (copied), and each key is replaced atomically. The state key
  * `simrun_init_state` is written last: a run interrupted before it is redone by the next one.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os, { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Float64, makeData, type Data, type DataType, type Table } from 'apache-arrow';
@@ -590,12 +590,31 @@ function widen(t: Table, width: number | undefined): Table {
   return tableOf(cols, t.numRows);
 }
 
-/** A folder for staged partitions: beside the database (same filesystem: moves are renames), else in the temp folder. */
+/**
+ * A folder for staged partitions: beside the database (same filesystem: moves are renames),
+ * else in the temp folder. Staging folders left by a process that died are removed first.
+ */
 async function makeStaging(basedir: string): Promise<string> {
+  const parent = path.dirname(basedir);
+  const prefix = `.${path.basename(basedir)}.simrun-staging-`;
+  for (const name of await readdir(parent).catch(() => [] as string[])) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length).split('-')[0]);
+    if (Number.isInteger(pid) && pid > 0 && !alive(pid)) await rm(path.join(parent, name), { recursive: true, force: true }).catch(() => undefined);
+  }
   try {
-    return await mkdtemp(path.join(path.dirname(basedir), `.${path.basename(basedir)}.simrun-staging-`));
+    return await mkdtemp(path.join(parent, `${prefix}${process.pid}-`));
   } catch {
-    return mkdtemp(path.join(os.tmpdir(), 'isfdb-simrun-staging-'));
+    return mkdtemp(path.join(os.tmpdir(), `isfdb-simrun-staging-${process.pid}-`));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

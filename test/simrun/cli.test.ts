@@ -1,0 +1,56 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { cleanup, tempDir } from './helpers.js';
+
+const run = promisify(execFile);
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.basename(path.resolve(here, '..', '..')) === 'dist' ? path.resolve(here, '..', '..', '..') : path.resolve(here, '..', '..');
+const MAIN = path.join(repo, 'dist', 'src', 'cli', 'main.js');
+const haveBuild = existsSync(MAIN);
+if (!haveBuild) console.warn(`skipped: ${MAIN} is missing (run \`npx tsc -p tsconfig.json\`)`);
+
+async function isfdb(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [MAIN, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+describe.skipIf(!haveBuild)('isfdb gen-simrun / init-simrun', () => {
+  it('--help, bad input (exit 2, one line), and the whole job', async () => {
+    const help = await isfdb('init-simrun', '--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/isfdb init-simrun <raw> <db>/);
+    expect((await isfdb('gen-simrun', '--help')).code).toBe(0);
+    const bad = await isfdb('init-simrun', 'only-one-arg');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    const badNum = await isfdb('gen-simrun', '/tmp/x', '--trials', 'many');
+    expect(badNum.code).toBe(2);
+    expect(badNum.stderr).toMatch(/--trials must be a whole number/);
+
+    const raw = await tempDir('cli');
+    const dbDir = await tempDir('cli-db');
+    try {
+      await cleanup(raw);
+      const gen = await isfdb('gen-simrun', raw, '--trials', '6', '--time-points', '40', '--json');
+      expect(gen.code).toBe(0);
+      expect(JSON.parse(gen.stdout).trials).toBe(6);
+      const init = await isfdb('init-simrun', raw, dbDir, '--workers', '1', '--json');
+      expect(init.code).toBe(0);
+      expect(JSON.parse(init.stdout).trials).toBe(6);
+      const missing = await isfdb('init-simrun', path.join(raw, 'nope'), dbDir);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toMatch(/nope.*does not exist/);
+    } finally {
+      await cleanup(raw, dbDir);
+    }
+  }, 60_000);
+});
