@@ -90,23 +90,33 @@ export async function benchSimrun(opts: { quick?: boolean } = {}): Promise<void>
   // warm the page cache for everyone alike
   await python(root).catch(() => undefined);
 
-  const a = await ours(root);
-  line(`initSimrun (${a.parsing})`, `${fmt(a.seconds, 2)} s`, `${fmt(mb / a.seconds, 0)} MB/s`);
-  line('initSimrun peak RSS', `${fmt(a.maxRssMB, 0)} MB`, `goal < 512 MB: ${a.maxRssMB < 512 ? 'met' : 'NOT met'}`);
-
-  const parse = await child(['parse', root, '-']);
-  line('  of which: parsing alone (2 workers, no Parquet)', `${fmt(parse.seconds, 2)} s`, `${fmt(mb / parse.seconds, 0)} MB/s`);
-
-  const py = await python(root);
-  if (typeof py === 'string') line('python (ISF way)', py);
+  // the machine is shared: runs are interleaved, and the best of `rounds` counts for each
+  const rounds = quick ? 1 : 2;
+  let a: ChildResult | undefined;
+  let parse: ChildResult | undefined;
+  let py: Awaited<ReturnType<typeof python>> | undefined;
+  let d: ChildResult | string | undefined;
+  const best = <T extends { seconds: number }>(x: T | undefined, y: T): T => (x === undefined || y.seconds < x.seconds ? y : x);
+  for (let round = 0; round < rounds; round++) {
+    const ra = await ours(root);
+    a = a === undefined ? ra : { ...best(a, ra), maxRssMB: Math.max(a.maxRssMB, ra.maxRssMB) };
+    parse = best(parse, await child(['parse', root, '-']));
+    const rp = await python(root);
+    py = typeof rp === 'string' || py === undefined || typeof py === 'string' ? rp : best(py, rp);
+    const rd = await duck(root);
+    d = typeof rd === 'string' || d === undefined || typeof d === 'string' ? rd : best(d, rd);
+  }
+  a = a!;
+  line(`initSimrun (${a.parsing}), best of ${rounds}`, `${fmt(a.seconds, 2)} s`, `${fmt(mb / a.seconds, 0)} MB/s`);
+  line('initSimrun peak RSS (process, workers included)', `${fmt(a.maxRssMB, 0)} MB`, `goal < 512 MB: ${a.maxRssMB < 512 ? 'met' : 'NOT met'}`);
+  line('  of which: parsing alone (2 workers, no Parquet)', `${fmt(parse!.seconds, 2)} s`, `${fmt(mb / parse!.seconds, 0)} MB/s`);
+  if (typeof py === 'string' || py === undefined) line('python (ISF way)', String(py));
   else {
     line(`python (${py.parts.join(' + ')})`, `${fmt(py.seconds, 2)} s`, `${fmt(mb / py.seconds, 0)} MB/s`);
     const ratio = py.seconds / a.seconds;
     line('speed-up over python', `${fmt(ratio, 2)}x`, `goal >= 2.5x: ${ratio >= 2.5 ? 'met' : 'NOT met'}${py.pandas ? '' : ' (pandas absent: python parsed only the voltage traces, so this ratio understates ours)'}`);
   }
-
-  const d = await duck(root);
-  if (typeof d === 'string') line('duckdb read_csv -> COPY TO parquet', d);
+  if (typeof d === 'string' || d === undefined) line('duckdb read_csv -> COPY TO parquet', String(d));
   else {
     line('duckdb read_csv -> COPY TO parquet', `${fmt(d.seconds, 2)} s`, `${fmt(mb / d.seconds, 0)} MB/s, peak RSS ${fmt(d.maxRssMB, 0)} MB`);
     const ratio = d.seconds / a.seconds;
