@@ -21,7 +21,10 @@ export class ParamSyntaxError extends Error {
   }
 }
 
-export function parsePyLiteral(text: string): PyValue {
+/** Where each string value sits in the text: JSON of its path (keys / list indexes) -> [start, end). */
+export type StringSpans = Map<string, [number, number]>;
+
+export function parsePyLiteral(text: string, spans?: StringSpans): PyValue {
   let p = 0;
   const n = text.length;
 
@@ -75,19 +78,19 @@ export function parsePyLiteral(text: string): PyValue {
       p++;
     }
   }
-  function seq(close: string): PyValue[] {
+  function seq(close: string, at: (string | number)[]): PyValue[] {
     const items: PyValue[] = [];
     for (;;) {
       ws();
       if (text[p] === close) { p++; return items; }
-      items.push(value());
+      items.push(value(spans ? [...at, items.length] : at));
       ws();
       if (text[p] === ',') { p++; continue; }
       if (text[p] === close) { p++; return items; }
       err(`expected ',' or '${close}'`);
     }
   }
-  function value(): PyValue {
+  function value(at: (string | number)[] = []): PyValue {
     ws();
     if (p >= n) err('unexpected end of file');
     const c = text[p]!;
@@ -98,32 +101,37 @@ export function parsePyLiteral(text: string): PyValue {
         ws();
         if (text[p] === '}') { p++; return obj; }
         const kpos = p;
-        const k = value();
+        const k = value(at);
         if (typeof k !== 'string' && typeof k !== 'number') err('a dictionary key must be a string or a number', kpos);
         ws();
         if (text[p] !== ':') err(`expected ':' after key ${JSON.stringify(k)}`);
         p++;
-        obj[String(k)] = value();
+        obj[String(k)] = value(spans ? [...at, String(k)] : at);
         ws();
         if (text[p] === ',') { p++; continue; }
         if (text[p] === '}') { p++; return obj; }
         err(`expected ',' or '}'`);
       }
     }
-    if (c === '[') { p++; return seq(']'); }
+    if (c === '[') { p++; return seq(']', at); }
     if (c === '(') {
       p++;
-      const items = seq(')');
+      const items = seq(')', at);
       return new PyTuple(items);
     }
     if (c === "'" || c === '"') {
       // adjacent literals concatenate, as in Python
+      const start = p;
       let s = str();
       for (;;) {
         const save = p;
         ws();
         if (text[p] === "'" || text[p] === '"') s += str();
-        else { p = save; return s; }
+        else {
+          p = save;
+          spans?.set(JSON.stringify(at), [start, p]);
+          return s;
+        }
       }
     }
     const m = /^[-+]?(?:inf|nan|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][-+]?\d+)?)/.exec(text.slice(p, p + 64));
@@ -233,6 +241,21 @@ export function findReferences(v: PyValue, which: 'neuron' | 'network'): ParamRe
     }
   }
   return refs;
+}
+
+/**
+ * Replace string values in the original text (everything else, comments and number spellings
+ * such as `1.0` included, stays byte for byte).
+ */
+export function replaceStrings(text: string, spans: StringSpans, replacements: { at: (string | number)[]; value: string }[]): string {
+  const edits = replacements.map((r) => {
+    const span = spans.get(JSON.stringify(r.at));
+    if (!span) throw new Error(`internal: no string at ${JSON.stringify(r.at)}`);
+    return { span, value: r.value };
+  }).sort((a, b) => b.span[0] - a.span[0]);
+  let out = text;
+  for (const { span, value } of edits) out = out.slice(0, span[0]) + toPyLiteral(value) + out.slice(span[1]);
+  return out;
 }
 
 /** Set the value at `at` (a path of keys / list indexes) in place. */

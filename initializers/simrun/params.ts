@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputProblemError, type InputProblem } from './parse-csv.js';
-import { ParamSyntaxError, type ParamReference, type PyValue, findReferences, parsePyLiteral, setAt, toPyLiteral } from './param-file.js';
+import { ParamSyntaxError, type ParamReference, type PyValue, type StringSpans, findReferences, parsePyLiteral, replaceStrings } from './param-file.js';
 import type { RunFolder } from './scan.js';
 
 export interface FolderParams {
@@ -20,6 +20,8 @@ export interface FolderParams {
 interface UniqueParam {
   which: 'neuron' | 'network';
   file: string;
+  text: string;
+  spans: StringSpans;
   value: PyValue;
   refs: (ParamReference & { abs: string })[];
 }
@@ -66,7 +68,8 @@ export async function scanParams(folders: RunFolder[], recordFailures: boolean):
         const text = new TextDecoder().decode(bytes);
         let p: InputProblem | null = null;
         try {
-          const value = parsePyLiteral(text);
+          const spans: StringSpans = new Map();
+          const value = parsePyLiteral(text, spans);
           const refs: UniqueParam['refs'] = [];
           for (const ref of findReferences(value, which)) {
             const abs = path.isAbsolute(ref.path) ? ref.path : path.resolve(path.dirname(file), ref.path);
@@ -79,7 +82,7 @@ export async function scanParams(folders: RunFolder[], recordFailures: boolean):
             }
             refs.push({ ...ref, abs });
           }
-          if (p === null) unique.set(hash, { which, file, value, refs });
+          if (p === null) unique.set(hash, { which, file, text, spans, value, refs });
         } catch (e) {
           if (!(e instanceof ParamSyntaxError)) throw e;
           p = { file, line: e.line, reason: `run folder ${folder.dir}: cannot parse the ${which} parameter file: ${e.reason}` };
@@ -174,16 +177,12 @@ export async function copyParams(scan: ParamScan, dirs: ManagedFolders): Promise
     return rel;
   };
   for (const [hash, p] of scan.unique) {
-    const value = structuredCloneValue(p.value);
-    for (const ref of p.refs) setAt(value, ref.at, await place(ref.abs, ref.kind));
+    const replacements: { at: (string | number)[]; value: string }[] = [];
+    for (const ref of p.refs) replacements.push({ at: ref.at, value: await place(ref.abs, ref.kind) });
     const dir = p.which === 'neuron' ? dirs.parameterfiles_cell_folder : dirs.parameterfiles_network_folder;
     const dest = path.join(dir, `${hash}.param`);
-    if (!(await exists(dest))) { await atomicWrite(dest, `${toPyLiteral(value)}\n`); files++; }
+    // the original text with only the paths replaced: comments, layout and number spellings stay
+    if (!(await exists(dest))) { await atomicWrite(dest, replaceStrings(p.text, p.spans, replacements)); files++; }
   }
   return { files };
-}
-
-function structuredCloneValue(v: PyValue): PyValue {
-  // re-parse the literal form: keeps tuples as tuples
-  return parsePyLiteral(toPyLiteral(v));
 }

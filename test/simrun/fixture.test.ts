@@ -121,3 +121,47 @@ describe.skipIf(!HAVE_FIXTURE)('initSimrun on the real ISF sample (../shared/fix
     ]);
   });
 });
+
+describe.skipIf(!HAVE_FIXTURE)('the real ISF parameter files (templates of the sample, paths filled in)', () => {
+  it('parses them, copies them and their referenced files, rewrites the paths to reldb://', async () => {
+    const { mkdir, readdir, writeFile } = await import('node:fs/promises');
+    const raw = await copyFixture();
+    const isf = await tempDir('isf-dir');
+    const dbDir = await tempDir('fixture-params-db');
+    try {
+      for (const which of ['neuron', 'network']) {
+        const text = await readFile(path.join(raw, `20240_${which}_model.param.TEMPLATE`), 'utf8');
+        const filled = text.split('[IN_SILICO_FRAMEWORK_DIR]').join(isf);
+        await writeFile(path.join(raw, `20240_${which}_model.param`), filled);
+        for (const m of filled.matchAll(/"([^"]+\.(?:hoc|landmarkAscii|syn|con))"/g)) {
+          const file = m[1]!;
+          await mkdir(path.dirname(file), { recursive: true });
+          const second = file.endsWith('.con') ? `# ${file.replace(/\.con$/, '.syn')}` : file.endsWith('.syn') ? `# corresponding to cell: ${isf}/x.hoc` : '';
+          await writeFile(file, `# header\n${second}\ncontent of ${path.basename(file)}\n`);
+        }
+      }
+      const db = await DataBase.open(dbDir);
+      await initSimrun(raw, db, { quiet: true, workers: 1, voltageTraces: false, synapseActivation: false, dendriticVoltageTraces: false, dendriticSpikeTimes: false });
+      const rows = await rowsOf(await db.get('parameterfiles'));
+      expect(rows).toHaveLength(2);
+      const net = (await db.get('parameterfiles_network_folder')) as string;
+      const files = (await readdir(net)).filter((f) => f.endsWith('.param'));
+      expect(files).toEqual([`${rows[0]!['hash_network']}.param`]);
+      const copied = await readFile(path.join(net, files[0]!), 'utf8');
+      expect(copied).not.toContain(isf);
+      expect(copied).toMatch(/"distributionFile": 'reldb:\/\/syn_folder\/[0-9a-f]{32}\/example_embedding_86_C2_center\.syn'/);
+      // everything but the paths is kept as written (Python floats stay floats)
+      expect(copied).toContain('"intervals": [(0.0, 1.0), (2.0, 3.0)');
+      const original = (await readFile(path.join(raw, '20240_network_model.param'), 'utf8')).split('\n');
+      const rewritten = copied.split('\n');
+      expect(rewritten).toHaveLength(original.length);
+      original.forEach((line, k) => { if (!line.includes(isf)) expect(rewritten[k]).toBe(line); });
+      const cell = (await db.get('parameterfiles_cell_folder')) as string;
+      const neuron = await readFile(path.join(cell, (await readdir(cell)).find((f) => f.endsWith('.param'))!), 'utf8');
+      expect(neuron).toContain(`"filename": 'reldb://morphology/86_C2_center.hoc'`);
+      expect(neuron).toContain(`"recordingSites": ['reldb://recsites_folder/apical_proximal_distal_rec_sites.landmarkAscii']`);
+    } finally {
+      await cleanup(raw, isf, dbDir);
+    }
+  }, 30_000);
+});
