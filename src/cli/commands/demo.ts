@@ -72,6 +72,9 @@ export const command: CliCommand = {
       const seconds = report.elapsedMs / 1000;
       process.stdout.write(`\n${report.trials} trials from ${report.folders} run folders, ${report.timePoints} time points, ${report.spikes} somatic spikes\n`);
       process.stdout.write(`${(report.bytes / 1e6).toFixed(1)} MB parsed in ${seconds.toFixed(2)} s (${(report.bytes / 1e6 / Math.max(seconds, 0.001)).toFixed(1)} MB/s, parsing: ${report.parsing})\n`);
+      if (generated !== undefined) {
+        process.stdout.write('the generated campaign is removed now: the database keeps its own copies of the parameter files and what they reference (reldb:// paths)\n');
+      }
       return 0;
     } finally {
       if (generated !== undefined) await fs.rm(generated, { recursive: true, force: true });
