@@ -142,6 +142,9 @@ describe.skipIf(!HAVE_FIXTURE)('the real ISF parameter files (templates of the s
       }
       const db = await DataBase.open(dbDir);
       await initSimrun(raw, db, { quiet: true, workers: 1, voltageTraces: false, synapseActivation: false, dendriticVoltageTraces: false, dendriticSpikeTimes: false });
+      const keys = await db.keys();
+      for (const off of ['voltage_traces', 'synapse_activation', 'cell_activation', 'dendritic_recordings', 'dendritic_spike_times']) expect(keys).not.toContain(off);
+      expect(keys).toContain('spike_times');
       const rows = await rowsOf(await db.get('parameterfiles'));
       expect(rows).toHaveLength(2);
       const net = (await db.get('parameterfiles_network_folder')) as string;
