@@ -10,7 +10,8 @@ import { copyFile, mkdir, readFile, readdir, rename, unlink, writeFile } from 'n
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
 import { InvalidInputError, getLoader, type Loader, type LoaderContext } from '../../src/index.js';
-import type { FolderResult } from './parse-folder.js';
+import { type FolderResult, type ParseOptions, parseFolder } from './parse-folder.js';
+import type { RunFolder } from './scan.js';
 import { INDEX, activationTable, timeLabels, traceTable } from './tables.js';
 
 export const OBJECT_META = 'object_meta.json';
@@ -181,4 +182,19 @@ export async function stagedDaskLoader(): Promise<Loader<AsyncIterable<StagedPar
     },
     load: real.load.bind(real) as Loader<AsyncIterable<StagedPartition>>['load'],
   };
+}
+
+/**
+ * Parse and encode a run folder one part at a time (somatic traces, dendritic traces,
+ * activations), so that only one part's buffers are alive at once in the worker.
+ */
+export async function parseAndEncode(folder: RunFolder, opts: ParseOptions, spec: EncodeSpec): Promise<FolderResult> {
+  const none: ParseOptions = { ...opts, voltageTraces: false, spikeTimes: false, dendriticVoltageTraces: false, dendriticSpikeTimes: false, synapseActivation: false };
+  const soma = await encodeFolder(await parseFolder(folder, { ...none, voltageTraces: opts.voltageTraces, spikeTimes: opts.spikeTimes }), spec);
+  const dend = await encodeFolder(await parseFolder(folder, { ...none, dendriticVoltageTraces: opts.dendriticVoltageTraces, dendriticSpikeTimes: opts.dendriticSpikeTimes }), spec);
+  const act = await encodeFolder(await parseFolder(folder, { ...none, synapseActivation: opts.synapseActivation }), spec);
+  const out: FolderResult = { index: soma.index, dend: dend.dend, bytes: soma.bytes, staged: { ...soma.staged, ...dend.staged, ...act.staged } };
+  if (soma.vm) out.vm = soma.vm;
+  if (soma.spikes) out.spikes = soma.spikes;
+  return out;
 }

@@ -42,6 +42,8 @@ export interface InitSimrunOptions {
   spikeTimesThreshold?: number;
   /** parsing threads (default: available cores, at most 8); 0 parses in the main thread */
   workers?: number;
+  /** old-space limit of each worker's heap in MB (default: V8's own): lower peak RSS, slower */
+  workerHeapMb?: number;
   /** record run folders whose parameter files are broken or reference missing files in a
    * `failed_runs` key and go on, instead of failing (default false) */
   recordFailedRuns?: boolean;
@@ -211,7 +213,7 @@ export async function initSimrun(rawPath: string, db: DataBase, options: InitSim
   progress.totalTrials = newFolders.reduce((n, f) => n + f.trials.length, 0);
   progress.totalBytes = newFolders.reduce((n, f) => n + f.bytes, 0);
 
-  const pool = new ParsePool(workers);
+  const pool = new ParsePool(workers, options.workerHeapMb);
   let staging: string | undefined;
   try {
     // 2. check pass: shapes and activation widths, no parsing

@@ -5,7 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { InputProblemError } from './parse-csv.js';
 import { checkFolder, parseFolder, transferables } from './parse-folder.js';
-import { encodeFolder } from './encode.js';
+import { parseAndEncode } from './encode.js';
 import type { WorkerRequest, WorkerReply } from './pool.js';
 
 const port = parentPort;
@@ -17,8 +17,7 @@ if (port) {
           const result = await checkFolder(msg.folder);
           port.postMessage({ id: msg.id, ok: true, result } satisfies WorkerReply);
         } else {
-          const parsed = await parseFolder(msg.folder, msg.opts);
-          const result = msg.encode ? await encodeFolder(parsed, msg.encode) : parsed;
+          const result = msg.encode ? await parseAndEncode(msg.folder, msg.opts, msg.encode) : await parseFolder(msg.folder, msg.opts);
           port.postMessage({ id: msg.id, ok: true, result } satisfies WorkerReply, transferables(result));
         }
       } catch (e) {

@@ -8,6 +8,7 @@ ISF's load_simrun_general.init builds, as Parquet. Parsing runs in worker thread
 
 Options:
   --workers <n>                  parsing threads (default: the number of cores, at most 8)
+  --worker-heap-mb <n>           heap limit of each worker thread: lower peak memory, slower
   --no-core                      skip simresult_path, filelist, sim_trial_index, metadata
   --no-voltage-traces            skip voltage_traces
   --no-synapse-activation        skip synapse_activation and cell_activation
@@ -23,6 +24,7 @@ Options:
 
 const flags = {
   workers: { type: 'string' },
+  'worker-heap-mb': { type: 'string' },
   'no-core': { type: 'boolean' },
   'no-voltage-traces': { type: 'boolean' },
   'no-synapse-activation': { type: 'boolean' },
@@ -56,6 +58,7 @@ export const command: CliCommand = {
       return 0;
     }
     const workers = num(values.workers as string | undefined, 'workers', true);
+    const heap = num(values['worker-heap-mb'] as string | undefined, 'worker-heap-mb', true);
     const threshold = num(values['dendritic-threshold'] as string | undefined, 'dendritic-threshold', false);
     const db = await DataBase.open(positionals[1]!);
     const report = await initSimrun(positionals[0]!, db, {
@@ -69,6 +72,7 @@ export const command: CliCommand = {
       recordFailedRuns: values['record-failed-runs'] === true,
       quiet: values.quiet === true,
       ...(workers === undefined ? {} : { workers }),
+      ...(heap === undefined ? {} : { workerHeapMb: heap }),
       ...(threshold === undefined ? {} : { dendriticSpikeTimesThreshold: threshold }),
     });
     if (values.json) printJson(report);
