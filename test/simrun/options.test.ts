@@ -40,7 +40,9 @@ describe('options', () => {
       await generateCampaign(raw, { trials: 4, trialsPerFolder: 2, timePoints: 40, seed: 9, dendriticSites: 1 });
       const db = await DataBase.open(dbDir);
       const events: string[] = [];
-      await initSimrun(raw, db, { quiet: true, workers: 1, dendriticSpikeTimesThreshold: -45.5, parameterfiles: false, spikeTimes: false, core: false, onProgress: (e) => events.push(e.phase) });
+      const report = await initSimrun(raw, db, { quiet: true, workers: 0, dendriticSpikeTimesThreshold: -45.5, parameterfiles: false, spikeTimes: false, core: false, onProgress: (e) => events.push(e.phase) });
+      expect(report.parsing).toBe('in-thread');
+      expect(report.parsingReason).toMatch(/workers: 0/);
       const keys = await db.keys();
       for (const off of ['parameterfiles', 'morphology', 'spike_times', 'metadata', 'sim_trial_index', 'filelist', 'simresult_path']) expect(keys).not.toContain(off);
       for (const on of ['voltage_traces', 'synapse_activation', 'cell_activation', 'dendritic_recordings', 'dendritic_spike_times']) expect(keys).toContain(on);
