@@ -258,10 +258,10 @@ export class DataBase {
     await parent.withKeyLock(name, shown, async () => {
       if (!(await pathExists(path.join(parent.basedir, name)))) throw new KeyNotFoundError(shown, this.basedir);
       const isSubDb = (await parent.loaderNameAt(name).catch(() => undefined)) === SUBDB_LOADER;
-      // Fix (issue 5, concurrency harness): move the folder away first, then unregister the ids
-      // found in the moved copy. Walking it in place raced with processes creating or opening
-      // sub-databases inside it, whose registrations then outlived the folder (dangling ids);
-      // those processes now re-check after registering (see writeUnlocked, ensureRegistered).
+      // Move the folder away first, then unregister the ids found in the moved copy. Walking it in
+      // place raced with processes creating or opening sub-databases inside it, whose registrations
+      // then outlived the folder (dangling ids); those processes now re-check after registering (see
+      // writeUnlocked, ensureRegistered).
       const retired = retireKeyFolder(parent.basedir, name);
       if (retired === undefined) throw new KeyNotFoundError(shown, this.basedir);
       await syncDirectory(parent.basedir);
@@ -269,7 +269,8 @@ export class DataBase {
         await forEachDatabaseIn(path.join(retired, SUBDB_FOLDER), (dir, state) =>
           state._unique_id ? this.options.registry.unregister(state._unique_id) : Promise.resolve());
       }
-      // maxRetries: ENOTEMPTY when a process that still held a lock inside the moved folder left an entry there late.
+      // maxRetries: ENOTEMPTY when a process that still held a lock inside the moved folder left an
+      // entry there late.
       await fs.rm(retired, { recursive: true, force: true, maxRetries: 5 });
     });
   }
@@ -376,8 +377,8 @@ export class DataBase {
     });
     if (registered !== this.basedir) {
       await this.options.registry.register(state._unique_id!, this.basedir);
-      // Fix (issue 5): a concurrent delete of this sub-database may have unregistered it just
-      // before we registered it again; do not leave an entry pointing at a removed folder.
+      // A concurrent delete of this sub-database may have unregistered it just before we registered it
+      // again; do not leave an entry pointing at a removed folder.
       if ((await readDbState(this.basedir).catch(() => undefined))?._unique_id !== state._unique_id && this.state._unique_id) {
         await this.options.registry.unregister(state._unique_id!);
         throw new NotADatabaseError(this.basedir, 'the database was removed (its sub-database key was deleted) while it was being opened');
@@ -471,8 +472,8 @@ export class DataBase {
       if (await pathExists(path.join(folder, 'Loader.pickle'))) {
         throw new UnsupportedFormatError('Loader.pickle', shown, 'the key was written by a legacy Python ISF with a pickled loader; read it with Python ISF');
       }
-      // Fix (issue 5): our read fell between a writer's two renames (no folder), and the new
-      // folder appeared before the check above. A folder we publish always holds Loader.json.
+      // Our read fell between a writer's two renames (no folder), and the new folder appeared before
+      // the check above. A folder we publish always holds Loader.json.
       if (await pathExists(path.join(folder, LOADER_FILE))) return readJsonFile(path.join(folder, LOADER_FILE), loaderJsonSchema, shown);
       throw err;
     }
@@ -480,9 +481,9 @@ export class DataBase {
 
   private async getLocal(name: string, shown: string, options: Record<string, unknown> | undefined): Promise<unknown> {
     for (let attempt = 0; ; attempt++) {
-      // Fix (issue 5, readers in the concurrency harness): a writer may swap the key folder
-      // between our read of Loader.json and of the data files, and release its lock before we
-      // look. Remember which folder we started on; if it changed, the read mixed two values: retry.
+      // A writer may swap the key folder between our read of Loader.json and of the data files, and
+      // release its lock before we look. Remember which folder we started on; if it changed, the read
+      // mixed two values: retry.
       const folderBefore = folderIdentity(path.join(this.basedir, name));
       try {
         const loaderJson = await this.readLoaderJson(name, shown);
@@ -612,8 +613,8 @@ export class DataBase {
       else await commitTempKeyFolder(this.basedir, name, temp, { durable });
     } catch (err) {
       await fs.rm(temp, { recursive: true, force: true });
-      // Fix (issue 5): a concurrent delete of the sub-database holding this key moved the folder
-      // (and the temporary folder inside it) away: say so with a typed error, not a bare ENOENT.
+      // A concurrent delete of the sub-database holding this key moved the folder (and the temporary
+      // folder inside it) away: say so with a typed error, not a bare ENOENT.
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !(await pathExists(this.basedir))) {
         throw new NotADatabaseError(this.basedir, `the database folder was removed (its sub-database key was deleted) while key '${shown}' was being written`);
       }
@@ -622,8 +623,8 @@ export class DataBase {
     if (createdDb?._unique_id) {
       const subDir = path.join(finalFolder, SUBDB_FOLDER);
       await this.options.registry.register(createdDb._unique_id, subDir);
-      // Fix (issue 5): a concurrent delete of an enclosing sub-database may have walked it for ids
-      // to unregister before this registration: do not leave an entry pointing at nothing.
+      // A concurrent delete of an enclosing sub-database may have walked it for ids to unregister
+      // before this registration: do not leave an entry pointing at nothing.
       if ((await readDbState(subDir).catch(() => undefined))?._unique_id !== createdDb._unique_id) {
         await this.options.registry.unregister(createdDb._unique_id);
       }

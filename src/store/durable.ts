@@ -22,7 +22,7 @@ export async function syncDirectory(dir: string): Promise<void> {
     await handle.sync();
   } catch (err) {
     // Some filesystems refuse fsync on directories (EINVAL/EISDIR); the rename is still atomic there.
-    // ENOENT (fix, issue 5): a concurrent delete removed the (sub-)database folder; what was to be
+    // ENOENT: a concurrent delete removed the (sub-)database folder; what was to be
     // made durable in it went with it, so there is nothing left to sync.
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM' && code !== 'ENOENT') throw err;

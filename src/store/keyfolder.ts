@@ -23,9 +23,9 @@ export function stagingDir(dbDir: string): string {
 /** Create an empty temporary folder for a new value of key folder `name`. */
 export function createTempKeyFolder(dbDir: string, name: string): string {
   const staging = stagingDir(dbDir);
-  // Fix (issue 5, concurrency harness): never `recursive: true` here. When a concurrent delete
-  // has removed the (sub-)database folder, a recursive mkdir re-created it as an orphan key
-  // folder without Loader.json, and the write then "succeeded" into a folder nobody can read.
+  // Never `recursive: true` here. When a concurrent delete has removed the (sub-)database folder, a
+  // recursive mkdir re-created it as an orphan key folder without Loader.json, and the write then
+  // "succeeded" into a folder nobody can read.
   try {
     fsSync.mkdirSync(staging);
   } catch (err) {

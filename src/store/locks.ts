@@ -48,8 +48,8 @@ export async function acquireLock(target: string, lockPath: string, keyForMessag
         get compromised() { return compromised; },
       };
     } catch (err) {
-      // Fix (issue 5, concurrency harness): the folder holding the lock is gone because a
-      // concurrent delete removed the sub-database this key lives in. That was an untyped ENOENT.
+      // The folder holding the lock is gone because a concurrent delete removed the sub-database this
+      // key lives in. That was an untyped ENOENT.
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new NotADatabaseError(path.dirname(lockPath), `the database folder was removed (its sub-database key was deleted) while key '${keyForMessages}' was to be written`);
       }
