@@ -24,6 +24,8 @@ export class ParamSyntaxError extends Error {
 /** Where each string value sits in the text: JSON of its path (keys / list indexes) -> [start, end). */
 export type StringSpans = Map<string, [number, number]>;
 
+const MAX_NESTING = 200;
+
 export function parsePyLiteral(text: string, spans?: StringSpans): PyValue {
   let p = 0;
   const n = text.length;
@@ -78,21 +80,23 @@ export function parsePyLiteral(text: string, spans?: StringSpans): PyValue {
       p++;
     }
   }
-  function seq(close: string, at: (string | number)[]): PyValue[] {
+  function seq(close: string, at: (string | number)[], depth: number): PyValue[] {
     const items: PyValue[] = [];
     for (;;) {
       ws();
       if (text[p] === close) { p++; return items; }
-      items.push(value(spans ? [...at, items.length] : at));
+      items.push(value(spans ? [...at, items.length] : at, depth + 1));
       ws();
       if (text[p] === ',') { p++; continue; }
       if (text[p] === close) { p++; return items; }
       err(`expected ',' or '${close}'`);
     }
   }
-  function value(at: (string | number)[] = []): PyValue {
+  function value(at: (string | number)[] = [], depth = 0): PyValue {
     ws();
     if (p >= n) err('unexpected end of file');
+    // A real parameter file nests a few levels; deep nesting is damage, and would overflow the stack.
+    if (depth > MAX_NESTING) err(`values nested more than ${MAX_NESTING} levels deep`);
     const c = text[p]!;
     if (c === '{') {
       p++;
@@ -101,22 +105,22 @@ export function parsePyLiteral(text: string, spans?: StringSpans): PyValue {
         ws();
         if (text[p] === '}') { p++; return obj; }
         const kpos = p;
-        const k = value(at);
+        const k = value(at, depth + 1);
         if (typeof k !== 'string' && typeof k !== 'number') err('a dictionary key must be a string or a number', kpos);
         ws();
         if (text[p] !== ':') err(`expected ':' after key ${JSON.stringify(k)}`);
         p++;
-        obj[String(k)] = value(spans ? [...at, String(k)] : at);
+        obj[String(k)] = value(spans ? [...at, String(k)] : at, depth + 1);
         ws();
         if (text[p] === ',') { p++; continue; }
         if (text[p] === '}') { p++; return obj; }
         err(`expected ',' or '}'`);
       }
     }
-    if (c === '[') { p++; return seq(']', at); }
+    if (c === '[') { p++; return seq(']', at, depth); }
     if (c === '(') {
       p++;
-      const items = seq(')', at);
+      const items = seq(')', at, depth);
       return new PyTuple(items);
     }
     if (c === "'" || c === '"') {
