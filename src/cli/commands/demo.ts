@@ -1,8 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
-import { DataBase } from '../../index.js';
-import { generateCampaign, initSimrun } from '../../../initializers/index.js';
+import { DataBase, generateCampaign, initSimrun } from '../../index.js';
 import { parseCommandArgs, type CliCommand } from '../command.js';
 import { describeValue } from '../describe.js';
 
