@@ -31,6 +31,52 @@ export async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
+/**
+ * fsyncs of one folder shared among concurrent callers (group commit): a caller that arrives
+ * while a sync runs waits for the next one, which starts when the running one ends and serves
+ * everyone who arrived meanwhile. Each caller's changes are on disk when its promise resolves.
+ */
+class SharedDirectorySync {
+  private running: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
+
+  constructor(private readonly dir: string, private readonly onIdle: () => void) {}
+
+  sync(): Promise<void> {
+    if (this.running === undefined && this.queued === undefined) {
+      this.running = this.start(Promise.resolve());
+      return this.running;
+    }
+    this.queued ??= this.start(this.running ?? Promise.resolve());
+    return this.queued;
+  }
+
+  private start(after: Promise<void>): Promise<void> {
+    const run: Promise<void> = after.catch(() => undefined).then(async () => {
+      if (this.queued === run) this.queued = undefined;
+      this.running = run;
+      try {
+        await syncDirectory(this.dir);
+      } finally {
+        if (this.running === run) this.running = undefined;
+        if (this.running === undefined && this.queued === undefined) this.onIdle();
+      }
+    });
+    return run;
+  }
+}
+
+const sharedSyncs = new Map<string, SharedDirectorySync>();
+
+export function syncDirectoryShared(dir: string): Promise<void> {
+  let shared = sharedSyncs.get(dir);
+  if (shared === undefined) {
+    shared = new SharedDirectorySync(dir, () => sharedSyncs.delete(dir));
+    sharedSyncs.set(dir, shared);
+  }
+  return shared.sync();
+}
+
 /** Replace a file atomically: write a sibling temp file, fsync, rename over the target. */
 export async function replaceFileAtomically(file: string, data: string | Uint8Array): Promise<void> {
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);

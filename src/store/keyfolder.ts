@@ -9,7 +9,7 @@ import fsSync, { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { NotADatabaseError } from '../errors.js';
 import { DELETING_MARK } from '../keys.js';
-import { pathExists, randomToken, syncDirectory } from './durable.js';
+import { pathExists, randomToken, syncDirectory, syncDirectoryShared } from './durable.js';
 
 export const STAGING_FOLDER = `.isfdb${DELETING_MARK}staging`;
 /** Separates the key from the rest of a staged name; never part of a key. */
@@ -50,7 +50,7 @@ export function createTempKeyFolder(dbDir: string, name: string): string {
 export async function commitTempKeyFolder(dbDir: string, name: string, tempDir: string, { durable = true } = {}): Promise<void> {
   const retired = retireKeyFolder(dbDir, name);
   fsSync.renameSync(tempDir, path.join(dbDir, name));
-  if (durable) await syncDirectory(dbDir);
+  if (durable) await syncDirectoryShared(dbDir);
   if (retired !== undefined) removeInBackground(retired);
 }
 

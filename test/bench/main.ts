@@ -1,11 +1,15 @@
 /** `npm run bench`: every benchmark of the project, each printing its figures and ratios. */
 import { benchCore } from './core.js';
+import { benchDataFrames } from './dataframes.js';
+import { benchSimrun } from './simrun.js';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
 
 const BENCHMARKS: Array<[string, (opts: { quick: boolean }) => Promise<void>]> = [
   ['core', benchCore],
+  ['dataframes', benchDataFrames],
+  ['simrun', benchSimrun],
 ];
 
 for (const [name, run] of BENCHMARKS) {
