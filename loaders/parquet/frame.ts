@@ -22,10 +22,33 @@ export type FrameIndex =
 /** Thrown for frames that cannot be described the pandas way; loaders turn it into typed errors. */
 export class FrameError extends Error {}
 
+/**
+ * Parsed schema metadata, per schema and text: the helpers below ask for it several times per
+ * frame, and for ISF's 10,001-column voltage traces one parse and validation costs milliseconds.
+ */
+const parsedMetadata = new WeakMap<Schema, Map<string, { text: string; value: unknown }>>();
+
+function cachedParse<T>(schema: Schema, key: string, parse: (text: string) => T): T | undefined {
+  const text = schema.metadata.get(key);
+  if (text === undefined) return undefined;
+  let bySchema = parsedMetadata.get(schema);
+  const hit = bySchema?.get(key);
+  if (hit !== undefined && hit.text === text) return hit.value as T;
+  const value = parse(text);
+  if (bySchema === undefined) {
+    bySchema = new Map();
+    parsedMetadata.set(schema, bySchema);
+  }
+  bySchema.set(key, { text, value });
+  return value;
+}
+
 /** The pandas metadata of a table, or undefined when it has none (or it is unusable). */
 export function pandasMetadataOf(table: { schema: Schema }): PandasMetadata | undefined {
-  const text = table.schema.metadata.get(PANDAS_KEY);
-  if (text === undefined) return undefined;
+  return cachedParse(table.schema, PANDAS_KEY, parsePandasMetadata);
+}
+
+function parsePandasMetadata(text: string): PandasMetadata {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -73,10 +96,12 @@ export function dataColumnsOf(table: { schema: Schema; numRows: number }): strin
 /** The original type of each data column label (from object_meta.json; 'str' when unknown). */
 export function columnLabelTypes(table: { schema: Schema; numRows: number }): Map<string, LabelType> {
   const meta = objectMetaOf(table);
+  const recorded = new Map<string, string>();
+  meta?.columns.forEach((column, i) => recorded.set(column, meta.column_name_dtypes[i] ?? ''));
   const types = new Map<string, LabelType>();
   for (const column of dataColumnsOf(table)) {
-    const at = meta ? meta.columns.indexOf(column) : -1;
-    types.set(column, at >= 0 ? labelTypeOfDtype(meta?.column_name_dtypes[at] ?? '') : 'str');
+    const dtype = recorded.get(column);
+    types.set(column, dtype === undefined ? 'str' : labelTypeOfDtype(dtype));
   }
   return types;
 }
@@ -88,13 +113,13 @@ export function columnLabels(table: { schema: Schema; numRows: number }): (strin
 
 /** The object_meta.json a table was read with, if any. */
 export function objectMetaOf(table: { schema: Schema }): ObjectMetaJson | undefined {
-  const text = table.schema.metadata.get(OBJECT_META_KEY);
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text) as ObjectMetaJson;
-  } catch {
-    return undefined;
-  }
+  return cachedParse(table.schema, OBJECT_META_KEY, (text) => {
+    try {
+      return JSON.parse(text) as ObjectMetaJson;
+    } catch {
+      return undefined;
+    }
+  });
 }
 
 export function labelTypeOfDtype(dtype: string): LabelType {
@@ -151,8 +176,9 @@ export function buildObjectMeta(table: { schema: Schema; numRows: number }, type
   const previous = columnLabelTypes(table);
   const index = frameIndexOf(table);
   const columns = dataColumnsOf(table);
+  const isDataColumn = new Set(columns);
   for (const [label, type] of Object.entries(types ?? {})) {
-    if (!columns.includes(label)) throw new FrameError(`label type given for '${label}', which is not a data column`);
+    if (!isDataColumn.has(label)) throw new FrameError(`label type given for '${label}', which is not a data column`);
     if (type !== 'str' && !Number.isFinite(Number(label))) throw new FrameError(`column label '${label}' cannot be a Python ${type}`);
     if (type === 'int' && !/^-?\d+$/.test(label)) throw new FrameError(`column label '${label}' is not an int`);
   }
@@ -172,10 +198,12 @@ export function buildObjectMeta(table: { schema: Schema; numRows: number }, type
   return meta;
 }
 
+const FLOAT_DTYPES = ['float16', 'float32', 'float64'] as const;
+
 /** The pandas dtype an Arrow column becomes (what `str(df[c].dtype)` prints). */
 export function pandasDtypeOf(type: DataType): string {
   switch (type.typeId) {
-    case Type.Float: return ['float16', 'float32', 'float64'][(type as unknown as { precision: number }).precision] ?? 'float64';
+    case Type.Float: return FLOAT_DTYPES[(type as unknown as { precision: number }).precision] ?? 'float64';
     case Type.Int: {
       const { bitWidth, isSigned } = type as unknown as { bitWidth: number; isSigned: boolean };
       return `${isSigned ? '' : 'u'}int${bitWidth}`;
@@ -192,25 +220,28 @@ export function pandasDtypeOf(type: DataType): string {
   }
 }
 
+/** One entry of the pandas metadata's `columns` (built for every column of wide frames: no spreads). */
 function pandasColumnOf(name: string | null, fieldName: string, type: DataType): PandasColumn {
-  const base = { name, field_name: fieldName };
+  const [pandasType, numpyType, metadata] = pandasTypesOf(type);
+  return { name, field_name: fieldName, pandas_type: pandasType, numpy_type: numpyType, metadata };
+}
+
+function pandasTypesOf(type: DataType): [string, string, Record<string, unknown> | null] {
   switch (type.typeId) {
     case Type.Float: case Type.Int: case Type.Bool: {
       const dtype = pandasDtypeOf(type);
-      return { ...base, pandas_type: dtype, numpy_type: dtype, metadata: null };
+      return [dtype, dtype, null];
     }
     case Type.Dictionary: {
       const indices = (type as unknown as { indices: DataType }).indices;
-      return { ...base, pandas_type: 'categorical', numpy_type: pandasDtypeOf(indices), metadata: { num_categories: null, ordered: (type as unknown as { isOrdered: boolean }).isOrdered } };
+      return ['categorical', pandasDtypeOf(indices), { num_categories: null, ordered: (type as unknown as { isOrdered: boolean }).isOrdered }];
     }
     case Type.Timestamp: {
       const timezone = (type as unknown as { timezone: string | null }).timezone;
-      return timezone
-        ? { ...base, pandas_type: 'datetimetz', numpy_type: 'datetime64[ns]', metadata: { timezone } }
-        : { ...base, pandas_type: 'datetime', numpy_type: 'datetime64[ns]', metadata: null };
+      return timezone ? ['datetimetz', 'datetime64[ns]', { timezone }] : ['datetime', 'datetime64[ns]', null];
     }
-    case Type.Date: return { ...base, pandas_type: 'date', numpy_type: 'object', metadata: null };
-    default: return { ...base, pandas_type: 'unicode', numpy_type: 'object', metadata: null };
+    case Type.Date: return ['date', 'object', null];
+    default: return ['unicode', 'object', null];
   }
 }
 
