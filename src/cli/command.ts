@@ -17,7 +17,7 @@ export class UsageError extends Error {}
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-/** node:util parseArgs with --help and --json always known; unknown flags are usage errors. */
+/** node:util parseArgs (runCommand answers --help before); unknown flags are usage errors. */
 export interface ParsedArgs {
   values: Record<string, string | boolean | undefined> & { help?: boolean };
   positionals: string[];
@@ -30,7 +30,7 @@ export function parseCommandArgs(args: string[], options: Options, positionals: 
   } catch (err) {
     throw new UsageError((err as Error).message.split('\n')[0]);
   }
-  if (!parsed.values.help && (parsed.positionals.length < positionals.min || parsed.positionals.length > positionals.max)) {
+  if (parsed.positionals.length < positionals.min || parsed.positionals.length > positionals.max) {
     throw new UsageError(`expected ${positionals.names}, got ${parsed.positionals.length} argument(s)`);
   }
   return parsed;
@@ -45,6 +45,10 @@ export function parseCliKey(text: string): string | string[] {
 
 /** Run a command, turning expected failures into one line and an exit code. */
 export async function runCommand(command: CliCommand, args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`${command.usage}\n`);
+    return 0;
+  }
   try {
     return await command.run(args);
   } catch (err) {

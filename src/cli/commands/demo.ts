@@ -46,10 +46,6 @@ export const command: CliCommand = {
       trials: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
     }, { min: 0, max: 1, names: '[<dir>]' });
-    if (values.help) {
-      process.stdout.write(`${usage}\n`);
-      return 0;
-    }
     const dir = path.resolve(positionals[0] ?? 'demo-db');
     const trials = Number((values.trials as string | undefined) ?? 60);
     let raw = values.raw as string | undefined;

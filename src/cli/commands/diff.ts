@@ -23,10 +23,6 @@ export const command: CliCommand = {
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean' } }, { min: 4, max: 4, names: '<db> <key> <v1> <v2>' });
-    if (values.help) {
-      process.stdout.write(`${usage}\n`);
-      return 0;
-    }
     const db = await DataBase.open(positionals[0]!, { readonly: true });
     const key = parseCliKey(positionals[1]!);
     const refs = [positionals[2]!, positionals[3]!].map((text): VersionRef => {

@@ -22,10 +22,6 @@ export const command: CliCommand = {
     const { values, positionals } = parseCommandArgs(args, {
       repair: { type: 'boolean' }, offline: { type: 'boolean' }, 'stale-ms': { type: 'string' }, json: { type: 'boolean' },
     }, { min: 1, max: 1, names: '<db>' });
-    if (values.help) {
-      process.stdout.write(`${usage}\n`);
-      return 0;
-    }
     const staleText = values['stale-ms'];
     const staleMs = typeof staleText === 'string' ? Number(staleText) : undefined;
     if (staleMs !== undefined && (!Number.isFinite(staleMs) || staleMs < 0)) throw new UsageError(`--stale-ms takes a number >= 0, got '${String(staleText)}'`);

@@ -45,10 +45,6 @@ export const command: CliCommand = {
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, flags, { min: 1, max: 1, names: '<dir>' });
-    if (values.help) {
-      process.stdout.write(`${usage}\n`);
-      return 0;
-    }
     const dir = path.resolve(positionals[0]!);
     const existing = await readdir(dir).catch(() => []);
     if (existing.length > 0) throw new UsageError(`${dir} is not empty`);

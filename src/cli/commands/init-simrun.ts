@@ -53,10 +53,6 @@ export const command: CliCommand = {
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, flags, { min: 2, max: 2, names: '<raw> <db>' });
-    if (values.help) {
-      process.stdout.write(`${usage}\n`);
-      return 0;
-    }
     const workers = num(values.workers as string | undefined, 'workers', true);
     const heap = num(values['worker-heap-mb'] as string | undefined, 'worker-heap-mb', true);
     const threshold = num(values['dendritic-threshold'] as string | undefined, 'dendritic-threshold', false);

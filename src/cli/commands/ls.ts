@@ -15,10 +15,6 @@ export const command: CliCommand = {
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, { depth: { type: 'string' }, json: { type: 'boolean' } }, { min: 1, max: 1, names: '<db>' });
-    if (values.help) {
-      process.stdout.write(`${usage}\n`);
-      return 0;
-    }
     const depth = values.depth === undefined ? Infinity : Number(values.depth);
     if (Number.isNaN(depth) || depth < 0) throw new UsageError(`--depth takes a number >= 0, got '${values.depth}'`);
     const db = await DataBase.open(positionals[0]!, { readonly: true });

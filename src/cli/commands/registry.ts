@@ -14,10 +14,6 @@ export const command: CliCommand = {
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean' } }, { min: 1, max: 2, names: 'list | resolve <id>' });
-    if (values.help) {
-      process.stdout.write(`${usage}\n`);
-      return 0;
-    }
     const registry = Registry.default();
     const [action, id] = positionals;
     if (action === 'list' && id === undefined) {

@@ -10,11 +10,7 @@ export const command: CliCommand = {
   summary: 'delete keys',
   usage,
   async run(args) {
-    const { values, positionals } = parseCommandArgs(args, {}, { min: 2, max: Infinity, names: '<db> <key> [<key> ...]' });
-    if (values.help) {
-      process.stdout.write(`${usage}\n`);
-      return 0;
-    }
+    const { positionals } = parseCommandArgs(args, {}, { min: 2, max: Infinity, names: '<db> <key> [<key> ...]' });
     const db = await DataBase.open(positionals[0]!, { nocreate: true });
     for (const text of positionals.slice(1)) {
       await db.delete(parseCliKey(text));

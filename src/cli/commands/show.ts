@@ -15,10 +15,6 @@ export const command: CliCommand = {
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean' }, 'no-value': { type: 'boolean' } }, { min: 2, max: 2, names: '<db> <key>' });
-    if (values.help) {
-      process.stdout.write(`${usage}\n`);
-      return 0;
-    }
     const db = await DataBase.open(positionals[0]!, { readonly: true });
     const key = parseCliKey(positionals[1]!);
     const loader = await db.loaderOf(key);

@@ -16,10 +16,6 @@ export const command: CliCommand = {
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean' }, 'exit-code': { type: 'boolean' } }, { min: 1, max: 1, names: '<db>' });
-    if (values.help) {
-      process.stdout.write(`${usage}\n`);
-      return 0;
-    }
     const db = await DataBase.open(positionals[0]!, { readonly: true });
     const stale = await db.stale();
     if (values.json) printJson(stale);

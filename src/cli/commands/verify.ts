@@ -16,10 +16,6 @@ export const command: CliCommand = {
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean' } }, { min: 1, max: 2, names: '<db> [key]' });
-    if (values.help) {
-      process.stdout.write(`${usage}\n`);
-      return 0;
-    }
     const db = await DataBase.open(positionals[0]!, { readonly: true });
     const key = positionals[1] === undefined ? undefined : parseCliKey(positionals[1]);
     const report = await db.verify(key);
