@@ -165,6 +165,11 @@ export function withIndex(table: Table, column: string): Table {
   return withSchemaMetadata(table, { [PANDAS_KEY]: JSON.stringify(metadata) });
 }
 
+/** The table with a default (range) index described by `range`. */
+export function withRangeIndex(table: Table, range: FrameIndex & { kind: 'range' }): Table {
+  return withSchemaMetadata(table, { [PANDAS_KEY]: JSON.stringify(buildPandasMetadata(table.schema, range)) });
+}
+
 /** Records what the data column labels were in Python (the rest stay strings). */
 export function withColumnLabelTypes(table: Table, types: Record<string, LabelType>): Table {
   const meta = buildObjectMeta(table, types);

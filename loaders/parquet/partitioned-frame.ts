@@ -10,7 +10,7 @@ import { CorruptKeyError, InvalidInputError } from '../../src/errors.js';
 import { parseJsonText } from '../../src/ondisk.js';
 import { inspectParquet } from './codec.js';
 import { asTypedError, readFrameFile, readObjectMeta, type FrameLoadOptions } from './frame-io.js';
-import { OBJECT_META_KEY, withSchemaMetadata } from './frame.js';
+import { OBJECT_META_KEY, frameIndexOf, withRangeIndex, withSchemaMetadata, type FrameIndex } from './frame.js';
 import { DIVISIONS_FILE, OBJECT_META_FILE, divisionsSchema, partitionFileName, type Division, type ObjectMetaJson } from './ondisk.js';
 
 /** An inclusive range of index values, as `ddf.loc[lo:hi]` takes it. */
@@ -113,12 +113,34 @@ export class PartitionedFrame implements AsyncIterable<Table> {
   /** All (or the selected) partitions as one Table whose chunks are the partitions' row groups. */
   async read(options: PartitionReadOptions = {}): Promise<Table> {
     const batches: RecordBatch[] = [];
-    let schema: Schema | undefined;
+    const parts: Table[] = [];
     for await (const part of this.partitions(options)) {
-      schema ??= part.schema;
+      parts.push(part);
       batches.push(...part.batches);
     }
-    if (!schema) return new Table(this.schema);
-    return new Table(schema, batches);
+    const first = parts[0];
+    if (first === undefined) return new Table(this.schema);
+    const combined = new Table(first.schema, batches);
+    const range = combinedRangeIndex(parts);
+    if (range === 'not-a-range') throw new InvalidInputError(`key '${this.key}'`, 'the selected partitions have range indexes that do not join into one range; read them one by one with readPartition()');
+    return range === undefined ? combined : withRangeIndex(combined, range);
   }
+}
+
+/**
+ * The range index of partitions read together: each partition's pandas metadata describes its
+ * own rows only, so the whole keeps the first one's start and runs to the last one's stop.
+ * Undefined when the index is stored in a column (nothing to fix).
+ */
+function combinedRangeIndex(parts: Table[]): FrameIndex & { kind: 'range' } | undefined | 'not-a-range' {
+  const indexes = parts.map(frameIndexOf);
+  if (indexes.some((index) => index.kind !== 'range')) return undefined;
+  const ranges = indexes as Array<FrameIndex & { kind: 'range' }>;
+  const first = ranges[0]!;
+  for (let i = 1; i < ranges.length; i++) {
+    const previous = ranges[i - 1]!;
+    const current = ranges[i]!;
+    if (current.start !== previous.stop || current.step !== first.step) return 'not-a-range';
+  }
+  return { ...first, stop: ranges[ranges.length - 1]!.stop };
 }
