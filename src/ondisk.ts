@@ -73,9 +73,35 @@ export function parseJsonText<T>(text: string, file: string, schema: z.ZodType<T
   return parsed.data;
 }
 
-/** Python's json.dump separators, so files look as ISF writes them. */
+/** Python's json.dump output (", " and ": " separators, ensure_ascii), so files look as ISF writes them. */
 export function pythonJson(value: unknown): string {
-  return JSON.stringify(value, null, 0)
-    .replace(/("(?:[^"\\]|\\.)*")|([:,])/g, (match, str: string | undefined, sep: string | undefined) =>
-      str !== undefined ? str : `${sep} `);
+  const compact = JSON.stringify(value);
+  // One pass outside string literals; a regex with a callback is ~5x slower on the 10,000-label
+  // object_meta.json of voltage traces.
+  let out = '';
+  let start = 0;
+  let inString = false;
+  for (let i = 0; i < compact.length; i++) {
+    const c = compact.charCodeAt(i);
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+      else if (c > 127) {
+        // Python's ensure_ascii: every UTF-16 code unit past ASCII as \uXXXX.
+        out += `${compact.slice(start, i)}\\u${c.toString(16).padStart(4, '0')}`;
+        start = i + 1;
+      }
+    } else if (c === QUOTE) {
+      inString = true;
+    } else if (c === COMMA || c === COLON) {
+      out += `${compact.slice(start, i + 1)} `;
+      start = i + 1;
+    }
+  }
+  return out + compact.slice(start);
 }
+
+const QUOTE = 34;
+const BACKSLASH = 92;
+const COMMA = 44;
+const COLON = 58;

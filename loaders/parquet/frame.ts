@@ -23,23 +23,25 @@ export type FrameIndex =
 export class FrameError extends Error {}
 
 /**
- * Parsed schema metadata, per schema and text: the helpers below ask for it several times per
- * frame, and for ISF's 10,001-column voltage traces one parse and validation costs milliseconds.
+ * Parsed schema metadata, by its text: the helpers below ask for it several times per frame, the
+ * partitions of one key usually carry the same text, and for ISF's 10,001-column voltage traces
+ * one parse and validation costs milliseconds. A few recent texts per metadata key are kept.
  */
-const parsedMetadata = new WeakMap<Schema, Map<string, { text: string; value: unknown }>>();
+const PARSED_TEXTS_KEPT = 8;
+const parsedMetadata = new Map<string, Map<string, unknown>>();
 
 function cachedParse<T>(schema: Schema, key: string, parse: (text: string) => T): T | undefined {
   const text = schema.metadata.get(key);
   if (text === undefined) return undefined;
-  let bySchema = parsedMetadata.get(schema);
-  const hit = bySchema?.get(key);
-  if (hit !== undefined && hit.text === text) return hit.value as T;
-  const value = parse(text);
-  if (bySchema === undefined) {
-    bySchema = new Map();
-    parsedMetadata.set(schema, bySchema);
+  let byText = parsedMetadata.get(key);
+  if (byText === undefined) {
+    byText = new Map();
+    parsedMetadata.set(key, byText);
   }
-  bySchema.set(key, { text, value });
+  if (byText.has(text)) return byText.get(text) as T;
+  const value = parse(text);
+  if (byText.size >= PARSED_TEXTS_KEPT) byText.delete(byText.keys().next().value as string);
+  byText.set(text, value);
   return value;
 }
 
