@@ -148,7 +148,9 @@ export class ThriftWriter {
 
   i64(id: number, value: number | bigint): this {
     this.fieldHeader(id, ThriftType.i64);
-    this.varintBig(zigzagBig(BigInt(value)));
+    // Offsets and counts are small: BigInt arithmetic only where a double could not hold the zigzag.
+    if (typeof value === 'number' && Math.abs(value) <= MAX_ZIGZAG_NUMBER) this.varint(zigzag(value));
+    else this.varintBig(zigzagBig(BigInt(value)));
     return this;
   }
 
@@ -203,7 +205,15 @@ export class ThriftWriter {
   }
 
   private rawBinary(value: Uint8Array | string): void {
-    const bytes = typeof value === 'string' ? new TextEncoder().encode(value) : value;
+    if (typeof value === 'string' && isAscii(value)) {
+      // Column names of wide frames: no encoder round trip for the common ASCII case.
+      this.varint(value.length);
+      this.ensure(value.length);
+      for (let i = 0; i < value.length; i++) this.buffer[this.length + i] = value.charCodeAt(i);
+      this.length += value.length;
+      return;
+    }
+    const bytes = typeof value === 'string' ? utf8.encode(value) : value;
     this.varint(bytes.length);
     this.ensure(bytes.length);
     this.buffer.set(bytes, this.length);
@@ -249,6 +259,15 @@ export class ThriftWriter {
     grown.set(this.buffer.subarray(0, this.length));
     this.buffer = grown;
   }
+}
+
+const utf8 = new TextEncoder();
+/** |v| up to 2^51: 2|v| + 1 stays an exact double. */
+const MAX_ZIGZAG_NUMBER = 2 ** 51;
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 127) return false;
+  return true;
 }
 
 function zigzag(value: number): number {
