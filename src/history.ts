@@ -10,8 +10,9 @@
  * Crash windows: a write retires the old value to ISF's `<key>.deleting.<X>` first (so the
  * existing recovery can roll a new value forward), then renames it into the history. A process
  * killed between those renames leaves the old value as debris instead of history; the current
- * value is never lost. A restore renames the current value into the history, then the chosen
- * version into place: a crash between leaves the key absent with both values in the history.
+ * value is never lost. A restore copies the chosen version into the staging folder and commits
+ * it like any write, so a crash leaves the key with its old or its restored value; the version
+ * leaves the history only after the restored copy is in place.
  */
 import fsSync, { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -20,7 +21,7 @@ import { DELETING_MARK, formatKey, type Key } from './keys.js';
 import { CHECKSUMS_FIELD, LOADER_FILE, METADATA_FILE, loaderJsonSchema, metadataSchema, readJsonFile, type MetadataJson } from './ondisk.js';
 import { checksumFolder, contentDigest } from './store/checksum.js';
 import { pathExists, randomToken, replaceFileAtomically, syncDirectory } from './store/durable.js';
-import { retireKeyFolder, removeInBackground } from './store/keyfolder.js';
+import { createTempKeyFolder, retireKeyFolder, removeInBackground, syncTree } from './store/keyfolder.js';
 import { RECIPE_FIELD, recipeOf } from './lineage.js';
 import type { DataBase } from './database.js';
 
@@ -156,12 +157,19 @@ export async function commitKeepingHistory(dbDir: string, name: string, tempDir:
  */
 export async function restoreVersion(dbDir: string, name: string, shown: string, version: number, keep: number): Promise<number | undefined> {
   const source = await resolveVersionFolder(dbDir, name, shown, version);
-  const current = path.join(dbDir, name);
-  let previous: number | undefined;
-  if (await pathExists(current)) previous = await moveIntoHistory(dbDir, name, current);
-  await fs.rename(source, current);
-  await syncDirectory(historyDir(dbDir, name));
+  // The version travels like a new value: a complete copy in the staging folder, then the usual
+  // two renames. A restore killed between them is rolled forward by the next writer or fsck
+  // (recoverKeyFolder), so the key is never left without a value.
+  const staged = createTempKeyFolder(dbDir, name);
+  await fs.cp(source, staged, { recursive: true });
+  await syncTree(staged);
+  const retired = retireKeyFolder(dbDir, name);
+  fsSync.renameSync(staged, path.join(dbDir, name));
   await syncDirectory(dbDir);
+  const previous = retired === undefined ? undefined : await moveIntoHistory(dbDir, name, retired);
+  // Only now does the restored version leave the history: until here it was the safe copy.
+  await fs.rm(source, { recursive: true, force: true });
+  await syncDirectory(historyDir(dbDir, name));
   // Never prune the value that was current a moment ago.
   if (keep > 0) await pruneHistory(dbDir, name, Math.max(keep, 1));
   return previous;
