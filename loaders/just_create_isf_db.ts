@@ -1,8 +1,8 @@
 /** Sub-databases: a full database in the key folder's `db/`. */
 import path from 'node:path';
+import { SUBDB_FOLDER } from '../src/ondisk.js';
 import type { Loader } from './types.js';
 
-export const SUBDB_FOLDER = 'db';
 
 export const loader: Loader<undefined> = {
   name: 'just_create_isf_db',

@@ -11,9 +11,7 @@ import {
 } from './errors.js';
 import { createDbState, readDbState, refuseLegacy, writeDbState, newUniqueId } from './dbstate.js';
 import { formatKey, isKeyFolderName, keyParts, type Key } from './keys.js';
-import {
-  CHECKSUMS_FIELD, LOADER_FILE, METADATA_FILE, loaderJsonSchema, metadataSchema, pythonJson, readJsonFile, type DbStateJson, type MetadataJson,
-} from './ondisk.js';
+import { CHECKSUMS_FIELD, LOADER_FILE, METADATA_FILE, loaderJsonSchema, metadataSchema, pythonJson, readJsonFile, type DbStateJson, type MetadataJson, SUBDB_LOADER, FOLDER_LOADER, SUBDB_FOLDER } from './ondisk.js';
 import { buildMetadata, postHocMetadata } from './provenance.js';
 import { Registry } from './registry.js';
 import { fsckDatabase, type FsckOptions, type FsckReport } from './fsck.js';
@@ -76,9 +74,6 @@ export interface KeyInfo {
   loader: string;
 }
 
-const SUBDB_LOADER = 'just_create_isf_db';
-const FOLDER_LOADER = 'just_create_folder';
-const SUBDB_FOLDER = 'db';
 /** How long a reader waits out a writer's swap of a key folder before calling the key missing. */
 const READ_RACE_RETRIES = 20;
 

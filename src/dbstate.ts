@@ -2,11 +2,10 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { NotADatabaseError } from './errors.js';
-import { DB_STATE_FILE, dbStateSchema, pythonJson, readJsonFile, type DbStateJson } from './ondisk.js';
+import { DB_STATE_FILE, dbStateSchema, pythonJson, readJsonFile, type DbStateJson, REGISTERED_DUMPERS } from './ondisk.js';
 import { randomToken, replaceFileAtomically, syncDirectory, writeFileSynced } from './store/durable.js';
 
 const LEGACY_MARKERS = ['dbcore.pickle', 'sqlitedict.db'];
-const REGISTERED_DUMPERS = ['data_base.isf_data_base.IO.LoaderDumper.to_cloudpickle'];
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 /** `<YYYY-MM-DD (UTC)>_<pid>_<7 random chars>`, as ISF makes them. */

@@ -22,7 +22,7 @@ import path from 'node:path';
 import { isDataBaseError, messageOf } from './errors.js';
 import { DELETING_MARK, isKeyFolderName } from './keys.js';
 import { newUniqueId } from './dbstate.js';
-import { DB_STATE_FILE, LOADER_FILE, dbStateSchema, loaderJsonSchema, parseJsonText, pythonJson } from './ondisk.js';
+import { DB_STATE_FILE, LOADER_FILE, dbStateSchema, loaderJsonSchema, parseJsonText, pythonJson, SUBDB_LOADER, SUBDB_FOLDER, REGISTERED_DUMPERS } from './ondisk.js';
 import { Registry } from './registry.js';
 import { replaceFileAtomically, syncDirectory } from './store/durable.js';
 import { STAGING_FOLDER, keyOfStagedWrite, listStagedWrites, recoverKeyFolder, retireKeyFolder } from './store/keyfolder.js';
@@ -90,9 +90,6 @@ export interface FsckReport {
 
 /** Our internal folders in a database folder: `.isfdb.deleting.staging`, `.isfdb.deleting.history`. */
 const INTERNAL_PREFIX = '.isfdb';
-const SUBDB_LOADER = 'just_create_isf_db';
-const SUBDB_FOLDER = 'db';
-const REGISTERED_DUMPERS = ['data_base.isf_data_base.IO.LoaderDumper.to_cloudpickle'];
 const TEMP_FILE = /^\..+\.\d+\.[0-9a-f]+\.tmp$/;
 const STATE_TEMP_FILE = new RegExp(`^\\.${DB_STATE_FILE.replace('.', '\\.')}\\.\\d+\\.[A-Z0-9]+$`);
 
@@ -340,16 +337,8 @@ async function cleanKeyDebris(dir: string, name: string, prefix: string[], ctx: 
   }
   let lock: HeldLock | undefined;
   if (isKeyFolderName(name)) {
-    try {
-      lock = await acquireLock(path.join(dir, name), path.join(dir, `${name}.lock`), key.join('/'), {
-        timeoutMs: ctx.options.lockTimeoutMs ?? 10_000,
-        staleMs: ctx.staleMs,
-      });
-    } catch (err) {
-      if (!isDataBaseError(err, 'LockTimeoutError', 'NotADatabaseError')) throw err;
-      ctx.report.findings.push({ kind: 'busy', path: path.join(dir, `${name}.lock`), key, reason: err.message });
-      return;
-    }
+    lock = await lockForRepair(dir, name, key, ctx);
+    if (lock === undefined) return;
   }
   try {
     const findings = list();
@@ -372,6 +361,21 @@ async function cleanKeyDebris(dir: string, name: string, prefix: string[], ctx: 
   }
 }
 
+/** The key's lock for a repair; undefined (and a 'busy' finding) when a live writer keeps it. */
+async function lockForRepair(dir: string, name: string, key: string[], ctx: Ctx): Promise<HeldLock | undefined> {
+  const lockPath = path.join(dir, `${name}.lock`);
+  try {
+    return await acquireLock(path.join(dir, name), lockPath, key.join('/'), {
+      timeoutMs: ctx.options.lockTimeoutMs ?? 10_000,
+      staleMs: ctx.staleMs,
+    });
+  } catch (err) {
+    if (!isDataBaseError(err, 'LockTimeoutError', 'NotADatabaseError')) throw err;
+    ctx.report.findings.push({ kind: 'busy', path: lockPath, key, reason: err.message });
+    return undefined;
+  }
+}
+
 async function removeIncompleteKey(dir: string, name: string, key: string[], ctx: Ctx): Promise<void> {
   const folder = path.join(dir, name);
   const finding: FsckFinding = { kind: 'incomplete-key', path: folder, key };
@@ -379,17 +383,8 @@ async function removeIncompleteKey(dir: string, name: string, key: string[], ctx
     ctx.report.findings.push(finding);
     return;
   }
-  let lock: HeldLock;
-  try {
-    lock = await acquireLock(folder, path.join(dir, `${name}.lock`), key.join('/'), {
-      timeoutMs: ctx.options.lockTimeoutMs ?? 10_000,
-      staleMs: ctx.staleMs,
-    });
-  } catch (err) {
-    if (!isDataBaseError(err, 'LockTimeoutError', 'NotADatabaseError')) throw err;
-    ctx.report.findings.push({ kind: 'busy', path: path.join(dir, `${name}.lock`), key, reason: err.message });
-    return;
-  }
+  const lock = await lockForRepair(dir, name, key, ctx);
+  if (lock === undefined) return;
   try {
     // Check again under the lock: a writer may have completed the key meanwhile (roll forward included).
     await recoverKeyFolder(dir, name);

@@ -40,6 +40,12 @@ export const metadataSchema = z.looseObject({
 export type MetadataJson = z.infer<typeof metadataSchema>;
 
 export const DB_STATE_FILE = 'db_state.json';
+/** The loaders whose key folders are containers: a sub-database (in `db/`) and a managed folder. */
+export const SUBDB_LOADER = 'just_create_isf_db';
+export const FOLDER_LOADER = 'just_create_folder';
+export const SUBDB_FOLDER = 'db';
+/** What ISF writes as `_registeredDumpers` in db_state.json. */
+export const REGISTERED_DUMPERS = ['data_base.isf_data_base.IO.LoaderDumper.to_cloudpickle'];
 export const LOADER_FILE = 'Loader.json';
 export const METADATA_FILE = 'metadata.json';
 

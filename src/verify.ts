@@ -10,9 +10,7 @@ import type { z } from 'zod';
 import type { DataBase } from './database.js';
 import { KeyNotFoundError, messageOf } from './errors.js';
 import { isKeyFolderName, keyParts, type Key } from './keys.js';
-import {
-  CHECKSUMS_FIELD, DB_STATE_FILE, LOADER_FILE, METADATA_FILE, dbStateSchema, loaderJsonSchema, metadataSchema, parseJsonText,
-} from './ondisk.js';
+import { CHECKSUMS_FIELD, DB_STATE_FILE, LOADER_FILE, METADATA_FILE, dbStateSchema, loaderJsonSchema, metadataSchema, parseJsonText, SUBDB_LOADER, FOLDER_LOADER, SUBDB_FOLDER } from './ondisk.js';
 import { checksumFile } from './store/checksum.js';
 import { shortLoaderName } from '../loaders/index.js';
 
@@ -53,9 +51,6 @@ export interface VerifyReport {
   ok: boolean;
 }
 
-const SUBDB_LOADER = 'just_create_isf_db';
-const FOLDER_LOADER = 'just_create_folder';
-const SUBDB_FOLDER = 'db';
 
 export function isErrorFinding(finding: VerifyFinding): boolean {
   return !INFORMATIONAL_FINDINGS.includes(finding.kind);

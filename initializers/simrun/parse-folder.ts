@@ -73,7 +73,8 @@ export interface FolderResult {
 
 const enc = new TextEncoder();
 
-function strings(values: string[]): Strings {
+/** Strings as Arrow lays them out: UTF-8 bytes end to end, and where each one starts. */
+export function stringsOf(values: string[]): Strings {
   const parts = values.map((v) => enc.encode(v));
   const offsets = new Int32Array(values.length + 1);
   let total = 0;
@@ -255,7 +256,7 @@ function mergeActivations(parts: ActivationColumns[], ids: string[], width: numb
 
 export async function parseFolder(folder: RunFolder, opts: ParseOptions): Promise<FolderResult> {
   const ids = folder.trials.map((t) => trialId(folder.rel, t));
-  const result: FolderResult = { index: strings(ids), dend: [], bytes: folder.bytes };
+  const result: FolderResult = { index: stringsOf(ids), dend: [], bytes: folder.bytes };
   if (opts.voltageTraces || opts.spikeTimes) {
     const bytes = await readFile(folder.vmFile);
     const tr = folder.vmFormat === 'csv' ? parseTraceCsv(bytes, folder.vmFile) : readNpzTraces(bytes, folder.vmFile);

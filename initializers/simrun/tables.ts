@@ -3,7 +3,7 @@
  * (each time-point column of a voltage partition is a view into the folder's one buffer).
  */
 import { Field, Float64, Int64, RecordBatch, Schema, Struct, Table, Utf8, makeData, type Data, type DataType } from 'apache-arrow';
-import type { ActivationBlock, SpikeBlock, Strings, TraceBlock } from './parse-folder.js';
+import { stringsOf, type ActivationBlock, type SpikeBlock, type Strings, type TraceBlock } from './parse-folder.js';
 import { pyFloatRepr } from './pyfloat.js';
 
 export const INDEX = 'sim_trial_index';
@@ -21,14 +21,7 @@ function utf8(s: Strings): Data<Utf8> {
 }
 
 export function utf8Of(values: string[]): Data<Utf8> {
-  const enc = new TextEncoder();
-  const parts = values.map((v) => enc.encode(v));
-  const offsets = new Int32Array(values.length + 1);
-  let total = 0;
-  parts.forEach((p, i) => { total += p.length; offsets[i + 1] = total; });
-  const data = new Uint8Array(total);
-  parts.forEach((p, i) => data.set(p, offsets[i]!));
-  return makeData({ type: new Utf8(), length: values.length, nullCount: 0, valueOffsets: offsets, data });
+  return utf8(stringsOf(values));
 }
 
 /**
