@@ -58,13 +58,21 @@ async function ours(root: string, workers?: number): Promise<ChildResult> {
   }
 }
 
-async function python(root: string): Promise<{ seconds: number; parts: string[]; pandas: boolean } | string> {
-  try {
-    await run('python3', ['-c', 'import numpy']);
-  } catch {
-    return 'skipped: python3 with numpy is not available';
+/** $ISFDB_BENCH_PYTHON, else the first python3 with numpy and pandas, else the first with numpy. */
+async function pythonInterpreter(): Promise<string | undefined> {
+  const candidates = [process.env['ISFDB_BENCH_PYTHON'], 'python3', '/usr/bin/python3'].filter((c): c is string => Boolean(c));
+  for (const modules of ['import numpy, pandas', 'import numpy']) {
+    for (const candidate of candidates) {
+      if (await run(candidate, ['-c', modules]).then(() => true, () => false)) return candidate;
+    }
   }
-  const { stdout } = await run('python3', [PY, root], { maxBuffer: 1 << 20 });
+  return undefined;
+}
+
+async function python(root: string): Promise<{ seconds: number; parts: string[]; pandas: boolean } | string> {
+  const interpreter = await pythonInterpreter();
+  if (interpreter === undefined) return 'skipped: no python3 with numpy is available';
+  const { stdout } = await run(interpreter, [PY, root], { maxBuffer: 1 << 20 });
   return JSON.parse(stdout.trim().split('\n').pop()!) as { seconds: number; parts: string[]; pandas: boolean };
 }
 
