@@ -36,6 +36,18 @@ export function parseCommandArgs(args: string[], options: Options, positionals: 
   return parsed;
 }
 
+/** A numeric flag's value (undefined when absent); anything else than such a number is a usage error. */
+export function numberFlag(values: ParsedArgs['values'], name: string, { integer = false, min = -Infinity } = {}): number | undefined {
+  const text = values[name];
+  if (text === undefined) return undefined;
+  const value = typeof text === 'string' && text.trim() !== '' ? Number(text) : Number.NaN;
+  if (!Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min) {
+    const wanted = `${integer ? 'a whole number' : 'a number'}${min > -Infinity ? ` >= ${min}` : ''}`;
+    throw new UsageError(`--${name} takes ${wanted}, got '${String(text)}'`);
+  }
+  return value;
+}
+
 /** CLI spelling of tuple keys: `A/1/B` is the key ('A', '1', 'B'). */
 export function parseCliKey(text: string): string | string[] {
   const parts = text.split('/').filter((part) => part !== '');

@@ -34,7 +34,7 @@ describe.skipIf(!haveBuild)('isfdb gen-simrun / init-simrun', () => {
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     const badNum = await isfdb('gen-simrun', '/tmp/x', '--trials', 'many');
     expect(badNum.code).toBe(2);
-    expect(badNum.stderr).toMatch(/--trials must be a whole number/);
+    expect(badNum.stderr).toMatch(/--trials takes a whole number >= 1/);
 
     const raw = await tempDir('cli');
     const dbDir = await tempDir('cli-db');

@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { DataBase, generateCampaign, initSimrun } from '../../index.js';
-import { parseCommandArgs, type CliCommand } from '../command.js';
+import { numberFlag, parseCommandArgs, type CliCommand } from '../command.js';
 import { describeValue } from '../describe.js';
 
 const usage = `isfdb demo [<dir>] [--raw <campaign>] [--trials <n>] [--quiet]
@@ -47,12 +47,12 @@ export const command: CliCommand = {
       quiet: { type: 'boolean', short: 'q' },
     }, { min: 0, max: 1, names: '[<dir>]' });
     const dir = path.resolve(positionals[0] ?? 'demo-db');
-    const trials = Number((values.trials as string | undefined) ?? 60);
+    const trials = numberFlag(values, 'trials', { integer: true, min: 1 }) ?? 60;
     let raw = values.raw as string | undefined;
     let generated: string | undefined;
     if (raw === undefined) {
       generated = await fs.mkdtemp(path.join(os.tmpdir(), 'isfdb-demo-campaign-'));
-      const summary = await generateCampaign(generated, { trials: Number.isInteger(trials) && trials > 0 ? trials : 60, trialsPerFolder: 10, timePoints: 2001, synapsesPerTrial: 300, cellsPerTrial: 150, seed: 1 });
+      const summary = await generateCampaign(generated, { trials, trialsPerFolder: 10, timePoints: 2001, synapsesPerTrial: 300, cellsPerTrial: 150, seed: 1 });
       process.stdout.write(`generated a campaign of ${summary.trials} trials in ${summary.runFolders.length} run folders (${(summary.bytes / 1e6).toFixed(1)} MB) in ${generated}\n`);
       raw = generated;
     }

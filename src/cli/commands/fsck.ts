@@ -1,5 +1,5 @@
 import { DataBase, describeFsckFinding } from '../../index.js';
-import { parseCommandArgs, printJson, UsageError, type CliCommand } from '../command.js';
+import { numberFlag, parseCommandArgs, printJson, type CliCommand } from '../command.js';
 
 const usage = `isfdb fsck <db> [--repair] [--offline] [--stale-ms N] [--json]
 
@@ -22,9 +22,7 @@ export const command: CliCommand = {
     const { values, positionals } = parseCommandArgs(args, {
       repair: { type: 'boolean' }, offline: { type: 'boolean' }, 'stale-ms': { type: 'string' }, json: { type: 'boolean' },
     }, { min: 1, max: 1, names: '<db>' });
-    const staleText = values['stale-ms'];
-    const staleMs = typeof staleText === 'string' ? Number(staleText) : undefined;
-    if (staleMs !== undefined && (!Number.isFinite(staleMs) || staleMs < 0)) throw new UsageError(`--stale-ms takes a number >= 0, got '${String(staleText)}'`);
+    const staleMs = numberFlag(values, 'stale-ms', { min: 0 });
     const repair = values.repair === true;
     const db = await DataBase.open(positionals[0]!, repair ? { nocreate: true } : { readonly: true });
     const report = await db.fsck({ repair, offline: values.offline === true, ...(staleMs === undefined ? {} : { lockStaleMs: staleMs }) });

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { readdir } from 'node:fs/promises';
 import { generateCampaign } from '../../index.js';
-import { UsageError, parseCommandArgs, printJson, type CliCommand } from '../command.js';
+import { UsageError, numberFlag, parseCommandArgs, printJson, type CliCommand } from '../command.js';
 
 const usage = `isfdb gen-simrun <dir> [options]
 
@@ -32,12 +32,6 @@ const flags = {
   json: { type: 'boolean' },
 } as const;
 
-function int(text: string | undefined, name: string, min: number): number | undefined {
-  if (text === undefined) return undefined;
-  const v = Number(text);
-  if (text.trim() === '' || !Number.isInteger(v) || v < min) throw new UsageError(`--${name} must be a whole number >= ${min}, got '${text}'`);
-  return v;
-}
 
 export const command: CliCommand = {
   name: 'gen-simrun',
@@ -49,13 +43,13 @@ export const command: CliCommand = {
     const existing = await readdir(dir).catch(() => []);
     if (existing.length > 0) throw new UsageError(`${dir} is not empty`);
     const opts = {
-      trials: int(values.trials as string | undefined, 'trials', 1),
-      trialsPerFolder: int(values['trials-per-folder'] as string | undefined, 'trials-per-folder', 1),
-      timePoints: int(values['time-points'] as string | undefined, 'time-points', 2),
-      synapsesPerTrial: int(values.synapses as string | undefined, 'synapses', 1),
-      cellsPerTrial: int(values.cells as string | undefined, 'cells', 1),
-      dendriticSites: int(values.sites as string | undefined, 'sites', 0),
-      seed: int(values.seed as string | undefined, 'seed', 0),
+      trials: numberFlag(values, 'trials', { integer: true, min: 1 }),
+      trialsPerFolder: numberFlag(values, 'trials-per-folder', { integer: true, min: 1 }),
+      timePoints: numberFlag(values, 'time-points', { integer: true, min: 2 }),
+      synapsesPerTrial: numberFlag(values, 'synapses', { integer: true, min: 1 }),
+      cellsPerTrial: numberFlag(values, 'cells', { integer: true, min: 1 }),
+      dendriticSites: numberFlag(values, 'sites', { integer: true, min: 0 }),
+      seed: numberFlag(values, 'seed', { integer: true, min: 0 }),
     };
     const summary = await generateCampaign(dir, {
       ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)),

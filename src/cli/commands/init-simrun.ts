@@ -1,5 +1,5 @@
 import { DataBase, initSimrun } from '../../index.js';
-import { UsageError, parseCommandArgs, printJson, type CliCommand } from '../command.js';
+import { UsageError, numberFlag, parseCommandArgs, printJson, type CliCommand } from '../command.js';
 
 const usage = `isfdb init-simrun <raw> <db> [options]
 
@@ -38,14 +38,6 @@ const flags = {
   json: { type: 'boolean' },
 } as const;
 
-function num(text: string | undefined, name: string, integer: boolean): number | undefined {
-  if (text === undefined) return undefined;
-  const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v) || (integer && (!Number.isInteger(v) || v < 0))) {
-    throw new UsageError(`--${name} must be ${integer ? 'a whole number >= 0' : 'a number'}, got '${text}'`);
-  }
-  return v;
-}
 
 export const command: CliCommand = {
   name: 'init-simrun',
@@ -53,9 +45,9 @@ export const command: CliCommand = {
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, flags, { min: 2, max: 2, names: '<raw> <db>' });
-    const workers = num(values.workers as string | undefined, 'workers', true);
-    const heap = num(values['worker-heap-mb'] as string | undefined, 'worker-heap-mb', true);
-    const threshold = num(values['dendritic-threshold'] as string | undefined, 'dendritic-threshold', false);
+    const workers = numberFlag(values, 'workers', { integer: true, min: 0 });
+    const heap = numberFlag(values, 'worker-heap-mb', { integer: true, min: 0 });
+    const threshold = numberFlag(values, 'dendritic-threshold');
     const db = await DataBase.open(positionals[1]!);
     const report = await initSimrun(positionals[0]!, db, {
       core: !values['no-core'],

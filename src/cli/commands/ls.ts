@@ -1,5 +1,5 @@
 import { DataBase } from '../../index.js';
-import { parseCommandArgs, printJson, UsageError, type CliCommand } from '../command.js';
+import { numberFlag, parseCommandArgs, printJson, type CliCommand } from '../command.js';
 
 const usage = `isfdb ls <db> [--depth N] [--json]
 
@@ -15,8 +15,7 @@ export const command: CliCommand = {
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, { depth: { type: 'string' }, json: { type: 'boolean' } }, { min: 1, max: 1, names: '<db>' });
-    const depth = values.depth === undefined ? Infinity : Number(values.depth);
-    if (Number.isNaN(depth) || depth < 0) throw new UsageError(`--depth takes a number >= 0, got '${values.depth}'`);
+    const depth = numberFlag(values, 'depth', { integer: true, min: 0 }) ?? Infinity;
     const db = await DataBase.open(positionals[0]!, { readonly: true });
     const tree = await collect(db, depth);
     if (values.json) printJson(flatten(tree, []));
