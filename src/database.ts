@@ -18,7 +18,7 @@ import { fsckDatabase, type FsckOptions, type FsckReport } from './fsck.js';
 import { verifyDatabase, type VerifyReport } from './verify.js';
 import { pathExists, replaceFileAtomically, syncDirectory } from './store/durable.js';
 import { checksumFolder } from './store/checksum.js';
-import { commitTempKeyFolder, createTempKeyFolder, recoverKeyFolder, removeKeyFolder, retireKeyFolder, syncTree } from './store/keyfolder.js';
+import { commitTempKeyFolder, createTempKeyFolder, recoverKeyFolder, retireKeyFolder, syncTree } from './store/keyfolder.js';
 import { DEFAULT_LOCK_OPTIONS, acquireLock, sleep, type HeldLock } from './store/locks.js';
 import { checkVersionRef, commitKeepingHistory, diffVersions, listVersions, resolveVersionFolder, restoreVersion, type VersionDiff, type VersionInfo, type VersionRef } from './history.js';
 import { calculate, findStale, inputFacts, type CalculationPort, type RecipeOptions, type StaleKey } from './lineage.js';
@@ -261,7 +261,7 @@ export class DataBase {
       if (retired === undefined) throw new KeyNotFoundError(shown, this.basedir);
       await syncDirectory(parent.basedir);
       if (isSubDb) {
-        await forEachDatabaseIn(path.join(retired, SUBDB_FOLDER), (dir, state) =>
+        await forEachDatabaseIn(path.join(retired, SUBDB_FOLDER), (_dir, state) =>
           state._unique_id ? this.options.registry.unregister(state._unique_id) : Promise.resolve());
       }
       // maxRetries: ENOTEMPTY when a process that still held a lock inside the moved folder left an

@@ -100,15 +100,6 @@ async function syncFile(file: string): Promise<void> {
   }
 }
 
-/** Delete a key folder: rename first so readers never see half a folder, then remove. */
-export async function removeKeyFolder(dbDir: string, name: string): Promise<boolean> {
-  const retired = retireKeyFolder(dbDir, name);
-  if (retired === undefined) return false;
-  await syncDirectory(dbDir);
-  await fs.rm(retired, { recursive: true, force: true });
-  return true;
-}
-
 /** Temporary write folders of key folder `name` (all keys when `name` is undefined). */
 export function listStagedWrites(dbDir: string, name?: string): string[] {
   let entries: string[];

@@ -2,7 +2,7 @@ import { describe, expect, it, afterEach } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  Table, tableFromArrays, vectorFromArray, makeVector, Float32, Int8, Int16, Int64, Uint8, Uint16, Uint32, Uint64, Bool, Utf8,
+  Table, vectorFromArray, makeVector, Float32, Int8, Int16, Int64, Uint8, Uint16, Uint32, Uint64, Bool, Utf8,
   Dictionary, Int32, TimestampNanosecond, TimestampMillisecond, Float64, Field, Schema, Struct, makeData,
 } from 'apache-arrow';
 import { recordBatchOf } from '../../loaders/parquet/record-batch.js';

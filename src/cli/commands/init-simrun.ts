@@ -1,5 +1,5 @@
 import { DataBase, initSimrun } from '../../index.js';
-import { UsageError, numberFlag, parseCommandArgs, printJson, type CliCommand } from '../command.js';
+import { numberFlag, parseCommandArgs, printJson, type CliCommand } from '../command.js';
 
 const usage = `isfdb init-simrun <raw> <db> [options]
 
