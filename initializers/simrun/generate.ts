@@ -46,8 +46,8 @@ export interface CampaignSummary {
   timePoints: number;
 }
 
-/** mulberry32: small, fast, deterministic */
-function rng(seed: number): () => number {
+/** mulberry32: a small, fast, deterministic PRNG (also seeds the tests' values). */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -113,7 +113,7 @@ export async function generateCampaign(root: string, options: GenerateCampaignOp
   const nCells = options.cellsPerTrial ?? 20;
   const nSites = options.dendriticSites ?? 2;
   const format = options.format ?? 'csv';
-  const r = rng(seed);
+  const r = seededRandom(seed);
   await mkdir(root, { recursive: true });
   let bytes = 0;
 

@@ -8,6 +8,7 @@
 import fsSync, { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../../initializers/simrun/generate.js';
 import { DataBase, KeyNotFoundError, UnknownLoaderError, type NdArray, type NdArrayDType, type TypedArray } from '../../src/index.js';
 import { STAGING_FOLDER, settleBackgroundRemovals } from '../../src/store/keyfolder.js';
 import { cleanupTemp, makeTemp, sandbox } from '../core/helpers.js';
@@ -116,17 +117,6 @@ function dtypeOfTyped(t: TypedArray): NdArrayDType {
 
 // ---------------------------------------------------------------- values
 
-/** A small deterministic PRNG (mulberry32) so every run stores the same values. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const DTYPE_SAMPLES: Record<NdArrayDType, { make: (n: number) => TypedArray; fill: (i: number) => number | bigint }> = {
   bool: { make: (n) => new Uint8Array(n), fill: (i) => (i * 7) % 3 === 0 ? 1 : 0 },
