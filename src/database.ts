@@ -10,7 +10,7 @@ import {
   LoaderError, NotADatabaseError, ReadonlyError, UnknownLoaderError, UnsupportedFormatError, isDataBaseError,
 } from './errors.js';
 import { createDbState, readDbState, refuseLegacy, writeDbState, newUniqueId } from './dbstate.js';
-import { formatKey, isKeyFolderName, keyParts, type Key } from './keys.js';
+import { formatKey, isKeyFolderName, keyParts, relativeKeyFolder, type Key } from './keys.js';
 import { CHECKSUMS_FIELD, LOADER_FILE, METADATA_FILE, loaderJsonSchema, metadataSchema, pythonJson, readJsonFile, type DbStateJson, type MetadataJson, SUBDB_LOADER, FOLDER_LOADER, SUBDB_FOLDER } from './ondisk.js';
 import { buildMetadata, postHocMetadata } from './provenance.js';
 import { Registry } from './registry.js';
@@ -151,8 +151,8 @@ export class DataBase {
     const parts = keyParts(key);
     const parent = await this.parentOf(parts, { create: false });
     if (parent === undefined) return false;
-    return pathExists(path.join(parent.basedir, parts[parts.length - 1]!, LOADER_FILE)).catch(() => false)
-      .then(async (found) => found || pathExists(path.join(parent.basedir, parts[parts.length - 1]!, 'Loader.pickle')));
+    const folder = path.join(parent.basedir, parts[parts.length - 1]!);
+    return (await pathExists(path.join(folder, LOADER_FILE))) || pathExists(path.join(folder, 'Loader.pickle'));
   }
 
   /** The stored value; `options` go to the loader, except `version` (a number from db.history(key), or 'current'). */
@@ -222,10 +222,7 @@ export class DataBase {
 
   /** Absolute folder of a key (it need not exist). */
   async folderOf(key: Key): Promise<string> {
-    const parts = keyParts(key);
-    let dir = this.basedir;
-    for (const part of parts.slice(0, -1)) dir = path.join(dir, part, SUBDB_FOLDER);
-    return path.join(dir, parts[parts.length - 1]!);
+    return path.join(this.basedir, relativeKeyFolder(keyParts(key)));
   }
 
   // ---------------------------------------------------------------- writing

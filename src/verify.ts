@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { z } from 'zod';
 import type { DataBase } from './database.js';
 import { KeyNotFoundError, messageOf } from './errors.js';
-import { isKeyFolderName, keyParts, type Key } from './keys.js';
+import { isKeyFolderName, keyParts, relativeKeyFolder, type Key } from './keys.js';
 import { CHECKSUMS_FIELD, DB_STATE_FILE, LOADER_FILE, METADATA_FILE, dbStateSchema, loaderJsonSchema, metadataSchema, parseJsonText, SUBDB_LOADER, FOLDER_LOADER, SUBDB_FOLDER } from './ondisk.js';
 import { checksumFile } from './store/checksum.js';
 import { shortLoaderName } from '../loaders/index.js';
@@ -67,9 +67,7 @@ export async function verifyDatabase(db: DataBase | string, key?: Key): Promise<
     await verifyDbFolder(basedir, [], report, true);
   } else {
     const parts = keyParts(key);
-    let dir = basedir;
-    for (const part of parts.slice(0, -1)) dir = path.join(dir, part, SUBDB_FOLDER);
-    const folder = path.join(dir, parts[parts.length - 1]!);
+    const folder = path.join(basedir, relativeKeyFolder(parts));
     if (lstatOrUndefined(folder) === undefined) throw new KeyNotFoundError(parts.join('/'), basedir);
     await verifyKeyFolder(folder, parts, report);
   }

@@ -62,11 +62,6 @@ export async function acquireLock(target: string, lockPath: string, keyForMessag
   }
 }
 
-/** Whether a live process holds the lock (a stale lock counts as free). */
-export async function isLocked(target: string, lockPath: string, staleMs: number): Promise<boolean> {
-  return lockfile.check(target, { lockfilePath: lockPath, realpath: false, stale: Math.max(staleMs, 2000), fs: syncBackedFs });
-}
-
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

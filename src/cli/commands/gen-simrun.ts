@@ -32,7 +32,6 @@ const flags = {
   json: { type: 'boolean' },
 } as const;
 
-
 export const command: CliCommand = {
   name: 'gen-simrun',
   summary: 'write a synthetic raw simulation campaign (seeded)',

@@ -38,7 +38,6 @@ const flags = {
   json: { type: 'boolean' },
 } as const;
 
-
 export const command: CliCommand = {
   name: 'init-simrun',
   summary: 'build a database from a raw simulation campaign',
