@@ -24,6 +24,9 @@ import { checkVersionRef, commitKeepingHistory, diffVersions, listVersions, reso
 import { calculate, findStale, inputFacts, type CalculationPort, type RecipeOptions, type StaleKey } from './lineage.js';
 import { defaultDumperFor, fullLoaderName, getLoader, shortLoaderName } from '../loaders/index.js';
 import type { Loader, LoaderContext, LoaderJson } from '../loaders/types.js';
+import type { Table } from 'apache-arrow';
+import type { RecordValue, Step } from './runs/step.js';
+import type { RunOptions, RunReport } from './runs/runner.js';
 
 export interface OpenOptions {
   /** Refuse every write; never takes locks. Sub-databases inherit it. */
@@ -351,6 +354,21 @@ export class DataBase {
   async fsck(options: Omit<FsckOptions, 'registry'> = {}): Promise<FsckReport> {
     if (options.repair) this.assertWritable('repair');
     return fsckDatabase(this.basedir, { lockStaleMs: this.options.lockStaleMs, ...options, registry: this.options.registry });
+  }
+
+  // ---------------------------------------------------------------- runs (src/runs, loaded only when used)
+
+  /** Run a step over records: the missing or stale ones, in worker processes or on a queue (see src/runs). */
+  async run<R extends RecordValue>(step: Step<R, unknown>, options: RunOptions<R>): Promise<RunReport> {
+    const { runStep } = await import('./runs/runner.js');
+    const { lockTimeoutMs, lockStaleMs, gitDir, fsync, keepVersions } = this.options;
+    return runStep(this, step, options, { lockTimeoutMs, lockStaleMs, gitDir, fsync, keepVersions });
+  }
+
+  /** Record x step x status of a step (an object, or the name of one that ran here), or of every step that ran. */
+  async status(step?: string | Step): Promise<Table> {
+    const { statusRows, statusTable } = await import('./runs/status.js');
+    return statusTable(await statusRows(this, step));
   }
 
   // ---------------------------------------------------------------- internals
