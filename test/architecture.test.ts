@@ -30,8 +30,12 @@ function violations(dir: string, allowed: (target: string, file: string) => bool
 const inside = (folder: string) => (target: string) => target.startsWith(`${folder}/`);
 
 describe('architecture: who may import what', () => {
-  it('src/cli imports only the public API and its own files', () => {
-    expect(violations('src/cli', (t) => t === 'src/index.ts' || inside('src/cli')(t))).toEqual([]);
+  it('src/cli imports only the public API (with the runs subpath) and its own files', () => {
+    expect(violations('src/cli', (t) => t === 'src/index.ts' || t === 'src/runs/index.ts' || inside('src/cli')(t))).toEqual([]);
+  });
+
+  it('src/runs is a client of the public API (and of lineage.ts for recipes)', () => {
+    expect(violations('src/runs', (t) => t === 'src/index.ts' || t === 'src/lineage.ts' || inside('src/runs')(t))).toEqual([]);
   });
 
   it('initializers import only the public API and their own files', () => {

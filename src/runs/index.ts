@@ -18,10 +18,11 @@
  * ```
  */
 export { defineStep, isStep, loadStep, loadSteps, recordId } from './step.js';
+import type { Step } from './step.js';
 export type { Step, StepDefinition, StepContext, RecordValue, InputKeys } from './step.js';
 export { runStep } from './runner.js';
 export type { RunOptions, RunProgress, RunReport } from './runner.js';
-export { statusRows, statusTable, summarize } from './status.js';
+export { lastRecords, statusRows, statusTable, summarize } from './status.js';
 export type { StatusRow } from './status.js';
 export { RECORD_STATUSES } from './record.js';
 export type { RecordStatus, RecordState } from './record.js';
@@ -29,3 +30,10 @@ export { recordEvents, RUNS_KEY } from './events.js';
 export type { RunEvent } from './events.js';
 export type { RecordsSpec } from './records.js';
 export type { WorkerOpenOptions } from './open.js';
+export type { QueueOptions, WorkerOptions } from './queue.js';
+
+/** Process the queues of `steps` (see queue.ts); bullmq and ioredis load only here. */
+export async function startQueueWorkers(steps: readonly Step[], options: import('./queue.js').WorkerOptions): Promise<{ close(): Promise<void>; ready(): Promise<void> }> {
+  const { startWorkers } = await import('./queue.js');
+  return startWorkers(steps, options);
+}

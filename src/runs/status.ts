@@ -44,6 +44,14 @@ export async function statusRows(db: DataBase, step?: string | Step, records?: r
   return rows;
 }
 
+/** The records of the step's last run in `db` (a key's current list, or the stored list), or undefined. */
+export async function lastRecords(db: DataBase, step: string): Promise<RecordValue[] | { key: string | string[] } | undefined> {
+  if (!(await db.has(RUNS_KEY))) return undefined;
+  const logged = readStepFile(await runsFolder(db), step);
+  if (logged === undefined) return undefined;
+  return logged.json.records_key !== null ? { key: logged.json.records_key } : (logged.records as RecordValue[] | undefined);
+}
+
 export function statusTable(rows: readonly StatusRow[]): Table {
   return tableFromArrays({
     record: rows.map((r) => r.record),

@@ -83,7 +83,7 @@ describe('db.run on one machine', () => {
     expect(report.failures).toEqual([{ record: '2', message: 'record 2 fails on purpose', attempts: 2 }]);
     expect(invocations(side).get('2')).toBe(2);
     const row = (await db.status('square')).toArray().find((r) => r.record === '2');
-    expect(row).toMatchObject({ status: 'error', attempts: 2, message: 'record 2 fails on purpose', output: 'squares/2' });
+    expect(row).toMatchObject({ status: 'error', attempts: 2, message: 'record 2 fails on purpose', output: "('squares', '2')" });
     expect(String(row.stack)).toContain('behave');
     delete process.env['RUNS_FAIL'];
     const again = await db.run(steps.square, { records: range(5), workers: 0 });

@@ -9,8 +9,11 @@ import { command as initSimrun } from './init-simrun.js';
 import { command as ls } from './ls.js';
 import { command as registry } from './registry.js';
 import { command as rm } from './rm.js';
+import { command as run } from './run.js';
 import { command as show } from './show.js';
 import { command as stale } from './stale.js';
+import { command as status } from './status.js';
 import { command as verify } from './verify.js';
+import { command as worker } from './worker.js';
 
-export const COMMANDS: readonly CliCommand[] = [ls, show, rm, registry, history, diff, stale, initSimrun, genSimrun, verify, fsck, demo];
+export const COMMANDS: readonly CliCommand[] = [ls, show, rm, registry, history, diff, stale, initSimrun, genSimrun, verify, fsck, demo, run, status, worker];
