@@ -78,6 +78,7 @@ export function recordLogPath(runs: string, step: string, id: string): string {
 }
 
 const madeDirs = new Set<string>();
+const HOST = os.hostname();
 
 /** Append one event (a single write of one line: a killed writer leaves at most a torn last line). */
 export function appendEvent(runs: string, step: string, id: string, event: Omit<RunEvent, 'time' | 'host' | 'pid'> & Record<string, unknown>): void {
@@ -87,8 +88,15 @@ export function appendEvent(runs: string, step: string, id: string, event: Omit<
     fs.mkdirSync(dir, { recursive: true });
     madeDirs.add(dir);
   }
-  const line = JSON.stringify({ ...event, record: id, time: new Date().toISOString(), host: os.hostname(), pid: process.pid });
-  fs.appendFileSync(file, `${line}\n`);
+  const line = `${JSON.stringify({ ...event, record: id, time: new Date().toISOString(), host: HOST, pid: process.pid })}\n`;
+  try {
+    fs.appendFileSync(file, line);
+  } catch (err) {
+    // The folder was removed since we made it (a database deleted and created again).
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    fs.mkdirSync(dir, { recursive: true });
+    fs.appendFileSync(file, line);
+  }
 }
 
 /** A record's events, oldest first; a torn last line (a killed writer) is skipped. */
