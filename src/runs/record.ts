@@ -46,7 +46,7 @@ export async function keyState<R extends RecordValue>(db: DataBase, step: Step<R
   if (missing.length > 0) return { state: 'missing-input', missing };
   const output = step.output(record);
   if (!(await keyExists(db, output))) return { state: 'ready', missing };
-  const recipe = await buildRecipe(recipeOptionsOf(step, record), (key) => inputFacts(db, key), path.dirname(await db.folderOf(output)));
+  const recipe = await buildRecipe(recipeOptionsOf(step, record), async (key) => inputFacts(await db.folderOf(key)), path.dirname(await db.folderOf(output)));
   const stored = recipeOf(await db.metadata(output));
   return { state: stored?.hash === recipe.hash ? 'done' : 'stale', missing };
 }

@@ -1,5 +1,6 @@
 /** The records of a run: a list, or read from a key (a list, an n-d array, or a frame's index). */
-import { InvalidInputError, PartitionedFrame, formatKey, indexColumnOf, type DataBase, type Key } from '../index.js';
+import { InvalidInputError, formatKey, type DataBase, type Key } from '../index.js';
+import type { indexColumnOf } from '../frames.js';
 import type { RecordValue } from './step.js';
 
 export type RecordsSpec<R> = readonly R[] | string | { key: Key };
@@ -10,17 +11,16 @@ export async function resolveRecords<R extends RecordValue>(db: DataBase, spec: 
   if (key === undefined) throw new InvalidInputError('records', 'pass a list of records, a key name, or { key }');
   const shown = formatKey(key);
   const value = await db.get(key);
-  return checkUnique(recordsFromValue(await materialize(value), shown) as R[], shown);
+  return checkUnique(await recordsFromValue(value, shown) as R[], shown);
 }
 
-async function materialize(value: unknown): Promise<unknown> {
-  return value instanceof PartitionedFrame ? value.read() : value;
-}
-
-function recordsFromValue(value: unknown, shown: string): RecordValue[] {
+async function recordsFromValue(stored: unknown, shown: string): Promise<RecordValue[]> {
+  // Frames only when the key holds one: the frame helpers load apache-arrow and the Parquet codec.
+  const frames = typeof stored === 'object' && stored !== null && !Array.isArray(stored) ? await import('../frames.js') : undefined;
+  const value = frames !== undefined && stored instanceof frames.PartitionedFrame ? await stored.read() : stored;
   if (Array.isArray(value)) return value.map((v) => plainRecord(v, shown));
   if (isTable(value)) {
-    const column = indexColumnOf(value) ?? value.schema.fields[0]?.name;
+    const column = frames!.indexColumnOf(value) ?? value.schema.fields[0]?.name;
     const vector = column === undefined ? undefined : value.getChild(column);
     if (vector === undefined || vector === null) throw new InvalidInputError(shown, 'is a frame without columns: it lists no records');
     return [...new Set(Array.from(vector.toArray() as ArrayLike<unknown>, (v) => plainRecord(v, shown)) as Array<string | number>)];

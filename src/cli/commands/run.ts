@@ -43,7 +43,6 @@ function recordsFrom(text: string): string[] {
 
 export const command: CliCommand = {
   name: 'run',
-  summary: 'run a step over records in worker processes or on a queue',
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, flags, { min: 2, max: 3, names: '<db> <steps.js> [step]' });

@@ -13,7 +13,6 @@ Options:
 
 export const command: CliCommand = {
   name: 'status',
-  summary: 'per-record status of the steps run in a database',
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean' }, all: { type: 'boolean' } }, { min: 1, max: 2, names: '<db> [step]' });

@@ -25,7 +25,6 @@ const flags = {
 
 export const command: CliCommand = {
   name: 'worker',
-  summary: 'process queued records of a steps module (BullMQ on Redis)',
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, flags, { min: 1, max: 1, names: '<steps.js>' });
