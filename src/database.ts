@@ -21,6 +21,7 @@ import { pathExists, replaceFileAtomically, syncDirectory } from './store/durabl
 import { commitKey, commitKeys, type KeyCommit } from './store/commit.js';
 import { recoverKeyFolder, retireKeyFolder } from './store/keyfolder.js';
 import { DEFAULT_LOCK_OPTIONS, fileLocks, type HeldLock, type KeyLocks } from './store/locks.js';
+import { redisLocks, type RedisLockOptions } from './store/redis-locks.js';
 import { folderIdentity } from './store/read-retry.js';
 import { checkVersionRef, diffVersions, listVersions, resolveVersionFolder, restoreVersion, type VersionDiff, type VersionInfo, type VersionRef } from './history.js';
 import { calculate, findStale, folderDigest, type CalculationPort, type RecipeOptions, type StaleKey } from './lineage.js';
@@ -51,7 +52,7 @@ export interface OpenOptions {
   /** Keep the last N values of a key on overwrite (see history.ts); 0 (default) drops them as ISF does. */
   keepVersions?: number;
   /** How writers of a key are serialised (default: `<key>.lock` folders, see store/locks.ts); e.g. a Redis backend. */
-  locks?: KeyLocks;
+  locks?: KeyLocks | RedisLockOptions;
 }
 
 /** Options of one write. */
@@ -81,6 +82,9 @@ export interface KeyInfo {
 }
 
 type AnyLoader = Loader<never>;
+
+/** Redis lock backends by their options object (`locks: { redis }`). */
+const redisBackends = new WeakMap<RedisLockOptions, KeyLocks>();
 
 /** One entry of setMany: a key, its value and, optionally, the dumper and its options. */
 export interface SetManyEntry {
@@ -401,8 +405,10 @@ export class DataBase {
   /** Run a step over records: the missing or stale ones, in worker processes or on a queue (see src/runs). */
   async run<R extends import('./runs/step.js').RecordValue>(step: import('./runs/step.js').Step<R, unknown>, options: import('./runs/runner.js').RunOptions<R>): Promise<import('./runs/runner.js').RunReport> {
     const { runStep } = await import('./runs/runner.js');
-    const { lockTimeoutMs, lockStaleMs, gitDir, fsync, keepVersions } = this.options;
-    return runStep(this, step, options, { lockTimeoutMs, lockStaleMs, gitDir, fsync, keepVersions });
+    const { lockTimeoutMs, lockStaleMs, gitDir, fsync, keepVersions, locks } = this.options;
+    // Worker processes get the plain options; a Redis lock backend is plain options too.
+    const redis = locks !== undefined && 'redis' in locks ? { locks: { ...locks } } : {};
+    return runStep(this, step, options, { lockTimeoutMs, lockStaleMs, gitDir, fsync, keepVersions, ...redis });
   }
 
   /** Record x step x status of a step (an object, or the name of one that ran here), or of every step that ran. */
@@ -569,7 +575,15 @@ export class DataBase {
   }
 
   private locks(): KeyLocks {
-    return this.options.locks ?? fileLocks;
+    const given = this.options.locks;
+    if (given === undefined) return fileLocks;
+    if ('redis' in given) {
+      // One backend per options object, shared by the sub-databases opened with them.
+      let backend = redisBackends.get(given);
+      if (backend === undefined) redisBackends.set(given, backend = redisLocks(given));
+      return backend;
+    }
+    return given;
   }
 
   private lockKey(name: string, shown: string): Promise<HeldLock> {

@@ -5,7 +5,8 @@
  * - local: a coordinator process runs 4 worker processes; `kills` workers are SIGKILLed at random
  *   moments, then the coordinator with its whole process group once, and the run is restarted
  *   until it completes.
- * - queue: 3 `isfdb worker` processes on one Redis; one is SIGKILLed inside a record.
+ * - queue: 3 `isfdb worker` processes on one Redis, key writes locked on Redis too; one worker is
+ *   SIGKILLed inside a record.
  *
  * Checks: every record done with the right value; each committed exactly once (the database keeps
  * 3 versions, so a second commit would show in the key's history); invocations counted by the
@@ -139,7 +140,8 @@ export async function queueAcceptance(o: { root: string; registryDir: string; ur
   try {
     for (let i = 0; i < o.workers; i++) workers.push(await spawnCli(['worker', STEPS_FILE, '--redis', o.url, '--prefix', o.prefix, '--lease-ms', '2000'], env));
     for (const w of workers) await until(() => w.output().includes('worker '), 'a worker to start');
-    const c = startCoordinator([dbDir, STEPS_FILE, 'square', String(o.records), '0', o.url, o.prefix], env);
+    // Key writes are locked on the same Redis here: the backend for clusters without reliable file locks.
+    const c = startCoordinator([dbDir, STEPS_FILE, 'square', String(o.records), '0', o.url, o.prefix], { ...env, RUNS_REDIS_LOCKS: o.url });
     const victim = workers[0]!;
     const startedBy = (): number => (fs.existsSync(side) ? fs.readFileSync(side, 'utf8').split('\n').filter((l) => l.endsWith(` ${victim.proc.pid}`)).length : 0);
     const finishedBy = (): number => victim.output().split('\n').filter((l) => l.startsWith('square ')).length;
