@@ -9,7 +9,9 @@
 import { copyFile, mkdir, readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
-import { InvalidInputError, getLoader, type Loader, type LoaderContext } from '../../src/index.js';
+import { InvalidInputError } from '../../src/errors.js';
+import { getLoader } from '../../loaders/index.js';
+import type { Loader, LoaderContext } from '../../loaders/types.js';
 import { type FolderResult, type ParseOptions, parseFolder } from './parse-folder.js';
 import type { RunFolder } from './scan.js';
 import { INDEX, activationTable, timeLabels, traceTable } from './tables.js';
