@@ -29,13 +29,18 @@ function violations(dir: string, allowed: (target: string, file: string) => bool
 
 const inside = (folder: string) => (target: string) => target.startsWith(`${folder}/`);
 
+/** The modules src/index.ts re-exports from: the public API, module by module (so that a client
+ * need not load the whole index, and the index never imports a client back). */
+const publicModules = new Set(importsOf('src/index.ts').filter((t) => !inside('initializers')(t)));
+
 describe('architecture: who may import what', () => {
   it('src/cli imports only the public API and its own files', () => {
-    expect(violations('src/cli', (t) => t === 'src/index.ts' || inside('src/cli')(t))).toEqual([]);
+    // initializers/index.ts is the `isf-data-base/simrun` subpath: public, loaded by the commands that need it
+    expect(violations('src/cli', (t) => t === 'src/index.ts' || t === 'initializers/index.ts' || inside('src/cli')(t))).toEqual([]);
   });
 
   it('initializers import only the public API and their own files', () => {
-    expect(violations('initializers', (t) => t === 'src/index.ts' || t === 'src/errors.ts' || inside('initializers')(t))).toEqual([]);
+    expect(violations('initializers', (t) => t === 'src/errors.ts' || publicModules.has(t) || inside('initializers')(t))).toEqual([]);
   });
 
   it('loaders never import the database, the CLI or the initializers', () => {

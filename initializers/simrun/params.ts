@@ -104,15 +104,16 @@ export async function scanParams(folders: RunFolder[], recordFailures: boolean, 
     for (const which of ['neuron', 'network'] as const) {
       const file = which === 'neuron' ? folder.neuronParam : folder.networkParam;
       if (file === undefined) {
-        problem = { file: folder.dir, reason: `run folder ${folder.dir} has no ${folder.uid}_${which}_model.param` };
-        break;
+        problem ??= { file: folder.dir, reason: `run folder ${folder.dir} has no ${folder.uid}_${which}_model.param` };
+        continue;
       }
       const bytes = await readFile(file);
       const hash = md5(bytes);
       hashes.push(hash);
       if (!checked.has(hash)) checked.set(hash, await checkParamFile(file, bytes, which, folder, pathMap, unique, hash, missing));
       const p = checked.get(hash);
-      if (p) { problem = p.file === file ? p : { ...p, reason: p.reason.replace(/^run folder [^:]*:/, `run folder ${folder.dir}:`), file }; break; }
+      // the other parameter file is still checked, so that every missing file is reported
+      if (p && !problem) problem = p.file === file ? p : { ...p, reason: p.reason.replace(/^run folder [^:]*:/, `run folder ${folder.dir}:`), file };
     }
     if (problem) {
       failed.push({ folder, problem });
@@ -146,7 +147,7 @@ async function checkParamFile(
       const mapped = mapPath(ref.path, pathMap);
       const abs = path.isAbsolute(mapped) ? mapped : path.resolve(path.dirname(file), mapped);
       if (await exists(abs)) refs.push({ ...ref, abs });
-      else {
+      else if (!absent.some((a) => a.abs === abs)) {
         absent.push({ ref, abs });
         if (!missing.has(abs)) missing.set(abs, { path: abs, paramFile: file });
       }
