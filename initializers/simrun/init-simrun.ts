@@ -184,8 +184,9 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
     }
     if (want.dendriticSpikeTimes) written.push(...await writeDendriticSpikeKeys(target, folders, labels, parts.dendSpikes, dendThreshold));
     if (want.parameterfiles && plan.paramScan) written.push(...await writeParameterFiles(target, plan.paramScan, folders, ids));
-    written.push(...await writeFailedRuns(target, plan.failed));
     if (partial.writeState) {
+      // a partial run (the add* functions) leaves failed_runs of the full run as it was
+      written.push(...await writeFailedRuns(target, plan.failed));
       const state: SimrunState = {
         version: 1,
         simresult_path: campaign.root,
