@@ -6,7 +6,7 @@
  * that assembles already-encoded partitions: same files, same object_meta.json, same
  * divisions.json as the loader writes when given the tables one by one.
  */
-import { copyFile, mkdir, readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
 import { InvalidInputError } from '../../src/errors.js';
@@ -191,6 +191,8 @@ export async function stagedDaskLoader(): Promise<Loader<AsyncIterable<StagedPar
  * activations), so that only one part's buffers are alive at once in the worker.
  */
 export async function parseAndEncode(folder: RunFolder, opts: ParseOptions, spec: EncodeSpec): Promise<FolderResult> {
+  // a retry after a worker died starts from an empty staging folder
+  await rm(spec.dir, { recursive: true, force: true });
   const none: ParseOptions = { ...opts, voltageTraces: false, spikeTimes: false, dendriticVoltageTraces: false, dendriticSpikeTimes: false, synapseActivation: false };
   const soma = await encodeFolder(await parseFolder(folder, { ...none, voltageTraces: opts.voltageTraces, spikeTimes: opts.spikeTimes }), spec);
   const dend = await encodeFolder(await parseFolder(folder, { ...none, dendriticVoltageTraces: opts.dendriticVoltageTraces, dendriticSpikeTimes: opts.dendriticSpikeTimes }), spec);
