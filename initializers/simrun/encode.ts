@@ -53,32 +53,9 @@ export function traceDumpOptions(labels: string[]): Record<string, unknown> {
   return { index: INDEX, columnLabelTypes: Object.fromEntries(labels.map((l) => [l, 'float'])) };
 }
 
-/**
- * Above this many time points, the float label types are written into object_meta.json here
- * instead of being passed as `columnLabelTypes`: the loader checks that option with a linear
- * search per label (quadratic: ~0.2-0.4 s per 10,001-column partition, a quarter of the
- * encoding time). The result is byte-identical (checked by test/simrun/encode.test.ts).
- */
-export const FLOAT_LABELS_DIRECT_ABOVE = 1000;
-
-/** Set every column label's dtype to float64 in an object_meta.json written without label types. */
-export async function markFloatLabels(file: string): Promise<void> {
-  const text = await readFile(file, 'utf8');
-  const meta = JSON.parse(text) as { columns: string[]; column_name_dtypes: string[] };
-  const start = text.indexOf('"column_name_dtypes": [');
-  const end = start === -1 ? -1 : text.indexOf(']', start);
-  if (start === -1 || end === -1 || meta.columns.some((c) => !Number.isFinite(Number(c)))) {
-    throw new Error(`internal: unexpected object_meta.json layout in ${file}`);
-  }
-  const floats = `"column_name_dtypes": [${meta.columns.map(() => '"float64"').join(', ')}]`;
-  await writeFile(file, text.slice(0, start) + floats + text.slice(end + 1));
-}
-
-async function stageTrace(table: Table, dir: string, key: string, labels: string[]): Promise<StagedPartition> {
-  if (labels.length <= FLOAT_LABELS_DIRECT_ABOVE) return stageTable(table, dir, key, traceDumpOptions(labels));
-  const staged = await stageTable(table, dir, key, { index: INDEX });
-  await markFloatLabels(staged.objectMeta);
-  return staged;
+/** One voltage partition, its time labels marked as Python floats. */
+export async function stageTrace(table: Table, dir: string, key: string, labels: string[]): Promise<StagedPartition> {
+  return stageTable(table, dir, key, traceDumpOptions(labels));
 }
 
 /** Write one table as a one-partition dask_to_parquet dataset in `dir`; return it as staged. */
