@@ -1,15 +1,20 @@
 /** The shape of one `isfdb` command, and the small helpers every command shares. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { isDataBaseError } from '../index.js';
 
 export interface CliCommand {
   readonly name: string;
-  /** One line for the command table. */
-  readonly summary: string;
   /** The full --help text. */
   readonly usage: string;
   /** Returns the exit code. */
   run(args: string[]): Promise<number>;
+}
+
+/** A row of the command table (commands/index.ts): the command's module loads only when it runs. */
+export interface CommandEntry {
+  readonly name: string;
+  /** One line for the command table. */
+  readonly summary: string;
+  load(): Promise<CliCommand>;
 }
 
 /** Bad command-line input: printed as one line, exit code 2. */
@@ -68,6 +73,8 @@ export async function runCommand(command: CliCommand, args: string[]): Promise<n
       process.stderr.write(`isfdb ${command.name}: ${err.message} (see isfdb ${command.name} --help)\n`);
       return 2;
     }
+    // Loaded here, not at the top: `isfdb --help` must not load the library.
+    const { isDataBaseError } = await import('../index.js');
     if (isDataBaseError(err)) {
       process.stderr.write(`isfdb ${command.name}: ${err.message}\n`);
       return 2;

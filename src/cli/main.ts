@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** isfdb: the command line of isf-data-base. One file per command in ./commands. */
+/** isfdb: the command line of isf-data-base. One file per command in ./commands, loaded when it runs. */
 import { COMMANDS } from './commands/index.js';
 import { runCommand } from './command.js';
 
@@ -20,7 +20,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`isfdb: unknown command '${name}' (see isfdb --help)\n`);
     return 2;
   }
-  return runCommand(command, rest);
+  return runCommand(await command.load(), rest);
 }
 
 process.exitCode = await main(process.argv.slice(2));
