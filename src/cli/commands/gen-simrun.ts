@@ -48,7 +48,7 @@ export const command: CliCommand = {
       dendriticSites: numberFlag(values, 'sites', { integer: true, min: 0 }),
       seed: numberFlag(values, 'seed', { integer: true, min: 0 }),
     };
-    const { generateCampaign } = await import('../../../initializers/index.js');
+    const { generateCampaign } = await import('../../simrun.js');
     const summary = await generateCampaign(dir, {
       ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)),
       format: values.npz ? 'npz' : 'csv',

@@ -57,7 +57,7 @@ export const command: CliCommand = {
       return [m.slice(0, at), m.slice(at + 1)] as [string, string];
     });
     // the simrun subpath, loaded only by the commands that need it
-    const { initSimrun } = await import('../../../initializers/index.js');
+    const { initSimrun } = await import('../../simrun.js');
     const report = await initSimrun(positionals[0]!, positionals[1]!, {
       pathMap,
       core: !values['no-core'],
