@@ -29,6 +29,8 @@ export interface ParquetWriteOptions {
   dictionary?: boolean;
   /** BYTE_STREAM_SPLIT for float chunks written PLAIN (default false). */
   byteStreamSplit?: boolean;
+  /** Sees every byte of the file, in order, as it is written (to checksum it without reading it back). */
+  onBytes?: (chunk: Uint8Array) => void;
 }
 
 const MAGIC = new TextEncoder().encode('PAR1');
@@ -200,6 +202,7 @@ export class ParquetFileWriter {
   private push(...parts: Uint8Array[]): void {
     for (const part of parts) {
       if (part.length === 0) continue;
+      this.options.onBytes?.(part);
       this.pending.push(part);
       this.pendingBytes += part.length;
     }
