@@ -10,5 +10,5 @@
  * const report = await initSimrun('/scratch/C2_evoked', await DataBase.open('./C2.db'), { workers: 4 });
  * ```
  */
-export { initSimrun, generateCampaign, parsePyLiteral, toPyLiteral, PyTuple } from '../initializers/index.js';
-export type { InitSimrunOptions, InitSimrunReport, GenerateCampaignOptions, CampaignSummary, ProgressEvent, PyValue } from '../initializers/index.js';
+export { initSimrun, addDendriticVoltageTraces, addDendriticSpikeTimes, generateCampaign, parsePyLiteral, toPyLiteral, PyTuple } from '../initializers/index.js';
+export type { InitSimrunOptions, InitSimrunReport, AddDendriticVoltageTracesOptions, GenerateCampaignOptions, CampaignSummary, ProgressEvent, PyValue } from '../initializers/index.js';
