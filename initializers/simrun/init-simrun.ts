@@ -20,7 +20,8 @@ import { type FailedRun, checkFolders, normalizePathMap, planSimrun } from './pl
 import { missingReport } from './params.js';
 import type { ParseOptions } from './parse-folder.js';
 import { writePartitionedKeys } from './partitioned.js';
-import { ParsePool } from './pool.js';
+import { type FolderParser, ParsePool } from './pool.js';
+import type { SimrunQueueOptions } from './distributed.js';
 import { ProgressBar, type ProgressEvent } from './progress.js';
 import { type RunFolder, trialId } from './scan.js';
 import { makeStaging } from './staging.js';
@@ -51,6 +52,9 @@ export interface InitSimrunOptions {
   /** OLD -> NEW path prefixes for the absolute paths parameter files name (a campaign moved from
    * a cluster: `{ '/gpfs/scratch/me/project': '/data/project' }`), applied before resolving */
   pathMap?: Record<string, string> | readonly (readonly [string, string])[];
+  /** parse on queue workers (`isfdb worker --simrun`) through this Redis instead of local threads;
+   * this process alone writes the keys (see distributed.ts) */
+  redis?: string | SimrunQueueOptions;
   /** no progress bar (it is also off when stderr is not a terminal) */
   quiet?: boolean;
   /** called as work progresses (for callers drawing their own progress) */
@@ -123,7 +127,9 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
     failedRuns: plan.failed.length, missingFiles: missingReport(plan.missing), elapsedMs: Date.now() - t0, ...fields,
   });
 
-  const pool = new ParsePool(workers, options.workerHeapMb);
+  const pool: FolderParser = options.redis === undefined
+    ? new ParsePool(workers, options.workerHeapMb)
+    : await (await import('./distributed.js')).QueueParsePool.open(typeof options.redis === 'string' ? { url: options.redis } : options.redis);
   let staging: string | undefined;
   try {
     // an existing database given by path is opened now (that creates nothing), for its earlier state

@@ -13,7 +13,7 @@ import { Feed } from './feed.js';
 import { InputProblemError } from './parse-csv.js';
 import type { FolderResult, ParseOptions, TraceBlock } from './parse-folder.js';
 import { toInvalidInput, unwrapInputProblem } from './plan.js';
-import type { ParsePool } from './pool.js';
+import type { FolderParser } from './pool.js';
 import { pyFloatRepr } from './pyfloat.js';
 import type { RunFolder } from './scan.js';
 import { type PartitionSource, type SimrunState, restoreSpikes } from './state.js';
@@ -31,7 +31,7 @@ export interface PartitionJob {
   want: { voltageTraces: boolean; synapseActivation: boolean; dendriticVoltageTraces: boolean; spikeTimes: boolean; dendriticSpikeTimes: boolean };
   dendThreshold: number;
   parseOpts: ParseOptions;
-  pool: ParsePool;
+  pool: FolderParser;
   /** how many parsed folders may wait at once */
   window: number;
   stagingDir: string;

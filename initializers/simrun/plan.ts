@@ -8,7 +8,7 @@ import { InvalidInputError } from '../../src/errors.js';
 import { InputProblemError, type InputProblem } from './parse-csv.js';
 import type { CheckResult } from './parse-folder.js';
 import { type MissingReference, type ParamScan, type PathMap, scanParams } from './params.js';
-import type { ParsePool } from './pool.js';
+import type { FolderParser } from './pool.js';
 import { type Campaign, type RunFolder, scanCampaign } from './scan.js';
 
 export interface FailedRun { folder: string; file: string; line?: number; reason: string }
@@ -86,7 +86,7 @@ function noneLeft(campaign: Campaign, folders: RunFolder[], failed: FailedRun[])
  * The check pass over the folders to parse: shapes and completeness, no parsing. Folders that
  * fail it are dropped from `plan.folders` into `plan.failed` (with recordFailedRuns) or throw.
  */
-export async function checkFolders(plan: SimrunPlan, toCheck: RunFolder[], pool: ParsePool, recordFailedRuns: boolean): Promise<CheckResult[]> {
+export async function checkFolders(plan: SimrunPlan, toCheck: RunFolder[], pool: FolderParser, recordFailedRuns: boolean): Promise<CheckResult[]> {
   const settled = await Promise.allSettled(toCheck.map((f) => pool.check(f)));
   const checks: CheckResult[] = [];
   const dropped = new Set<string>();

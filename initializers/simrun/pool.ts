@@ -47,6 +47,9 @@ const MAX_ATTEMPTS = 2;
  * per platform. What we need is small: one job per thread, results transferred, and a dead thread
  * replaced with its job retried once.
  */
+/** What initSimrun needs of a pool: this one, or distributed.ts's queue of remote workers. */
+export type FolderParser = Pick<ParsePool, 'check' | 'parse' | 'close' | 'mode' | 'reason'>;
+
 export class ParsePool {
   readonly mode: 'workers' | 'in-thread';
   readonly reason: string | undefined;
