@@ -1,13 +1,7 @@
 /** One progress line on stderr for runs: redrawn in place on a terminal, a line every few seconds otherwise. */
-export interface RunCounts {
-  total: number;
-  alreadyDone: number;
-  done: number;
-  errors: number;
-  missingInput: number;
-  remaining: number;
-  rate: number;
-}
+import type { RunProgress } from '../runs/index.js';
+
+type RunCounts = Omit<RunProgress, 'elapsedMs'>;
 
 export function progressLine(quiet: boolean): { update(p: RunCounts): void; end(): void } {
   const tty = process.stderr.isTTY === true;

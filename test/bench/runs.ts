@@ -45,7 +45,10 @@ function spread(xs: number[]): string {
 
 export async function benchRuns({ quick }: { quick: boolean }): Promise<void> {
   process.stdout.write(`\nruns: worker processes and queue workers (${os.availableParallelism()} cores)\n`);
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'isfdb-bench-runs-'));
+  // ISFDB_BENCH_RUNS_DIR=/dev/shm separates the runs' own overhead from the disk's metadata cost.
+  const base = process.env['ISFDB_BENCH_RUNS_DIR'] ?? os.tmpdir();
+  const root = fs.mkdtempSync(path.join(base, 'isfdb-bench-runs-'));
+  process.stdout.write(`  databases in ${base}\n`);
   const registryDir = path.join(root, 'registry');
   fs.mkdirSync(registryDir);
   process.env['ISFDB_REGISTRY'] = registryDir;
@@ -53,6 +56,23 @@ export async function benchRuns({ quick }: { quick: boolean }): Promise<void> {
   const rounds = quick ? 1 : 3;
   const sleepRecords = quick ? 400 : 1200;
   try {
+    // No work at all: what bookkeeping and commits alone allow with 4 workers (the ceiling).
+    const empty: RunFigure[] = [];
+    for (let r = 0; r < rounds; r++) empty.push(await timedRun(root, `empty-local-${r}`, sleepRecords, { workers: 4 }));
+    const er = median(empty.map((f) => f.steady));
+    line('empty step, 4 local workers, steady', `${fmt(er)} rec/s`, `the ceiling: ${fmt(4000 / er, 2)} ms per record per worker (rounds ${spread(empty.map((f) => f.steady))})`);
+    // A second run over the same records: only the bookkeeping (every record found done).
+    {
+      const steps = await compiledSteps();
+      const db = await DataBase.open(path.join(root, 'rerun'));
+      const records = Array.from({ length: sleepRecords }, (_, i) => i);
+      await db.run(steps.square, { records, workers: 4 });
+      const t = performance.now();
+      const again = await db.run(steps.square, { records, workers: 4 });
+      const seconds = (performance.now() - t) / 1000;
+      line('second run, every record done', `${fmt(again.alreadyDone / seconds)} rec/s`, `${fmt((seconds * 1e6) / again.total)} µs per record checked`);
+    }
+
     // 10 ms sleep, 4 local workers.
     process.env['RUNS_SLEEP_MS'] = '10';
     const local: RunFigure[] = [];
