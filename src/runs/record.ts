@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { formatKey, type DataBase, type Key } from '../index.js';
+import { formatKey, type DataBase, type Key, type MetadataJson } from '../index.js';
 import { buildRecipe, inputFacts, recipeOf } from '../lineage.js';
 import { appendEvent, readEvents, runsFolder, type RunEvent } from './events.js';
 import { inputKeysOf, recipeOptionsOf, recordId, type RecordValue, type Step, type StepContext } from './step.js';
@@ -38,6 +38,14 @@ export async function keyExists(db: DataBase, key: Key): Promise<boolean> {
   return fs.existsSync(path.join(folder, 'Loader.json')) || fs.existsSync(path.join(folder, 'Loader.pickle'));
 }
 
+async function storedMetadata(db: DataBase, key: Key, folder: string): Promise<MetadataJson> {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(folder, 'metadata.json'), 'utf8')) as MetadataJson;
+  } catch {
+    return db.metadata(key); // absent or unreadable: the database's own reading (post-hoc metadata, typed errors)
+  }
+}
+
 /** ready / missing-input / done / stale, from the keys alone. */
 export async function keyState<R extends RecordValue>(db: DataBase, step: Step<R, unknown>, record: R): Promise<{ state: KeyState; missing: string[] }> {
   const inputs = Object.values(inputKeysOf(step, record));
@@ -45,9 +53,11 @@ export async function keyState<R extends RecordValue>(db: DataBase, step: Step<R
   for (const key of inputs) if (!(await keyExists(db, key))) missing.push(formatKey(key));
   if (missing.length > 0) return { state: 'missing-input', missing };
   const output = step.output(record);
+  const folder = await db.folderOf(output);
   if (!(await keyExists(db, output))) return { state: 'ready', missing };
-  const recipe = await buildRecipe(recipeOptionsOf(step, record), async (key) => inputFacts(await db.folderOf(key)), path.dirname(await db.folderOf(output)));
-  const stored = recipeOf(await db.metadata(output));
+  const recipe = await buildRecipe(recipeOptionsOf(step, record), async (key) => inputFacts(await db.folderOf(key)), path.dirname(folder));
+  // metadata.json read directly: db.metadata() opens the sub-databases on the way, per record.
+  const stored = recipeOf(await storedMetadata(db, output, folder));
   return { state: stored?.hash === recipe.hash ? 'done' : 'stale', missing };
 }
 

@@ -73,6 +73,31 @@ export async function runStep<R extends RecordValue>(db: DataBase, step: Step<R,
     updated: new Date().toISOString(),
   }, recordsKeyOf(options.records) === null ? records : undefined);
 
+  // The worker processes start while the records are classified (starting them takes longer).
+  const workers = options.redis !== undefined ? 0 : options.workers ?? Math.min(8, os.availableParallelism());
+  const pool = workers > 0 ? startPool(db, step, workers, open, options.force === true) : undefined;
+  try {
+    return await runClassified(db, step, options, open, { records, runs, started, workers, pool });
+  } finally {
+    await pool?.close();
+  }
+}
+
+interface Prepared<R> {
+  records: R[];
+  runs: string;
+  started: number;
+  workers: number;
+  pool: LocalPool<R> | undefined;
+}
+
+interface LocalPool<R> {
+  execute: Executor<R>;
+  diedOf(err: unknown): boolean;
+  close(): Promise<void>;
+}
+
+async function runClassified<R extends RecordValue>(db: DataBase, step: Step<R, unknown>, options: RunOptions<R>, open: WorkerOpenOptions, { records, runs, started, workers, pool }: Prepared<R>): Promise<RunReport> {
   const todo: R[] = [];
   const missing: RunReport['missing'] = [];
   let alreadyDone = 0;
@@ -109,8 +134,6 @@ export async function runStep<R extends RecordValue>(db: DataBase, step: Step<R,
     return { ...progress, ...base, computed: outcome.computed, failures: outcome.failures, mode: 'queue', workers: 0, elapsedMs: performance.now() - started };
   }
 
-  const workers = options.workers ?? Math.min(8, os.availableParallelism());
-  const pool = workers > 0 ? startPool(db, step, workers, open, options.force === true) : undefined;
   const execute: Executor<R> = pool?.execute ?? ((record, attempt) => executeRecord(db, step, record, { attempt, force: options.force === true }));
   const attempts = Math.max(1, options.attempts ?? 3);
   const backoffMs = options.backoffMs ?? 100;
@@ -143,15 +166,11 @@ export async function runStep<R extends RecordValue>(db: DataBase, step: Step<R,
     progress.remaining--;
     report();
   };
-  try {
-    const concurrency = Math.max(1, workers);
-    let next = 0;
-    await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, async () => {
-      while (next < todo.length) await runOne(todo[next++]!);
-    }));
-  } finally {
-    await pool?.close();
-  }
+  const concurrency = Math.max(1, workers);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, async () => {
+    while (next < todo.length) await runOne(todo[next++]!);
+  }));
   progress.elapsedMs = performance.now() - started;
   return { ...progress, ...base, mode: pool ? 'processes' : 'in-process', workers: pool ? workers : 0 };
 }
@@ -184,7 +203,7 @@ export function compiledBeside(metaUrl: string, file: string): string {
   return built;
 }
 
-function startPool<R extends RecordValue>(db: DataBase, step: Step<R, unknown>, workers: number, open: WorkerOpenOptions, force: boolean) {
+function startPool<R extends RecordValue>(db: DataBase, step: Step<R, unknown>, workers: number, open: WorkerOpenOptions, force: boolean): LocalPool<R> {
   if (step.module === undefined) {
     throw new InvalidInputError(`step '${step.name}'`, 'worker processes cannot import it: define it in a module file (defineStep finds the file from its caller, or pass module: import.meta.url), or run with workers: 0');
   }
