@@ -10,10 +10,10 @@ afterAll(cleanupTemp);
 describe('runs acceptance (short)', () => {
   it('local: workers SIGKILLed at random moments, then the whole run; restarted: every record committed exactly once', async () => {
     const sb = await sandbox();
-    const f = await localAcceptance({ root: sb.root, registryDir: sb.registryDir, records: 300, workers: 2, kills: 2, sleepMs: 5, seed: 7 });
+    const f = await localAcceptance({ root: sb.root, registryDir: sb.registryDir, records: 200, workers: 2, kills: 2, sleepMs: 5, seed: 7 });
     expect(f.failures).toEqual([]);
-    expect(f).toMatchObject({ workerKills: 2, coordinatorKills: 1, commits: 300, doubleCommits: 0, notDone: 0, verifyFindings: 0 });
-    expect(f.invocations).toBeGreaterThanOrEqual(300);
+    expect(f).toMatchObject({ workerKills: 2, coordinatorKills: 1, commits: 200, doubleCommits: 0, notDone: 0, verifyFindings: 0 });
+    expect(f.invocations).toBeGreaterThanOrEqual(200);
   }, 120_000);
 
   const redis = testRedisUrl();
