@@ -5,13 +5,14 @@
  */
 import fsSync from 'node:fs';
 import path from 'node:path';
-import { DataBaseError, KeyNotFoundError, LoaderError, UnsupportedFormatError, isDataBaseError } from './errors.js';
+import { DataBaseError, KeyNotFoundError, LoaderError, UnknownLoaderError, UnsupportedFormatError, isDataBaseError } from './errors.js';
 import { createDbState } from './dbstate.js';
-import { CHECKSUMS_FIELD, LOADER_FILE, loaderJsonSchema, pythonJson, readJsonFile, type DbStateJson, type MetadataJson } from './ondisk.js';
-import { buildMetadata } from './provenance.js';
+import { CHECKSUMS_FIELD, LOADER_FILE, METADATA_FILE, loaderJsonSchema, metadataSchema, pythonJson, readJsonFile, type DbStateJson, type MetadataJson } from './ondisk.js';
+import { buildMetadata, postHocMetadata } from './provenance.js';
+import { replaceFileAtomically } from './store/durable.js';
 import type { KeyCommit } from './store/commit.js';
 import { readRetryingSwaps } from './store/read-retry.js';
-import { fullLoaderName, getLoader, shortLoaderName } from '../loaders/index.js';
+import { defaultDumperFor, fullLoaderName, getLoader, shortLoaderName } from '../loaders/index.js';
 import type { Loader, LoaderContext, LoaderJson } from '../loaders/types.js';
 
 type AnyLoader = Loader<never>;
@@ -113,6 +114,33 @@ export function valueCommit(w: ValueWrite): { commit: KeyCommit; created: () => 
     },
   };
   return { commit, created: () => created };
+}
+
+/** The loader named by `dumper`, or the default one for `value`; UnknownLoaderError when none takes it. */
+export async function chooseDumper(value: unknown, dumper: string | AnyLoader | undefined, shown: string): Promise<AnyLoader> {
+  if (typeof dumper === 'string') return getLoader(dumper, shown);
+  if (dumper !== undefined) return dumper;
+  const chosen = await defaultDumperFor(value);
+  if (chosen === undefined) {
+    throw new UnknownLoaderError('(default)', shown, `no loader stores a value of this kind (${describeKind(value)}); name a dumper, or register a loader whose canDump() accepts it`);
+  }
+  return chosen;
+}
+
+/** metadata.json of key folder `name`; a missing one is filled in "post hoc" (and written unless `readonly`), as ISF does. */
+export async function readKeyMetadata(dbDir: string, name: string, shown: string, readonly: boolean): Promise<MetadataJson> {
+  const folder = path.join(dbDir, name);
+  const file = path.join(folder, METADATA_FILE);
+  if (fsSync.existsSync(file)) return readJsonFile(file, metadataSchema, shown);
+  const loaderJson = await readLoaderJson(dbDir, name, shown).catch(() => undefined);
+  const meta = postHocMetadata(loaderJson ? shortLoaderName(loaderJson.Loader) : 'unknown', fsSync.statSync(folder).mtime);
+  if (!readonly) await replaceFileAtomically(file, pythonJson(meta));
+  return meta;
+}
+
+function describeKind(value: unknown): string {
+  if (value === null || typeof value !== 'object') return typeof value;
+  return Object.getPrototypeOf(value)?.constructor?.name ?? 'object without prototype';
 }
 
 function isMissingFile(err: unknown): boolean {

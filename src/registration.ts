@@ -7,7 +7,7 @@
  */
 import fsSync from 'node:fs';
 import path from 'node:path';
-import { NotADatabaseError, isDataBaseError } from './errors.js';
+import { NotADataBaseError, isDataBaseError } from './errors.js';
 import { newUniqueId, readDbState, writeDbState } from './dbstate.js';
 import { DB_STATE_FILE, dbStateSchema, parseJsonText, type DbStateJson } from './ondisk.js';
 import type { Registry } from './registry.js';
@@ -41,7 +41,7 @@ export async function ensureRegistered(registry: Registry, basedir: string, stat
   if (!next._unique_id) next = { ...next, _unique_id: newUniqueId() };
   const id = next._unique_id!;
   const registered = await registry.lookup(id).catch((err: unknown) => {
-    if (isDataBaseError(err, 'DatabaseNotFoundError', 'CorruptKeyError')) return undefined;
+    if (isDataBaseError(err, 'DataBaseNotFoundError', 'CorruptKeyError')) return undefined;
     throw err;
   });
   if (registered !== basedir) {
@@ -50,7 +50,7 @@ export async function ensureRegistered(registry: Registry, basedir: string, stat
     // it again; do not leave an entry pointing at a removed folder.
     if ((await readDbState(basedir).catch(() => undefined))?._unique_id !== id && state._unique_id) {
       await registry.unregister(id);
-      throw new NotADatabaseError(basedir, 'the database was removed (its sub-database key was deleted) while it was being opened');
+      throw new NotADataBaseError(basedir, 'the database was removed (its sub-database key was deleted) while it was being opened');
     }
   }
   if (next !== state || next._registered_to_path !== basedir) {

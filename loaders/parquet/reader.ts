@@ -12,6 +12,7 @@ import { arrowTypeOf, deserializeArrowSchema, UnsupportedTypeError } from './arr
 import { decodeColumnChunk, UnsupportedFeatureError } from './page-decoder.js';
 import { recordBatchOf } from './record-batch.js';
 import { prepareDecompression } from './compression.js';
+import { ParquetFormatError } from '../../src/errors.js';
 
 export interface ParquetReadOptions {
   /** Column names to read (default: all), in file order. */
@@ -20,8 +21,8 @@ export interface ParquetReadOptions {
   rowGroups?: readonly number[];
 }
 
-import { ParquetFormatError } from './errors.js';
-
+/** A bad Parquet file: truncated, bad magic, or bytes that do not decode. */
+// Tagged (src/errors.ts): a user catching a corrupt file can branch with isDataBaseError.
 export { ParquetFormatError };
 
 const MAGIC = 'PAR1';
