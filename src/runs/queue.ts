@@ -60,7 +60,7 @@ function jobId(db: DataBase, step: string, record: string): string {
 }
 
 export function connect(url: string): Redis {
-  if (!/^rediss?:\/\//.test(url)) throw new InvalidInputError('redis', `'${url}' is not a redis:// URL`);
+  if (!/^rediss?:\/\//.test(url)) throw InvalidInputError.value('redis', `'${url}' is not a redis:// URL`);
   // BullMQ needs maxRetriesPerRequest: null for its blocking commands.
   return new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
 }

@@ -62,7 +62,7 @@ export interface RunReport extends RunProgress {
 export type Executor<R> = (record: R, attempt: number) => Promise<ExecuteResult>;
 
 export async function runStep<R extends RecordValue>(db: DataBase, step: Step<R, unknown>, options: RunOptions<R>, open: WorkerOpenOptions): Promise<RunReport> {
-  if (db.readonly) throw new InvalidInputError('db.run', `database ${db.basedir} is open readonly; runs write their results`);
+  if (db.readonly) throw InvalidInputError.value('db.run', `database ${db.basedir} is open readonly; runs write their results`);
   const started = performance.now();
   const records = await resolveRecords(db, options.records);
   const runs = await runsFolder(db);
@@ -109,7 +109,7 @@ async function runClassified<R extends RecordValue>(db: DataBase, step: Step<R, 
   }
   if (missing.length > 0 && !options.ignoreMissing) {
     const shown = missing.slice(0, 3).map((m) => `${m.record} (${m.missing.join(', ')})`).join('; ');
-    throw new InvalidInputError(`step '${step.name}'`, `${missing.length} record(s) lack inputs, e.g. ${shown}: create them, or pass ignoreMissing to run the others`);
+    throw InvalidInputError.value(`step '${step.name}'`, `${missing.length} record(s) lack inputs, e.g. ${shown}: create them, or pass ignoreMissing to run the others`);
   }
   for (const m of missing) appendEvent(runs, step.name, m.record, { event: 'missing-input', missing: m.missing });
 
@@ -205,7 +205,7 @@ export function compiledBeside(metaUrl: string, file: string): string {
 
 function startPool<R extends RecordValue>(db: DataBase, step: Step<R, unknown>, workers: number, open: WorkerOpenOptions, force: boolean): LocalPool<R> {
   if (step.module === undefined) {
-    throw new InvalidInputError(`step '${step.name}'`, 'worker processes cannot import it: define it in a module file (defineStep finds the file from its caller, or pass module: import.meta.url), or run with workers: 0');
+    throw InvalidInputError.value(`step '${step.name}'`, 'worker processes cannot import it: define it in a module file (defineStep finds the file from its caller, or pass module: import.meta.url), or run with workers: 0');
   }
   const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
   const pool = new Tinypool({

@@ -29,14 +29,14 @@ export async function statusRows(db: DataBase, step?: string | Step, records?: r
     resolved = step;
   } else {
     const logged = runs === undefined ? undefined : readStepFile(runs, step);
-    if (logged === undefined) throw new InvalidInputError(`step '${step}'`, `never ran in database ${db.basedir} (no ${RUNS_KEY}/${step}/step.json): pass the step object`);
-    if (logged.json.module === null) throw new InvalidInputError(`step '${step}'`, 'ran from a step without a module file: pass the step object to status()');
+    if (logged === undefined) throw InvalidInputError.value(`step '${step}'`, `never ran in database ${db.basedir} (no ${RUNS_KEY}/${step}/step.json): pass the step object`);
+    if (logged.json.module === null) throw InvalidInputError.value(`step '${step}'`, 'ran from a step without a module file: pass the step object to status()');
     resolved = await stepCached(logged.json.module, step);
     list ??= logged.json.records_key !== null ? await resolveRecords(db, { key: logged.json.records_key }) : (logged.records as RecordValue[] | undefined);
   }
   if (list === undefined) {
     const logged = runs === undefined ? undefined : readStepFile(runs, resolved.name);
-    if (logged === undefined) throw new InvalidInputError(`step '${resolved.name}'`, 'never ran here: pass the records');
+    if (logged === undefined) throw InvalidInputError.value(`step '${resolved.name}'`, 'never ran here: pass the records');
     list = logged.json.records_key !== null ? await resolveRecords(db, { key: logged.json.records_key }) : (logged.records as RecordValue[] | undefined) ?? [];
   }
   const rows: StatusRow[] = [];

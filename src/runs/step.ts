@@ -56,14 +56,14 @@ export interface Step<R extends RecordValue = RecordValue, T = unknown> extends 
 const NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/;
 
 export function defineStep<R extends RecordValue, T>(definition: StepDefinition<R, T>): Step<R, T> {
-  if (typeof definition !== 'object' || definition === null) throw new InvalidInputError('defineStep', 'pass an object { name, inputs, output, run }');
+  if (typeof definition !== 'object' || definition === null) throw InvalidInputError.value('defineStep', 'pass an object { name, inputs, output, run }');
   const { name, output, run, version } = definition;
   if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
-    throw new InvalidInputError('defineStep', `name ${JSON.stringify(name)} must be 1-100 letters, digits, '_', '-' or '.', not starting with '-' or '.'`);
+    throw InvalidInputError.value('defineStep', `name ${JSON.stringify(name)} must be 1-100 letters, digits, '_', '-' or '.', not starting with '-' or '.'`);
   }
-  if (typeof output !== 'function') throw new InvalidInputError('defineStep', `step '${name}': output must be a function of the record giving a key`);
-  if (typeof run !== 'function') throw new InvalidInputError('defineStep', `step '${name}': run must be a function (record, ctx) => value`);
-  if (version !== undefined && typeof version !== 'string') throw new InvalidInputError('defineStep', `step '${name}': version must be a string`);
+  if (typeof output !== 'function') throw InvalidInputError.value('defineStep', `step '${name}': output must be a function of the record giving a key`);
+  if (typeof run !== 'function') throw InvalidInputError.value('defineStep', `step '${name}': run must be a function (record, ctx) => value`);
+  if (version !== undefined && typeof version !== 'string') throw InvalidInputError.value('defineStep', `step '${name}': version must be a string`);
   return Object.freeze({ ...definition, module: definition.module ?? callerModule(), [STEP_BRAND]: true as const });
 }
 
@@ -117,7 +117,7 @@ export async function loadStep(file: string, name: string | undefined): Promise<
 export function recordId(record: RecordValue): string {
   if (typeof record === 'string') return record;
   if (typeof record === 'number') {
-    if (!Number.isFinite(record)) throw new InvalidInputError('records', `${record} is not a record (finite numbers, strings or JSON data)`);
+    if (!Number.isFinite(record)) throw InvalidInputError.value('records', `${record} is not a record (finite numbers, strings or JSON data)`);
     return String(record);
   }
   return canonicalJson(record, 'record');
