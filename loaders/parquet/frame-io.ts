@@ -58,12 +58,22 @@ export function prepareFrame(value: Table, options: FrameDumpOptions, site: Fram
 
 export async function writeFrameFile(path: string, frame: Table, options: FrameDumpOptions, site: FrameSite): Promise<void> {
   try {
-    await writeParquet(path, frame.schema, [frame], writeOptionsOf(options));
+    await writeParquet(path, frame.schema, [frame], { ...writeOptionsOf(options), ...layoutOf(frame) });
   } catch (err) {
     await fs.rm(path, { force: true });
     if (err instanceof UnsupportedTypeError) throw new UnsupportedFormatError(site.loader, site.key, err.message);
     throw err;
   }
+}
+
+/** Columns without nulls are REQUIRED (no definition levels); the index keeps min/max in wide frames. */
+function layoutOf(frame: Table): Pick<WriteParquetOptions, 'required' | 'alwaysMinMax'> {
+  const required = new Set<string>();
+  frame.schema.fields.forEach((field, i) => {
+    if (frame.getChildAt(i)?.nullCount === 0) required.add(field.name);
+  });
+  const index = frameIndexOf(frame);
+  return { required, alwaysMinMax: new Set(index.kind === 'columns' ? index.columns : []) };
 }
 
 function writeOptionsOf(options: FrameDumpOptions): WriteParquetOptions {

@@ -212,7 +212,8 @@ function arrowSchemaOf(meta: FileMeta, leaves: SchemaElement[]): Schema {
   const fields = leaves.map((leaf, i) => {
     const storedField = storedSchema?.fields[i];
     const type = storedField && storedField.name === leaf.name && readable(storedField.type) ? storedField.type : derivedType(leaf);
-    return new ArrowField(leaf.name, type, leaf.repetition !== 0);
+    // Always nullable: partitions of one key may differ in which columns hold nulls (REQUIRED vs OPTIONAL).
+    return new ArrowField(leaf.name, type, true);
   });
   return new Schema(fields, metadata);
 }
