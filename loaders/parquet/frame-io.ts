@@ -11,7 +11,9 @@ import { UnsupportedFeatureError } from './errors.js';
 import { COMPRESSIONS, type Compression } from './compression.js';
 import { UnsupportedTypeError } from './arrow-types.js';
 import { FrameError, OBJECT_META_KEY, buildObjectMeta, dataColumnsOf, frameForWriting, frameIndexOf, withIndex, withSchemaMetadata, type LabelType } from './frame.js';
-import { objectMetaSchema, type ObjectMetaJson } from './ondisk.js';
+import { LEGACY_OBJECT_META_FILE, OBJECT_META_FILE, objectMetaSchema, type ObjectMetaJson } from './ondisk.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 
 export interface FrameDumpOptions {
   /** 'zstd' (default: smaller and faster, measured in docs/parquet.md), 'snappy' (what ISF writes) or 'uncompressed'. */
@@ -87,6 +89,25 @@ function writeOptionsOf(options: FrameDumpOptions): WriteParquetOptions {
 
 export async function writeObjectMeta(path: string, objectMeta: ObjectMetaJson): Promise<void> {
   await fs.writeFile(path, pythonJson(objectMeta));
+}
+
+/**
+ * A key's object_meta.json, normalised at the boundary: older ISF versions named it
+ * dask_meta.json, and the oldest wrote none. Without one, `dataFile`'s columns are taken as
+ * they are, with string labels (as ISF reads such keys), and a warning says so.
+ */
+export async function readKeyObjectMeta(dir: string, dataFile: string, site: FrameSite): Promise<{ meta: ObjectMetaJson; path: string }> {
+  for (const name of [OBJECT_META_FILE, LEGACY_OBJECT_META_FILE]) {
+    const path = join(dir, name);
+    if (existsSync(path)) return { meta: await readObjectMeta(path, site.key), path };
+  }
+  process.emitWarning(`key '${site.key}': ${dir} has no ${OBJECT_META_FILE} (an older ISF version wrote it); column labels are read as strings`, 'IsfDataBaseWarning');
+  try {
+    const { schema, numRows } = await inspectParquet(dataFile);
+    return { meta: buildObjectMeta({ schema, numRows }), path: join(dir, OBJECT_META_FILE) };
+  } catch (err) {
+    throw asTypedError(err, dataFile, site);
+  }
 }
 
 export async function readObjectMeta(path: string, key: string): Promise<ObjectMetaJson> {
