@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../initializers/simrun/generate.js';
 import { DataBase, KeyNotFoundError, UnknownLoaderError, type NdArray, type NdArrayDType, type TypedArray } from '../../src/index.js';
 import { STAGING_FOLDER, settleBackgroundRemovals } from '../../src/store/keyfolder.js';
+import { HISTORY_FOLDER } from '../../src/history.js';
 import { cleanupTemp, makeTemp, sandbox } from '../core/helpers.js';
 
 export interface CaseContext {
@@ -279,6 +280,8 @@ function debris(dbDir: string): string[] {
   for (const entry of fsSync.readdirSync(dbDir)) {
     if (entry === STAGING_FOLDER) {
       for (const staged of fsSync.readdirSync(path.join(dbDir, entry))) out.push(`${entry}/${staged}`);
+    } else if (entry === HISTORY_FOLDER) {
+      continue; // where keepVersions keeps old values: not debris
     } else if (entry.includes('.deleting.') || entry.endsWith('.lock')) {
       out.push(entry);
     }
