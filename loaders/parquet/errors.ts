@@ -3,8 +3,8 @@
  * (CorruptKeyError, UnsupportedFormatError) naming the key and the file.
  */
 
-/** A bad Parquet file: truncated, bad magic, sizes that do not fit, bytes that do not decode. */
-export class ParquetFormatError extends Error {}
+/** A bad Parquet file: truncated, bad magic, sizes that do not fit, bytes that do not decode (tagged, src/errors.ts). */
+export { ParquetFormatError } from '../../src/errors.js';
 
 /**
  * The file uses a feature the fast reader does not implement (not a corrupt file). `final`:

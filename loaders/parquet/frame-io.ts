@@ -4,7 +4,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { type Table } from 'apache-arrow';
-import { CorruptKeyError, InvalidInputError, UnsupportedFormatError, DataBaseError } from '../../src/errors.js';
+import { CorruptKeyError, InvalidInputError, ParquetFormatError, UnsupportedFormatError, DataBaseError } from '../../src/errors.js';
 import { parseJsonText, pythonJson } from '../../src/ondisk.js';
 import { inspectParquet, readParquet, writeParquet, type ParquetReadOptions, type WriteParquetOptions } from './codec.js';
 import { UnsupportedFeatureError } from './errors.js';
@@ -45,7 +45,7 @@ export interface FrameSite {
 /** The frame as written, and its object_meta.json, with options checked. */
 export function prepareFrame(value: Table, options: FrameDumpOptions, site: FrameSite, what = 'the frame', rangeStart?: number): { frame: Table; objectMeta: ObjectMetaJson } {
   if (options.compression !== undefined && !COMPRESSIONS.includes(options.compression)) {
-    throw new InvalidInputError('compression option', `'${String(options.compression)}' is not one of snappy, zstd, uncompressed`);
+    throw InvalidInputError.value('compression option', `'${String(options.compression)}' is not one of snappy, zstd, uncompressed`);
   }
   try {
     const indexed = options.index === undefined ? value : withIndex(value, options.index);
@@ -53,7 +53,7 @@ export function prepareFrame(value: Table, options: FrameDumpOptions, site: Fram
     const floatLabels = objectMeta.column_name_dtypes.length > 0 && objectMeta.column_name_dtypes.every((d) => d.startsWith('float'));
     return { frame: frameForWriting(indexed, undefined, rangeStart, floatLabels), objectMeta };
   } catch (err) {
-    if (err instanceof FrameError) throw new InvalidInputError(`${what} for key '${site.key}'`, err.message);
+    if (err instanceof FrameError) throw InvalidInputError.value(`${what} for key '${site.key}'`, err.message);
     throw err;
   }
 }
@@ -133,7 +133,7 @@ export async function readFrameFile(
     let columns: string[] | undefined;
     if (options.columns) {
       const missing = options.columns.filter((c) => !dataColumns.includes(c));
-      if (missing.length > 0) throw new InvalidInputError('columns option', `key '${site.key}' has no column ${missing.map((m) => `'${m}'`).join(', ')}`);
+      if (missing.length > 0) throw InvalidInputError.value('columns option', `key '${site.key}' has no column ${missing.map((m) => `'${m}'`).join(', ')}`);
       const index = frameIndexOf({ schema, numRows });
       const indexColumns = index.kind === 'columns' ? index.columns : [];
       const wanted = new Set([...options.columns, ...indexColumns]);
@@ -162,9 +162,11 @@ export async function readParquetFile(path: string, options: ParquetReadOptions,
  * many ways (ranges, recursion, allocation): every such failure means "not a valid file".
  */
 export function asTypedError(err: unknown, path: string, site: FrameSite): unknown {
-  if (err instanceof DataBaseError) return err;
   if (err instanceof UnsupportedFeatureError) return new UnsupportedFormatError(site.loader, site.key, `${path}: ${err.message}`);
+  // The codec's own (tagged) errors: read from a key, they are a corrupt key naming its file.
+  if (err instanceof ParquetFormatError) return new CorruptKeyError(path, `is not a valid Parquet file: ${err.reason}`, site.key, { cause: err });
   if (err instanceof FrameError) return new CorruptKeyError(path, err.message, site.key, { cause: err });
+  if (err instanceof DataBaseError) return err;
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return new CorruptKeyError(path, 'file is missing', site.key, { cause: err });
   if (code === 'EMFILE' || code === 'EACCES' || code === 'EIO' || code === 'ENOSPC') return err;

@@ -1,11 +1,12 @@
 /**
- * The loader conformance suite, on a top-level database and again on a sub-database; the
- * Parquet cases once more on a database with fsync: false and keepVersions: 2.
+ * The loader conformance suite, on a top-level database, on a sub-database, and on databases
+ * opened with the options that change the write path: `fsync: false` and `keepVersions: 2`.
  */
 import path from 'node:path';
 import { DataBase } from '../../src/index.js';
 import { defineLoaderConformance } from './suite.js';
-import { parquetCases } from './parquet-cases.js';
+// Registers the Parquet loaders' cases (and the to_msgpack default) into the suite.
+import './parquet-cases.js';
 
 defineLoaderConformance('top-level database', (tmp) => DataBase.open(path.join(tmp, 'top')));
 
@@ -16,4 +17,6 @@ defineLoaderConformance('sub-database', async (tmp) => {
   return sub;
 });
 
-defineLoaderConformance('fsync false, keepVersions 2 (Parquet)', (tmp) => DataBase.open(path.join(tmp, 'nosync'), { fsync: false, keepVersions: 2 }), parquetCases);
+defineLoaderConformance('database opened with fsync: false', (tmp) => DataBase.open(path.join(tmp, 'nosync'), { fsync: false }));
+
+defineLoaderConformance('database opened with keepVersions: 2', (tmp) => DataBase.open(path.join(tmp, 'versions'), { keepVersions: 2 }), undefined, { keepVersions: 2 });

@@ -10,7 +10,7 @@ import { afterAll, expect, it } from 'vitest';
 import { REPO_ROOT } from '../services.js';
 
 const temp = mkdtempSync(path.join(tmpdir(), 'isfdb-many-'));
-afterAll(() => rmSync(temp, { recursive: true, force: true }));
+afterAll(() => rmSync(temp, { recursive: true, force: true }), 120_000);
 // The compiled child (`npm test` builds first).
 const child = path.join(REPO_ROOT, 'dist', 'test', 'parquet', 'many-partitions-child.js');
 
