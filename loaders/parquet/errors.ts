@@ -6,5 +6,12 @@
 /** A bad Parquet file: truncated, bad magic, sizes that do not fit, bytes that do not decode. */
 export class ParquetFormatError extends Error {}
 
-/** The file uses a feature this engine does not implement (not a corrupt file). */
-export class UnsupportedFeatureError extends Error {}
+/**
+ * The file uses a feature the fast reader does not implement (not a corrupt file). `final`:
+ * no reader here has it (encryption), so there is nothing to fall back to.
+ */
+export class UnsupportedFeatureError extends Error {
+  constructor(message: string, readonly final = false) {
+    super(message);
+  }
+}

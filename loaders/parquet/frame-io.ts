@@ -6,9 +6,9 @@ import { promises as fs } from 'node:fs';
 import { type Table } from 'apache-arrow';
 import { CorruptKeyError, InvalidInputError, UnsupportedFormatError, DataBaseError } from '../../src/errors.js';
 import { parseJsonText, pythonJson } from '../../src/ondisk.js';
-import { inspectParquet, readParquet, writeParquet, type WriteParquetOptions } from './codec.js';
+import { inspectParquet, readParquet, writeParquet, type ParquetReadOptions, type WriteParquetOptions } from './codec.js';
+import { UnsupportedFeatureError } from './errors.js';
 import { COMPRESSIONS, type Compression } from './compression.js';
-import { ParquetFormatError } from './reader.js';
 import { UnsupportedTypeError } from './arrow-types.js';
 import { FrameError, OBJECT_META_KEY, buildObjectMeta, dataColumnsOf, frameForWriting, frameIndexOf, withIndex, withSchemaMetadata, type LabelType } from './frame.js';
 import { objectMetaSchema, type ObjectMetaJson } from './ondisk.js';
@@ -60,12 +60,22 @@ export function prepareFrame(value: Table, options: FrameDumpOptions, site: Fram
 
 export async function writeFrameFile(path: string, frame: Table, options: FrameDumpOptions, site: FrameSite): Promise<void> {
   try {
-    await writeParquet(path, frame.schema, [frame], writeOptionsOf(options));
+    await writeParquet(path, frame.schema, [frame], { ...writeOptionsOf(options), ...layoutOf(frame) });
   } catch (err) {
     await fs.rm(path, { force: true });
     if (err instanceof UnsupportedTypeError) throw new UnsupportedFormatError(site.loader, site.key, err.message);
     throw err;
   }
+}
+
+/** Columns without nulls are REQUIRED (no definition levels); the index keeps min/max in wide frames. */
+function layoutOf(frame: Table): Pick<WriteParquetOptions, 'required' | 'alwaysMinMax'> {
+  const required = new Set<string>();
+  frame.schema.fields.forEach((field, i) => {
+    if (frame.getChildAt(i)?.nullCount === 0) required.add(field.name);
+  });
+  const index = frameIndexOf(frame);
+  return { required, alwaysMinMax: new Set(index.kind === 'columns' ? index.columns : []) };
 }
 
 function writeOptionsOf(options: FrameDumpOptions): WriteParquetOptions {
@@ -119,17 +129,27 @@ export async function readFrameFile(
   }
 }
 
-/** Library errors pass; a bad or missing file becomes a CorruptKeyError naming it. */
+/** Reads any Parquet file; failures become typed errors naming the key and the file. */
+export async function readParquetFile(path: string, options: ParquetReadOptions, site: FrameSite): Promise<{ table: Table; bytesRead?: number }> {
+  try {
+    return await readParquet(path, options);
+  } catch (err) {
+    throw asTypedError(err, path, site);
+  }
+}
+
+/**
+ * Library errors pass; a feature no reader here has becomes an UnsupportedFormatError, and a
+ * bad or missing file a CorruptKeyError naming it. A decoder fed hostile bytes can fail in
+ * many ways (ranges, recursion, allocation): every such failure means "not a valid file".
+ */
 export function asTypedError(err: unknown, path: string, site: FrameSite): unknown {
   if (err instanceof DataBaseError) return err;
-  if (err instanceof ParquetFormatError || err instanceof RangeError || err instanceof TypeError) {
-    return new CorruptKeyError(path, `is not a valid Parquet file: ${err.message}`, site.key, { cause: err });
-  }
+  if (err instanceof UnsupportedFeatureError) return new UnsupportedFormatError(site.loader, site.key, `${path}: ${err.message}`);
   if (err instanceof FrameError) return new CorruptKeyError(path, err.message, site.key, { cause: err });
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return new CorruptKeyError(path, 'file is missing', site.key, { cause: err });
-  if (err instanceof Error && /wasm|unreachable|parquet/i.test(err.message)) {
-    return new CorruptKeyError(path, `cannot be read: ${err.message}`, site.key, { cause: err });
-  }
+  if (code === 'EMFILE' || code === 'EACCES' || code === 'EIO' || code === 'ENOSPC') return err;
+  if (err instanceof Error) return new CorruptKeyError(path, `is not a valid Parquet file: ${err.message}`, site.key, { cause: err });
   return err;
 }
