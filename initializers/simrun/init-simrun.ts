@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { DataBase } from '../../src/database.js';
+import { DataBase } from '../../src/index.js';
 import { type FailedRun, checkFolders, normalizePathMap, planSimrun } from './plan.js';
 import { missingReport } from './params.js';
 import type { FolderTimings, ParseOptions } from './parse-folder.js';

@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { Float64, makeData, type Data, type DataType, type Table } from 'apache-arrow';
-import type { DataBase } from '../../src/database.js';
+import type { DataBase } from '../../src/index.js';
 import { OBJECT_META, type StagedPartition, stageTable, stagedDaskLoader } from './encode.js';
 import { Feed } from './feed.js';
 import { InputProblemError } from './parse-csv.js';
