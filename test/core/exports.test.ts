@@ -28,7 +28,7 @@ const FRAMES_EXPORTS = [
 ];
 
 /** isf-data-base/simrun (src/simrun.ts). */
-const SIMRUN_EXPORTS = ['PyTuple', 'generateCampaign', 'initSimrun', 'parsePyLiteral', 'toPyLiteral'];
+const SIMRUN_EXPORTS = ['PyTuple', 'addDendriticSpikeTimes', 'addDendriticVoltageTraces', 'generateCampaign', 'initSimrun', 'parsePyLiteral', 'toPyLiteral'];
 
 const TYPE_EXPORTS = [
   'CampaignSummary', 'Cell', 'CellSection', 'CellSynapse', 'DataBaseErrorTag', 'DbStateJson', 'FieldDifference',
