@@ -5,7 +5,7 @@
  * dendritic_recordings at a threshold (one key `<site>_<threshold>` per recording site).
  */
 import type { Table } from 'apache-arrow';
-import type { DataBase } from '../../src/database.js';
+import type { DataBase } from '../../src/index.js';
 import { InvalidInputError } from '../../src/errors.js';
 import { type InitSimrunOptions, type InitSimrunReport, runSimrun } from './init-simrun.js';
 import { folderOfId } from './state.js';

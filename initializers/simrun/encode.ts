@@ -11,10 +11,8 @@ import { writeFileSync } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
-import { InvalidInputError } from '../../src/errors.js';
-import { getLoader } from '../../loaders/index.js';
-import type { Loader, LoaderContext } from '../../loaders/types.js';
-import { type FolderResult, type ParseOptions, parseFolder } from './parse-folder.js';
+import { InvalidInputError, getLoader, type Loader, type LoaderContext } from '../../src/index.js';
+import { type FolderResult, type FolderTimings, type ParseOptions, parseFolder } from './parse-folder.js';
 import type { RunFolder } from './scan.js';
 import { INDEX, activationTable, gridLabels, traceTable } from './tables.js';
 
@@ -43,8 +41,14 @@ export interface StagedPartition {
  */
 function fileChecksum(): { update: (chunk: Uint8Array) => void; digest: () => string } {
   const hash = createHash('sha256');
-  return { update: (chunk) => { hash.update(chunk); }, digest: () => `sha256:${hash.digest('hex')}` };
+  return {
+    update: (chunk) => { const t = performance.now(); hash.update(chunk); hashMs += performance.now() - t; },
+    digest: () => `sha256:${hash.digest('hex')}`,
+  };
 }
+
+/** Time spent hashing in this thread since the last parseAndEncode began (see FolderTimings). */
+let hashMs = 0;
 
 export interface EncodeSpec {
   /** staging folder for this run folder's partitions */
@@ -102,25 +106,32 @@ export async function stageTable(table: Table, dir: string, key: string, options
  * Encode every requested key of a parsed folder, then drop the big buffers from the result
  * (only time grids, spikes and the index go back to the main thread).
  */
-export async function encodeFolder(r: FolderResult, spec: EncodeSpec): Promise<FolderResult> {
+export async function encodeFolder(r: FolderResult, spec: EncodeSpec, timings?: FolderTimings): Promise<FolderResult> {
   const staged: Record<string, StagedPartition> = {};
+  let tablesMs = 0;
+  const t0 = performance.now();
+  const timed = <T>(build: () => T): T => { const t = performance.now(); const out = build(); tablesMs += performance.now() - t; return out; };
   for (const key of spec.keys) {
     const dir = path.join(spec.dir, key.replace(/\//g, '__'));
     if (key === 'voltage_traces' && r.vm) {
       const labels = gridLabels(r.vm.time);
-      staged[key] = await stageTrace(traceTable(r.index, r.vm, labels), dir, key, labels);
+      staged[key] = await stageTrace(timed(() => traceTable(r.index, r.vm!, labels)), dir, key, labels);
     } else if (key === 'synapse_activation' && r.syn) {
-      staged[key] = await stageTable(activationTable(r.syn, 'synapses'), dir, key, { index: INDEX });
+      staged[key] = await stageTable(timed(() => activationTable(r.syn!, 'synapses')), dir, key, { index: INDEX });
     } else if (key === 'cell_activation' && r.cells) {
-      staged[key] = await stageTable(activationTable(r.cells, 'cells'), dir, key, { index: INDEX });
+      staged[key] = await stageTable(timed(() => activationTable(r.cells!, 'cells')), dir, key, { index: INDEX });
     } else if (key.startsWith('dendritic_recordings/')) {
       const label = key.slice('dendritic_recordings/'.length);
       const d = r.dend.find((x) => x.label === label);
       if (d) {
         const labels = gridLabels(d.block.time);
-        staged[key] = await stageTrace(traceTable(r.index, d.block, labels), dir, key, labels);
+        staged[key] = await stageTrace(timed(() => traceTable(r.index, d.block, labels)), dir, key, labels);
       }
     }
+  }
+  if (timings) {
+    timings.tablesMs += tablesMs;
+    timings.encodeMs += performance.now() - t0 - tablesMs;
   }
   const slim: FolderResult = { index: r.index, dend: r.dend.map((d) => ({ ...d, block: { ...d.block, values: new Float64Array(0) } })), bytes: r.bytes, staged };
   if (r.vm) slim.vm = { ...r.vm, values: new Float64Array(0) };
@@ -205,10 +216,19 @@ export async function parseAndEncode(folder: RunFolder, opts: ParseOptions, spec
   // a retry after a worker died starts from an empty staging folder
   await rm(spec.dir, { recursive: true, force: true });
   const none: ParseOptions = { ...opts, voltageTraces: false, spikeTimes: false, dendriticVoltageTraces: false, dendriticSpikeTimes: false, synapseActivation: false };
-  const soma = await encodeFolder(await parseFolder(folder, { ...none, voltageTraces: opts.voltageTraces, spikeTimes: opts.spikeTimes }), spec);
-  const dend = await encodeFolder(await parseFolder(folder, { ...none, dendriticVoltageTraces: opts.dendriticVoltageTraces, dendriticSpikeTimes: opts.dendriticSpikeTimes }), spec);
-  const act = await encodeFolder(await parseFolder(folder, { ...none, synapseActivation: opts.synapseActivation }), spec);
-  const out: FolderResult = { index: soma.index, dend: dend.dend, bytes: soma.bytes, staged: { ...soma.staged, ...dend.staged, ...act.staged } };
+  const timings: FolderTimings = { parseMs: 0, tablesMs: 0, encodeMs: 0, hashMs: 0 };
+  hashMs = 0;
+  const parse = async (o: ParseOptions): Promise<FolderResult> => {
+    const t = performance.now();
+    const r = await parseFolder(folder, o);
+    timings.parseMs += performance.now() - t;
+    return r;
+  };
+  const soma = await encodeFolder(await parse({ ...none, voltageTraces: opts.voltageTraces, spikeTimes: opts.spikeTimes }), spec, timings);
+  const dend = await encodeFolder(await parse({ ...none, dendriticVoltageTraces: opts.dendriticVoltageTraces, dendriticSpikeTimes: opts.dendriticSpikeTimes }), spec, timings);
+  const act = await encodeFolder(await parse({ ...none, synapseActivation: opts.synapseActivation }), spec, timings);
+  timings.hashMs = hashMs;
+  const out: FolderResult = { index: soma.index, dend: dend.dend, bytes: soma.bytes, staged: { ...soma.staged, ...dend.staged, ...act.staged }, timings };
   if (soma.vm) out.vm = soma.vm;
   if (soma.spikes) out.spikes = soma.spikes;
   return out;

@@ -15,10 +15,10 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { DataBase } from '../../src/database.js';
+import { DataBase } from '../../src/index.js';
 import { type FailedRun, checkFolders, normalizePathMap, planSimrun } from './plan.js';
 import { missingReport } from './params.js';
-import type { ParseOptions } from './parse-folder.js';
+import type { FolderTimings, ParseOptions } from './parse-folder.js';
 import { writePartitionedKeys } from './partitioned.js';
 import { type FolderParser, ParsePool } from './pool.js';
 import type { SimrunQueueOptions } from './distributed.js';
@@ -79,6 +79,19 @@ export interface InitSimrunReport {
   parsing: 'workers' | 'in-thread';
   /** why parsing ran in the main thread, when it did */
   parsingReason?: string;
+  /** where the time went (ms): the workers' parts summed over folders, the main thread's wall time per phase */
+  profile?: SimrunProfile;
+}
+
+export interface SimrunProfile extends FolderTimings {
+  /** scan, parameter files, check pass: before anything is written */
+  planMs: number;
+  /** the partitioned keys, from the first parse to the last key committed (workers run meanwhile) */
+  partitionedMs: number;
+  /** the small keys, parameter files and the state key */
+  summaryMs: number;
+  /** time the main thread's event loop was busy (not waiting for workers or the disk) */
+  mainBusyMs: number;
 }
 
 /** What the add* functions change: only some keys, no state key, only the folders given. */
@@ -94,6 +107,7 @@ export async function initSimrun(rawPath: string, db: DataBase | string, options
 
 export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, options: InitSimrunOptions, partial: PartialRun): Promise<InitSimrunReport> {
   const t0 = Date.now();
+  const elu0 = performance.eventLoopUtilization();
   const core = options.core ?? true;
   const want = {
     voltageTraces: options.voltageTraces ?? true,
@@ -164,6 +178,7 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
       somaThreshold, dendriticThreshold: dendThreshold, synWidth, cellWidth,
     };
 
+    const planMs = Date.now() - t0;
     progress.phase = 'parse';
     staging = await makeStaging(target.basedir);
     const parts = await writePartitionedKeys({
@@ -177,6 +192,7 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
       },
     });
 
+    const partitionedMs = Date.now() - t0 - planMs;
     // the small keys, once all partitions are in place
     progress.phase = 'write';
     report(true);
@@ -218,6 +234,10 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
       keys: written,
       parsing: pool.mode,
       ...(pool.reason === undefined ? {} : { parsingReason: pool.reason }),
+      profile: {
+        ...parts.timings, planMs, partitionedMs, summaryMs: Date.now() - t0 - planMs - partitionedMs,
+        mainBusyMs: performance.eventLoopUtilization(elu0).active,
+      },
     });
   } finally {
     bar.finish();

@@ -7,11 +7,11 @@
  */
 import path from 'node:path';
 import { Float64, makeData, type Data, type DataType, type Table } from 'apache-arrow';
-import type { DataBase } from '../../src/database.js';
+import type { DataBase } from '../../src/index.js';
 import { OBJECT_META, type StagedPartition, stageTable, stagedDaskLoader } from './encode.js';
 import { Feed } from './feed.js';
 import { InputProblemError } from './parse-csv.js';
-import type { FolderResult, ParseOptions, TraceBlock } from './parse-folder.js';
+import type { FolderResult, FolderTimings, ParseOptions, TraceBlock } from './parse-folder.js';
 import { toInvalidInput, unwrapInputProblem } from './plan.js';
 import type { FolderParser } from './pool.js';
 import { pyFloatRepr } from './pyfloat.js';
@@ -47,6 +47,8 @@ export interface PartitionOutcome {
   /** per folder (in `folders` order), per trial */
   spikes: Float64Array[][];
   dendSpikes: Map<string, Float64Array[][]>;
+  /** worker time per part, summed over the parsed folders */
+  timings: FolderTimings;
 }
 
 interface Stream { key: string | string[]; name: string; width?: number; has: (f: RunFolder) => boolean }
@@ -89,6 +91,7 @@ export async function writePartitionedKeys(job: PartitionJob): Promise<Partition
     dendGrids: new Map(Object.entries(prev?.dendGrids ?? {}).map(([l, g]) => [l, { time: Float64Array.from(g), file: 'the earlier run folders' }])),
     spikes: folders.map(() => []),
     dendSpikes: new Map(job.labels.map((l) => [l, folders.map(() => [])])),
+    timings: { parseMs: 0, tablesMs: 0, encodeMs: 0, hashMs: 0 },
   };
   let gridFile = out.grid ? 'the earlier run folders' : '';
   const position = new Map(folders.map((f, i) => [f.rel, i]));
@@ -113,6 +116,7 @@ export async function writePartitionedKeys(job: PartitionJob): Promise<Partition
         if (ref === undefined) out.dendGrids.set(d.label, { time: d.block.time, file: d.block.file });
         else checkGrid(d.block, ref.time, ref.file, folder);
       }
+      if (r.timings) for (const k of ['parseMs', 'tablesMs', 'encodeMs', 'hashMs'] as const) out.timings[k] += r.timings[k];
       if (r.spikes) out.spikes[at] = spikeLists(r.spikes);
       for (const d of r.dend) if (d.spikes) out.dendSpikes.get(d.label)![at] = spikeLists(d.spikes);
       job.onFolderParsed(folder);

@@ -4,7 +4,7 @@
  * re-parsed) and the spike lists of its run folders (read back from the spike keys).
  */
 import type { Table } from 'apache-arrow';
-import type { DataBase } from '../../src/database.js';
+import type { DataBase } from '../../src/index.js';
 import { pyFloatRepr } from './pyfloat.js';
 import { type RunFolder, trialId } from './scan.js';
 import { INDEX } from './tables.js';

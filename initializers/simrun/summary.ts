@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
-import type { DataBase } from '../../src/database.js';
+import type { DataBase } from '../../src/index.js';
 import { type ManagedFolders, type ParamScan, copyParams } from './params.js';
 import type { FailedRun } from './plan.js';
 import { pyFloatRepr } from './pyfloat.js';

@@ -50,10 +50,11 @@ async function duckdb(root: string, outDir: string): Promise<{ bytes: number }> 
 
 const started = performance.now();
 if (mode === 'init') {
-  const db = await DataBase.open(out!);
+  // ISFDB_BENCH_FSYNC=0: the same run without fsync (what the disk's flushes cost)
+  const db = await DataBase.open(out!, process.env['ISFDB_BENCH_FSYNC'] === '0' ? { fsync: false } : {});
   const report = await initSimrun(raw!, db, { quiet: true, ...(workersText === undefined ? {} : { workers: Number(workersText) }) });
   const seconds = (performance.now() - started) / 1000;
-  process.stdout.write(`${JSON.stringify({ seconds, bytes: report.bytes, trials: report.trials, parsing: report.parsing, maxRssMB: process.resourceUsage().maxRSS / 1024 })}\n`);
+  process.stdout.write(`${JSON.stringify({ seconds, bytes: report.bytes, trials: report.trials, parsing: report.parsing, profile: report.profile, maxRssMB: process.resourceUsage().maxRSS / 1024 })}\n`);
 } else if (mode === 'parse') {
   // parsing alone (worker threads, no Parquet, nothing written): where the time goes
   const { scanCampaign } = await import('../../initializers/simrun/scan.js');

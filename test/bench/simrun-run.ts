@@ -1,4 +1,5 @@
-/** Run only the simrun benchmark: node dist/test/bench/simrun-run.js [--quick] */
+/** Run only the simrun benchmark: node dist/test/bench/simrun-run.js [--quick] [--shape=isf|wide] */
 import { benchSimrun } from './simrun.js';
 
-await benchSimrun({ quick: process.argv.includes('--quick') });
+const shape = process.argv.find((a) => a.startsWith('--shape='))?.slice('--shape='.length);
+await benchSimrun({ quick: process.argv.includes('--quick'), ...(shape === 'isf' || shape === 'wide' ? { shapes: [shape] } : {}) });
