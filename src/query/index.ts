@@ -12,3 +12,10 @@
 export { q } from './table.js';
 export { normalizeWhere, OPERATORS } from './where.js';
 export type { Where, WhereClause, Condition, Operators, Scalar, OperatorName } from './where.js';
+export { queryStored, queryStoredParts, emptyStats } from './stored.js';
+export type { QueryOptions, QueryStats } from './stored.js';
+export { findKeys, FIND_FIELDS } from './find.js';
+export type { FoundKey } from './find.js';
+export { ResultsCollection } from './results.js';
+export type { ResultEntry, AddOptions, Params } from './results.js';
+export { matchRecords, flatten } from './records.js';
