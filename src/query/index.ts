@@ -19,3 +19,5 @@ export type { FoundKey } from './find.js';
 export { ResultsCollection } from './results.js';
 export type { ResultEntry, AddOptions, Params } from './results.js';
 export { matchRecords, flatten } from './records.js';
+export { resultWriter, OUTPUT_FORMATS } from './output.js';
+export type { OutputFormat, ResultWriter } from './output.js';

@@ -28,7 +28,7 @@ function partition(p: number): Table {
     s: Array.from({ length: n }, (_, i) => `type${(p * n + i) % 5}`),
   };
   for (let c = 0; c < 30; c++) cols[`w${c}`] = Float64Array.from({ length: n }, (_, i) => c + i / n);
-  return withIndex(tableFromArrays(cols as never), 'sim_trial_index');
+  return withIndex(tableFromArrays(cols as never) as unknown as Table, 'sim_trial_index');
 }
 
 beforeAll(async () => {
@@ -49,7 +49,7 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function fullThenQ(key: string, where: Where, columns?: string[]): Promise<Table> {
+async function fullThenQ(key: string, where: Where, columns?: string[]): Promise<Table[]> {
   const value = await db.get(key);
   const tables = value instanceof Table ? [value] : await Promise.all(Array.from({ length: (value as PartitionedFrame).numPartitions }, (_, i) => (value as PartitionedFrame).readPartition(i)));
   return tables.map((table) => {
