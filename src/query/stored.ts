@@ -13,6 +13,7 @@ import { InvalidInputError, UnsupportedFormatError } from '../errors.js';
 import type { DataBase } from '../database.js';
 import { formatKey, keyParts, type Key } from '../keys.js';
 import { ParquetFileReader } from '../../loaders/parquet/reader.js';
+import { PhysicalType } from '../../loaders/parquet/format.js';
 import { UnsupportedFeatureError } from '../../loaders/parquet/page-decoder.js';
 import { asTypedError, readFrameFile, readObjectMeta } from '../../loaders/parquet/frame-io.js';
 import { OBJECT_META_KEY, dataColumnsOf, frameIndexOf, withSchemaMetadata } from '../../loaders/parquet/frame.js';
@@ -241,12 +242,33 @@ function mergeColumns(schema: Schema, tables: Array<Table | undefined>, names: R
   return new Table(out, [recordBatchOf(out, makeData({ type: new Struct(fields), length: rows, nullCount: 0, children }))]);
 }
 
-/** min/max of a column chunk, when the writer recorded them and the reader decodes them. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** min/max of a column chunk from its statistics (PLAIN bytes), when recorded and comparable here. */
 function statisticsOf(reader: ParquetFileReader, group: number, column: number | undefined): ColumnRange | undefined {
   if (column === undefined) return undefined;
-  const chunk = reader.meta.rowGroups[group]?.columns[column] as { statistics?: { min?: unknown; max?: unknown } } | undefined;
-  const min = chunk?.statistics?.min;
-  const max = chunk?.statistics?.max;
-  const usable = (v: unknown): v is number | string => (typeof v === 'number' && !Number.isNaN(v)) || typeof v === 'string';
-  return usable(min) && usable(max) ? { min, max } : undefined;
+  const chunk = reader.meta.rowGroups[group]?.columns[column];
+  const min = chunk?.minValue;
+  const max = chunk?.maxValue;
+  if (!chunk || !min || !max) return undefined;
+  const view = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);
+  switch (chunk.type) {
+    case PhysicalType.int32: return min.length === 4 && max.length === 4 ? { min: view(min).getInt32(0, true), max: view(max).getInt32(0, true) } : undefined;
+    case PhysicalType.int64: return min.length === 8 && max.length === 8 ? { min: Number(view(min).getBigInt64(0, true)), max: Number(view(max).getBigInt64(0, true)) } : undefined;
+    case PhysicalType.float: return min.length === 4 && max.length === 4 ? { min: view(min).getFloat32(0, true), max: view(max).getFloat32(0, true) } : undefined;
+    case PhysicalType.double: return min.length === 8 && max.length === 8 ? { min: view(min).getFloat64(0, true), max: view(max).getFloat64(0, true) } : undefined;
+    case PhysicalType.byteArray: {
+      // String min/max follow unsigned byte order only when the file says so (column orders) or our
+      // writer made it; legacy writers compared signed bytes. Byte order equals JavaScript's string
+      // order when min and max are ASCII.
+      const unsignedOrder = reader.meta.typeDefinedOrder === true || reader.meta.createdBy?.startsWith('isf-data-base') === true;
+      if (!unsignedOrder || min.some((b) => b >= 0x80) || max.some((b) => b >= 0x80)) return undefined;
+      try {
+        return { min: utf8.decode(min), max: utf8.decode(max) };
+      } catch {
+        return undefined;
+      }
+    }
+    default: return undefined;
+  }
 }
