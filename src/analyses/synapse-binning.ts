@@ -7,10 +7,11 @@
  * trials in sorted order, a trial without activations of a group gets zeros; partitions are
  * stacked in order, and a group absent from a partition gets zeros for its trials.
  */
-import type { Table } from 'apache-arrow';
-import { InvalidInputError, indexColumnOf, type DataBase, type Key, type NdArray } from '../index.js';
+import { Schema, Table as ArrowTable, type Table } from 'apache-arrow';
+import { InvalidInputError, dataColumnsOf, indexColumnOf, type DataBase, type Key, type NdArray } from '../index.js';
 import { Histogram, arange } from './numpy.js';
 import { float64Of, partitionsOf, requireColumn, timeColumnsOf, type FrameInput } from './frames.js';
+import { codesOf, type Codes } from './codes.js';
 
 /** ISF's config.cell_types.EXCITATORY (barrel cortex). */
 export const EXCITATORY = ['L1', 'L2', 'L34', 'L4py', 'L4sp', 'L4ss', 'L5st', 'L5tt', 'L6cc', 'L6ccinv', 'L6ct', 'VPM'] as const;
@@ -65,9 +66,10 @@ export async function binSynapseActivation(frame: FrameInput, options: SynapseBi
   const histogram = new Histogram(arange(0, maxTime + 1, 1));
   const stacks = new Map<string, { values: string[]; blocks: Array<{ at: number; data: Float64Array }> }>();
   const trials: string[] = [];
-  for await (const part of partitionsOf(frame)) {
+  for await (const part of partitionsOf(frame, neededColumns(frame, groupby))) {
     const { ids, groups } = binPartition(part, groupby, histogram, maxTime);
-    for (const [id, group] of groups) {
+    for (const group of groups.values()) {
+      const id = JSON.stringify(group.values);
       let stack = stacks.get(id);
       if (!stack) stacks.set(id, stack = { values: group.values, blocks: [] });
       stack.blocks.push({ at: trials.length, data: group.data });
@@ -85,43 +87,64 @@ export async function binSynapseActivation(frame: FrameInput, options: SynapseBi
 }
 
 function binPartition(part: Table, groupby: string[], histogram: Histogram, maxTime: number): {
-  ids: string[]; groups: Map<string, { values: string[]; data: Float64Array }>;
+  ids: string[]; groups: Map<number, { values: string[]; data: Float64Array }>;
 } {
   const indexName = indexColumnOf(part);
   if (indexName === undefined) throw new InvalidInputError('synapse activation frame', 'needs its trial index (sim_trial_index) stored as a column');
-  const index = part.getChild(indexName)!.toArray() as unknown[];
-  const keys = groupby.map((g) => groupValues(part, g));
+  const trial = codesOf(part.getChild(indexName)!);
+  const dims = groupby.map((g) => groupCodes(part, g));
   const times = timeColumnsOf(part).map((c) => float64Of(part.getChild(c)!));
-  // pandas' groupby drops rows whose group value is missing, then sorts the trials it saw.
-  const rowValues: Array<string[] | undefined> = new Array(part.numRows);
-  const seen = new Map<string, unknown>();
-  for (let r = 0; r < part.numRows; r++) {
-    const values: string[] = [];
-    for (const k of keys) {
-      const v = k[r];
-      if (v === null || v === undefined) break;
-      values.push(v);
+  const n = part.numRows;
+  // One integer per row for its group values; -1 when one is missing (pandas' groupby drops the row).
+  const group = new Float64Array(n);
+  for (let r = 0; r < n; r++) {
+    let code = 0;
+    for (let d = dims.length - 1; d >= 0; d--) {
+      const c = dims[d]!.codes[r]!;
+      if (c < 0) { code = -1; break; }
+      code = code * dims[d]!.values.length + c;
     }
-    if (values.length !== keys.length) continue;
-    rowValues[r] = values;
-    seen.set(String(index[r]), index[r]);
+    group[r] = code;
   }
-  const trialIds = [...seen.entries()].sort(([, a], [, b]) => compareIndexValues(a, b)).map(([id]) => id);
-  const row = new Map(trialIds.map((id, i) => [id, i]));
-  const groups = new Map<string, { values: string[]; data: Float64Array }>();
-  for (let r = 0; r < part.numRows; r++) {
-    const values = rowValues[r];
-    if (values === undefined) continue;
-    const id = JSON.stringify(values);
-    let group = groups.get(id);
-    if (!group) groups.set(id, group = { values, data: new Float64Array(trialIds.length * maxTime) });
-    const base = row.get(String(index[r]))! * maxTime;
-    for (const col of times) {
-      const b = histogram.binOf(col[r]!);
-      if (b >= 0) group.data[base + b]! += 1;
+  // The trials pandas saw (rows with all group values), in its sorted order.
+  const seen = new Uint8Array(trial.values.length);
+  for (let r = 0; r < n; r++) if (group[r]! >= 0 && trial.codes[r]! >= 0) seen[trial.codes[r]!] = 1;
+  const order = trial.values.map((v, code) => ({ v, code })).filter((t) => seen[t.code]).sort((a, b) => compareIndexValues(a.v, b.v));
+  const rowOf = new Int32Array(trial.values.length).fill(-1);
+  order.forEach((t, i) => { rowOf[t.code] = i; });
+  const groups = new Map<number, { values: string[]; data: Float64Array }>();
+  const width = order.length * maxTime;
+  for (let r = 0; r < n; r++) {
+    const g = group[r]!;
+    if (g < 0) continue;
+    let entry = groups.get(g);
+    if (!entry) {
+      const values = dims.map((d) => String(d.values[d.codes[r]!]));
+      groups.set(g, entry = { values, data: new Float64Array(width) });
+    }
+    const base = rowOf[trial.codes[r]!]! * maxTime;
+    const data = entry.data;
+    for (let c = 0; c < times.length; c++) {
+      const b = histogram.binOf(times[c]![r]!);
+      if (b >= 0) data[base + b]! += 1;
     }
   }
-  return { ids: trialIds, groups };
+  return { ids: order.map((t) => String(t.v)), groups };
+}
+
+/** For a stored frame, only the columns the grouping and the binning read. */
+function neededColumns(frame: FrameInput, groupby: string[]): string[] | undefined {
+  const schema = (frame as { schema?: unknown }).schema;
+  if (frame instanceof ArrowTable || !(schema instanceof Schema)) return undefined;
+  const empty = new ArrowTable(schema);
+  const names = new Set(empty.schema.fields.map((f) => f.name));
+  const needed = new Set(timeColumnsOf(empty));
+  for (const g of groupby) {
+    if (names.has(g) && !(DERIVED_GROUPS as readonly string[]).includes(g)) needed.add(g);
+    else if (g === 'proximal' || g === 'binned_somadist') needed.add('soma_distance');
+    else needed.add('synapse_type');
+  }
+  return [...needed].filter((c) => names.has(c) && dataColumnsOf(empty).includes(c));
 }
 
 function compareIndexValues(a: unknown, b: unknown): number {
@@ -131,24 +154,45 @@ function compareIndexValues(a: unknown, b: unknown): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/** The group value of every row (null: missing, dropped by pandas' groupby), as ISF's prefun derives it. */
-function groupValues(part: Table, name: string): Array<string | null> {
+/** The group value of every row as codes (-1: missing, dropped by pandas' groupby), as ISF's prefun derives it. */
+function groupCodes(part: Table, name: string): Codes {
+  if (part.schema.fields.some((f) => f.name === name) && !(DERIVED_GROUPS as readonly string[]).includes(name)) return codesOf(part.getChild(name)!);
   const n = part.numRows;
-  const types = (): string[] => (requireColumn(part, 'synapse_type', 'synapse activation frame').toArray() as unknown[]).map(String);
-  const distance = (): Float64Array => float64Of(requireColumn(part, 'soma_distance', 'synapse activation frame'));
-  if (part.schema.fields.some((f) => f.name === name) && !(DERIVED_GROUPS as readonly string[]).includes(name)) {
-    const column = part.getChild(name)!;
-    return Array.from({ length: n }, (_, i) => {
-      const v = column.get(i) as unknown;
-      return v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v)) ? null : String(v);
+  const mapped = (source: Codes, label: (value: string) => string | null): Codes => {
+    // Derive the label of each distinct source value once, then recode.
+    const labels: string[] = [];
+    const index = new Map<string, number>();
+    const recode = source.values.map((v) => {
+      const l = label(String(v));
+      if (l === null) return -1;
+      let code = index.get(l);
+      if (code === undefined) { code = labels.length; labels.push(l); index.set(l, code); }
+      return code;
     });
-  }
+    const codes = new Int32Array(n);
+    for (let r = 0; r < n; r++) codes[r] = source.codes[r]! < 0 ? -1 : recode[source.codes[r]!]!;
+    return { codes, values: labels };
+  };
+  const types = (): Codes => codesOf(requireColumn(part, 'synapse_type', 'synapse activation frame'));
+  const byDistance = (label: (d: number) => string): Codes => {
+    const distance = float64Of(requireColumn(part, 'soma_distance', 'synapse activation frame'));
+    const labels: string[] = [];
+    const index = new Map<string, number>();
+    const codes = new Int32Array(n);
+    for (let r = 0; r < n; r++) {
+      const l = label(distance[r]!);
+      let code = index.get(l);
+      if (code === undefined) { code = labels.length; labels.push(l); index.set(l, code); }
+      codes[r] = code;
+    }
+    return { codes, values: labels };
+  };
   switch (name) {
-    case 'celltype': return types().map((t) => t.split('_')[0]!);
-    case 'presynaptic_column': return types().map((t) => t.split('_')[1] ?? null);
-    case 'proximal': return Array.from(distance(), (d) => (d < 500 ? 'prox' : 'dist'));
-    case 'EI': return types().map((t) => ((EXCITATORY as readonly string[]).includes(t.split('_')[0]!) ? 'EXC' : 'INH'));
-    case 'binned_somadist': return Array.from(distance(), (d) => {
+    case 'celltype': return mapped(types(), (t) => t.split('_')[0]!);
+    case 'presynaptic_column': return mapped(types(), (t) => t.split('_')[1] ?? null);
+    case 'EI': return mapped(types(), (t) => ((EXCITATORY as readonly string[]).includes(t.split('_')[0]!) ? 'EXC' : 'INH'));
+    case 'proximal': return byDistance((d) => (d < 500 ? 'prox' : 'dist'));
+    case 'binned_somadist': return byDistance((d) => {
       const x = Math.floor(d / 50);
       if (!Number.isFinite(x)) throw new InvalidInputError('synapse activation frame', `soma_distance ${d} cannot be binned`);
       return `${x * 50}to${x * 50 + 50}`;
