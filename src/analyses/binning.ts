@@ -6,7 +6,6 @@
 import { InvalidInputError, dataColumnsOf, columnLabelTypes, type NdArray } from '../index.js';
 import { Histogram, arange } from './numpy.js';
 import { float64Of, isIntLabel, partitionsOf, requireColumn, timeColumnsOf, type FrameInput } from './frames.js';
-import { timeList } from './spikes.js';
 
 export interface TemporalBinningOptions {
   /** Bin width (default 1). */
@@ -30,11 +29,22 @@ export interface TemporalBinning {
 
 /** ISF's temporal_binning_pd: a PSTH of every time in the int-labelled columns. */
 export async function temporalBinning(spikeTimes: FrameInput, options: TemporalBinningOptions = {}): Promise<TemporalBinning> {
-  const { times, rows } = await timeList(spikeTimes);
-  return binTimes(times, rows, options);
+  // The columns themselves, not a concatenated time list: NaN falls outside every bin anyway.
+  const columns: Float64Array[] = [];
+  let rows = 0;
+  for await (const part of partitionsOf(spikeTimes)) {
+    rows += part.numRows;
+    for (const c of timeColumnsOf(part)) columns.push(float64Of(part.getChild(c)!));
+  }
+  return binColumns(columns, rows, options);
 }
 
+/** temporal_binning_pd over a list of times (a frame's non-NaN times) and the frame's row count. */
 export function binTimes(times: Float64Array, rows: number, options: TemporalBinningOptions = {}): TemporalBinning {
+  return binColumns([times], rows, options);
+}
+
+function binColumns(columns: readonly Float64Array[], rows: number, options: TemporalBinningOptions): TemporalBinning {
   let borders: Float64Array;
   if (options.binBorders !== undefined) {
     if (options.binSize !== undefined || options.minTime !== undefined || options.maxTime !== undefined) {
@@ -44,13 +54,11 @@ export function binTimes(times: Float64Array, rows: number, options: TemporalBin
   } else {
     let min = options.minTime;
     let max = options.maxTime;
-    if ((min === undefined || max === undefined) && times.length === 0) {
-      throw new InvalidInputError('temporalBinning input', 'holds no times, so minTime and maxTime must be given');
-    }
     if (min === undefined || max === undefined) {
       let lo = Infinity;
       let hi = -Infinity;
-      for (let i = 0; i < times.length; i++) { const t = times[i]!; if (t < lo) lo = t; if (t > hi) hi = t; }
+      for (const times of columns) for (let i = 0; i < times.length; i++) { const t = times[i]!; if (t < lo) lo = t; if (t > hi) hi = t; }
+      if (lo > hi) throw new InvalidInputError('temporalBinning input', 'holds no times, so minTime and maxTime must be given');
       min ??= lo;
       max ??= hi;
     }
@@ -59,7 +67,7 @@ export function binTimes(times: Float64Array, rows: number, options: TemporalBin
   }
   const histogram = new Histogram(borders);
   const counts = new Float64Array(histogram.numBins);
-  histogram.add(times, counts);
+  for (const times of columns) histogram.add(times, counts);
   if (options.normalize ?? true) for (let i = 0; i < counts.length; i++) counts[i] = counts[i]! / rows;
   if (options.rate) for (let i = 0; i < counts.length; i++) counts[i] = counts[i]! / (borders[i + 1]! - borders[i]!);
   return { borders, counts };
