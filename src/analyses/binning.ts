@@ -3,7 +3,9 @@
  * and `voltage_binning.calculate_vdensity_array_pd` (summed over partitions, as their dask
  * variants do). Counts are float64; NumPy would give int64 for the unnormalised ones.
  */
-import { InvalidInputError, dataColumnsOf, columnLabelTypes, type NdArray } from '../index.js';
+import { InvalidInputError } from '../errors.js';
+import { dataColumnsOf, columnLabelTypes } from '../../loaders/parquet/frame.js';
+import type { NdArray } from '../../loaders/types.js';
 import { Histogram, arange } from './numpy.js';
 import { float64Of, isIntLabel, partitionsOf, requireColumn, timeColumnsOf, type FrameInput } from './frames.js';
 

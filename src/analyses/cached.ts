@@ -4,7 +4,9 @@
  * and a changed input or parameter recomputes it (and `isfdb stale` reports it).
  */
 import type { Table } from 'apache-arrow';
-import type { DataBase, Key, NdArray } from '../index.js';
+import type { DataBase } from '../database.js';
+import type { Key } from '../keys.js';
+import type { NdArray } from '../../loaders/types.js';
 import { spikeDetection, spikeInInterval, type SpikeDetectionOptions } from './spikes.js';
 import { spatiotemporalBinning, temporalBinning, voltageDensity, type SpatiotemporalBinningOptions, type TemporalBinning, type TemporalBinningOptions, type VoltageDensityOptions } from './binning.js';
 import { binnedKey, synapseActivationBinning, type SynapseBinning, type SynapseBinningOptions } from './synapse-binning.js';

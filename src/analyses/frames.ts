@@ -1,6 +1,8 @@
 /** Reading ISF's frames for the analyses: partitions one at a time, columns as float64. */
 import { Table, type Vector } from 'apache-arrow';
-import { InvalidInputError, columnLabelTypes, dataColumnsOf, indexColumnOf, type PartitionedFrame } from '../index.js';
+import { InvalidInputError } from '../errors.js';
+import { columnLabelTypes, dataColumnsOf, indexColumnOf } from '../../loaders/parquet/frame.js';
+import type { PartitionedFrame } from '../../loaders/parquet/partitioned-frame.js';
 
 /** A frame as the analyses take it: one Table, a stored partitioned frame, or partitions. */
 export type FrameInput = Table | PartitionedFrame | Iterable<Table> | AsyncIterable<Table>;

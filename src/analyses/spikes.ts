@@ -3,7 +3,8 @@
  * traces, and whether each trial spiked in a window.
  */
 import { Bool, Float64, Table, Utf8, makeData, makeVector, vectorFromArray, type Data, type DataType, type Vector } from 'apache-arrow';
-import { InvalidInputError, dataColumnsOf, withColumnLabelTypes, withIndex } from '../index.js';
+import { InvalidInputError } from '../errors.js';
+import { dataColumnsOf, withColumnLabelTypes, withIndex } from '../../loaders/parquet/frame.js';
 import { float64Of, indexValuesOf, partitionsOf, timeColumnsOf, type FrameInput } from './frames.js';
 
 export interface SpikeDetectionOptions {

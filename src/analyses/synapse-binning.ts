@@ -8,7 +8,11 @@
  * stacked in order, and a group absent from a partition gets zeros for its trials.
  */
 import { Schema, Table as ArrowTable, type Table } from 'apache-arrow';
-import { InvalidInputError, dataColumnsOf, indexColumnOf, type DataBase, type Key, type NdArray } from '../index.js';
+import { InvalidInputError } from '../errors.js';
+import { dataColumnsOf, indexColumnOf } from '../../loaders/parquet/frame.js';
+import type { DataBase } from '../database.js';
+import type { Key } from '../keys.js';
+import type { NdArray } from '../../loaders/types.js';
 import { Histogram, arange } from './numpy.js';
 import { float64Of, partitionsOf, requireColumn, timeColumnsOf, type FrameInput } from './frames.js';
 import { codesOf, type Codes } from './codes.js';
