@@ -8,7 +8,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { Schema, Struct, Table, makeData, type Data, type Field } from 'apache-arrow';
+import { DataType, Schema, Struct, Table, makeData, type Data, type Field } from 'apache-arrow';
 import { InvalidInputError, UnsupportedFormatError } from '../errors.js';
 import type { DataBase } from '../database.js';
 import { formatKey, keyParts, type Key } from '../keys.js';
@@ -251,6 +251,9 @@ function statisticsOf(reader: ParquetFileReader, group: number, column: number |
   const min = chunk?.minValue;
   const max = chunk?.maxValue;
   if (!chunk || !min || !max) return undefined;
+  // Only where the values we compare are the stored ones: not timestamps, dates or decimals.
+  const type = reader.schema.fields[column]?.type;
+  if (!type || !(DataType.isInt(type) || DataType.isFloat(type) || DataType.isUtf8(type) || DataType.isLargeUtf8(type))) return undefined;
   const view = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);
   switch (chunk.type) {
     case PhysicalType.int32: return min.length === 4 && max.length === 4 ? { min: view(min).getInt32(0, true), max: view(max).getInt32(0, true) } : undefined;
