@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataBase, Registry, generateCampaign, initSimrun, isDataBaseError, type NdArray, type PartitionedFrame } from '../../src/index.js';
 import {
   spikeDetection, spikeInInterval, temporalBinning, spatiotemporalBinning, voltageDensity, synapseActivationBinning,
-  EXCITATORY, temporalBinningCached, spikeDetectionCached, voltageDensityCached, synapseActivationBinningCached, spatiotemporalBinningCached,
+  EXCITATORY, temporalBinningCached, spikeDetectionCached, spikeInIntervalCached, voltageDensityCached, synapseActivationBinningCached, spatiotemporalBinningCached,
 } from '../../src/analyses/index.js';
 import { FIXTURE, HAVE_FIXTURE, cleanup, copyFixture, tempDir } from '../simrun/helpers.js';
 import { REPO_ROOT, pythonWith, skipReason } from '../services.js';
@@ -210,6 +210,8 @@ function analysesSuite(name: string, open: () => Promise<{ db: DataBase; dir: st
       const st = await spikeDetectionCached(db, { output: 'spikes_again' });
       expectSameSpikeFrames((await db.get('spikes_again')) as Table, (await db.get('spike_times')) as Table);
       expectSameSpikeFrames(st, (await db.get('spike_times')) as Table);
+      const window = await spikeInIntervalCached(db, { output: 'spiked_early' }, 0, 200);
+      expect(Array.from(((await db.get('spiked_early')) as Table).getChild('spike_in_interval')!)).toEqual(Array.from(window.getChild('spike_in_interval')!));
       const vd = await voltageDensityCached(db, { output: 'vdensity' }, { binSize: 10 });
       expect((await db.get('vdensity')) as NdArray).toMatchObject({ shape: vd.shape });
       const stb = await spatiotemporalBinningCached(db, { output: 'stbin' });
