@@ -122,6 +122,8 @@ async function benchTemporalBinning(db: DataBase, python: string | undefined, qu
   process.stdout.write(`\ntemporalBinning on ${fmt(trials)} trials' spike times (${fmt(counts.reduce((a, b) => a + b, 0))} spikes), bin 1 ms, range from the data\n`);
   const ours: number[] = [];
   const theirs: number[] = [];
+  const oursCpu: number[] = [];
+  const theirsCpu: number[] = [];
   let sum = 0;
   let bins = 0;
   const REPS = 9;
@@ -130,25 +132,36 @@ async function benchTemporalBinning(db: DataBase, python: string | undefined, qu
     // Each round: the median of REPS calls, as the pandas side reports (a call lasts milliseconds,
     // so one descheduling on this shared machine would otherwise decide a round).
     const reps: number[] = [];
+    const cpuReps: number[] = [];
     let c: Float64Array = new Float64Array(0);
     for (let r = 0; r < REPS; r++) {
       const t = performance.now();
+      const cpu = process.cpuUsage();
       c = (await temporalBinning(stored, { binSize: 1 })).counts;
+      const used = process.cpuUsage(cpu);
       reps.push(performance.now() - t);
+      cpuReps.push((used.user + used.system) / 1000);
     }
     ours.push(median(reps));
+    oursCpu.push(median(cpuReps));
     sum = c.reduce((a, b) => a + b, 0);
     bins = c.length;
     if (python) {
       const p = runPython(python, 'temporal', { files: [file], bin_size: 1, reps: REPS });
       theirs.push((p['seconds'] as number) * 1000);
+      theirsCpu.push((p['cpu_seconds'] as number) * 1000);
       if (p['bins'] !== bins || Math.abs((p['sum'] as number) - sum) > 1e-9) throw new Error(`pandas found ${String(p['bins'])} bins summing to ${String(p['sum'])}, we ${bins} summing to ${sum}`);
     }
   }
   line('ours (median of 5 rounds of median-of-9)', `${fmt(median(ours), 1)} ms`, `rounds: ${ours.map((x) => fmt(x, 1)).join(', ')}`);
   if (python) {
     line('pandas temporal_binning_pd (same)', `${fmt(median(theirs), 1)} ms`, `rounds: ${theirs.map((x) => fmt(x, 1)).join(', ')}`);
-    line('speed-up', `${fmt(median(theirs) / median(ours), 1)}x`, 'goal >= 5x; same bins and sums checked');
+    line('speed-up (wall clock)', `${fmt(median(theirs) / median(ours), 1)}x`, 'goal >= 5x; same bins and sums checked');
+    // On a shared machine a call of a few milliseconds often waits for a CPU longer than it runs;
+    // CPU time (process.cpuUsage, time.process_time) measures the work itself.
+    line('ours, CPU time (same medians)', `${fmt(median(oursCpu), 1)} ms`, `rounds: ${oursCpu.map((x) => fmt(x, 1)).join(', ')}`);
+    line('pandas, CPU time (same medians)', `${fmt(median(theirsCpu), 1)} ms`, `rounds: ${theirsCpu.map((x) => fmt(x, 1)).join(', ')}`);
+    line('speed-up (CPU time)', `${fmt(median(theirsCpu) / median(oursCpu), 1)}x`, 'goal >= 5x');
   } else line('pandas baseline', 'skipped', 'no Python with pandas (set ISFDB_BENCH_PYTHON or ISFDB_PYTHON)');
 }
 
@@ -217,9 +230,11 @@ export async function benchQuery(opts: { quick?: boolean } = {}): Promise<void> 
   process.stdout.write(`\n== query and analyses${quick ? ' (quick)' : ''} ==\n`);
   try {
     const db = await DataBase.open(path.join(dir, 'db'), { registry: new Registry(path.join(dir, 'registry')), fsync: false });
-    await benchSelectiveQuery(db, quick);
-    await benchTemporalBinning(db, python, quick);
-    await benchSynapseBinning(db, python, quick);
+    // ISFDB_BENCH_QUERY_PARTS=selective,temporal,synapse runs some parts only.
+    const parts = (process.env['ISFDB_BENCH_QUERY_PARTS'] ?? 'selective,temporal,synapse').split(',');
+    if (parts.includes('selective')) await benchSelectiveQuery(db, quick);
+    if (parts.includes('temporal')) await benchTemporalBinning(db, python, quick);
+    if (parts.includes('synapse')) await benchSynapseBinning(db, python, quick);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
