@@ -48,6 +48,7 @@ export function binTimes(times: Float64Array, rows: number, options: TemporalBin
 
 function binColumns(columns: readonly Float64Array[], rows: number, options: TemporalBinningOptions): TemporalBinning {
   let borders: Float64Array;
+  let values: readonly Float64Array[] = columns;
   if (options.binBorders !== undefined) {
     if (options.binSize !== undefined || options.minTime !== undefined || options.maxTime !== undefined) {
       throw new InvalidInputError('temporalBinning options', 'binBorders excludes binSize, minTime and maxTime (as in ISF)');
@@ -57,10 +58,24 @@ function binColumns(columns: readonly Float64Array[], rows: number, options: Tem
     let min = options.minTime;
     let max = options.maxTime;
     if (min === undefined || max === undefined) {
+      // One pass finds the range and keeps the non-NaN times (ISF's time list), so the binning
+      // pass does not revisit the padding.
+      const total = columns.reduce((n, c) => n + c.length, 0);
+      const times = new Float64Array(total);
+      let kept = 0;
       let lo = Infinity;
       let hi = -Infinity;
-      for (const times of columns) for (let i = 0; i < times.length; i++) { const t = times[i]!; if (t < lo) lo = t; if (t > hi) hi = t; }
-      if (lo > hi) throw new InvalidInputError('temporalBinning input', 'holds no times, so minTime and maxTime must be given');
+      for (const column of columns) {
+        for (let i = 0; i < column.length; i++) {
+          const t = column[i]!;
+          if (t !== t) continue;
+          times[kept++] = t;
+          if (t < lo) lo = t;
+          if (t > hi) hi = t;
+        }
+      }
+      if (kept === 0) throw new InvalidInputError('temporalBinning input', 'holds no times, so minTime and maxTime must be given');
+      values = [times.subarray(0, kept)];
       min ??= lo;
       max ??= hi;
     }
@@ -69,7 +84,7 @@ function binColumns(columns: readonly Float64Array[], rows: number, options: Tem
   }
   const histogram = new Histogram(borders);
   const counts = new Float64Array(histogram.numBins);
-  for (const times of columns) histogram.add(times, counts);
+  for (const times of values) histogram.add(times, counts);
   if (options.normalize ?? true) for (let i = 0; i < counts.length; i++) counts[i] = counts[i]! / rows;
   if (options.rate) for (let i = 0; i < counts.length; i++) counts[i] = counts[i]! / (borders[i + 1]! - borders[i]!);
   return { borders, counts };

@@ -55,13 +55,14 @@ export class Histogram {
     const e = this.edges;
     const first = this.first;
     const last = this.last;
-    const width = this.width;
+    const perUnit = 1 / this.width;
     const top = this.bins - 1;
     if (top < 0) return;
     for (let i = 0; i < values.length; i++) {
       const v = values[i]!;
       if (!(v >= first && v <= last)) continue;
-      let b = Math.floor((v - first) / width);
+      // A guess (multiplying by the inverse width), corrected against the exact edges.
+      let b = Math.floor((v - first) * perUnit);
       if (b > top) b = top;
       while (b > 0 && e[b]! > v) b--;
       while (b < top && e[b + 1]! <= v) b++;
