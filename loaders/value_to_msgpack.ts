@@ -14,9 +14,9 @@ const FILE = 'value.msgpack';
 export const loader: Loader = {
   name: 'value_to_msgpack',
   canDump: isPlainValue,
-  async dump(value, dir) {
+  async dump(value, dir, ctx) {
     if (!isPlainValue(value)) throw new TypeError('value_to_msgpack stores strings, numbers, booleans, null, bigints, arrays, plain objects and typed arrays');
-    writeDataFile(path.join(dir, FILE), packValue(value));
+    writeDataFile(path.join(dir, FILE), packValue(value), ctx);
   },
   async load(dir, _loaderJson, ctx) {
     const file = path.join(dir, FILE);

@@ -3,88 +3,46 @@
  * in keys.ts, the JSON files in ondisk.ts, the atomic filesystem work in store/, and the formats
  * in loaders/.
  */
-import fsSync, { promises as fs } from 'node:fs';
 import path from 'node:path';
-import {
-  DataBaseError, DatabaseNotFoundError, KeyNotFoundError, KeyTypeConflictError,
-  LoaderError, NotADatabaseError, ReadonlyError, UnknownLoaderError, UnsupportedFormatError, isDataBaseError,
-} from './errors.js';
-import { createDbState, readDbState, refuseLegacy, writeDbState, newUniqueId } from './dbstate.js';
-import { formatKey, isKeyFolderName, keyParts, relativeKeyFolder, type Key } from './keys.js';
-import { CHECKSUMS_FIELD, LOADER_FILE, METADATA_FILE, loaderJsonSchema, metadataSchema, pythonJson, readJsonFile, type DbStateJson, type MetadataJson, SUBDB_LOADER, FOLDER_LOADER, SUBDB_FOLDER } from './ondisk.js';
-import { buildMetadata, postHocMetadata } from './provenance.js';
+import { DataBaseNotFoundError, KeyNotFoundError, KeyTypeConflictError, NotADataBaseError, ReadonlyError, isDataBaseError } from './errors.js';
+import { createDbState, readDbState, refuseLegacy } from './dbstate.js';
+import { formatKey, keyParts, relativeKeyFolder, type Key } from './keys.js';
+import { LOADER_FILE, type DbStateJson, type MetadataJson, SUBDB_LOADER, FOLDER_LOADER, SUBDB_FOLDER } from './ondisk.js';
+import type { MaybeCalculateOptions, OpenOptions, SetManyEntry, WriteOptions } from './options.js';
 import { Registry } from './registry.js';
-import { fsckDatabase, type FsckOptions, type FsckReport } from './fsck.js';
-import { verifyDatabase, type VerifyReport } from './verify.js';
-import { pathExists, replaceFileAtomically, syncDirectory } from './store/durable.js';
-import { checksumFolder } from './store/checksum.js';
-import { commitTempKeyFolder, createTempKeyFolder, recoverKeyFolder, retireKeyFolder, syncTree } from './store/keyfolder.js';
-import { DEFAULT_LOCK_OPTIONS, acquireLock, sleep, type HeldLock } from './store/locks.js';
-import { checkVersionRef, commitKeepingHistory, diffVersions, listVersions, resolveVersionFolder, restoreVersion, type VersionDiff, type VersionInfo, type VersionRef } from './history.js';
-import { calculate, findStale, inputFacts, type CalculationPort, type RecipeOptions, type StaleKey } from './lineage.js';
-import { defaultDumperFor, fullLoaderName, getLoader, shortLoaderName } from '../loaders/index.js';
-import type { Loader, LoaderContext, LoaderJson } from '../loaders/types.js';
+import { ensureRegistered } from './registration.js';
+import { keyFolderEntries, subDataBaseIdentity, walkKeys } from './walk.js';
+import { fsckDataBase, type FsckOptions, type FsckReport } from './fsck.js';
+import { verifyDataBase, type VerifyReport } from './verify.js';
+import { pathExists } from './store/durable.js';
+import { commitKeys, type KeyCommit } from './store/commit.js';
+import type { HeldLock } from './store/locks.js';
+import { checkVersionRef, diffVersions, listVersions, resolveVersionFolder, restoreVersion, type VersionDiff, type VersionInfo, type VersionRef } from './history.js';
+import { calculate, findStale, folderDigest, type CalculationPort, type StaleKey } from './lineage.js';
+import { chooseDumper, loadFolder, loaderNameAt, readKeyMetadata, readLoaderJson } from './key-io.js';
+import { deleteKeyFolder, moveKeyFolder } from './key-ops.js';
+import { DbFolder } from './db-folder.js';
+import { getLoader, shortLoaderName } from '../loaders/index.js';
+import type { Loader } from '../loaders/types.js';
 
-export interface OpenOptions {
-  /** Refuse every write; never takes locks. Sub-databases inherit it. */
-  readonly?: boolean;
-  /** Throw instead of creating a database where there is none. */
-  nocreate?: boolean;
-  /** How long a writer waits for another writer of the same key (default 60 s). */
-  lockTimeoutMs?: number;
-  /** Age after which a lock of a killed process is taken over (default 10 s, at least 2 s). */
-  lockStaleMs?: number;
-  /** A folder in the git checkout of the code writing keys (default: the working directory). */
-  gitDir?: string;
-  /** Where ids are registered (default: $ISFDB_REGISTRY or ~/.isf-data-base/registry). */
-  registry?: Registry;
-  /**
-   * fsync every written file and folder before a write becomes visible (default true): a value
-   * then survives power loss. With false, writes stay atomic against killed processes (the page
-   * cache survives them) but a power cut may lose recent ones; about 3x more small writes per second.
-   */
-  fsync?: boolean;
-  /** Keep the last N values of a key on overwrite (see history.ts); 0 (default) drops them as ISF does. */
-  keepVersions?: number;
-}
-
-/** Options of one write. */
-export interface WriteOptions {
-  /** Overrides the database's keepVersions for this write. */
-  keepVersions?: number;
-}
-
-/** `params`, `inputs` and `code` make a recipe (see lineage.ts); without them ISF's behaviour: compute once, then read. */
-export interface MaybeCalculateOptions extends RecipeOptions {
-  force?: boolean;
-  dumper?: string | Loader<never>;
-  /** Overrides the database's keepVersions when this call overwrites the key. */
-  keepVersions?: number;
-}
-
-/** Extras of a write: fields added to metadata.json, and the history setting. */
-interface WriteExtras {
-  extraMetadata?: Record<string, unknown>;
-  keepVersions?: number;
-}
-
-/** What a key is, for listings: its loader's short name and, for sub-databases, that fact. */
-export interface KeyInfo {
-  key: string[];
-  loader: string;
-}
-
-/** How long a reader waits out a writer's swap of a key folder before calling the key missing. */
-const READ_RACE_RETRIES = 20;
+export type { OpenOptions, WriteOptions, MaybeCalculateOptions, KeyInfo, SetManyEntry } from './options.js';
 
 type AnyLoader = Loader<never>;
 
 export class DataBase {
+  /** Sub-database handles by key folder name, with the identity of the folder they were opened on. */
+  private readonly subDbs = new Map<string, { db: DataBase; identity: string }>();
+
+  /** The key-level work (locks, reads, commits) in this database's folder. */
+  private readonly folder: DbFolder;
+
   private constructor(
     readonly basedir: string,
     private state: DbStateJson,
     private readonly options: OpenOptions & { registry: Registry },
-  ) {}
+  ) {
+    this.folder = new DbFolder(basedir, options, (dir) => DataBase.open(dir, { ...options, nocreate: true }));
+  }
 
   get id(): string {
     return this.state._unique_id ?? '';
@@ -103,12 +61,12 @@ export class DataBase {
       await refuseLegacy(basedir);
       if (opts.nocreate || opts.readonly) {
         const flag = opts.nocreate ? 'nocreate' : 'readonly';
-        throw new NotADatabaseError(basedir, `no database here (no db_state.json), and ${flag} forbids creating one`);
+        throw new NotADataBaseError(basedir, `no database here (no db_state.json), and ${flag} forbids creating one`);
       }
       state = await createDbState(basedir, basedir);
     }
     const db = new DataBase(basedir, state, opts);
-    if (!db.readonly) await db.ensureRegistered();
+    if (!db.readonly) db.state = await ensureRegistered(opts.registry, basedir, state);
     return db;
   }
 
@@ -117,9 +75,9 @@ export class DataBase {
     const registry = options.registry ?? Registry.default();
     const dir = await registry.lookup(id);
     const state = await readDbState(dir).catch(() => undefined);
-    if (state === undefined) throw new DatabaseNotFoundError(id, `registered at ${dir}, but no database is there any more`);
+    if (state === undefined) throw new DataBaseNotFoundError(id, `registered at ${dir}, but no database is there any more`);
     if (state._unique_id !== id) {
-      throw new DatabaseNotFoundError(id, `registered at ${dir}, but the database there has id '${String(state._unique_id)}'`);
+      throw new DataBaseNotFoundError(id, `registered at ${dir}, but the database there has id '${String(state._unique_id)}'`);
     }
     return DataBase.open(dir, { ...options, registry, nocreate: true });
   }
@@ -130,21 +88,8 @@ export class DataBase {
   async keys(options: { recurse: true }): Promise<string[][]>;
   async keys(options?: { recurse?: boolean }): Promise<string[] | string[][]>;
   async keys(options: { recurse?: boolean } = {}): Promise<string[] | string[][]> {
-    const entries = await fs.readdir(this.basedir, { withFileTypes: true });
-    const names = entries.filter((e) => e.isDirectory() && isKeyFolderName(e.name)).map((e) => e.name).sort();
-    if (!options.recurse) return names;
-    const leaves: string[][] = [];
-    for (const name of names) {
-      if ((await this.loaderNameAt(name).catch(() => undefined)) !== SUBDB_LOADER) {
-        leaves.push([name]);
-        continue;
-      }
-      const sub = await this.openSubDb(name);
-      const subKeys = await sub.keys({ recurse: true });
-      if (subKeys.length === 0) leaves.push([name]);
-      for (const subKey of subKeys) leaves.push([name, ...subKey]);
-    }
-    return leaves;
+    if (options.recurse) return walkKeys(this.basedir).map((leaf) => leaf.key);
+    return keyFolderEntries(this.basedir).filter((e) => e.isDirectory()).map((e) => e.name);
   }
 
   async has(key: Key): Promise<boolean> {
@@ -157,14 +102,12 @@ export class DataBase {
 
   /** The stored value; `options` go to the loader, except `version` (a number from db.history(key), or 'current'). */
   async get(key: Key, options?: Record<string, unknown>): Promise<unknown> {
-    const parts = keyParts(key);
-    const parent = await this.parentOf(parts, { create: false });
-    if (parent === undefined) throw new KeyNotFoundError(formatKey(parts), this.basedir);
-    if (options?.['version'] === undefined) return parent.getLocal(parts[parts.length - 1]!, formatKey(parts), options);
-    const { version, ...loaderOptions } = options;
-    const wanted = checkVersionRef(version);
-    if (wanted === 'current') return parent.getLocal(parts[parts.length - 1]!, formatKey(parts), loaderOptions);
-    return parent.getVersionLocal(parts[parts.length - 1]!, formatKey(parts), wanted, loaderOptions);
+    const { parent, name, shown } = await this.locate(key);
+    const { version, ...loaderOptions } = options ?? {};
+    const wanted = version === undefined ? 'current' : checkVersionRef(version);
+    if (wanted === 'current') return parent.folder.getLocal(name, shown, version === undefined ? options : loaderOptions);
+    const folder = await resolveVersionFolder(parent.basedir, name, shown, wanted);
+    return loadFolder(folder, shown, parent.folder.loaderContext(shown), loaderOptions);
   }
 
   /** The kept versions of a key, oldest first, then its current value (see history.ts). */
@@ -175,49 +118,37 @@ export class DataBase {
 
   /** Make a kept version current again; the current value goes into the history. Returns the number it got. */
   async restore(key: Key, version: number, options: WriteOptions = {}): Promise<number | undefined> {
-    const parts = keyParts(key);
-    const shown = formatKey(parts);
-    this.assertWritable('restore', shown);
-    const parent = await this.parentOf(parts, { create: false });
-    if (parent === undefined) throw new KeyNotFoundError(shown, this.basedir);
-    const name = parts[parts.length - 1]!;
+    const { parent, name, shown } = await this.locate(key, { writing: 'restore' });
     const wanted = checkVersionRef(version);
     if (wanted === 'current') return undefined;
-    return parent.withKeyLock(name, shown, async () => {
-      if ((await parent.loaderNameAt(name).catch(() => undefined)) === SUBDB_LOADER) {
+    return parent.folder.withKeyLock(name, shown, async () => {
+      if ((await loaderNameAt(parent.basedir, name).catch(() => undefined)) === SUBDB_LOADER) {
         throw new KeyTypeConflictError(shown, parent.basedir, 'is a sub-database and cannot be replaced by a kept version; delete it first');
       }
-      return restoreVersion(parent.basedir, name, shown, wanted, options.keepVersions ?? this.options.keepVersions ?? 0);
+      return restoreVersion(parent.basedir, name, shown, wanted, options.keepVersions ?? this.options.keepVersions ?? 0, { durable: this.options.fsync !== false });
     });
   }
 
   /** Which provenance fields differ between two values of a key, and whether the content changed. */
   async diff(key: Key, a: VersionRef, b: VersionRef): Promise<VersionDiff> {
-    return diffVersions(this, key, a, b);
+    return diffVersions(await this.folderOf(key), formatKey(keyParts(key)), a, b);
   }
 
   /** Computed keys whose recorded inputs changed since they were computed, transitively (see lineage.ts). */
   async stale(): Promise<StaleKey[]> {
-    return findStale(this);
+    return findStale(walkKeys(this.basedir));
   }
 
   /** metadata.json of a key, as on disk; a missing file is filled in "post hoc" as ISF does. */
   async metadata(key: Key): Promise<MetadataJson> {
     const { db, name, shown } = await this.existingKey(key);
-    const folder = path.join(db.basedir, name);
-    const file = path.join(folder, METADATA_FILE);
-    if (await pathExists(file)) return readJsonFile(file, metadataSchema, shown);
-    const loaderJson = await db.readLoaderJson(name, shown).catch(() => undefined);
-    const stat = await fs.stat(folder);
-    const meta = postHocMetadata(loaderJson ? shortLoaderName(loaderJson.Loader) : 'unknown', stat.mtime);
-    if (!db.readonly) await replaceFileAtomically(file, pythonJson(meta));
-    return meta;
+    return readKeyMetadata(db.basedir, name, shown, db.readonly);
   }
 
   /** The short loader name of a key (e.g. 'numpy_to_npy'). */
   async loaderOf(key: Key): Promise<string> {
     const { db, name, shown } = await this.existingKey(key);
-    return shortLoaderName((await db.readLoaderJson(name, shown)).Loader);
+    return shortLoaderName((await readLoaderJson(db.basedir, name, shown)).Loader);
   }
 
   /** Absolute folder of a key (it need not exist). */
@@ -229,41 +160,58 @@ export class DataBase {
 
   /** Store `value` under `key`, atomically. `dumper` is a loader name or object; by default chosen from the value. */
   async set(key: Key, value: unknown, dumper?: string | AnyLoader, dumpOptions?: Record<string, unknown>, writeOptions: WriteOptions = {}): Promise<void> {
-    const parts = keyParts(key);
-    this.assertWritable('set', formatKey(parts));
-    const loader = await this.chooseDumper(value, dumper, formatKey(parts));
+    this.assertWritable('set', formatKey(keyParts(key)));
+    const loader = await chooseDumper(value, dumper, formatKey(keyParts(key)));
     if (loader.kind === 'database') {
-      await this.createSubDb(parts);
+      await this.createSubDb(key);
       return;
     }
-    const parent = await this.parentOf(parts, { create: true });
-    await parent!.writeLocal(parts[parts.length - 1]!, formatKey(parts), loader, value, dumpOptions, writeOptions);
+    const { parent, name, shown } = await this.locate(key, { create: true });
+    await parent.folder.withKeyLock(name, shown, (lock) => parent.folder.writeLocked(name, shown, loader, value, dumpOptions, lock, writeOptions));
+  }
+
+  /**
+   * Store many values at once: every key is atomic and locked as by `set`, and the batch shares
+   * its fsyncs (all files in parallel, one fsync per database folder), so durable small keys are
+   * written several times faster than one `set` after another. Keys must differ; sub-databases are
+   * not created here (use createSubDb). When a value fails to dump, no key of the batch is written.
+   */
+  async setMany(entries: readonly SetManyEntry[], writeOptions: WriteOptions = {}): Promise<void> {
+    const planned: Array<{ parent: DataBase; name: string; shown: string; loader: AnyLoader; entry: SetManyEntry }> = [];
+    const seen = new Set<string>();
+    for (const entry of entries) {
+      const shown = formatKey(keyParts(entry.key));
+      this.assertWritable('set', shown);
+      const loader = await chooseDumper(entry.value, entry.dumper, shown);
+      if (loader.kind === 'database') throw new KeyTypeConflictError(shown, this.basedir, 'setMany does not create sub-databases; use createSubDb');
+      const { parent, name } = await this.locate(entry.key, { create: true });
+      const id = path.join(parent.basedir, name);
+      if (seen.has(id)) throw new KeyTypeConflictError(shown, this.basedir, 'appears twice in one setMany batch');
+      seen.add(id);
+      planned.push({ parent, name, shown, loader, entry });
+    }
+    // Lock in one fixed order so that two overlapping batches cannot deadlock.
+    planned.sort((a, b) => (path.join(a.parent.basedir, a.name) < path.join(b.parent.basedir, b.name) ? -1 : 1));
+    const locks: HeldLock[] = [];
+    try {
+      const commits: KeyCommit[] = [];
+      for (const p of planned) {
+        const lock = await p.parent.folder.lockKey(p.name, p.shown);
+        locks.push(lock);
+        await p.parent.folder.refuseSubDbOverwrite(p.name, p.shown);
+        commits.push(p.parent.folder.valueWrite(p.name, p.shown, p.loader, p.entry.value, p.entry.dumpOptions, lock, writeOptions).commit);
+      }
+      await commitKeys(commits, { durable: this.options.fsync !== false });
+    } finally {
+      await Promise.all(locks.map((lock) => lock.release()));
+    }
   }
 
   async delete(key: Key): Promise<void> {
-    const parts = keyParts(key);
-    const shown = formatKey(parts);
-    this.assertWritable('delete', shown);
-    const parent = await this.parentOf(parts, { create: false });
-    if (parent === undefined) throw new KeyNotFoundError(shown, this.basedir);
-    const name = parts[parts.length - 1]!;
-    await parent.withKeyLock(name, shown, async () => {
-      if (!(await pathExists(path.join(parent.basedir, name)))) throw new KeyNotFoundError(shown, this.basedir);
-      const isSubDb = (await parent.loaderNameAt(name).catch(() => undefined)) === SUBDB_LOADER;
-      // Move the folder away first, then unregister the ids found in the moved copy. Walking it in
-      // place raced with processes creating or opening sub-databases inside it, whose registrations
-      // then outlived the folder (dangling ids); those processes now re-check after registering (see
-      // writeUnlocked, ensureRegistered).
-      const retired = retireKeyFolder(parent.basedir, name);
-      if (retired === undefined) throw new KeyNotFoundError(shown, this.basedir);
-      await syncDirectory(parent.basedir);
-      if (isSubDb) {
-        await forEachDatabaseIn(path.join(retired, SUBDB_FOLDER), (_dir, state) =>
-          state._unique_id ? this.options.registry.unregister(state._unique_id) : Promise.resolve());
-      }
-      // maxRetries: ENOTEMPTY when a process that still held a lock inside the moved folder left an
-      // entry there late.
-      await fs.rm(retired, { recursive: true, force: true, maxRetries: 5 });
+    const { parent, name, shown } = await this.locate(key, { writing: 'delete' });
+    await parent.folder.withKeyLock(name, shown, async () => {
+      parent.subDbs.delete(name);
+      await deleteKeyFolder(parent.basedir, name, shown, this.basedir, this.options.registry);
     });
   }
 
@@ -287,17 +235,9 @@ export class DataBase {
     const [first, second] = fromDir < toDir
       ? [[source, fromName, formatKey(from)], [target, toName, formatKey(to)]] as const
       : [[target, toName, formatKey(to)], [source, fromName, formatKey(from)]] as const;
-    await first[0].withKeyLock(first[1], first[2], () => second[0].withKeyLock(second[1], second[2], async () => {
-      if (!(await pathExists(fromDir))) throw new KeyNotFoundError(formatKey(from), this.basedir);
-      if (await pathExists(toDir)) {
-        throw new KeyTypeConflictError(formatKey(to), target.basedir, 'already exists; delete it first or choose another key');
-      }
-      await fs.rename(fromDir, toDir);
-      await syncDirectory(target.basedir);
-      if (source.basedir !== target.basedir) await syncDirectory(source.basedir);
-      if ((await target.loaderNameAt(toName).catch(() => undefined)) === SUBDB_LOADER) {
-        await forEachDatabaseIn(path.join(toDir, SUBDB_FOLDER), (dir) => DataBase.open(dir, { ...this.options, nocreate: true }).then(() => undefined));
-      }
+    await first[0].folder.withKeyLock(first[1], first[2], () => second[0].folder.withKeyLock(second[1], second[2], async () => {
+      source.subDbs.delete(fromName);
+      await moveKeyFolder({ dir: fromDir, shown: formatKey(from) }, { dir: toDir, shown: formatKey(to) }, this.basedir, this.options.registry);
     }));
   }
 
@@ -314,19 +254,15 @@ export class DataBase {
 
   /** Create (or return the existing) managed folder at `key`; returns its absolute path. */
   async createManagedFolder(key: Key): Promise<string> {
-    const parts = keyParts(key);
-    const shown = formatKey(parts);
-    this.assertWritable('create a managed folder at', shown);
-    const parent = (await this.parentOf(parts, { create: true }))!;
-    const name = parts[parts.length - 1]!;
+    const { parent, name, shown } = await this.locate(key, { create: true, writing: 'create a managed folder at' });
     const folder = path.join(parent.basedir, name);
-    await parent.withKeyLock(name, shown, async () => {
-      const existing = await parent.loaderNameAt(name).catch(() => undefined);
+    await parent.folder.withKeyLock(name, shown, async () => {
+      const existing = await loaderNameAt(parent.basedir, name).catch(() => undefined);
       if (existing === FOLDER_LOADER) return;
       if (existing !== undefined || (await pathExists(folder))) {
         throw new KeyTypeConflictError(shown, parent.basedir, `holds ${existing ?? 'something'}, not a managed folder; a managed folder does not overwrite an existing key`);
       }
-      await parent.writeUnlocked(name, shown, await getLoader(FOLDER_LOADER), undefined, undefined);
+      await parent.folder.writeUnlocked(name, shown, await getLoader(FOLDER_LOADER), undefined, undefined);
     });
     return folder;
   }
@@ -334,9 +270,10 @@ export class DataBase {
   /**
    * Read `key`, or compute it with `fn`, store it and return it. With `params`, `inputs` or
    * `code`, the stored value is returned only while that recipe is unchanged (see lineage.ts).
-   * Concurrent callers, in any process, compute once.
+   * Concurrent callers, in any process, compute once. Returns what `get` returns, on the first
+   * call as on later ones (the stored value read back, not `fn`'s own object).
    */
-  async maybeCalculate<T>(key: Key, fn: () => T | Promise<T>, options: MaybeCalculateOptions = {}): Promise<T> {
+  async maybeCalculate(key: Key, fn: () => unknown, options: MaybeCalculateOptions = {}): Promise<unknown> {
     return calculate(await this.calculationPort(key, options), fn, options);
   }
 
@@ -344,13 +281,13 @@ export class DataBase {
 
   /** Recompute the checksums of every key (or of `key` and what is below it); reads only, takes no lock. */
   async verify(key?: Key): Promise<VerifyReport> {
-    return verifyDatabase(this, key);
+    return verifyDataBase(this.basedir, key);
   }
 
   /** Find (and with `repair`, remove or re-register) what killed writers left; never touches a complete key. */
   async fsck(options: Omit<FsckOptions, 'registry'> = {}): Promise<FsckReport> {
     if (options.repair) this.assertWritable('repair');
-    return fsckDatabase(this.basedir, { lockStaleMs: this.options.lockStaleMs, ...options, registry: this.options.registry });
+    return fsckDataBase(this.basedir, { lockStaleMs: this.options.lockStaleMs, ...options, registry: this.options.registry });
   }
 
   // ---------------------------------------------------------------- internals
@@ -359,37 +296,13 @@ export class DataBase {
     if (this.readonly) throw new ReadonlyError(operation, this.basedir, key);
   }
 
-  /** Register this database (again) when the registry or db_state.json does not point here. */
-  private async ensureRegistered(): Promise<void> {
-    let state = this.state;
-    if (!state._unique_id) state = { ...state, _unique_id: newUniqueId() };
-    const registered = await this.options.registry.lookup(state._unique_id!).catch((err: unknown) => {
-      if (isDataBaseError(err, 'DatabaseNotFoundError', 'CorruptKeyError')) return undefined;
-      throw err;
-    });
-    if (registered !== this.basedir) {
-      await this.options.registry.register(state._unique_id!, this.basedir);
-      // A concurrent delete of this sub-database may have unregistered it just before we registered it
-      // again; do not leave an entry pointing at a removed folder.
-      if ((await readDbState(this.basedir).catch(() => undefined))?._unique_id !== state._unique_id && this.state._unique_id) {
-        await this.options.registry.unregister(state._unique_id!);
-        throw new NotADatabaseError(this.basedir, 'the database was removed (its sub-database key was deleted) while it was being opened');
-      }
-    }
-    if (state !== this.state || state._registered_to_path !== this.basedir) {
-      state = { ...state, _registered_to_path: this.basedir };
-      await writeDbState(this.basedir, state);
-    }
-    this.state = state;
-  }
-
   /** The database directly holding the last part of `parts`, creating sub-databases on the way if asked. */
   private async parentOf(parts: readonly string[], { create }: { create: boolean }): Promise<DataBase | undefined> {
     let db: DataBase = this;
     for (let i = 0; i < parts.length - 1; i++) {
       const name = parts[i]!;
       const shown = formatKey(parts.slice(0, i + 1));
-      const loader = await db.loaderNameAt(name).catch((err: unknown) => {
+      const loader = await loaderNameAt(db.basedir, name).catch((err: unknown) => {
         if (isDataBaseError(err, 'CorruptKeyError') && !create) return undefined;
         throw err;
       });
@@ -409,124 +322,47 @@ export class DataBase {
   }
 
   private async subDbLocal(name: string, shown: string): Promise<DataBase> {
-    const existing = await this.loaderNameAt(name).catch(() => undefined);
+    const existing = await loaderNameAt(this.basedir, name).catch(() => undefined);
     if (existing === SUBDB_LOADER) return this.openSubDb(name);
-    await this.withKeyLock(name, shown, async () => {
-      const now = await this.loaderNameAt(name).catch(() => undefined);
+    await this.folder.withKeyLock(name, shown, async () => {
+      const now = await loaderNameAt(this.basedir, name).catch(() => undefined);
       if (now === SUBDB_LOADER) return;
       if (now !== undefined || (await pathExists(path.join(this.basedir, name)))) {
         throw new KeyTypeConflictError(shown, this.basedir, `holds data (${now ?? 'unknown'}); a key holding data cannot become a sub-database, delete it first`);
       }
-      await this.writeUnlocked(name, shown, await getLoader(SUBDB_LOADER), undefined, undefined);
+      await this.folder.writeUnlocked(name, shown, await getLoader(SUBDB_LOADER), undefined, undefined);
     });
     return this.openSubDb(name);
   }
 
-  private openSubDb(name: string): Promise<DataBase> {
-    return DataBase.open(path.join(this.basedir, name, SUBDB_FOLDER), { ...this.options, nocreate: true });
+  /** The sub-database in key folder `name`, opened once per instance while the folder stays the same one. */
+  private async openSubDb(name: string): Promise<DataBase> {
+    const identity = subDataBaseIdentity(path.join(this.basedir, name));
+    const cached = this.subDbs.get(name);
+    if (cached !== undefined && cached.identity === identity) return cached.db;
+    const db = await DataBase.open(path.join(this.basedir, name, SUBDB_FOLDER), { ...this.options, nocreate: true });
+    this.subDbs.set(name, { db, identity });
+    return db;
+  }
+
+  /**
+   * The database holding `key` (created on the way with `create`), the key's folder name and its
+   * printable form; KeyNotFoundError when a sub-database on the way is missing. `writing` names the
+   * operation refused on a readonly database.
+   */
+  private async locate(key: Key, { create = false, writing }: { create?: boolean; writing?: string } = {}): Promise<{ parent: DataBase; name: string; shown: string }> {
+    const parts = keyParts(key);
+    const shown = formatKey(parts);
+    if (writing !== undefined) this.assertWritable(writing, shown);
+    const parent = await this.parentOf(parts, { create });
+    if (parent === undefined) throw new KeyNotFoundError(shown, this.basedir);
+    return { parent, name: parts[parts.length - 1]!, shown };
   }
 
   private async existingKey(key: Key): Promise<{ db: DataBase; name: string; shown: string }> {
-    const parts = keyParts(key);
-    const shown = formatKey(parts);
-    const db = await this.parentOf(parts, { create: false });
-    const name = parts[parts.length - 1]!;
-    if (db === undefined || !(await pathExists(path.join(db.basedir, name)))) throw new KeyNotFoundError(shown, this.basedir);
-    return { db, name, shown };
-  }
-
-  private async chooseDumper(value: unknown, dumper: string | AnyLoader | undefined, shown: string): Promise<AnyLoader> {
-    if (typeof dumper === 'string') return getLoader(dumper, shown);
-    if (dumper !== undefined) return dumper;
-    const chosen = await defaultDumperFor(value);
-    if (chosen === undefined) {
-      throw new UnknownLoaderError('(default)', shown, `no loader stores a value of this kind (${describeKind(value)}); name a dumper, or register a loader whose canDump() accepts it`);
-    }
-    return chosen;
-  }
-
-  private async loaderNameAt(name: string): Promise<string | undefined> {
-    try {
-      return shortLoaderName((await this.readLoaderJson(name, name)).Loader);
-    } catch (err) {
-      if (isDataBaseError(err, 'KeyNotFoundError')) return undefined;
-      throw err;
-    }
-  }
-
-  private async readLoaderJson(name: string, shown: string): Promise<LoaderJson> {
-    const folder = path.join(this.basedir, name);
-    try {
-      return await readJsonFile(path.join(folder, LOADER_FILE), loaderJsonSchema, shown);
-    } catch (err) {
-      if (!isMissingFile(err)) throw err;
-      if (!(await pathExists(folder))) throw new KeyNotFoundError(shown, this.basedir);
-      if (await pathExists(path.join(folder, 'Loader.pickle'))) {
-        throw new UnsupportedFormatError('Loader.pickle', shown, 'the key was written by a legacy Python ISF with a pickled loader; read it with Python ISF');
-      }
-      // Our read fell between a writer's two renames (no folder), and the new folder appeared before
-      // the check above. A folder we publish always holds Loader.json.
-      if (await pathExists(path.join(folder, LOADER_FILE))) return readJsonFile(path.join(folder, LOADER_FILE), loaderJsonSchema, shown);
-      throw err;
-    }
-  }
-
-  private async getLocal(name: string, shown: string, options: Record<string, unknown> | undefined): Promise<unknown> {
-    for (let attempt = 0; ; attempt++) {
-      // A writer may swap the key folder between our read of Loader.json and of the data files, and
-      // release its lock before we look. Remember which folder we started on; if it changed, the read
-      // mixed two values: retry.
-      const folderBefore = folderIdentity(path.join(this.basedir, name));
-      try {
-        const loaderJson = await this.readLoaderJson(name, shown);
-        const loader = await getLoader(loaderJson.Loader, shown);
-        const value = await this.callLoader(loader, 'load', shown, () =>
-          loader.load(path.join(this.basedir, name), loaderJson, this.loaderContext(shown), options));
-        if (attempt < READ_RACE_RETRIES && folderIdentity(path.join(this.basedir, name)) !== folderBefore) continue;
-        return value;
-      } catch (err) {
-        // A writer swaps key folders with two renames; a reader caught between them retries.
-        const swapped = folderIdentity(path.join(this.basedir, name)) !== folderBefore;
-        if (attempt >= READ_RACE_RETRIES || !(swapped || (await this.mayBeMidSwap(name, err)))) throw err;
-        await sleep(5 + attempt * 5);
-      }
-    }
-  }
-
-  private async mayBeMidSwap(name: string, err: unknown): Promise<boolean> {
-    const vanished = isDataBaseError(err, 'KeyNotFoundError', 'CorruptKeyError')
-      || (err instanceof LoaderError && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT');
-    if (!vanished) return false;
-    return pathExists(path.join(this.basedir, `${name}.lock`));
-  }
-
-  private async callLoader<T>(loader: AnyLoader, operation: 'dump' | 'load', shown: string, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (err) {
-      if (err instanceof DataBaseError) throw err;
-      throw new LoaderError(loader.name, shown, operation, err);
-    }
-  }
-
-  private loaderContext(shown: string): LoaderContext {
-    return {
-      key: shown,
-      basedir: this.basedir,
-      readonly: this.readonly,
-      createDatabase: async (dir: string) => {
-        const finalDir = dir; // callers pass the folder's final place (see writeUnlocked)
-        return createDbState(finalDir, finalDir);
-      },
-      openDatabase: (dir: string) => DataBase.open(dir, { ...this.options, nocreate: true }),
-    };
-  }
-
-  private async getVersionLocal(name: string, shown: string, version: number, options: Record<string, unknown>): Promise<unknown> {
-    const folder = await resolveVersionFolder(this.basedir, name, shown, version);
-    const loaderJson = await readJsonFile(path.join(folder, LOADER_FILE), loaderJsonSchema, shown);
-    const loader = await getLoader(loaderJson.Loader, shown);
-    return this.callLoader(loader, 'load', shown, () => loader.load(folder, loaderJson, this.loaderContext(shown), options));
+    const { parent, name, shown } = await this.locate(key);
+    if (!(await pathExists(path.join(parent.basedir, name)))) throw new KeyNotFoundError(shown, this.basedir);
+    return { db: parent, name, shown };
   }
 
   /** What lineage.calculate needs to read, check and (under the key's lock) write `key`. */
@@ -542,98 +378,22 @@ export class DataBase {
       exists: () => this.has(parts),
       metadata: () => this.metadata(parts),
       read: () => this.get(parts),
-      inputFacts: (input) => inputFacts(this, input),
+      inputFacts: async (input) => {
+        if (!(await this.has(input))) throw new KeyNotFoundError(formatKey(input), this.basedir);
+        const folder = await this.folderOf(input);
+        return { checksum: await folderDigest(folder), folder };
+      },
       withLock: async (body) => {
         const parent = (await this.parentOf(parts, { create: true }))!;
-        return parent.withKeyLock(name, shown, (lock) => body(async (value, extraMetadata) => {
-          const loader = await this.chooseDumper(value, options.dumper, shown);
+        return parent.folder.withKeyLock(name, shown, (lock) => body(async (value, extraMetadata) => {
+          const loader = await chooseDumper(value, options.dumper, shown);
           if (loader.kind === 'database') {
             throw new KeyTypeConflictError(shown, parent.basedir, 'maybeCalculate cannot store a sub-database; use createSubDb');
           }
-          await parent.writeLocked(name, shown, loader, value, undefined, lock, { extraMetadata, keepVersions: options.keepVersions });
+          await parent.folder.writeLocked(name, shown, loader, value, undefined, lock, { extraMetadata, keepVersions: options.keepVersions });
         }));
       },
     };
-  }
-
-  private async writeLocal(name: string, shown: string, loader: AnyLoader, value: unknown, dumpOptions: Record<string, unknown> | undefined, writeExtras: WriteExtras = {}): Promise<void> {
-    await this.withKeyLock(name, shown, (lock) => this.writeLocked(name, shown, loader, value, dumpOptions, lock, writeExtras));
-  }
-
-  /** writeLocal's body, for callers already holding the key's lock. */
-  private async writeLocked(name: string, shown: string, loader: AnyLoader, value: unknown, dumpOptions: Record<string, unknown> | undefined, lock: HeldLock, writeExtras: WriteExtras): Promise<void> {
-    const existing = await this.loaderNameAt(name).catch(() => undefined);
-    if (existing === SUBDB_LOADER || (await pathExists(path.join(this.basedir, name, SUBDB_FOLDER)))) {
-      throw new KeyTypeConflictError(shown, this.basedir, 'is a sub-database and cannot be overwritten with data; delete it first');
-    }
-    await this.writeUnlocked(name, shown, loader, value, dumpOptions, lock, writeExtras);
-  }
-
-  /** Write a key folder through a temporary folder; the caller holds the key's lock. */
-  private async writeUnlocked(
-    name: string, shown: string, loader: AnyLoader, value: unknown,
-    dumpOptions: Record<string, unknown> | undefined, lock?: HeldLock, writeExtras: WriteExtras = {},
-  ): Promise<void> {
-    const temp = createTempKeyFolder(this.basedir, name);
-    const finalFolder = path.join(this.basedir, name);
-    let createdDb: DbStateJson | undefined;
-    try {
-      const ctx: LoaderContext = {
-        ...this.loaderContext(shown),
-        createDatabase: async (dir: string) => {
-          // The sub-database is built inside the temporary folder but registered at its final place.
-          const finalDir = path.join(finalFolder, path.relative(temp, dir));
-          createdDb = await createDbState(dir, finalDir);
-          return createdDb;
-        },
-      };
-      const extras = await this.callLoader(loader, 'dump', shown, () => loader.dump(value as never, temp, ctx, dumpOptions));
-      const metadata: MetadataJson = await buildMetadata(loader.name, { gitDir: this.options.gitDir });
-      if (loader.kind === undefined || loader.kind === 'data') {
-        // Containers change in place after creation; only data keys carry checksums.
-        metadata[CHECKSUMS_FIELD] = await checksumFolder(temp, [LOADER_FILE, METADATA_FILE]);
-      }
-      Object.assign(metadata, writeExtras.extraMetadata);
-      fsSync.writeFileSync(path.join(temp, METADATA_FILE), pythonJson(metadata));
-      // Loader.json last: its presence marks the folder complete (see store/keyfolder.ts).
-      fsSync.writeFileSync(path.join(temp, LOADER_FILE), pythonJson({ Loader: fullLoaderName(loader.name), ...(extras ?? {}) }));
-      const durable = this.options.fsync !== false;
-      if (durable) await syncTree(temp);
-      if (lock?.compromised) throw lock.compromised;
-      const keep = writeExtras.keepVersions ?? this.options.keepVersions ?? 0;
-      if (keep > 0) await commitKeepingHistory(this.basedir, name, temp, keep, { durable });
-      else await commitTempKeyFolder(this.basedir, name, temp, { durable });
-    } catch (err) {
-      await fs.rm(temp, { recursive: true, force: true });
-      // A concurrent delete of the sub-database holding this key moved the folder (and the temporary
-      // folder inside it) away: say so with a typed error, not a bare ENOENT.
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !(await pathExists(this.basedir))) {
-        throw new NotADatabaseError(this.basedir, `the database folder was removed (its sub-database key was deleted) while key '${shown}' was being written`);
-      }
-      throw err;
-    }
-    if (createdDb?._unique_id) {
-      const subDir = path.join(finalFolder, SUBDB_FOLDER);
-      await this.options.registry.register(createdDb._unique_id, subDir);
-      // A concurrent delete of an enclosing sub-database may have walked it for ids to unregister
-      // before this registration: do not leave an entry pointing at nothing.
-      if ((await readDbState(subDir).catch(() => undefined))?._unique_id !== createdDb._unique_id) {
-        await this.options.registry.unregister(createdDb._unique_id);
-      }
-    }
-  }
-
-  private async withKeyLock<T>(name: string, shown: string, body: (lock: HeldLock) => Promise<T>): Promise<T> {
-    const lock = await acquireLock(path.join(this.basedir, name), path.join(this.basedir, `${name}.lock`), shown, {
-      timeoutMs: this.options.lockTimeoutMs ?? DEFAULT_LOCK_OPTIONS.timeoutMs,
-      staleMs: this.options.lockStaleMs ?? DEFAULT_LOCK_OPTIONS.staleMs,
-    });
-    try {
-      await recoverKeyFolder(this.basedir, name);
-      return await body(lock);
-    } finally {
-      await lock.release();
-    }
   }
 
   // ---------------------------------------------------------------- querying (src/query, loaded on first use)
@@ -653,30 +413,3 @@ export class DataBase {
     return (await import('./query/results.js')).ResultsCollection.open(this, name);
   }
 }
-
-/** Which folder is at `dir` now (device and inode), or '' when none is. */
-function folderIdentity(dir: string): string {
-  const stat = fsSync.lstatSync(dir, { throwIfNoEntry: false });
-  return stat === undefined ? '' : `${stat.dev}:${stat.ino}`;
-}
-
-function describeKind(value: unknown): string {
-  if (value === null || typeof value !== 'object') return typeof value;
-  return Object.getPrototypeOf(value)?.constructor?.name ?? 'object without prototype';
-}
-
-function isMissingFile(err: unknown): boolean {
-  return isDataBaseError(err, 'CorruptKeyError') && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
-}
-
-/** Visit a database folder and every sub-database below it. */
-async function forEachDatabaseIn(dir: string, visit: (dir: string, state: DbStateJson) => Promise<void>): Promise<void> {
-  const state = await readDbState(dir).catch(() => undefined);
-  if (state === undefined) return;
-  await visit(dir, state);
-  const entries = await fs.readdir(dir, { withFileTypes: true });
-  for (const entry of entries) {
-    if (entry.isDirectory() && isKeyFolderName(entry.name)) await forEachDatabaseIn(path.join(dir, entry.name, SUBDB_FOLDER), visit);
-  }
-}
-

@@ -24,69 +24,15 @@ import { DELETING_MARK, isKeyFolderName } from './keys.js';
 import { newUniqueId } from './dbstate.js';
 import { DB_STATE_FILE, LOADER_FILE, dbStateSchema, loaderJsonSchema, parseJsonText, pythonJson, SUBDB_LOADER, SUBDB_FOLDER, REGISTERED_DUMPERS } from './ondisk.js';
 import { Registry } from './registry.js';
+import { holdsId, registerChecked } from './registration.js';
+import type { FsckFinding, FsckOptions, FsckRepair, FsckReport } from './fsck-findings.js';
 import { replaceFileAtomically, syncDirectory } from './store/durable.js';
 import { STAGING_FOLDER, keyOfStagedWrite, listStagedWrites, recoverKeyFolder, retireKeyFolder } from './store/keyfolder.js';
 import { DEFAULT_LOCK_OPTIONS, acquireLock, type HeldLock } from './store/locks.js';
 import { shortLoaderName } from '../loaders/index.js';
 
-export type FsckFinding =
-  /** A temporary write folder of a writer that is gone (or, without repair, maybe still writing). */
-  | { kind: 'staged-write'; path: string; key: string[]; repair?: FsckRepair }
-  /** A `<key>.deleting.<X>` folder left by an overwrite or delete that was killed. */
-  | { kind: 'retired-value'; path: string; key: string[]; repair?: FsckRepair }
-  /** A lock not refreshed for longer than the stale timeout: its holder is dead. */
-  | { kind: 'stale-lock'; path: string; key: string[]; ageMs: number; repair?: FsckRepair }
-  /** A key folder without Loader.json. */
-  | { kind: 'incomplete-key'; path: string; key: string[]; repair?: FsckRepair }
-  /** A key folder (or the staging or db folder) that is a symbolic link: never followed, never repaired. */
-  | { kind: 'symlink'; path: string; key: string[]; target: string }
-  /** A sub-database key whose db/db_state.json is missing. */
-  | { kind: 'subdb-missing-state'; path: string; key: string[]; repair?: FsckRepair }
-  /** A database whose db_state.json cannot be read: reported, never rewritten (it holds the id). */
-  | { kind: 'unreadable-state'; path: string; key: string[]; reason: string }
-  /** A database whose id is not registered to its folder. */
-  | { kind: 'unregistered'; path: string; key: string[]; id: string; registeredTo?: string; repair?: FsckRepair }
-  /** A registry entry pointing inside this database at a folder that holds no database with that id. */
-  | { kind: 'dangling-registration'; path: string; key: string[]; id: string; repair?: FsckRepair }
-  /** A leftover temporary file of an atomic file replacement. */
-  | { kind: 'temp-file'; path: string; key: string[]; repair?: FsckRepair }
-  /** Debris fsck could not look at because a live process holds the key's lock. */
-  | { kind: 'busy'; path: string; key: string[]; reason: string };
-
-export type FsckFindingKind = FsckFinding['kind'];
-
-/** What repair did about a finding. */
-export interface FsckRepair {
-  action: 'removed' | 'rolled-forward' | 'registered' | 'recreated' | 'left' | 'failed';
-  detail?: string;
-}
-
-export interface FsckOptions {
-  /** Remove or re-register what was found (default: only report). */
-  repair?: boolean;
-  /** Where ids are registered (default: $ISFDB_REGISTRY or ~/.isf-data-base/registry). */
-  registry?: Registry;
-  /** Age after which a lock counts as left by a dead process (default 10 s, at least 2 s). */
-  lockStaleMs?: number;
-  /** How long to wait for a key's lock before reporting the key as busy (default 10 s). */
-  lockTimeoutMs?: number;
-  /** Age after which a temporary file counts as left by a dead process (default 1 h). */
-  tempAgeMs?: number;
-  /**
-   * The caller asserts that no process uses the database (e.g. after a node crash): every lock
-   * counts as stale and every temporary file as dead.
-   */
-  offline?: boolean;
-}
-
-export interface FsckReport {
-  basedir: string;
-  databasesChecked: number;
-  keysChecked: number;
-  findings: FsckFinding[];
-  /** True when nothing was found, or everything found was repaired. */
-  clean: boolean;
-}
+export type { FsckFinding, FsckFindingKind, FsckRepair, FsckOptions, FsckReport } from './fsck-findings.js';
+export { describeFsckFinding } from './fsck-findings.js';
 
 /** Our internal folders in a database folder: `.isfdb.deleting.staging`, `.isfdb.deleting.history`. */
 const INTERNAL_PREFIX = '.isfdb';
@@ -94,7 +40,7 @@ const TEMP_FILE = /^\..+\.\d+\.[0-9a-f]+\.tmp$/;
 const STATE_TEMP_FILE = new RegExp(`^\\.${DB_STATE_FILE.replace('.', '\\.')}\\.\\d+\\.[A-Z0-9]+$`);
 
 /** Check (and with `repair`, fix) the database folder `dir` and every sub-database below it. */
-export async function fsckDatabase(dir: string, options: FsckOptions = {}): Promise<FsckReport> {
+export async function fsckDataBase(dir: string, options: FsckOptions = {}): Promise<FsckReport> {
   const basedir = path.resolve(dir);
   const report: FsckReport = { basedir, databasesChecked: 0, keysChecked: 0, findings: [], clean: true };
   const ctx: Ctx = {
@@ -220,7 +166,7 @@ async function checkKeyFolder(dir: string, name: string, key: string[], ctx: Ctx
         await fs.mkdir(sub, { recursive: true });
         const id = newUniqueId();
         await replaceFileAtomically(path.join(sub, DB_STATE_FILE), pythonJson({ _registeredDumpers: REGISTERED_DUMPERS, _unique_id: id, _registered_to_path: sub }));
-        await ctx.registry.register(id, sub);
+        if (!(await registerChecked(ctx.registry, id, sub))) throw new Error('the sub-database was removed meanwhile');
       }, 'recreated');
     }
     ctx.report.findings.push(finding);
@@ -254,12 +200,8 @@ async function checkRegistration(dir: string, key: string[], ctx: Ctx): Promise<
   const finding: FsckFinding = { kind: 'unregistered', path: dir, key, id, ...(registeredTo === undefined ? {} : { registeredTo }) };
   if (ctx.options.repair) {
     finding.repair = await attempt(async () => {
-      await ctx.registry.register(id, dir);
       // A concurrent delete of this sub-database may have unregistered it meanwhile: do not revive it.
-      if (!holdsId(dir, id)) {
-        await ctx.registry.unregister(id);
-        throw new Error('the database was removed meanwhile');
-      }
+      if (!(await registerChecked(ctx.registry, id, dir))) throw new Error('the database was removed meanwhile');
     }, 'registered');
   }
   ctx.report.findings.push(finding);
@@ -279,15 +221,6 @@ async function checkDanglingRegistrations(basedir: string, ctx: Ctx): Promise<vo
       }, 'removed');
     }
     ctx.report.findings.push(finding);
-  }
-}
-
-function holdsId(dir: string, id: string): boolean {
-  try {
-    const file = path.join(dir, DB_STATE_FILE);
-    return parseJsonText(fsSync.readFileSync(file, 'utf8'), file, dbStateSchema)._unique_id === id;
-  } catch {
-    return false;
   }
 }
 
@@ -370,7 +303,7 @@ async function lockForRepair(dir: string, name: string, key: string[], ctx: Ctx)
       staleMs: ctx.staleMs,
     });
   } catch (err) {
-    if (!isDataBaseError(err, 'LockTimeoutError', 'NotADatabaseError')) throw err;
+    if (!isDataBaseError(err, 'LockTimeoutError', 'NotADataBaseError')) throw err;
     ctx.report.findings.push({ kind: 'busy', path: lockPath, key, reason: err.message });
     return undefined;
   }
@@ -448,23 +381,5 @@ function readlinkOr(p: string): string {
   }
 }
 
-/** One line per finding, for people. */
-export function describeFsckFinding(finding: FsckFinding): string {
-  const key = finding.key.length === 0 ? '(database)' : finding.key.join('/');
-  const repaired = 'repair' in finding && finding.repair !== undefined
-    ? ` -> ${finding.repair.action}${finding.repair.detail === undefined ? '' : ` (${finding.repair.detail})`}`
-    : '';
-  switch (finding.kind) {
-    case 'staged-write': return `${key}: temporary write folder ${finding.path}${repaired}`;
-    case 'retired-value': return `${key}: leftover of an overwrite or delete ${finding.path}${repaired}`;
-    case 'stale-lock': return `${key}: stale lock ${finding.path} (not refreshed for ${finding.ageMs} ms)${repaired}`;
-    case 'incomplete-key': return `${key}: key folder without Loader.json ${finding.path}${repaired}`;
-    case 'symlink': return `${key}: ${finding.path} is a symbolic link to ${finding.target} (not followed; remove it by hand if it should not be there)`;
-    case 'subdb-missing-state': return `${key}: sub-database without db_state.json ${finding.path}${repaired}`;
-    case 'unreadable-state': return `${key}: ${finding.path}: ${finding.reason}`;
-    case 'unregistered': return `${key}: database ${finding.path} (id ${finding.id}) is ${finding.registeredTo === undefined ? 'not registered' : `registered to ${finding.registeredTo}`}${repaired}`;
-    case 'dangling-registration': return `${key}: registry entry ${finding.id} points at ${finding.path}, where no database with that id is${repaired}`;
-    case 'temp-file': return `${key}: leftover temporary file ${finding.path}${repaired}`;
-    case 'busy': return `${key}: skipped, ${finding.reason}`;
-  }
-}
+/** @deprecated Use fsckDataBase (one spelling of DataBase in every name). */
+export const fsckDatabase = fsckDataBase;

@@ -13,16 +13,19 @@
  * ```
  */
 export { DataBase } from './database.js';
-export type { OpenOptions, MaybeCalculateOptions, KeyInfo, WriteOptions } from './database.js';
-export { resolvePath, enclosingDatabase } from './paths.js';
+export type { OpenOptions, MaybeCalculateOptions, KeyInfo, WriteOptions, SetManyEntry } from './database.js';
+export type { KeyLocks, HeldLock, LockOptions } from './store/locks.js';
+export { resolvePath, enclosingDataBase, enclosingDatabase } from './paths.js';
 export type { ResolveOptions } from './paths.js';
 export { Registry } from './registry.js';
 export type { RegistryEntry } from './registry.js';
 export {
   DataBaseError, isDataBaseError, KeyNotFoundError, InvalidKeyError, KeyTypeConflictError, ReadonlyError,
-  NotADatabaseError, UnknownLoaderError, UnsupportedFormatError, CorruptKeyError, LoaderError,
-  LockTimeoutError, DatabaseNotFoundError, InvalidPathError, InvalidInputError, VersionNotFoundError,
-  QueryError, DuplicateResultError,
+  NotADataBaseError, UnknownLoaderError, UnsupportedFormatError, CorruptKeyError, LoaderError,
+  LockTimeoutError, DataBaseNotFoundError, InvalidPathError, InvalidInputError, VersionNotFoundError,
+  ParquetFormatError, FrameError, UsageError, QueryError, DuplicateResultError,
+  // Deprecated spellings (the same classes): NotADataBaseError, DataBaseNotFoundError.
+  NotADatabaseError, DatabaseNotFoundError,
 } from './errors.js';
 export type { DataBaseErrorTag } from './errors.js';
 export type { Key } from './keys.js';
@@ -32,20 +35,18 @@ export { registerLoader, unregisterLoader, listLoaders, getLoader } from '../loa
 export type { Loader, LoaderContext, LoaderJson, NdArray, NdArrayDType, TypedArray } from '../loaders/types.js';
 export type { Cell, CellSection, CellSynapse } from '../loaders/cell_to_msgpack.js';
 export { clearProvenanceCache } from './provenance.js';
-export {
-  indexColumnOf, frameIndexOf, dataColumnsOf, columnLabelTypes, columnLabels, withIndex, withColumnLabelTypes, pandasMetadataOf,
-} from '../loaders/parquet/frame.js';
-export type { LabelType, FrameIndex } from '../loaders/parquet/frame.js';
-export { PartitionedFrame } from '../loaders/parquet/partitioned-frame.js';
-export type { IndexRange, PartitionReadOptions } from '../loaders/parquet/partitioned-frame.js';
-export type { FrameDumpOptions, FrameLoadOptions } from '../loaders/parquet/frame-io.js';
+// Data frames: `isf-data-base/frames` (src/frames.ts); only their types here, so that importing the
+// core loads neither apache-arrow nor the Parquet codec.
+export type { LabelType, FrameIndex, IndexRange, PartitionReadOptions, FrameDumpOptions, FrameLoadOptions } from './frames.js';
 export { HISTORY_FOLDER } from './history.js';
 export type { VersionInfo, VersionRef, VersionDiff, FieldDifference } from './history.js';
 export { RECIPE_FIELD, canonicalJson } from './lineage.js';
 export type { RecipeOptions, RecipeJson, StaleKey, StaleReason } from './lineage.js';
-export { verifyDatabase, describeFinding, isErrorFinding, INFORMATIONAL_FINDINGS } from './verify.js';
+export { verifyDataBase, verifyDatabase, describeFinding, isErrorFinding, INFORMATIONAL_FINDINGS } from './verify.js';
 export type { VerifyFinding, VerifyFindingKind, VerifyReport } from './verify.js';
-export { fsckDatabase, describeFsckFinding } from './fsck.js';
+export { fsckDataBase, fsckDatabase, describeFsckFinding } from './fsck.js';
 export type { FsckFinding, FsckFindingKind, FsckOptions, FsckReport, FsckRepair } from './fsck.js';
-export { initSimrun, generateCampaign, parsePyLiteral, toPyLiteral, PyTuple } from '../initializers/index.js';
-export type { InitSimrunOptions, InitSimrunReport, GenerateCampaignOptions, CampaignSummary, ProgressEvent, PyValue } from '../initializers/index.js';
+// Simulation campaigns: `isf-data-base/simrun` (src/simrun.ts). The two entry points below load it
+// on their first call; the sync helpers (parsePyLiteral, PyTuple, ...) live only there.
+export type { InitSimrunOptions, InitSimrunReport, GenerateCampaignOptions, CampaignSummary, ProgressEvent, PyValue } from './simrun.js';
+export { initSimrun, generateCampaign } from './lazy.js';

@@ -4,28 +4,47 @@
  * becomes a CorruptKeyError that names it.
  */
 import fsSync from 'node:fs';
-import { z } from 'zod';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import type { z } from 'zod';
 import { CorruptKeyError } from './errors.js';
 
-export const dbStateSchema = z.looseObject({
+type Zod = typeof z;
+let zod: Zod | undefined;
+
+/**
+ * A zod schema built on first use. zod is ~95 modules and ~60 ms to import here, most of a cold
+ * `import 'isf-data-base'`: it is loaded (synchronously, its CommonJS build) when the first JSON
+ * file is validated, not when the library is imported.
+ */
+export function lazySchema<S extends object>(build: (zod: Zod) => S): S {
+  let built: S | undefined;
+  const real = (): S => (built ??= build(zod ??= (createRequire(import.meta.url)('zod') as { z: Zod }).z));
+  return new Proxy({} as S, {
+    get(_target, property) {
+      const value: unknown = Reflect.get(real(), property);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(real()) : value;
+    },
+  });
+}
+
+export const dbStateSchema = lazySchema((z) => z.looseObject({
   _registeredDumpers: z.array(z.string()).optional(),
   _unique_id: z.string().min(1).nullable().optional(),
   _registered_to_path: z.string().nullable().optional(),
-});
+}));
 export type DbStateJson = z.infer<typeof dbStateSchema>;
 
-export const loaderJsonSchema = z.looseObject({ Loader: z.string().min(1) });
+export const loaderJsonSchema = lazySchema((z) => z.looseObject({ Loader: z.string().min(1) }));
 export type LoaderJsonFile = z.infer<typeof loaderJsonSchema>;
-
-const timeTupleSchema = z.array(z.number().int()).length(9);
 
 /** Our extra metadata.json field: `{ "<file>": "sha256:<hex>" }` of a data key's files. */
 export const CHECKSUMS_FIELD = 'isfdb_checksums';
 
 /** metadata.json. Only `dumper` is always present: post hoc files carry four fields. */
-export const metadataSchema = z.looseObject({
+export const metadataSchema = lazySchema((z) => z.looseObject({
   dumper: z.string(),
-  time: z.union([timeTupleSchema, z.string()]).optional(),
+  time: z.union([z.array(z.number().int()).length(9), z.string()]).optional(),
   module_list: z.unknown().optional(),
   module_versions: z.unknown().optional(),
   history: z.unknown().optional(),
@@ -36,7 +55,7 @@ export const metadataSchema = z.looseObject({
   dirty: z.boolean().nullable().optional(),
   error: z.string().nullable().optional(),
   [CHECKSUMS_FIELD]: z.record(z.string(), z.string()).optional(),
-});
+}));
 export type MetadataJson = z.infer<typeof metadataSchema>;
 
 export const DB_STATE_FILE = 'db_state.json';
@@ -77,6 +96,14 @@ export function parseJsonText<T>(text: string, file: string, schema: z.ZodType<T
     throw new CorruptKeyError(file, `does not match the expected layout${where}: ${issue?.message ?? 'invalid'}`, key);
   }
   return parsed.data;
+}
+
+/** metadata.json of a value folder; without one, the dumper from Loader.json and nothing else. */
+export async function readFolderMetadata(folder: string): Promise<MetadataJson> {
+  const file = path.join(folder, METADATA_FILE);
+  if (fsSync.existsSync(file)) return readJsonFile(file, metadataSchema);
+  const loaderJson = await readJsonFile(path.join(folder, LOADER_FILE), loaderJsonSchema).catch(() => undefined);
+  return { dumper: loaderJson?.Loader.split('.').pop() ?? 'unknown' };
 }
 
 /** Python's json.dump output (", " and ": " separators, ensure_ascii), so files look as ISF writes them. */

@@ -4,12 +4,12 @@
  * Reads only; never takes a lock; never follows a symlink (a symlinked key folder or file is a
  * finding, not something to read through).
  */
-import fsSync, { promises as fs } from 'node:fs';
+import fsSync from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
-import type { DataBase } from './database.js';
 import { KeyNotFoundError, messageOf } from './errors.js';
-import { isKeyFolderName, keyParts, relativeKeyFolder, type Key } from './keys.js';
+import { keyParts, relativeKeyFolder, type Key } from './keys.js';
+import { keyFolderEntries } from './walk.js';
 import { CHECKSUMS_FIELD, DB_STATE_FILE, LOADER_FILE, METADATA_FILE, dbStateSchema, loaderJsonSchema, metadataSchema, parseJsonText, SUBDB_LOADER, FOLDER_LOADER, SUBDB_FOLDER } from './ondisk.js';
 import { checksumFile } from './store/checksum.js';
 import { shortLoaderName } from '../loaders/index.js';
@@ -58,9 +58,9 @@ export function isErrorFinding(finding: VerifyFinding): boolean {
 
 /**
  * Verify every key of a database (recursing into sub-databases), or only `key` (and, when it is
- * a sub-database, everything below it). `db` is an open DataBase or a database folder.
+ * a sub-database, everything below it). `db` is an open database (anything with its `basedir`) or a database folder.
  */
-export async function verifyDatabase(db: DataBase | string, key?: Key): Promise<VerifyReport> {
+export async function verifyDataBase(db: { readonly basedir: string } | string, key?: Key): Promise<VerifyReport> {
   const basedir = typeof db === 'string' ? path.resolve(db) : db.basedir;
   const report: VerifyReport = { basedir, keysChecked: 0, keysVerified: 0, filesChecked: 0, bytesChecked: 0, findings: [], ok: true };
   if (key === undefined) {
@@ -81,16 +81,12 @@ async function verifyDbFolder(dir: string, prefix: string[], report: VerifyRepor
   if (state !== undefined) checkJson(state, stateFile, dbStateSchema, prefix, report);
   let entries: fsSync.Dirent[];
   try {
-    entries = await fs.readdir(dir, { withFileTypes: true });
+    entries = keyFolderEntries(dir);
   } catch (err) {
     report.findings.push({ kind: 'unreadable-file', key: prefix, file: dir, reason: messageOf(err) });
     return;
   }
-  for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-    if (!isKeyFolderName(entry.name)) continue;
-    if (!entry.isDirectory() && !entry.isSymbolicLink()) continue;
-    await verifyKeyFolder(path.join(dir, entry.name), [...prefix, entry.name], report);
-  }
+  for (const entry of entries) await verifyKeyFolder(path.join(dir, entry.name), [...prefix, entry.name], report);
 }
 
 async function verifyKeyFolder(folder: string, key: string[], report: VerifyReport): Promise<void> {
@@ -263,6 +259,9 @@ function readlinkOr(p: string): string {
     return '?';
   }
 }
+
+/** @deprecated Use verifyDataBase (one spelling of DataBase in every name). */
+export const verifyDatabase = verifyDataBase;
 
 /** One line per finding, for people. */
 export function describeFinding(finding: VerifyFinding): string {

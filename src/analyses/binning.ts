@@ -51,7 +51,7 @@ function binColumns(columns: readonly Float64Array[], rows: number, options: Tem
   let values: readonly Float64Array[] = columns;
   if (options.binBorders !== undefined) {
     if (options.binSize !== undefined || options.minTime !== undefined || options.maxTime !== undefined) {
-      throw new InvalidInputError('temporalBinning options', 'binBorders excludes binSize, minTime and maxTime (as in ISF)');
+      throw InvalidInputError.value('temporalBinning options', 'binBorders excludes binSize, minTime and maxTime (as in ISF)');
     }
     borders = Float64Array.from(options.binBorders);
   } else {
@@ -74,7 +74,7 @@ function binColumns(columns: readonly Float64Array[], rows: number, options: Tem
           if (t > hi) hi = t;
         }
       }
-      if (kept === 0) throw new InvalidInputError('temporalBinning input', 'holds no times, so minTime and maxTime must be given');
+      if (kept === 0) throw InvalidInputError.value('temporalBinning input', 'holds no times, so minTime and maxTime must be given');
       values = [times.subarray(0, kept)];
       min ??= lo;
       max ??= hi;
@@ -119,7 +119,7 @@ export async function spatiotemporalBinning(synapseActivation: FrameInput, optio
     const times = timeColumnsOf(part).map((c) => float64Of(part.getChild(c)!));
     for (let r = 0; r < part.numRows; r++) {
       const z = Math.floor(distance[r]! / size);
-      if (!(z >= 0)) throw new InvalidInputError('synapse activation frame', `row ${r}: '${column}' = ${distance[r]} does not fall in a spatial bin from 0 (ISF's binning needs non-negative distances)`);
+      if (!(z >= 0)) throw InvalidInputError.value('synapse activation frame', `row ${r}: '${column}' = ${distance[r]} does not fall in a spatial bin from 0 (ISF's binning needs non-negative distances)`);
       if (z > maxBin) maxBin = z;
       while (rowsByBin.length <= z) rowsByBin.push(new Float64Array(nt));
       const counts = rowsByBin[z]!;
@@ -129,7 +129,7 @@ export async function spatiotemporalBinning(synapseActivation: FrameInput, optio
       }
     }
   }
-  if (maxBin < 0) throw new InvalidInputError('synapse activation frame', 'has no rows to bin');
+  if (maxBin < 0) throw InvalidInputError.value('synapse activation frame', 'has no rows to bin');
   const data = new Float64Array((maxBin + 1) * nt);
   rowsByBin.forEach((row, z) => data.set(row, z * nt));
   return { dtype: 'float64', shape: [maxBin + 1, nt], data };
@@ -158,7 +158,7 @@ export async function voltageDensity(voltageTraces: FrameInput, options: Voltage
       labels = cols;
       data = new Float64Array(nv * cols.length);
     } else if (cols.join('\u0000') !== labels.join('\u0000')) {
-      throw new InvalidInputError('voltage traces', 'partitions have different time columns');
+      throw InvalidInputError.value('voltage traces', 'partitions have different time columns');
     }
     const nt = cols.length;
     cols.forEach((c, j) => histogram.add(float64Of(part.getChild(c)!), data, j, nt));

@@ -26,9 +26,10 @@ interface CachedIO {
 
 async function cached<T>(db: DataBase, io: CachedIO, analysis: string, params: object, compute: (input: FrameInput) => Promise<T>, defaultInput: Key): Promise<T> {
   const input = io.input ?? defaultInput;
-  return db.maybeCalculate(io.output, async () => compute((await db.get(input)) as FrameInput), {
+  // maybeCalculate returns what get returns: the loaders give back the types these analyses return.
+  return (await db.maybeCalculate(io.output, async () => compute((await db.get(input)) as FrameInput), {
     params: { analysis, ...params }, inputs: [input], code: ANALYSES_VERSION, ...(io.force ? { force: true } : {}),
-  });
+  })) as T;
 }
 
 export function spikeDetectionCached(db: DataBase, io: CachedIO, options: SpikeDetectionOptions = {}): Promise<Table> {
@@ -77,7 +78,7 @@ export async function synapseActivationBinningCached(db: DataBase, options: Syna
     return { groups: [...computed.groups.values()].map((g) => g.values), trials: computed.trials };
   };
   const force = options.force === true || !(await db.has(key));
-  const summary = await db.maybeCalculate(recipeKey, run, { params, inputs: [input], code: ANALYSES_VERSION, force, dumper: 'value_to_msgpack' });
+  const summary = (await db.maybeCalculate(recipeKey, run, { params, inputs: [input], code: ANALYSES_VERSION, force, dumper: 'value_to_msgpack' })) as Awaited<ReturnType<typeof run>>;
   if (computed) return computed;
   const groups = new Map<string, { values: string[]; array: NdArray }>();
   for (const values of summary.groups) groups.set(JSON.stringify(values), { values, array: (await db.get([...key, ...values])) as NdArray });

@@ -16,6 +16,7 @@ const decoder = new TextDecoder();
 export function codesOf(vector: Vector): Codes {
   const type = vector.type as DataType;
   if (DataType.isUtf8(type)) return utf8Codes(vector.data as Data[]);
+  if (DataType.isDictionary(type)) return dictionaryCodes(vector.data as Data[]);
   const codes = new Int32Array(vector.length);
   const values: unknown[] = [];
   const index = new Map<unknown, number>();
@@ -26,6 +27,30 @@ export function codesOf(vector: Vector): Codes {
     let code = index.get(v);
     if (code === undefined) { code = values.length; values.push(v); index.set(v, code); }
     codes[k++] = code;
+  }
+  return { codes, values };
+}
+
+/** Dictionary-encoded columns: each chunk's dictionary is decoded once and mapped to shared codes. */
+function dictionaryCodes(chunks: Data[]): Codes {
+  const total = chunks.reduce((n, d) => n + d.length, 0);
+  const codes = new Int32Array(total);
+  const values: unknown[] = [];
+  const index = new Map<unknown, number>();
+  let k = 0;
+  for (const data of chunks) {
+    const dictionary = data.dictionary;
+    const local = dictionary ? Array.from(dictionary, (v) => {
+      const x = typeof v === 'bigint' ? Number(v) : v;
+      if (x === null || x === undefined || (typeof x === 'number' && Number.isNaN(x))) return -1;
+      let code = index.get(x);
+      if (code === undefined) { code = values.length; values.push(x); index.set(x, code); }
+      return code;
+    }) : [];
+    const keys = data.values as ArrayLike<number | bigint>;
+    for (let i = 0; i < data.length; i++, k++) {
+      codes[k] = data.nullCount > 0 && !data.getValid(i) ? -1 : local[Number(keys[i])] ?? -1;
+    }
   }
   return { codes, values };
 }

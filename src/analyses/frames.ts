@@ -16,7 +16,7 @@ export async function* partitionsOf(input: FrameInput, columns?: readonly string
     return;
   }
   for await (const part of input as AsyncIterable<Table>) {
-    if (!(part instanceof Table)) throw new InvalidInputError('frame input', 'expected apache-arrow Tables');
+    if (!(part instanceof Table)) throw InvalidInputError.value('frame input', 'expected apache-arrow Tables');
     yield part;
   }
 }
@@ -48,7 +48,7 @@ export function float64Of(vector: Vector): Float64Array {
 
 export function requireColumn(table: Table, name: string, what: string): Vector {
   const column = table.getChild(name);
-  if (!column) throw new InvalidInputError(what, `has no column '${name}' (columns: ${table.schema.fields.map((f) => f.name).join(', ')})`);
+  if (!column) throw InvalidInputError.value(what, `has no column '${name}' (columns: ${table.schema.fields.map((f) => f.name).join(', ')})`);
   return column;
 }
 

@@ -18,7 +18,7 @@ export interface SpikeDetectionOptions {
  */
 export async function spikeDetection(voltageTraces: FrameInput, options: SpikeDetectionOptions = {}): Promise<Table> {
   const threshold = options.threshold ?? 0;
-  if (!Number.isFinite(threshold)) throw new InvalidInputError('threshold option', `must be a finite number, got ${threshold}`);
+  if (!Number.isFinite(threshold)) throw InvalidInputError.value('threshold option', `must be a finite number, got ${threshold}`);
   const ids: unknown[] = [];
   const lists: number[][] = [];
   let indexName: string | undefined;
@@ -28,7 +28,7 @@ export async function spikeDetection(voltageTraces: FrameInput, options: SpikeDe
     const labels = dataColumnsOf(part);
     const times = labels.map(Number);
     const bad = labels.find((_, i) => Number.isNaN(times[i]));
-    if (bad !== undefined) throw new InvalidInputError('voltage traces', `column '${bad}' is not a time point (labels must be times)`);
+    if (bad !== undefined) throw InvalidInputError.value('voltage traces', `column '${bad}' is not a time point (labels must be times)`);
     const columns = labels.map((l) => float64Of(part.getChild(l)!));
     const start = lists.length;
     for (let r = 0; r < part.numRows; r++) lists.push([]);

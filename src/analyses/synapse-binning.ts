@@ -63,10 +63,10 @@ export async function synapseActivationBinning(db: DataBase, options: SynapseBin
 export async function binSynapseActivation(frame: FrameInput, options: SynapseBinningOptions): Promise<Omit<SynapseBinning, 'key'>> {
   const groupby = typeof options.groupby === 'string' ? [options.groupby] : [...options.groupby];
   if (groupby.length === 0 || groupby.some((g) => typeof g !== 'string' || g === '')) {
-    throw new InvalidInputError('groupby option', 'name at least one group: celltype, presynaptic_column, proximal, EI, binned_somadist, or a column');
+    throw InvalidInputError.value('groupby option', 'name at least one group: celltype, presynaptic_column, proximal, EI, binned_somadist, or a column');
   }
   const maxTime = options.maxTime ?? 400;
-  if (!Number.isInteger(maxTime) || maxTime <= 0) throw new InvalidInputError('maxTime option', `must be a positive integer (ISF's arrays are maxTime wide), got ${maxTime}`);
+  if (!Number.isInteger(maxTime) || maxTime <= 0) throw InvalidInputError.value('maxTime option', `must be a positive integer (ISF's arrays are maxTime wide), got ${maxTime}`);
   const histogram = new Histogram(arange(0, maxTime + 1, 1));
   const stacks = new Map<string, { values: string[]; blocks: Array<{ at: number; data: Float64Array }> }>();
   const trials: string[] = [];
@@ -94,7 +94,7 @@ function binPartition(part: Table, groupby: string[], histogram: Histogram, maxT
   ids: string[]; groups: Map<number, { values: string[]; data: Float64Array }>;
 } {
   const indexName = indexColumnOf(part);
-  if (indexName === undefined) throw new InvalidInputError('synapse activation frame', 'needs its trial index (sim_trial_index) stored as a column');
+  if (indexName === undefined) throw InvalidInputError.value('synapse activation frame', 'needs its trial index (sim_trial_index) stored as a column');
   const trial = codesOf(part.getChild(indexName)!);
   const dims = groupby.map((g) => groupCodes(part, g));
   const times = timeColumnsOf(part).map((c) => float64Of(part.getChild(c)!));
@@ -198,10 +198,10 @@ function groupCodes(part: Table, name: string): Codes {
     case 'proximal': return byDistance((d) => (d < 500 ? 'prox' : 'dist'));
     case 'binned_somadist': return byDistance((d) => {
       const x = Math.floor(d / 50);
-      if (!Number.isFinite(x)) throw new InvalidInputError('synapse activation frame', `soma_distance ${d} cannot be binned`);
+      if (!Number.isFinite(x)) throw InvalidInputError.value('synapse activation frame', `soma_distance ${d} cannot be binned`);
       return `${x * 50}to${x * 50 + 50}`;
     });
     default:
-      throw new InvalidInputError('groupby option', `'${name}' is neither a column of the synapse activation frame nor one of ${DERIVED_GROUPS.join(', ')}`);
+      throw InvalidInputError.value('groupby option', `'${name}' is neither a column of the synapse activation frame nor one of ${DERIVED_GROUPS.join(', ')}`);
   }
 }

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-/** isfdb: the command line of isf-data-base. One file per command in ./commands. */
+/** isfdb: the command line of isf-data-base. One file per command in ./commands, loaded when it runs. */
 import { COMMANDS } from './commands/index.js';
-import { runCommand } from './command.js';
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -20,7 +19,8 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`isfdb: unknown command '${name}' (see isfdb --help)\n`);
     return 2;
   }
-  return runCommand(command, rest);
+  const { runCommand } = await import('./command.js');
+  return runCommand(await command.load(), rest);
 }
 
 process.exitCode = await main(process.argv.slice(2));

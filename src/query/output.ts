@@ -85,7 +85,7 @@ export async function resultWriter(format: OutputFormat, schema: Schema, out: (c
       };
     }
     case 'parquet': {
-      if (file === undefined) throw new InvalidInputError('--format parquet', 'needs --out <file>');
+      if (file === undefined) throw InvalidInputError.value('--format parquet', 'needs --out <file>');
       const writer = await ParquetFileWriter.open(file, frameForWriting(new ArrowTable(schema)).schema);
       return {
         write: (part) => writer.writeTable(frameForWriting(part)),

@@ -42,7 +42,7 @@ export class ResultsCollection {
     const key = keyParts(name);
     const sub = (await db.has(key)) ? await db.get(key) : undefined;
     if (sub !== undefined && !isDataBase(sub)) {
-      throw new InvalidInputError(`results '${formatKey(key)}'`, `key holds a ${await db.loaderOf(key)} value, not a sub-database of results; choose another name`);
+      throw InvalidInputError.value(`results '${formatKey(key)}'`, `key holds a ${await db.loaderOf(key)} value, not a sub-database of results; choose another name`);
     }
     return new ResultsCollection(db, key, sub);
   }
@@ -53,7 +53,7 @@ export class ResultsCollection {
 
   /** Store `value` under `params`; refuses equal params already present unless `replace`. */
   async add(params: Params, value: unknown, options: AddOptions = {}): Promise<ResultEntry> {
-    if (!isPlainObject(params)) throw new InvalidInputError(`params of results '${this.name}'`, 'must be a plain object of parameter name -> value');
+    if (!isPlainObject(params)) throw InvalidInputError.value(`params of results '${this.name}'`, 'must be a plain object of parameter name -> value');
     const canonical = canonicalJson(params);
     const name = entryName(canonical);
     this.sub ??= await this.parent.createSubDb(this.key);
@@ -142,7 +142,7 @@ function entryName(canonical: string): string {
 function gridPoints(grid: Readonly<Record<string, readonly unknown[]>>, fixed: Params): Params[] {
   let points: Params[] = [{ ...fixed }];
   for (const [name, values] of Object.entries(grid)) {
-    if (!Array.isArray(values)) throw new InvalidInputError(`grid entry '${name}'`, 'must be a list of values');
+    if (!Array.isArray(values)) throw InvalidInputError.value(`grid entry '${name}'`, 'must be a list of values');
     points = points.flatMap((p) => values.map((v) => ({ ...p, [name]: v })));
   }
   return points;

@@ -143,7 +143,7 @@ function checkColumns(schema: Schema, columns: readonly string[] | undefined, sh
   if (columns === undefined) return undefined;
   const data = dataColumnsOf({ schema, numRows: 0 });
   const missing = columns.filter((c) => !data.includes(c));
-  if (missing.length > 0) throw new InvalidInputError('columns option', `key '${shown}' has no column ${missing.map((m) => `'${m}'`).join(', ')}`);
+  if (missing.length > 0) throw InvalidInputError.value('columns option', `key '${shown}' has no column ${missing.map((m) => `'${m}'`).join(', ')}`);
   return [...columns];
 }
 
@@ -253,7 +253,8 @@ function statisticsOf(reader: ParquetFileReader, group: number, column: number |
   if (!chunk || !min || !max) return undefined;
   // Only where the values we compare are the stored ones: not timestamps, dates or decimals.
   const type = reader.schema.fields[column]?.type;
-  if (!type || !(DataType.isInt(type) || DataType.isFloat(type) || DataType.isUtf8(type) || DataType.isLargeUtf8(type))) return undefined;
+  const valueType = type && DataType.isDictionary(type) ? type.dictionary : type;
+  if (!valueType || !(DataType.isInt(valueType) || DataType.isFloat(valueType) || DataType.isUtf8(valueType) || DataType.isLargeUtf8(valueType))) return undefined;
   const view = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);
   switch (chunk.type) {
     case PhysicalType.int32: return min.length === 4 && max.length === 4 ? { min: view(min).getInt32(0, true), max: view(max).getInt32(0, true) } : undefined;

@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DataBase, Registry, generateCampaign, initSimrun, isDataBaseError, type NdArray, type PartitionedFrame } from '../../src/index.js';
+import { DataBase, Registry, generateCampaign, initSimrun, isDataBaseError, type NdArray } from '../../src/index.js';
+import type { PartitionedFrame } from '../../src/frames.js';
 import {
   spikeDetection, spikeInInterval, temporalBinning, spatiotemporalBinning, voltageDensity, synapseActivationBinning,
   EXCITATORY, temporalBinningCached, spikeDetectionCached, spikeInIntervalCached, voltageDensityCached, synapseActivationBinningCached, spatiotemporalBinningCached,
@@ -63,7 +64,7 @@ function expectSameSpikeFrames(got: Table, want: Table): void {
 
 /** Every check, for one initSimrun'd database. */
 function analysesSuite(name: string, open: () => Promise<{ db: DataBase; dir: string }>): void {
-  describe(name, () => {
+  describe(name, { timeout: 60_000 }, () => {
     let db: DataBase;
     let dir: string;
     let vtRows: Row[][];
@@ -193,9 +194,9 @@ function analysesSuite(name: string, open: () => Promise<{ db: DataBase; dir: st
           expect(Array.from(stored.data as Float64Array)).toEqual(want.flat());
         }
       }
-    });
+    }, 60_000);
 
-    it('cached variants compute once, record a recipe, and recompute when a parameter changes', async () => {
+    it('cached variants compute once, record a recipe, and recompute when a parameter changes', { timeout: 60_000 }, async () => {
       const first = await temporalBinningCached(db, { output: 'psth_cached' }, { binSize: 5, minTime: 0, maxTime: 300 });
       const direct = await temporalBinning((await db.get('spike_times')) as Table, { binSize: 5, minTime: 0, maxTime: 300 });
       expect(Array.from(first.counts)).toEqual(Array.from(direct.counts));

@@ -10,17 +10,34 @@ import * as api from '../../src/index.js';
 import { repoRoot } from './helpers.js';
 
 const VALUE_EXPORTS = [
-  'CorruptKeyError', 'DataBase', 'DataBaseError', 'DatabaseNotFoundError', 'HISTORY_FOLDER', 'INFORMATIONAL_FINDINGS',
+  'CorruptKeyError', 'DataBase', 'DataBaseError', 'DataBaseNotFoundError', 'HISTORY_FOLDER', 'INFORMATIONAL_FINDINGS',
   'InvalidInputError', 'InvalidKeyError', 'InvalidPathError', 'KeyNotFoundError', 'KeyTypeConflictError', 'LoaderError',
-  'LockTimeoutError', 'NotADatabaseError', 'PartitionedFrame', 'PyTuple', 'RECIPE_FIELD', 'ReadonlyError', 'Registry', 'UnknownLoaderError',
-  'UnsupportedFormatError', 'VersionNotFoundError', 'QueryError', 'DuplicateResultError', 'canonicalJson', 'clearProvenanceCache', 'describeFinding',
-  'describeFsckFinding', 'enclosingDatabase', 'formatKey', 'fsckDatabase', 'generateCampaign', 'getLoader', 'initSimrun',
-  'isDataBaseError', 'isErrorFinding', 'listLoaders', 'parsePyLiteral', 'registerLoader', 'resolvePath', 'toPyLiteral',
-  'unregisterLoader', 'verifyDatabase',
-  // data-frame helpers (loaders/parquet/frame.ts)
-  'columnLabelTypes', 'columnLabels', 'dataColumnsOf', 'frameIndexOf', 'indexColumnOf', 'pandasMetadataOf',
+  'LockTimeoutError', 'NotADataBaseError', 'RECIPE_FIELD', 'ReadonlyError', 'Registry', 'UnknownLoaderError',
+  'UnsupportedFormatError', 'VersionNotFoundError', 'ParquetFormatError', 'FrameError', 'UsageError', 'QueryError', 'DuplicateResultError',
+  'canonicalJson', 'clearProvenanceCache', 'describeFinding',
+  'describeFsckFinding', 'enclosingDataBase', 'formatKey', 'fsckDataBase', 'getLoader',
+  'isDataBaseError', 'isErrorFinding', 'listLoaders', 'registerLoader', 'resolvePath',
+  'unregisterLoader', 'verifyDataBase',
+  // deprecated spellings, kept as aliases of the names above
+  'DatabaseNotFoundError', 'NotADatabaseError', 'enclosingDatabase', 'fsckDatabase', 'verifyDatabase',
+  // lazy entry points of isf-data-base/simrun (src/lazy.ts)
+  'generateCampaign', 'initSimrun',
+];
+
+/** Old spellings of Database, kept as deprecated aliases: old name -> the name it is now. */
+const DEPRECATED_ALIASES: Record<string, string> = {
+  DatabaseNotFoundError: 'DataBaseNotFoundError', NotADatabaseError: 'NotADataBaseError',
+  enclosingDatabase: 'enclosingDataBase', fsckDatabase: 'fsckDataBase', verifyDatabase: 'verifyDataBase',
+};
+
+/** isf-data-base/frames (src/frames.ts): data-frame helpers and the lazy partitioned frame. */
+const FRAMES_EXPORTS = [
+  'PartitionedFrame', 'columnLabelTypes', 'columnLabels', 'dataColumnsOf', 'frameIndexOf', 'indexColumnOf', 'pandasMetadataOf',
   'withColumnLabelTypes', 'withIndex',
 ];
+
+/** isf-data-base/simrun (src/simrun.ts). */
+const SIMRUN_EXPORTS = ['PyTuple', 'generateCampaign', 'initSimrun', 'parsePyLiteral', 'toPyLiteral'];
 
 const TYPE_EXPORTS = [
   'CampaignSummary', 'Cell', 'CellSection', 'CellSynapse', 'DataBaseErrorTag', 'DbStateJson', 'FieldDifference',
@@ -30,6 +47,7 @@ const TYPE_EXPORTS = [
   'RecipeJson', 'RecipeOptions', 'RegistryEntry', 'ResolveOptions', 'StaleKey', 'StaleReason', 'TypedArray',
   'VerifyFinding', 'VerifyFindingKind', 'VerifyReport', 'VersionDiff', 'VersionInfo', 'VersionRef', 'WriteOptions',
   'FrameDumpOptions', 'FrameIndex', 'FrameLoadOptions', 'IndexRange', 'LabelType', 'PartitionReadOptions',
+  'SetManyEntry', 'KeyLocks', 'HeldLock', 'LockOptions',
 ];
 
 /** Names in `export type { ... }` clauses of src/index.ts (syntax only). */
@@ -51,12 +69,29 @@ describe('public API of src/index.ts', () => {
     expect(Object.keys(api).sort()).toEqual([...VALUE_EXPORTS].sort());
   });
 
+  it('the subpaths isf-data-base/frames and isf-data-base/simrun export exactly these names, declared in package.json', async () => {
+    expect(Object.keys(await import('../../src/frames.js')).sort()).toEqual([...FRAMES_EXPORTS].sort());
+    expect(Object.keys(await import('../../src/simrun.js')).sort()).toEqual([...SIMRUN_EXPORTS].sort());
+    const pkg = JSON.parse(fsSync.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { exports: Record<string, { default: string }> };
+    expect(Object.keys(pkg.exports).sort()).toEqual(['.', './analyses', './frames', './query', './simrun']);
+    expect(pkg.exports['./frames']!.default).toBe('./dist/src/frames.js');
+    expect(pkg.exports['./simrun']!.default).toBe('./dist/src/simrun.js');
+  });
+
   it('exports exactly these type names', () => {
     expect(typeOnlyExportNames()).toEqual([...TYPE_EXPORTS].sort());
   });
 
+  it('one spelling of DataBase: the old names are the very same values as the new ones', () => {
+    const all = api as Record<string, unknown>;
+    for (const [old, now] of Object.entries(DEPRECATED_ALIASES)) expect(all[old], old).toBe(all[now]);
+    const exported = Object.keys(api).filter((n) => !(n in DEPRECATED_ALIASES));
+    expect(exported.filter((n) => /Database/.test(n))).toEqual([]);
+    expect(api.isDataBaseError(new api.NotADataBaseError('/x', 'r'), 'NotADatabaseError')).toBe(true);
+  });
+
   it('every error class is a DataBaseError with a _tag equal to its name', () => {
-    const errors = VALUE_EXPORTS.filter((n) => /^[A-Z]\w*Error$/.test(n) && n !== 'DataBaseError');
+    const errors = VALUE_EXPORTS.filter((n) => /^[A-Z]\w*Error$/.test(n) && n !== 'DataBaseError' && !(n in DEPRECATED_ALIASES));
     expect(errors.length).toBeGreaterThanOrEqual(13);
     for (const name of errors) {
       const Ctor = (api as Record<string, unknown>)[name] as new (...args: unknown[]) => api.DataBaseError;

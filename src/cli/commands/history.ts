@@ -12,7 +12,6 @@ Tuple keys are written with slashes: A/1/B is the key ('A', '1', 'B').
 
 export const command: CliCommand = {
   name: 'history',
-  summary: 'list the kept versions of a key with their provenance',
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean' } }, { min: 2, max: 2, names: '<db> <key>' });

@@ -16,7 +16,6 @@ reading only the needed columns, partitions and row groups; rows stream out part
 
 export const command: CliCommand = {
   name: 'query',
-  summary: 'filter a data frame key with a where-clause, reading only what it needs',
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, {

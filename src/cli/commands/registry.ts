@@ -10,7 +10,6 @@ The registry maps database ids to folders ($ISFDB_REGISTRY, else ~/.isf-data-bas
 
 export const command: CliCommand = {
   name: 'registry',
-  summary: 'list registered databases or resolve an id',
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean' } }, { min: 1, max: 2, names: 'list | resolve <id>' });
