@@ -121,4 +121,3 @@ export async function benchDisk(): Promise<void> {
   }
 }
 
-if (process.argv[1]?.endsWith('dataframes-disk.js')) await benchDisk();
