@@ -1,4 +1,5 @@
 import { createWriteStream, promises as fs, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
 import path from 'node:path';
 import { DataBase } from '../../index.js';
 import { OUTPUT_FORMATS, emptyStats, queryStoredParts, resultWriter, type OutputFormat, type Where } from '../../query/index.js';
@@ -32,27 +33,36 @@ export const command: CliCommand = {
     const stats = emptyStats();
     const target = out === undefined ? undefined : path.resolve(out);
     const partial = target === undefined ? undefined : path.join(path.dirname(target), `.${path.basename(target)}.partial-${process.pid}`);
-    const stream: WriteStream | undefined = partial !== undefined && format !== 'parquet' ? createWriteStream(partial) : undefined;
-    const sink = stream ?? process.stdout;
+    let stream: WriteStream | undefined;
     const emit = (chunk: string): Promise<void> => new Promise((resolve, reject) => {
-      sink.write(chunk, (err) => (err ? reject(err) : resolve()));
+      (stream ?? process.stdout).write(chunk, (err) => (err ? reject(err) : resolve()));
     });
     let writer: Awaited<ReturnType<typeof resultWriter>> | undefined;
     try {
       let schemaSeen: Parameters<typeof resultWriter>[1] | undefined;
       const iterator = queryStoredParts(db, key, where, columns ? { columns } : {}, stats, (schema) => { schemaSeen = schema; });
+      // The first step checks the where-clause and the columns: bad input fails before any file exists.
       let next = await iterator.next();
+      if (partial !== undefined && format !== 'parquet') {
+        stream = createWriteStream(partial);
+        await once(stream, 'open');
+      }
       writer = await resultWriter(format as OutputFormat, schemaSeen!, emit, format === 'parquet' ? partial : undefined);
       while (!next.done) {
         await writer.write(next.value);
         next = await iterator.next();
       }
       await writer.close();
-      if (stream) await new Promise<void>((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
+      const opened = stream;
+      if (opened) await new Promise<void>((resolve, reject) => opened.end((err?: Error | null) => (err ? reject(err) : resolve())));
       if (partial !== undefined && target !== undefined) await fs.rename(partial, target);
     } catch (err) {
       await writer?.abort().catch(() => undefined);
-      stream?.destroy();
+      if (stream && !stream.closed) {
+        const closed = once(stream, 'close');
+        stream.destroy();
+        await closed;
+      }
       if (partial !== undefined) await fs.rm(partial, { force: true });
       throw err;
     }
