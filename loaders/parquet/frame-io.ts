@@ -28,6 +28,8 @@ export interface FrameDumpOptions {
   index?: string;
   /** What the data column labels were in Python; unlisted labels keep their current type ('str' by default). */
   columnLabelTypes?: Record<string, LabelType>;
+  /** Sees every byte of each Parquet file as it is written (checksums without reading back). */
+  onBytes?: (chunk: Uint8Array) => void;
 }
 
 export interface FrameLoadOptions {
@@ -84,6 +86,7 @@ function writeOptionsOf(options: FrameDumpOptions): WriteParquetOptions {
   if (options.dictionary !== undefined) out.dictionary = options.dictionary;
   if (options.byteStreamSplit !== undefined) out.byteStreamSplit = options.byteStreamSplit;
   if (options.rowGroupRows !== undefined) out.rowGroupRows = options.rowGroupRows;
+  if (options.onBytes !== undefined) out.onBytes = options.onBytes;
   return out;
 }
 

@@ -40,6 +40,8 @@ export interface ParquetWriteOptions {
    * a few trials costs more footer bytes than its values.
    */
   alwaysMinMax?: ReadonlySet<string>;
+  /** Sees every byte of the file, in order, as it is written (to checksum it without reading it back). */
+  onBytes?: (chunk: Uint8Array) => void;
 }
 
 const MAGIC = new TextEncoder().encode('PAR1');
@@ -225,6 +227,7 @@ export class ParquetFileWriter {
   private push(...parts: Uint8Array[]): void {
     for (const part of parts) {
       if (part.length === 0) continue;
+      this.options.onBytes?.(part);
       this.pending.push(part);
       this.pendingBytes += part.length;
     }

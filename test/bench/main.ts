@@ -2,6 +2,7 @@
 import { benchCore } from './core.js';
 import { benchDataFrames } from './dataframes.js';
 import { benchSimrun } from './simrun.js';
+import { benchRuns } from './runs.js';
 import { benchQuery } from './query.js';
 
 const quick = process.argv.includes('--quick');
@@ -11,6 +12,7 @@ const BENCHMARKS: Array<[string, (opts: { quick: boolean }) => Promise<void>]> =
   ['core', benchCore],
   ['dataframes', benchDataFrames],
   ['simrun', benchSimrun],
+  ['runs', benchRuns],
   ['query', benchQuery],
 ];
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Table } from 'apache-arrow';
 import { parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
-import { DataBase, resolvePath } from '../../src/index.js';
+import { DataBase, isErrorFinding, resolvePath } from '../../src/index.js';
 import { generateCampaign, initSimrun, type CampaignSummary, type InitSimrunReport } from '../../initializers/index.js';
 import { cleanup, columnNames, readTraceFile, rowsOf, tempDir } from './helpers.js';
 
@@ -131,6 +131,17 @@ describe('initSimrun on a generated campaign', () => {
         expect(second).toMatch(/reldb:\/\//);
       }
     }
+  });
+
+  it('every key verifies: the partition checksums the workers computed while writing match the files', async () => {
+    const report = await db.verify();
+    expect(report.findings.filter((f) => isErrorFinding(f))).toEqual([]);
+    expect(report.keysVerified).toBeGreaterThan(10);
+    const meta = await db.metadata('voltage_traces') as unknown as { isfdb_checksums: Record<string, string> };
+    const files = Object.keys(meta.isfdb_checksums);
+    expect(files.filter((f) => f.endsWith('.parquet'))).toHaveLength(5);
+    expect(files).toContain('object_meta.json');
+    expect(files).toContain('divisions.json');
   });
 
   it('keys are readable by an independent Parquet reader (hyparquet)', async () => {
