@@ -30,8 +30,7 @@ const DEFAULT_DUMPER_ORDER: ReadonlyArray<{ name: string; mayTake: (value: unkno
   // Arrow Tables (and arrays of them) are recognised without importing the Parquet codec first.
   { name: 'pandas_to_parquet', mayTake: (v) => hasFields(v, 'schema', 'batches') },
   { name: 'dask_to_parquet', mayTake: (v) => hasFields(v, 'divisions', 'schema') || (Array.isArray(v) && v.length > 0 && hasFields(v[0], 'schema', 'batches')) },
-  // Plain values in ISF's own format (Python reads them); typed arrays and bigints in ours.
-  { name: 'to_msgpack', mayTake: () => true },
+  // (to_msgpack, ISF's own plain-msgpack format, is chosen by name: initSimrun's plain keys.)
   { name: 'value_to_msgpack', mayTake: () => true },
 ];
 

@@ -1,7 +1,7 @@
 /**
- * The Parquet loaders' conformance cases (pandas_to_parquet, dask_to_parquet) and the plain-value
- * default (to_msgpack), registered into the shared suite; `parquetCases` is also re-run on a
- * database with fsync: false and keepVersions: 2 (conformance.test.ts).
+ * The Parquet loaders' conformance cases (pandas_to_parquet, dask_to_parquet) and ISF's
+ * to_msgpack, registered into the shared suite (which conformance.test.ts also runs with
+ * fsync: false and keepVersions: 2).
  */
 import { expect } from 'vitest';
 import { Table, makeVector, tableFromArrays, vectorFromArray, Utf8 } from 'apache-arrow';
@@ -63,12 +63,9 @@ export const parquetCases: ConformanceCase[] = [
 ];
 registerConformanceCases(...parquetCases);
 
-// Plain values are stored in ISF's own to_msgpack by default; value_to_msgpack takes the rest.
-for (const c of conformanceCases.filter((x) => x.loader === 'value_to_msgpack')) {
-  if (c.defaultLoader === 'value_to_msgpack' && isPortable(c.value)) {
-    c.defaultLoader = 'to_msgpack';
-    registerConformanceCases({ loader: 'to_msgpack', name: c.name, value: c.value, defaultLoader: 'to_msgpack' });
-  }
+// ISF's to_msgpack (named explicitly) round-trips every value plain msgpack holds.
+for (const c of conformanceCases.filter((x) => x.loader === 'value_to_msgpack' && isPortable(x.value))) {
+  registerConformanceCases({ loader: 'to_msgpack', name: c.name, value: c.value });
 }
 
 function isPortable(value: unknown): boolean {
