@@ -411,4 +411,20 @@ export class DataBase {
     };
   }
 
+  // ---------------------------------------------------------------- querying (src/query, loaded on first use)
+
+  /** The rows of a data frame key matching `where` (BlueETL's dialect, see src/query), reading only what they need. */
+  async query(key: Key, where: import('./query/index.js').Where, options: import('./query/index.js').QueryOptions = {}): Promise<import('apache-arrow').Table> {
+    return (await import('./query/stored.js')).queryStored(this, key, where, options);
+  }
+
+  /** The keys whose metadata (loader, time, commit, dirty, host, params.*) match `where`. */
+  async find(where: import('./query/index.js').Where): Promise<import('./query/index.js').FoundKey[]> {
+    return (await import('./query/find.js')).findKeys(this, where);
+  }
+
+  /** A collection of results unique by their params, stored as the sub-database `name`. */
+  async results(name: Key): Promise<import('./query/index.js').ResultsCollection> {
+    return (await import('./query/results.js')).ResultsCollection.open(this, name);
+  }
 }

@@ -150,6 +150,25 @@ export class VersionNotFoundError extends DataBaseError {
   }
 }
 
+/**
+ * A where-clause that cannot be evaluated (see src/query): an unknown operator, an empty
+ * operator object, a missing column, an operand of the wrong type, or a malformed regex.
+ */
+export class QueryError extends DataBaseError {
+  readonly _tag = 'QueryError';
+  constructor(readonly reason: string, readonly column?: string, readonly operator?: string, readonly value?: unknown) {
+    super(`where-clause${column === undefined ? '' : `, column '${column}'`}${operator === undefined ? '' : `, operator '${operator}'`}: ${reason}`);
+  }
+}
+
+/** A results collection already holds an entry with equal params (see db.results). */
+export class DuplicateResultError extends DataBaseError {
+  readonly _tag = 'DuplicateResultError';
+  constructor(readonly collection: string, readonly existingKey: string, readonly params: string) {
+    super(`results '${collection}' already hold an entry with params ${params} (key '${existingKey}'); pass { replace: true } to overwrite it`);
+  }
+}
+
 /** @deprecated Use NotADataBaseError (one spelling of DataBase in every name); the same class. */
 export const NotADatabaseError = NotADataBaseError;
 /** @deprecated Use NotADataBaseError. */
@@ -167,6 +186,7 @@ type ErrorByTag = {
   LoaderError: LoaderError; LockTimeoutError: LockTimeoutError;
   DataBaseNotFoundError: DataBaseNotFoundError; InvalidPathError: InvalidPathError;
   InvalidInputError: InvalidInputError; VersionNotFoundError: VersionNotFoundError;
+  QueryError: QueryError; DuplicateResultError: DuplicateResultError;
   ParquetFormatError: ParquetFormatError; FrameError: FrameError; UsageError: UsageError;
   /** @deprecated tag spelling: NotADataBaseError */
   NotADatabaseError: NotADataBaseError;

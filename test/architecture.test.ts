@@ -62,7 +62,7 @@ const inside = (folder: string) => (target: string) => target.startsWith(`${fold
 const under = (folder: string) => sourceFiles(folder);
 
 /** The public API modules: the root and its subpaths (package.json "exports"). */
-const PUBLIC_API = ['src/index.ts', 'src/frames.ts', 'src/simrun.ts', 'src/runs/index.ts'];
+const PUBLIC_API = ['src/index.ts', 'src/frames.ts', 'src/simrun.ts', 'src/runs/index.ts', 'src/query/index.ts', 'src/analyses/index.ts'];
 /** Clients of the public API that live under src/ (query, analyses, runs, the viewer's server). */
 const CLIENT_FOLDERS = ['src/query', 'src/analyses', 'src/runs', 'src/server'];
 /** The core: src/ without the CLI, the clients and the public entry modules that reach the heavy parts. */

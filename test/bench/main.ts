@@ -3,6 +3,7 @@ import { benchCore } from './core.js';
 import { benchDataFrames } from './dataframes.js';
 import { benchSimrun } from './simrun.js';
 import { benchRuns } from './runs.js';
+import { benchQuery } from './query.js';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
@@ -12,6 +13,7 @@ const BENCHMARKS: Array<[string, (opts: { quick: boolean }) => Promise<void>]> =
   ['dataframes', benchDataFrames],
   ['simrun', benchSimrun],
   ['runs', benchRuns],
+  ['query', benchQuery],
 ];
 
 for (const [name, run] of BENCHMARKS) {

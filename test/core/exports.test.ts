@@ -13,7 +13,7 @@ const VALUE_EXPORTS = [
   'CorruptKeyError', 'DataBase', 'DataBaseError', 'DataBaseNotFoundError', 'HISTORY_FOLDER', 'INFORMATIONAL_FINDINGS',
   'InvalidInputError', 'InvalidKeyError', 'InvalidPathError', 'KeyNotFoundError', 'KeyTypeConflictError', 'LoaderError',
   'LockTimeoutError', 'NotADataBaseError', 'RECIPE_FIELD', 'ReadonlyError', 'Registry', 'UnknownLoaderError',
-  'UnsupportedFormatError', 'VersionNotFoundError', 'ParquetFormatError', 'FrameError', 'UsageError',
+  'UnsupportedFormatError', 'VersionNotFoundError', 'ParquetFormatError', 'FrameError', 'UsageError', 'QueryError', 'DuplicateResultError',
   'canonicalJson', 'clearProvenanceCache', 'describeFinding',
   'describeFsckFinding', 'enclosingDataBase', 'formatKey', 'fsckDataBase', 'getLoader',
   'isDataBaseError', 'isErrorFinding', 'listLoaders', 'registerLoader', 'resolvePath',
@@ -79,7 +79,7 @@ describe('public API of src/index.ts', () => {
     expect(Object.keys(await import('../../src/simrun.js')).sort()).toEqual([...SIMRUN_EXPORTS].sort());
     const pkg = JSON.parse(fsSync.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { exports: Record<string, { default: string }> };
     expect(Object.keys(await import('../../src/runs/index.js')).sort()).toEqual([...RUNS_EXPORTS].sort());
-    expect(Object.keys(pkg.exports).sort()).toEqual(['.', './frames', './runs', './simrun']);
+    expect(Object.keys(pkg.exports).sort()).toEqual(['.', './analyses', './frames', './query', './runs', './simrun']);
     expect(pkg.exports['./runs']!.default).toBe('./dist/src/runs/index.js');
     expect(pkg.exports['./frames']!.default).toBe('./dist/src/frames.js');
     expect(pkg.exports['./simrun']!.default).toBe('./dist/src/simrun.js');

@@ -8,6 +8,7 @@ import type { CommandEntry } from '../command.js';
 export const COMMANDS: readonly CommandEntry[] = [
   { name: 'ls', summary: 'list keys as a tree with their loaders', load: async () => (await import('./ls.js')).command },
   { name: 'show', summary: 'show a key: loader, metadata and a preview', load: async () => (await import('./show.js')).command },
+  { name: 'query', summary: 'filter a data frame key with a where-clause, reading only what it needs', load: async () => (await import('./query.js')).command },
   { name: 'rm', summary: 'delete keys', load: async () => (await import('./rm.js')).command },
   { name: 'registry', summary: 'list registered databases or resolve an id', load: async () => (await import('./registry.js')).command },
   { name: 'history', summary: 'list the kept versions of a key with their provenance', load: async () => (await import('./history.js')).command },
