@@ -30,8 +30,12 @@ function violations(dir: string, allowed: (target: string, file: string) => bool
 const inside = (folder: string) => (target: string) => target.startsWith(`${folder}/`);
 
 describe('architecture: who may import what', () => {
-  it('src/cli imports only the public API and its own files', () => {
-    expect(violations('src/cli', (t) => t === 'src/index.ts' || inside('src/cli')(t))).toEqual([]);
+  it('src/cli imports only the public API (and the subpath entry isf-data-base/server) and its own files', () => {
+    expect(violations('src/cli', (t) => t === 'src/index.ts' || t === 'src/server/index.ts' || inside('src/cli')(t))).toEqual([]);
+  });
+
+  it('src/server imports only the public API and its own files', () => {
+    expect(violations('src/server', (t) => t === 'src/index.ts' || inside('src/server')(t))).toEqual([]);
   });
 
   it('initializers import only the public API and their own files', () => {

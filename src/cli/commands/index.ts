@@ -9,8 +9,9 @@ import { command as initSimrun } from './init-simrun.js';
 import { command as ls } from './ls.js';
 import { command as registry } from './registry.js';
 import { command as rm } from './rm.js';
+import { command as serve } from './serve.js';
 import { command as show } from './show.js';
 import { command as stale } from './stale.js';
 import { command as verify } from './verify.js';
 
-export const COMMANDS: readonly CliCommand[] = [ls, show, rm, registry, history, diff, stale, initSimrun, genSimrun, verify, fsck, demo];
+export const COMMANDS: readonly CliCommand[] = [ls, show, rm, registry, history, diff, stale, initSimrun, genSimrun, verify, fsck, serve, demo];
