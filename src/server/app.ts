@@ -21,6 +21,8 @@ export interface AppOptions {
   token?: string | undefined;
   /** The built viewer (app.js, app.css); default dist/viewer of this package. */
   assetsDir: string;
+  /** Describe the key tree once in the background at start, so the first page finds it ready (default true). */
+  warm?: boolean | undefined;
 }
 
 const MAX_URL_LENGTH = 8192;
@@ -37,6 +39,7 @@ type Query = Record<string, string | undefined>;
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const catalog = await Catalog.open(options.db);
   const sources = catalog.frames;
+  if (options.warm !== false) void catalog.tree().catch(() => undefined);
   const app = Fastify({ logger: false, bodyLimit: 1024, requestTimeout: 60_000, return503OnClosing: true, routerOptions: { maxParamLength: 2048 } });
 
   app.addHook('onRequest', async (request, reply) => {

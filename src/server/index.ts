@@ -30,6 +30,8 @@ export interface ServeOptions {
   token?: string;
   /** The built viewer; default dist/viewer of this package. */
   assetsDir?: string;
+  /** Describe the key tree in the background at start (default true; benchmarks turn it off to time a cold tree). */
+  warm?: boolean;
 }
 
 export interface RunningServer {
@@ -44,7 +46,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   checkServeOptions(host, options.token);
   const port = options.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ServeOptionsError(`port must be 0..65535, not ${port}`);
-  const app = await buildApp({ db: options.db, token: options.token, assetsDir: options.assetsDir ?? defaultAssetsDir() });
+  const app = await buildApp({ db: options.db, token: options.token, assetsDir: options.assetsDir ?? defaultAssetsDir(), warm: options.warm });
   await app.listen({ host, port });
   const address = app.server.address();
   const bound = typeof address === 'object' && address !== null ? address.port : port;
