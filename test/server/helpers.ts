@@ -4,6 +4,7 @@
  * key with two kept values; and a server on a free loopback port.
  */
 import path from 'node:path';
+import { tableFromArrays } from 'apache-arrow';
 import { DataBase, generateCampaign, initSimrun } from '../../src/index.js';
 import { startServer, type RunningServer, type ServeOptions } from '../../src/server/index.js';
 import { makeTemp, sandbox } from '../core/helpers.js';
@@ -15,7 +16,7 @@ export interface DemoDb {
   commit: string;
 }
 
-export async function buildDemoDb(trials = 20, timePoints = 401): Promise<DemoDb> {
+export async function buildDemoDb(trials = 20, timePoints = 401, options: { wideColumns?: number } = {}): Promise<DemoDb> {
   const sb = await sandbox();
   const raw = await makeTemp('isfdb-viewer-raw-');
   const summary = await generateCampaign(raw, { trials, trialsPerFolder: 5, timePoints, synapsesPerTrial: 40, cellsPerTrial: 20, seed: 3 });
@@ -26,6 +27,7 @@ export async function buildDemoDb(trials = 20, timePoints = 401): Promise<DemoDb
   await db.maybeCalculate('spike_count', () => 42, { inputs: ['spike_times'], code: 'v1' });
   await db.maybeCalculate('rate_summary', () => ({ rate: 3 }), { inputs: ['spike_count', 'params'], code: 'v1' });
   await db.set('params', { bin_ms: 2 }); // rate_summary is now stale; params has a kept version
+  if (options.wideColumns) await db.set('wide', wideFrame(30, options.wideColumns));
   const commit = String((await db.metadata('voltage_traces'))['full-revisionid']);
   return { dir, trialIds: summary.trialIds, commit };
 }
@@ -37,4 +39,11 @@ export async function serve(dir: string, options: Partial<ServeOptions> = {}): P
 /** The server's origin (the URL without the path and the token). */
 export function originOf(server: RunningServer): string {
   return new URL(server.url).origin;
+}
+
+/** rows x columns of float64 (cell value = row + column / 10^5), columns named c0, c1, ... */
+function wideFrame(rows: number, columns: number) {
+  const data: Record<string, Float64Array> = {};
+  for (let c = 0; c < columns; c++) data[`c${c}`] = Float64Array.from({ length: rows }, (_, r) => r + c / 1e5);
+  return tableFromArrays(data);
 }

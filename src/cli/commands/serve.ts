@@ -26,7 +26,7 @@ export const command: CliCommand = {
     try {
       server = await startServer({
         db: positionals[0]!, port, host: (values.host as string | undefined) ?? '127.0.0.1',
-        token: (values.token as string | undefined) ?? process.env['ISFDB_SERVE_TOKEN'],
+        token: (values.token as string | undefined) ?? (process.env['ISFDB_SERVE_TOKEN'] || undefined),
       });
     } catch (err) {
       if (err instanceof ServeOptionsError) throw new UsageError(err.message);
