@@ -38,9 +38,9 @@ export async function renderLineage(selected: string | undefined, onSelect: (key
   }
   const boxW = 200; const boxH = 34; const gapX = 90; const gapY = 18;
   const place = new Map<string, { x: number; y: number }>();
-  for (const [d, list] of columns) list.forEach((name, i) => place.set(name, { x: 10 + d * (boxW + gapX), y: 10 + i * (boxH + gapY) }));
+  for (const [d, list] of columns) list.forEach((name, i) => place.set(name, { x: 10 + d * (boxW + gapX), y: 10 + boxH + i * (boxH + gapY) }));
   const width = 20 + (Math.max(...columns.keys()) + 1) * (boxW + gapX);
-  const height = 20 + Math.max(...[...columns.values()].map((l) => l.length)) * (boxH + gapY);
+  const height = 20 + boxH + Math.max(...[...columns.values()].map((l) => l.length)) * (boxH + gapY);
   const graph = svg('svg', { width, height, class: 'lineage-graph', viewBox: `0 0 ${width} ${height}` }) as SVGSVGElement;
   const defs = svg('defs', {});
   const marker = svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
@@ -52,7 +52,14 @@ export async function renderLineage(selected: string | undefined, onSelect: (key
     for (const input of node.inputs) {
       const from = place.get(input.join('/'))!;
       const staleEdge = node.stale.some((s) => s.input.join('/') === input.join('/'));
-      graph.append(svg('path', { d: `M ${from.x + boxW} ${from.y + boxH / 2} C ${from.x + boxW + gapX / 2} ${from.y + boxH / 2}, ${to.x - gapX / 2} ${to.y + boxH / 2}, ${to.x} ${to.y + boxH / 2}`, class: staleEdge ? 'edge stale' : 'edge', 'marker-end': 'url(#arrow)' }));
+      const x1 = from.x + boxW; const y1 = from.y + boxH / 2; const x2 = to.x; const y2 = to.y + boxH / 2;
+      // An edge that skips a column arcs over the boxes between instead of running behind them.
+      const skips = to.x - from.x > boxW + gapX;
+      const lift = Math.min(y1, y2) - boxH;
+      const d = skips
+        ? `M ${x1} ${y1} C ${x1 + gapX} ${lift}, ${x2 - gapX} ${lift}, ${x2} ${y2}`
+        : `M ${x1} ${y1} C ${x1 + gapX / 2} ${y1}, ${x2 - gapX / 2} ${y2}, ${x2} ${y2}`;
+      graph.append(svg('path', { d, class: staleEdge ? 'edge stale' : 'edge', 'marker-end': 'url(#arrow)' }));
     }
   }
   for (const [name, { x, y }] of place) {
