@@ -24,6 +24,8 @@ import { checkVersionRef, commitKeepingHistory, diffVersions, listVersions, reso
 import { calculate, findStale, inputFacts, type CalculationPort, type RecipeOptions, type StaleKey } from './lineage.js';
 import { defaultDumperFor, fullLoaderName, getLoader, shortLoaderName } from '../loaders/index.js';
 import type { Loader, LoaderContext, LoaderJson } from '../loaders/types.js';
+import type { Table } from 'apache-arrow';
+import type { Where, QueryOptions, FoundKey, ResultsCollection } from './query/index.js';
 
 export interface OpenOptions {
   /** Refuse every write; never takes locks. Sub-databases inherit it. */
@@ -634,6 +636,23 @@ export class DataBase {
     } finally {
       await lock.release();
     }
+  }
+
+  // ---------------------------------------------------------------- querying (src/query, loaded on first use)
+
+  /** The rows of a data frame key matching `where` (BlueETL's dialect, see src/query), reading only what they need. */
+  async query(key: Key, where: Where, options: QueryOptions = {}): Promise<Table> {
+    return (await import('./query/stored.js')).queryStored(this, key, where, options);
+  }
+
+  /** The keys whose metadata (loader, time, commit, dirty, host, params.*) match `where`. */
+  async find(where: Where): Promise<FoundKey[]> {
+    return (await import('./query/find.js')).findKeys(this, where);
+  }
+
+  /** A collection of results unique by their params, stored as the sub-database `name`. */
+  async results(name: Key): Promise<ResultsCollection> {
+    return (await import('./query/results.js')).ResultsCollection.open(this, name);
   }
 }
 

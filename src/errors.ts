@@ -115,11 +115,30 @@ export class VersionNotFoundError extends DataBaseError {
   }
 }
 
+/**
+ * A where-clause that cannot be evaluated (see src/query): an unknown operator, an empty
+ * operator object, a missing column, an operand of the wrong type, or a malformed regex.
+ */
+export class QueryError extends DataBaseError {
+  readonly _tag = 'QueryError';
+  constructor(readonly reason: string, readonly column?: string, readonly operator?: string, readonly value?: unknown) {
+    super(`where-clause${column === undefined ? '' : `, column '${column}'`}${operator === undefined ? '' : `, operator '${operator}'`}: ${reason}`);
+  }
+}
+
+/** A results collection already holds an entry with equal params (see db.results). */
+export class DuplicateResultError extends DataBaseError {
+  readonly _tag = 'DuplicateResultError';
+  constructor(readonly collection: string, readonly existingKey: string, readonly params: string) {
+    super(`results '${collection}' already hold an entry with params ${params} (key '${existingKey}'); pass { replace: true } to overwrite it`);
+  }
+}
+
 export type DataBaseErrorTag =
   | 'KeyNotFoundError' | 'InvalidKeyError' | 'KeyTypeConflictError' | 'ReadonlyError'
   | 'NotADatabaseError' | 'UnknownLoaderError' | 'UnsupportedFormatError' | 'CorruptKeyError'
   | 'LoaderError' | 'LockTimeoutError' | 'DatabaseNotFoundError' | 'InvalidPathError'
-  | 'InvalidInputError' | 'VersionNotFoundError';
+  | 'InvalidInputError' | 'VersionNotFoundError' | 'QueryError' | 'DuplicateResultError';
 
 type ErrorByTag = {
   KeyNotFoundError: KeyNotFoundError; InvalidKeyError: InvalidKeyError;
@@ -129,6 +148,7 @@ type ErrorByTag = {
   LoaderError: LoaderError; LockTimeoutError: LockTimeoutError;
   DatabaseNotFoundError: DatabaseNotFoundError; InvalidPathError: InvalidPathError;
   InvalidInputError: InvalidInputError; VersionNotFoundError: VersionNotFoundError;
+  QueryError: QueryError; DuplicateResultError: DuplicateResultError;
 };
 
 /** True when `err` is one of ours; with tags, only when its tag is among them. */

@@ -30,12 +30,14 @@ function violations(dir: string, allowed: (target: string, file: string) => bool
 const inside = (folder: string) => (target: string) => target.startsWith(`${folder}/`);
 
 describe('architecture: who may import what', () => {
-  it('src/cli imports only the public API (and the subpath entry isf-data-base/server) and its own files', () => {
-    expect(violations('src/cli', (t) => t === 'src/index.ts' || t === 'src/server/index.ts' || inside('src/cli')(t))).toEqual([]);
+  it('src/cli imports only the public API (with its subpath exports) and its own files', () => {
+    const publicApi = new Set(['src/index.ts', 'src/query/index.ts', 'src/analyses/index.ts', 'src/server/index.ts']);
+    expect(violations('src/cli', (t) => publicApi.has(t) || inside('src/cli')(t))).toEqual([]);
   });
 
-  it('src/server imports only the public API and its own files', () => {
-    expect(violations('src/server', (t) => t === 'src/index.ts' || inside('src/server')(t))).toEqual([]);
+  it('src/server imports only the public API (with its subpath exports) and its own files', () => {
+    const publicApi = new Set(['src/index.ts', 'src/query/index.ts', 'src/analyses/index.ts']);
+    expect(violations('src/server', (t) => publicApi.has(t) || inside('src/server')(t))).toEqual([]);
   });
 
   it('initializers import only the public API and their own files', () => {
@@ -45,6 +47,18 @@ describe('architecture: who may import what', () => {
   it('loaders never import the database, the CLI or the initializers', () => {
     const forbidden = (t: string) => t === 'src/database.ts' || t === 'src/index.ts' || inside('src/cli')(t) || inside('initializers')(t);
     expect(violations('loaders', (t) => !forbidden(t))).toEqual([]);
+  });
+
+  it('the core reaches src/query and src/analyses only through type imports and lazy import()', () => {
+    const core = sourceFiles('src').filter((f) => !f.startsWith('src/query/') && !f.startsWith('src/analyses/') && !f.startsWith('src/cli/'));
+    const eager = core.flatMap((file) => {
+      const text = readFileSync(path.join(root, file), 'utf8');
+      return [...text.matchAll(/^import\s+(?!type\b)[^;]*?from\s+'(\.{1,2}\/[^']+)'/gm)]
+        .map((m) => path.relative(root, path.resolve(path.dirname(path.join(root, file)), m[1]!)))
+        .filter((t) => t.startsWith('src/query/') || t.startsWith('src/analyses/'))
+        .map((t) => `${file} -> ${t}`);
+    });
+    expect(eager).toEqual([]);
   });
 
   it('src/store knows nothing of loaders or the database', () => {

@@ -13,7 +13,7 @@ const VALUE_EXPORTS = [
   'CorruptKeyError', 'DataBase', 'DataBaseError', 'DatabaseNotFoundError', 'HISTORY_FOLDER', 'INFORMATIONAL_FINDINGS',
   'InvalidInputError', 'InvalidKeyError', 'InvalidPathError', 'KeyNotFoundError', 'KeyTypeConflictError', 'LoaderError',
   'LockTimeoutError', 'NotADatabaseError', 'PartitionedFrame', 'PyTuple', 'RECIPE_FIELD', 'ReadonlyError', 'Registry', 'UnknownLoaderError',
-  'UnsupportedFormatError', 'VersionNotFoundError', 'canonicalJson', 'clearProvenanceCache', 'describeFinding',
+  'UnsupportedFormatError', 'VersionNotFoundError', 'QueryError', 'DuplicateResultError', 'canonicalJson', 'clearProvenanceCache', 'describeFinding',
   'describeFsckFinding', 'enclosingDatabase', 'formatKey', 'fsckDatabase', 'generateCampaign', 'getLoader', 'initSimrun',
   'isDataBaseError', 'isErrorFinding', 'listLoaders', 'parsePyLiteral', 'registerLoader', 'resolvePath', 'toPyLiteral',
   'unregisterLoader', 'verifyDatabase',
