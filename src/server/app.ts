@@ -183,7 +183,7 @@ function jsonValue(value: unknown): unknown {
 function statusOf(error: unknown): [number, string] {
   if (error instanceof RefusedError) return [error.status, error.message];
   if (isDataBaseError(error, 'KeyNotFoundError')) return [404, error.message];
-  if (isDataBaseError(error, 'InvalidKeyError', 'InvalidInputError', 'VersionNotFoundError')) return [400, error.message];
+  if (isDataBaseError(error, 'InvalidKeyError', 'InvalidInputError', 'VersionNotFoundError', 'QueryError')) return [400, error.message];
   const status = (error as { statusCode?: number }).statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) return [status, (error as Error).message];
   return [500, error instanceof Error ? error.message : String(error)];

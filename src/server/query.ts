@@ -1,9 +1,10 @@
 /**
  * Row selections from request parameters: trial ids (`ids=a,b`), an inclusive index range
- * (`lo`, `hi`), row positions (`start`, `stop`), or a `where` expression.
+ * (`lo`, `hi`), row positions (`start`, `stop`), or a `where` of the query dialect.
  */
 import { RefusedError } from './security.js';
-import type { FrameSource, RowSelection } from './frames.js';
+import { queryStored, type Where } from '../query/index.js';
+import { MAX_SLICE_ROWS, type FrameSource, type RowSelection } from './frames.js';
 
 type Query = Record<string, string | undefined>;
 
@@ -23,8 +24,21 @@ export function rowSelectionOf(query: Query, positions: { start: number; stop: n
   return { kind: 'positions', ...positions };
 }
 
-/** A `where` expression: the query dialect is not part of the public API yet. */
+/**
+ * The rows matching a `where` of the query dialect (JSON: `{"column": {"op": value}}`), found by
+ * `queryStored` (which reads only the where-columns and prunes partitions), as their index values.
+ */
 export async function whereSelection(source: FrameSource, where: string): Promise<RowSelection> {
-  void source;
-  throw new RefusedError(400, `'where' (${where.slice(0, 80)}) needs the query dialect, which this version does not have: select rows by ids, lo/hi or start/stop`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(where);
+  } catch {
+    throw new RefusedError(400, `where must be JSON in the query dialect, e.g. {"sim_trial_index": {"regex": "C2"}}; got ${where.slice(0, 80)}`);
+  }
+  const column = source.indexColumn;
+  if (column === undefined) throw new RefusedError(400, `key '${source.key.join('/')}' has a range index: select its rows by start/stop`);
+  const matches = await queryStored(source.db, source.key, parsed as Where, { columns: [] });
+  if (matches.numRows > MAX_SLICE_ROWS) throw new RefusedError(413, `the where-clause matches ${matches.numRows} rows, at most ${MAX_SLICE_ROWS} are shown: narrow it`);
+  const index = matches.getChild(column);
+  return { kind: 'ids', ids: Array.from({ length: matches.numRows }, (_, r) => String(index?.get(r))) };
 }

@@ -124,7 +124,7 @@ async function render(): Promise<void> {
 /** Choose trials by id (typed or clicked), by a where expression, or by the first row shown. */
 function trialControls(d: KeyDetails, state: ViewState): HTMLElement {
   const ids = h('input', { id: 'trial-ids', type: 'text', list: 'trial-id-list', placeholder: 'trial ids, comma-separated', value: state.ids ?? '', size: 40 });
-  const where = h('input', { id: 'trial-where', type: 'text', placeholder: 'where (query dialect)', value: state.where ?? '', size: 30 });
+  const where = h('input', { id: 'trial-where', type: 'text', placeholder: '{"sim_trial_index": {"regex": "C2"}}', value: state.where ?? '', size: 30 });
   const start = h('input', { id: 'trial-start', type: 'number', min: 0, placeholder: 'first row', value: state.start ?? '', style: 'width:7em' });
   const apply = (): void => navigate({ ids: ids.value.trim() || undefined, where: where.value.trim() || undefined, start: start.value || undefined, t0: undefined, t1: undefined });
   for (const input of [ids, where, start]) input.addEventListener('keydown', (e) => { if ((e as KeyboardEvent).key === 'Enter') apply(); });

@@ -101,9 +101,29 @@ describe('viewer API', { timeout: 60_000 }, () => {
     expect((await fetch(`${origin}/api/frame?key=params`)).status).toBe(400);
     expect((await fetch(`${origin}/api/frame?key=no_such_key`)).status).toBe(404);
     expect((await fetch(`${origin}/api/traces?key=voltage_traces&bins=1`)).status).toBe(400);
-    const where = await fetch(`${origin}/api/frame?key=voltage_traces&where=x%3E1`);
-    expect(where.status).toBe(400);
-    expect(((await where.json()) as { error: string }).error).toMatch(/query dialect/);
+    const notJson = await fetch(`${origin}/api/frame?key=voltage_traces&where=x%3E1`);
+    expect(notJson.status).toBe(400);
+    expect(((await notJson.json()) as { error: string }).error).toMatch(/^where must be JSON in the query dialect/);
+    const badOperator = await fetch(`${origin}/api/frame?key=voltage_traces&where=${encodeURIComponent('{"100.0": {"almost": 1}}')}`);
+    expect(badOperator.status).toBe(400);
+    expect(((await badOperator.json()) as { error: string }).error).toMatch(/^where-clause/);
+  });
+
+  it('rows by a where of the query dialect: the same rows as a plain filter of the whole frame', async () => {
+    const whole = await ((await db.get('voltage_traces')) as PartitionedFrame).read();
+    const ids = whole.getChild('sim_trial_index')!.toArray() as string[];
+    const values = whole.getChild('100.5')!.toArray() as Float64Array;
+    const threshold = [...values].sort((a, b) => a - b)[10]!;
+    const expected = ids.filter((_, r) => values[r]! > threshold);
+    expect(expected.length).toBeGreaterThan(3);
+    const where = encodeURIComponent(JSON.stringify({ '100.5': { gt: threshold } }));
+    const answer = await json<{ index: string[]; data: number[][] }>(`/api/frame?key=voltage_traces&where=${where}&columns=100.5`);
+    expect(answer.index).toEqual(expected);
+    expect(answer.data[0]!.every((v) => v > threshold)).toBe(true);
+    const traces = await json<{ selected: number }>(`/api/traces?key=voltage_traces&where=${where}&bins=50`);
+    expect(traces.selected).toBe(expected.length);
+    const none = await json<{ index: string[] }>(`/api/frame?key=voltage_traces&where=${encodeURIComponent('{"sim_trial_index": {"eq": "nope"}}')}&columns=`);
+    expect(none.index).toEqual([]);
   });
 
   it('traces are min/max decimated per bin: every bin holds exactly the min and max of its points', async () => {

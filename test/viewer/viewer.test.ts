@@ -119,6 +119,16 @@ describe.skipIf(skip !== undefined)(skip ?? 'the viewer in Chromium', { timeout:
     await expect.poll(() => query().get('ids')).toBe(demo.trialIds[0]);
   });
 
+  it('select trials by a where of the query dialect: the URL carries it', async () => {
+    const where = JSON.stringify({ sim_trial_index: { isin: [demo.trialIds[2], demo.trialIds[5]] } });
+    await page.fill('#trial-ids', '');
+    await page.fill('#trial-where', where);
+    await page.press('#trial-where', 'Enter');
+    await expect.poll(() => query().get('where')).toBe(where);
+    await expect.poll(() => page.textContent('#status')).toMatch(/^2 of 2 selected trial/);
+    await shot('04b-where');
+  });
+
   it('zooming the plot asks for the window and keeps it in the URL', async () => {
     await page.goto(`${origin}/?key=voltage_traces&t0=101&t1=102`);
     await expect.poll(() => page.textContent('#status')).toMatch(/41 time points/);
