@@ -43,6 +43,7 @@ let nextSourceId = 0;
 export class FrameSource {
   private rowCounts: Promise<number[]> | undefined;
   private readonly id = nextSourceId++;
+  private known: Set<string> | undefined;
 
   private constructor(
     readonly db: DataBase,
@@ -136,7 +137,8 @@ export class FrameSource {
 
   /** The selected rows and columns. */
   async slice(rows: RowSelection, columns: string[]): Promise<FrameSlice> {
-    const known = new Set(this.dataColumns);
+    this.known ??= new Set(this.dataColumns);
+    const known = this.known;
     const unknown = columns.filter((c) => !known.has(c));
     if (unknown.length > 0) throw new RefusedError(400, `key '${this.key.join('/')}' has no column ${unknown.slice(0, 3).map((c) => `'${c}'`).join(', ')}`);
     if (rows.kind === 'positions' && rows.stop - rows.start > MAX_SLICE_ROWS) throw new RefusedError(413, `at most ${MAX_SLICE_ROWS} rows per slice`);

@@ -1,8 +1,9 @@
 /**
  * Plot-ready views of frames: voltage traces decimated to min/max pairs per pixel bin (so a
  * 10,000-point trace costs the browser 2 x width points, whatever the sampling), and spike times
- * per trial for rasters and PSTHs.
+ * per trial for rasters and PSTHs (binned by the analyses' temporal binning, as ISF's).
  */
+import { binTimes } from '../analyses/index.js';
 import { RefusedError } from './security.js';
 import type { FrameSlice, FrameSource, RowSelection } from './frames.js';
 
@@ -62,7 +63,7 @@ export async function traceView(source: FrameSource, request: TraceRequest): Pro
   const slice = await source.slice(rows, columns);
   const shown = Math.min(slice.index.length, MAX_TRACES);
   const decimate = times.length > 2 * request.bins;
-  const x = decimate ? binTimes(times, request.bins) : times;
+  const x = decimate ? binStartTimes(times, request.bins) : times;
   const traces = [];
   for (let r = 0; r < shown; r++) {
     const y = decimate ? minMaxBins(slice, r, request.bins) : slice.data.map((column) => finite((column as Float64Array)[r]!));
@@ -81,7 +82,7 @@ function binEdges(n: number, bins: number): (b: number) => [number, number] {
   return (b) => [Math.floor((b * n) / bins), Math.floor(((b + 1) * n) / bins)];
 }
 
-function binTimes(times: number[], bins: number): number[] {
+function binStartTimes(times: number[], bins: number): number[] {
   const edge = binEdges(times.length, bins);
   const x: number[] = [];
   for (let b = 0; b < bins; b++) {
@@ -120,10 +121,13 @@ export interface SpikeView {
   key: string[];
   trials: Array<{ id: string | number; times: number[] }>;
   selected: number;
+  /** ISF's temporal binning (analyses' binTimes): bin edges and spikes per trial in each bin; null without spikes. */
+  psth: { binSize: number; borders: number[]; counts: number[] } | null;
 }
 
 /** Spike times per trial (every numeric column of the rows, NaN padding dropped). */
-export async function spikeView(source: FrameSource, rows: RowSelection): Promise<SpikeView> {
+export async function spikeView(source: FrameSource, rows: RowSelection, binSize = 1): Promise<SpikeView> {
+  if (!(binSize >= 0.01 && binSize <= 1e6)) throw new RefusedError(400, 'bin must be a bin width in ms between 0.01 and 10^6');
   const numeric = source.dataColumns.filter((_, i) => typeof source.labels[i] === 'number');
   const slice = await source.slice(rows, numeric);
   const trials = slice.index.map((id, r) => {
@@ -134,5 +138,11 @@ export async function spikeView(source: FrameSource, rows: RowSelection): Promis
     }
     return { id, times };
   });
-  return { key: source.key, trials, selected: trials.length };
+  const all = Float64Array.from(trials.flatMap((trial) => trial.times));
+  // The bins count stays bounded: at most 100,000 edges whatever the spikes' span.
+  const span = all.length === 0 ? 0 : Math.max(...all) - Math.min(...all);
+  if (span / binSize > 100_000) throw new RefusedError(400, `bin ${binSize} ms makes more than 100,000 bins over ${span} ms`);
+  const binned = all.length === 0 ? null : binTimes(all, trials.length, { binSize, normalize: true });
+  const psth = binned === null ? null : { binSize, borders: Array.from(binned.borders), counts: Array.from(binned.counts) };
+  return { key: source.key, trials, selected: trials.length, psth };
 }

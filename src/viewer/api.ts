@@ -21,7 +21,7 @@ export interface HistoryAnswer {
 }
 export interface LineageNode { key: string[]; inputs: string[][]; stale: Array<{ input: string[]; kind: string; message: string }> }
 export interface TraceView { times: number[]; traces: Array<{ id: string | number; y: Array<number | null> }>; selected: number; shown: number; points: number; decimated: boolean }
-export interface SpikeView { trials: Array<{ id: string | number; times: number[] }>; selected: number }
+export interface SpikeView { trials: Array<{ id: string | number; times: number[] }>; selected: number; psth: { binSize: number; borders: number[]; counts: number[] } | null }
 export interface FrameAnswer { index: Array<string | number>; positions: number[]; columns: string[]; data: unknown[][]; totalColumns: number; indexName: string }
 
 export class ApiError extends Error {}

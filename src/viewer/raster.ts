@@ -4,8 +4,8 @@ import { h } from './dom.js';
 import type { ViewState } from './state.js';
 
 export async function renderRaster(key: string[], state: ViewState, status: (text: string) => void): Promise<HTMLElement> {
-  const view = await getJson<SpikeView>('/api/spikes', { key: keyParam(key), ids: state.ids, where: state.where, start: state.start });
   const binMs = Math.max(0.1, Number(state.bin ?? 1) || 1);
+  const view = await getJson<SpikeView>('/api/spikes', { key: keyParam(key), ids: state.ids, where: state.where, start: state.start, bin: binMs });
   const all = view.trials.flatMap((t) => t.times);
   const lo = Math.floor(Math.min(...all, Infinity) === Infinity ? 0 : Math.min(...all));
   const hi = Math.ceil(all.length === 0 ? 1 : Math.max(...all)) + binMs;
@@ -15,7 +15,7 @@ export async function renderRaster(key: string[], state: ViewState, status: (tex
   const psth = h('canvas', { width, height: 200, class: 'psth', 'data-plot': 'psth' });
   const x = (t: number): number => 50 + ((t - lo) / (hi - lo)) * (width - 60);
   drawRaster(raster, view, x, lo, hi);
-  drawPsth(psth, view, x, lo, hi, binMs);
+  drawPsth(psth, view, x, lo, hi);
   return h('div', { class: 'spikes' }, h('h3', {}, 'Spike raster'), raster, h('h3', {}, `PSTH (${binMs} ms bins)`), psth);
 }
 
@@ -45,18 +45,20 @@ function drawRaster(canvas: HTMLCanvasElement, view: SpikeView, x: (t: number) =
   axis(ctx, x, lo, hi, canvas.height - 24);
 }
 
-function drawPsth(canvas: HTMLCanvasElement, view: SpikeView, x: (t: number) => number, lo: number, hi: number, binMs: number): void {
+function drawPsth(canvas: HTMLCanvasElement, view: SpikeView, x: (t: number) => number, lo: number, hi: number): void {
   const ctx = canvas.getContext('2d')!;
-  const bins = new Float64Array(Math.ceil((hi - lo) / binMs));
-  for (const trial of view.trials) for (const t of trial.times) bins[Math.min(bins.length - 1, Math.floor((t - lo) / binMs))]! += 1;
-  const trials = Math.max(1, view.trials.length);
-  const rates = Array.from(bins, (count) => count / trials / (binMs / 1000));
+  const psth = view.psth;
+  if (psth === null) return;
+  // counts are spikes per trial per bin (ISF's temporal binning, normalised); shown as a rate.
+  const rates = psth.counts.map((count) => count / (psth.binSize / 1000));
   const top = Math.max(1, ...rates);
   const plotH = canvas.height - 40;
   ctx.fillStyle = '#1f77b4';
   rates.forEach((rate, i) => {
-    const h = (rate / top) * plotH;
-    ctx.fillRect(x(lo + i * binMs), 10 + plotH - h, Math.max(1, x(lo + (i + 1) * binMs) - x(lo + i * binMs) - 0.5), h);
+    const left = psth.borders[i]!;
+    const right = psth.borders[i + 1]!;
+    const height = (rate / top) * plotH;
+    ctx.fillRect(x(left), 10 + plotH - height, Math.max(1, x(right) - x(left) - 0.5), height);
   });
   ctx.fillStyle = '#333';
   ctx.font = '11px sans-serif';

@@ -153,6 +153,15 @@ describe('viewer API', { timeout: 60_000 }, () => {
     expect(spikes.trials.length).toBe(table.numRows);
     const first = table.get(0)!.toJSON() as Record<string, unknown>;
     expect(spikes.trials[0]!.times).toEqual(Object.entries(first).filter(([k, v]) => k !== 'sim_trial_index' && Number.isFinite(v)).map(([, v]) => v));
+    // The PSTH is ISF's temporal binning: spikes per trial in bins of `bin` ms from the first spike.
+    const binned = await json<{ psth: { binSize: number; borders: number[]; counts: number[] } }>('/api/spikes?key=spike_times&bin=2');
+    const all = spikes.trials.flatMap((t) => t.times);
+    const { borders, counts } = binned.psth;
+    expect(borders[0]).toBe(Math.min(...all));
+    expect(borders[1]! - borders[0]!).toBeCloseTo(2, 9);
+    const byLoop = counts.map((_, i) => all.filter((t) => t >= borders[i]! && (i === counts.length - 1 ? t <= borders[i + 1]! : t < borders[i + 1]!)).length / spikes.trials.length);
+    counts.forEach((count, i) => expect(count).toBeCloseTo(byLoop[i]!, 12));
+    expect((await fetch(`${origin}/api/spikes?key=spike_times&bin=0`)).status).toBe(400);
   });
 
   it('raw part files with HTTP ranges', async () => {
