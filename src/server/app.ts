@@ -88,6 +88,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const source = details.shape ? await sources.get(key, details.loader) : undefined;
     return { ...details, view: source ? viewKindOf(source) : null, columnLabels: source ? source.labels.slice(0, 20000) : null };
   });
+  app.get('/api/shape', async (request) => {
+    const source = await sources.forKey(keyOf(request));
+    return source.shape();
+  });
   app.get('/api/history', async (request) => {
     const key = keyOf(request);
     await catalog.keyFolder(key);

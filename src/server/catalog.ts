@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DataBase, RECIPE_FIELD, isDataBaseError, type Key, type MetadataJson } from '../index.js';
 import { RefusedError, isInside } from './security.js';
-import { FrameCache, type FrameShape } from './frames.js';
+import { FrameCache } from './frames.js';
 
 export interface TreeNode {
   name: string;
@@ -31,7 +31,8 @@ export interface KeyDetails {
   loader: string;
   metadata: MetadataJson;
   files: Array<{ path: string; size: number }>;
-  shape: FrameShape | null;
+  /** rows is null while the partitions' rows are not counted yet (see /api/shape). */
+  shape: { partitions: number; rows: number | null; columns: number } | null;
   code: { typescript: string; python: string };
 }
 
@@ -121,7 +122,7 @@ export class Catalog {
       }
       files.sort((a, b) => a.path.localeCompare(b.path));
     }
-    return { key, loader, metadata, files, shape: await this.frames.shape(key, loader), code: codeLines(this.db.basedir, key) };
+    return { key, loader, metadata, files, shape: await this.frames.quickShape(key, loader), code: codeLines(this.db.basedir, key) };
   }
 
   /** Keys with a recipe (maybeCalculate with inputs), their inputs, and why they are stale. */

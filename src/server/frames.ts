@@ -44,6 +44,7 @@ export class FrameSource {
   private rowCounts: Promise<number[]> | undefined;
   private readonly id = nextSourceId++;
   private known: Set<string> | undefined;
+  private knownRows: number[] | undefined;
 
   private constructor(
     readonly db: DataBase,
@@ -87,9 +88,16 @@ export class FrameSource {
         counts.push(table.numRows);
         PART_CACHE.resize(`${this.id}|${i}|all`, table.numRows * this.dataColumns.length * 8);
       }
+      this.knownRows = counts;
       return counts;
     })();
     return this.rowCounts;
+  }
+
+  /** Partitions and columns at once; rows only when already counted (counting reads every footer). */
+  quickShape(): { partitions: number; rows: number | null; columns: number } {
+    const rows = this.knownRows === undefined ? null : this.knownRows.reduce((a, b) => a + b, 0);
+    return { partitions: this.numPartitions, rows, columns: this.dataColumns.length };
   }
 
   async shape(): Promise<FrameShape> {
@@ -111,7 +119,19 @@ export class FrameSource {
   }
 
   /** Partitions that may hold the selected rows, with the row position each starts at. */
-  private async candidatePartitions(rows: RowSelection): Promise<Array<{ part: number; offset: number }>> {
+  private async candidatePartitions(rows: RowSelection, columns: string[]): Promise<Array<{ part: number; offset: number }>> {
+    if (rows.kind === 'positions' && this.knownRows === undefined) {
+      // The first rows need only the first partitions: read them in order (the reads are cached
+      // for the slice) instead of every partition's footer first.
+      const found: Array<{ part: number; offset: number }> = [];
+      let offset = 0;
+      for (let part = 0; part < this.numPartitions && offset < rows.stop; part++) {
+        const count = (await this.readPart(part, columns)).numRows;
+        if (offset + count > rows.start) found.push({ part, offset });
+        offset += count;
+      }
+      return found;
+    }
     const counts = await this.partitionRows();
     const offsets: number[] = [];
     counts.reduce((at, count) => { offsets.push(at); return at + count; }, 0);
@@ -146,7 +166,7 @@ export class FrameSource {
     const idSet = rows.kind === 'ids' ? new Set(rows.ids) : undefined;
     const out: FrameSlice = { indexName: this.indexColumn ?? (this.index.kind === 'range' ? this.index.name : null) ?? 'index', index: [], positions: [], columns, data: [] };
     const parts: Array<{ table: Table; keep: number[]; offset: number }> = [];
-    for (const { part, offset } of await this.candidatePartitions(rows)) {
+    for (const { part, offset } of await this.candidatePartitions(rows, columns)) {
       const table = await this.readPart(part, columns);
       const indexValues = this.indexValuesOf(table, offset);
       const keep: number[] = [];
@@ -311,6 +331,12 @@ export class FrameCache {
     if (this.entries.size >= 256) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(name, { stamp, source });
     return source;
+  }
+
+  /** Partitions and columns of a frame key (rows when known), or null for other loaders. */
+  async quickShape(key: string[], loader: string): Promise<{ partitions: number; rows: number | null; columns: number } | null> {
+    if (!FRAME_LOADERS.has(loader)) return null;
+    return (await this.get(key, loader)).quickShape();
   }
 
   /** rows x columns of a frame key, or null for other loaders. */

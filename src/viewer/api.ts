@@ -6,7 +6,8 @@ export interface TreeNode {
 export interface KeyDetails {
   key: string[]; loader: string; metadata: Record<string, unknown>;
   files: Array<{ path: string; size: number }>;
-  shape: { partitions: number; rows: number; columns: number } | null;
+  /** rows is null until the server has counted them (GET /api/shape waits for it). */
+  shape: { partitions: number; rows: number | null; columns: number } | null;
   code: { typescript: string; python: string };
   view: 'traces' | 'spikes' | 'table' | null;
   columnLabels: Array<string | number> | null;

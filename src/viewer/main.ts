@@ -108,7 +108,8 @@ async function render(): Promise<void> {
         content.append(await renderRaster(d.key, state, setStatus));
       }
     } else if (tab === 'table' && d?.shape) {
-      content.append(renderTable(d.key, d.shape));
+      const shape = d.shape.rows === null ? await getJson<{ rows: number; columns: number }>('/api/shape', { key: keyParam(d.key) }) : { rows: d.shape.rows, columns: d.shape.columns };
+      content.append(renderTable(d.key, shape));
     } else if (tab === 'provenance' && d) {
       content.append(renderProvenance(d));
     } else if (tab === 'history' && d) {

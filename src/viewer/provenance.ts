@@ -21,7 +21,7 @@ export function renderProvenance(details: KeyDetails): HTMLElement {
     ['metadata', String(meta['metadata_creation_time'] ?? '-')],
     ['loader', details.loader],
   ];
-  if (details.shape) rows.push(['shape', `${details.shape.rows.toLocaleString()} rows x ${details.shape.columns.toLocaleString()} columns in ${details.shape.partitions} partition(s)`]);
+  if (details.shape) rows.push(['shape', `${details.shape.rows?.toLocaleString() ?? '?'} rows x ${details.shape.columns.toLocaleString()} columns in ${details.shape.partitions} partition(s)`]);
   if (typeof meta['history'] === 'string') rows.push(['command', h('code', {}, meta['history'].slice(0, 2000))]);
   const versions = (meta['module_versions'] ?? {}) as Record<string, unknown>;
   const recipe = meta['isfdb_recipe'];

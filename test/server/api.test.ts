@@ -53,6 +53,8 @@ describe('viewer API', { timeout: 60_000 }, () => {
     expect(details.metadata['full-revisionid']).toBe(demo.commit);
     expect(details.files.map((f) => f.path)).toContain('divisions.json');
     expect(details.view).toBe('traces');
+    const shape = await json<{ partitions: number; rows: number; columns: number }>('/api/shape?key=voltage_traces');
+    expect(shape).toEqual({ partitions: ((await db.get('voltage_traces')) as PartitionedFrame).numPartitions, rows: 20, columns: 401 });
     expect(details.code.typescript).toBe(`const value = await (await DataBase.open(${JSON.stringify(db.basedir)}, { readonly: true })).get("voltage_traces");`);
     expect(details.code.python).toBe(`from data_base import DataBase; value = DataBase('${db.basedir}', readonly=True)['voltage_traces']`);
     const tuple = await json<{ code: { python: string } }>(`/api/key?key=${encodeURIComponent((await db.keys({ recurse: true })).find((k) => k[0] === 'dendritic_recordings')!.join('/'))}`);
