@@ -84,9 +84,7 @@ export class FrameSource {
     this.rowCounts ??= (async () => {
         const counts: number[] = [];
       for (let i = 0; i < this.numPartitions; i++) {
-        const table = await this.readPart(i, []);
-        counts.push(table.numRows);
-        PART_CACHE.resize(`${this.id}|${i}|all`, table.numRows * this.dataColumns.length * 8);
+        counts.push((await this.readPart(i, [])).numRows);
       }
       this.knownRows = counts;
       return counts;
@@ -114,7 +112,7 @@ export class FrameSource {
     const cached = PART_CACHE.get(name);
     if (cached) return cached;
     const read = this.partitioned ? this.partitioned.readPartition(i, { columns }) : this.db.get(this.key, { columns }) as Promise<Table>;
-    if (columns.length > 0) PART_CACHE.set(name, read, Math.max(1, columns.length) * 8 * 1024);
+    PART_CACHE.set(name, read, Math.max(1, columns.length) * 8 * 1024);
     return read;
   }
 
@@ -276,7 +274,8 @@ class PartCache {
   set(name: string, table: Promise<Table>, bytes: number): void {
     this.entries.set(name, { table, bytes });
     this.bytes += bytes;
-    table.then((t) => this.resize(name, t.numRows * t.numCols * 8), () => this.drop(name));
+    // Index-only reads (row counts, trial ids) are small but not free: count them by their rows.
+    table.then((t) => this.resize(name, t.numRows * Math.max(2, t.numCols) * 8), () => this.drop(name));
     this.evict();
   }
 

@@ -131,7 +131,7 @@ function trialControls(d: KeyDetails, state: ViewState): HTMLElement {
   for (const input of [ids, where, start]) input.addEventListener('keydown', (e) => { if ((e as KeyboardEvent).key === 'Enter') apply(); });
   const list = h('datalist', { id: 'trial-id-list' });
   const chips = h('div', { class: 'chips' });
-  void getJson<FrameAnswer>('/api/frame', { key: keyParam(d.key), columns: '', start: 0, stop: 500 }).then((firstIds) => {
+  void getJson<FrameAnswer>('/api/frame', { key: keyParam(d.key), columns: '', start: 0, stop: 200 }).then((firstIds) => {
     for (const id of firstIds.index) list.append(h('option', { value: String(id) }));
     for (const id of firstIds.index.slice(0, 12)) {
       chips.append(h('button', { class: `chip${state.ids?.split(',').includes(String(id)) ? ' on' : ''}`, 'data-trial': String(id), onclick: () => navigate({ ids: String(id), t0: undefined, t1: undefined }) }, String(id)));
