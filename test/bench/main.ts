@@ -4,6 +4,7 @@ import { benchDataFrames } from './dataframes.js';
 import { benchSimrun } from './simrun.js';
 import { benchRuns } from './runs.js';
 import { benchQuery } from './query.js';
+import { benchViewer } from './viewer.js';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
@@ -14,6 +15,7 @@ const BENCHMARKS: Array<[string, (opts: { quick: boolean }) => Promise<void>]> =
   ['simrun', benchSimrun],
   ['runs', benchRuns],
   ['query', benchQuery],
+  ['viewer', benchViewer],
 ];
 
 for (const [name, run] of BENCHMARKS) {

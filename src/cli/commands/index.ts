@@ -18,6 +18,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'gen-simrun', summary: 'write a synthetic raw simulation campaign (seeded)', load: async () => (await import('./gen-simrun.js')).command },
   { name: 'verify', summary: 'recompute checksums and report damaged keys', load: async () => (await import('./verify.js')).command },
   { name: 'fsck', summary: 'find (and --repair) debris of killed writers', load: async () => (await import('./fsck.js')).command },
+  { name: 'serve', summary: 'browse a database in a web browser (read-only)', load: async () => (await import('./serve.js')).command },
   { name: 'demo', summary: 'generate a small simulation campaign, build its database, list the keys', load: async () => (await import('./demo.js')).command },
   { name: 'run', summary: 'run a step over records in worker processes or on a queue', load: async () => (await import('./run.js')).command },
   { name: 'status', summary: 'per-record status of the steps run in a database', load: async () => (await import('./status.js')).command },
