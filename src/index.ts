@@ -22,6 +22,7 @@ export {
   DataBaseError, isDataBaseError, KeyNotFoundError, InvalidKeyError, KeyTypeConflictError, ReadonlyError,
   NotADatabaseError, UnknownLoaderError, UnsupportedFormatError, CorruptKeyError, LoaderError,
   LockTimeoutError, DatabaseNotFoundError, InvalidPathError, InvalidInputError, VersionNotFoundError,
+  FileSystemError, fileSystemErrorOf,
 } from './errors.js';
 export type { DataBaseErrorTag } from './errors.js';
 export type { Key } from './keys.js';

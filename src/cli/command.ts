@@ -1,6 +1,8 @@
 /** The shape of one `isfdb` command, and the small helpers every command shares. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { isDataBaseError } from '../index.js';
+import { reportFailure, UsageError } from './failure.js';
+
+export { UsageError };
 
 export interface CliCommand {
   readonly name: string;
@@ -11,9 +13,6 @@ export interface CliCommand {
   /** Returns the exit code. */
   run(args: string[]): Promise<number>;
 }
-
-/** Bad command-line input: printed as one line, exit code 2. */
-export class UsageError extends Error {}
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -64,16 +63,7 @@ export async function runCommand(command: CliCommand, args: string[]): Promise<n
   try {
     return await command.run(args);
   } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`isfdb ${command.name}: ${err.message} (see isfdb ${command.name} --help)\n`);
-      return 2;
-    }
-    if (isDataBaseError(err)) {
-      process.stderr.write(`isfdb ${command.name}: ${err.message}\n`);
-      return 2;
-    }
-    process.stderr.write(`isfdb ${command.name}: unexpected failure: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-    return 1;
+    return reportFailure(command.name, err);
   }
 }
 

@@ -10,11 +10,11 @@ import * as api from '../../src/index.js';
 import { repoRoot } from './helpers.js';
 
 const VALUE_EXPORTS = [
-  'CorruptKeyError', 'DataBase', 'DataBaseError', 'DatabaseNotFoundError', 'HISTORY_FOLDER', 'INFORMATIONAL_FINDINGS',
+  'CorruptKeyError', 'DataBase', 'DataBaseError', 'DatabaseNotFoundError', 'FileSystemError', 'HISTORY_FOLDER', 'INFORMATIONAL_FINDINGS',
   'InvalidInputError', 'InvalidKeyError', 'InvalidPathError', 'KeyNotFoundError', 'KeyTypeConflictError', 'LoaderError',
   'LockTimeoutError', 'NotADatabaseError', 'PartitionedFrame', 'PyTuple', 'RECIPE_FIELD', 'ReadonlyError', 'Registry', 'UnknownLoaderError',
   'UnsupportedFormatError', 'VersionNotFoundError', 'canonicalJson', 'clearProvenanceCache', 'describeFinding',
-  'describeFsckFinding', 'enclosingDatabase', 'formatKey', 'fsckDatabase', 'generateCampaign', 'getLoader', 'initSimrun',
+  'describeFsckFinding', 'enclosingDatabase', 'fileSystemErrorOf', 'formatKey', 'fsckDatabase', 'generateCampaign', 'getLoader', 'initSimrun',
   'isDataBaseError', 'isErrorFinding', 'listLoaders', 'parsePyLiteral', 'registerLoader', 'resolvePath', 'toPyLiteral',
   'unregisterLoader', 'verifyDatabase',
   // data-frame helpers (loaders/parquet/frame.ts)

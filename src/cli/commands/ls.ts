@@ -1,4 +1,5 @@
 import { DataBase } from '../../index.js';
+import { openExisting } from '../open.js';
 import { numberFlag, parseCommandArgs, printJson, type CliCommand } from '../command.js';
 
 const usage = `isfdb ls <db> [--depth N] [--json]
@@ -16,7 +17,7 @@ export const command: CliCommand = {
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, { depth: { type: 'string' }, json: { type: 'boolean' } }, { min: 1, max: 1, names: '<db>' });
     const depth = numberFlag(values, 'depth', { integer: true, min: 0 }) ?? Infinity;
-    const db = await DataBase.open(positionals[0]!, { readonly: true });
+    const db = await openExisting(positionals[0]!, 'read');
     const tree = await collect(db, depth);
     if (values.json) printJson(flatten(tree, []));
     else process.stdout.write(`${db.basedir}\n${render(tree, '')}`);

@@ -1,0 +1,49 @@
+/**
+ * How a failed command ends: one line on stderr and an exit code that tells usage errors, data and
+ * file-system failures, and defects of isfdb apart. Stack traces only with --debug.
+ */
+import { fileSystemErrorOf, isDataBaseError, type DataBaseError } from '../index.js';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 3 } as const;
+
+/** The exit-code table of `isfdb --help`. */
+export const EXIT_CODES_HELP = `Exit codes:
+  0  success
+  1  the command failed on the data or the file system (a key or database not found, a damaged
+     file, a read-only file system, no permission, a full disk, ...), or verify/fsck/stale
+     --exit-code found problems
+  2  usage error: unknown command or option, a bad option value, a malformed key
+  3  a defect of isfdb (please report it; --debug prints the stack trace)
+--debug (anywhere on the command line) prints the stack trace of any failure.`;
+
+/** Bad command-line input: printed as one line, exit code 2. */
+export class UsageError extends Error {}
+
+/** --debug anywhere on the command line (main strips it before the command parses its flags). */
+export function debugRequested(argv: readonly string[] = process.argv): boolean {
+  return argv.includes('--debug') || process.env['ISFDB_DEBUG'] === '1';
+}
+
+/** Print the failure of `command` and return the exit code. */
+export function reportFailure(command: string, err: unknown): number {
+  const { code, message } = classify(command, err);
+  process.stderr.write(`isfdb ${command}: ${message}\n`);
+  if (debugRequested() && err instanceof Error && err.stack !== undefined) process.stderr.write(`${err.stack}\n`);
+  return code;
+}
+
+function classify(command: string, err: unknown): { code: number; message: string } {
+  if (err instanceof UsageError) return { code: EXIT.usage, message: `${err.message} (see isfdb ${command} --help)` };
+  if (isDataBaseError(err, 'InvalidKeyError')) return { code: EXIT.usage, message: err.message };
+  if (isDataBaseError(err)) return { code: EXIT.failed, message: cliMessage(err) };
+  const fsError = fileSystemErrorOf(err);
+  if (fsError !== undefined) return { code: EXIT.failed, message: fsError.message };
+  const text = err instanceof Error ? err.message : String(err);
+  return { code: EXIT.internal, message: `internal error: ${text.split('\n')[0]}${debugRequested() ? '' : ' (run again with --debug for the stack trace)'}` };
+}
+
+/** The library's messages point at its API (db.keys()); on the command line, point at the commands. */
+function cliMessage(err: DataBaseError): string {
+  if (isDataBaseError(err, 'KeyNotFoundError')) return `key '${err.key}' not found in database ${err.basedir}: run 'isfdb ls ${err.basedir}' for its keys`;
+  return err.message.replace(/\(see db\.history\)/, '(see isfdb history)');
+}
