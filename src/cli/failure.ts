@@ -2,7 +2,9 @@
  * How a failed command ends: one line on stderr and an exit code that tells usage errors, data and
  * file-system failures, and defects of isfdb apart. Stack traces only with --debug.
  */
-import { fileSystemErrorOf, isDataBaseError, type DataBaseError } from '../index.js';
+import fsSync from 'node:fs';
+import path from 'node:path';
+import { FileSystemError, fileSystemErrorOf, isDataBaseError, type DataBaseError } from '../index.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 3 } as const;
 
@@ -37,7 +39,7 @@ function classify(command: string, err: unknown): { code: number; message: strin
   if (isDataBaseError(err, 'InvalidKeyError')) return { code: EXIT.usage, message: err.message };
   if (isDataBaseError(err)) return { code: EXIT.failed, message: cliMessage(err) };
   const fsError = fileSystemErrorOf(err);
-  if (fsError !== undefined) return { code: EXIT.failed, message: fsError.message };
+  if (fsError !== undefined) return { code: EXIT.failed, message: underlyingCause(fsError).message };
   const text = err instanceof Error ? err.message : String(err);
   return { code: EXIT.internal, message: `internal error: ${text.split('\n')[0]}${debugRequested() ? '' : ' (run again with --debug for the stack trace)'}` };
 }
@@ -46,4 +48,20 @@ function classify(command: string, err: unknown): { code: number; message: strin
 function cliMessage(err: DataBaseError): string {
   if (isDataBaseError(err, 'KeyNotFoundError')) return `key '${err.key}' not found in database ${err.basedir}: run 'isfdb ls ${err.basedir}' for its keys`;
   return err.message.replace(/\(see db\.history\)/, '(see isfdb history)');
+}
+
+/**
+ * Node's recursive mkdir reports ENOENT when the real cause is a read-only or forbidden parent:
+ * ask the nearest existing ancestor whether it can be written, and report that instead.
+ */
+function underlyingCause(err: FileSystemError): FileSystemError {
+  if (err.code !== 'ENOENT' || err.syscall !== 'mkdir' || err.path === undefined) return err;
+  let dir = path.dirname(err.path);
+  while (!fsSync.existsSync(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  try {
+    fsSync.accessSync(dir, fsSync.constants.W_OK);
+    return err;
+  } catch (probe) {
+    return fileSystemErrorOf(probe) ?? err;
+  }
 }
