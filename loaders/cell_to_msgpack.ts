@@ -68,13 +68,13 @@ export function isCell(value: unknown): value is Cell {
 export const loader: Loader<Cell> = {
   name: 'cell_to_msgpack',
   canDump: isCell,
-  async dump(value, dir) {
+  async dump(value, dir, ctx) {
     const parsed = cellSchema.safeParse(value);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       throw new TypeError(`not a cell: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim());
     }
-    writeDataFile(path.join(dir, FILE), packValue(value));
+    writeDataFile(path.join(dir, FILE), packValue(value), ctx);
   },
   async load(dir, _loaderJson, ctx) {
     const file = path.join(dir, FILE);

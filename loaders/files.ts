@@ -6,8 +6,10 @@ import { CorruptKeyError } from '../src/errors.js';
  * Synchronous on purpose: most keys are small, and a trip through libuv's thread pool costs more
  * than the write itself; for large files one blocking write is as fast as chunked async ones.
  */
-export function writeDataFile(file: string, data: Uint8Array | string): void {
-  fsSync.writeFileSync(file, data);
+export function writeDataFile(file: string, data: Uint8Array | string, ctx?: { writeFile?(file: string, data: string | Uint8Array): void }): void {
+  // Through the commit's writer when dumping into a staged key: checksummed while written.
+  if (ctx?.writeFile !== undefined) ctx.writeFile(file, data);
+  else fsSync.writeFileSync(file, data);
 }
 
 /** Read a loader's data file; a missing one is a corrupt key, not a crash. */

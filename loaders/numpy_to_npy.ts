@@ -11,8 +11,8 @@ const FILE = 'np.npy';
 export const loader: Loader<NdArray | TypedArray> = {
   name: 'numpy_to_npy',
   canDump: canDumpArray,
-  async dump(value, dir) {
-    writeDataFile(path.join(dir, FILE), encodeNpy(value));
+  async dump(value, dir, ctx) {
+    writeDataFile(path.join(dir, FILE), encodeNpy(value), ctx);
   },
   async load(dir, _loaderJson, ctx) {
     const file = path.join(dir, FILE);

@@ -14,8 +14,8 @@ const MEMBER = 'arr_0.npy';
 export const loader: Loader<NdArray | TypedArray> = {
   name: 'numpy_to_npz',
   canDump: canDumpArray,
-  async dump(value, dir) {
-    writeDataFile(path.join(dir, FILE), zipSync({ [MEMBER]: [encodeNpy(value), { level: 6 }] }));
+  async dump(value, dir, ctx) {
+    writeDataFile(path.join(dir, FILE), zipSync({ [MEMBER]: [encodeNpy(value), { level: 6 }] }), ctx);
   },
   async load(dir, _loaderJson, ctx) {
     const file = path.join(dir, FILE);

@@ -20,6 +20,11 @@ export interface LoaderContext {
   createDatabase(dir: string): Promise<unknown>;
   /** Open the database in `dir` with the parent's readonly setting. */
   openDatabase(dir: string): Promise<unknown>;
+  /**
+   * Write a data file of the value being dumped, checksummed as it is written (no read-back);
+   * present during dump. Loaders that write otherwise get their files checksummed at commit.
+   */
+  writeFile?(file: string, data: string | Uint8Array): void;
 }
 
 export interface Loader<V = unknown, LoadOptions = Record<string, unknown>, DumpOptions = Record<string, unknown>> {

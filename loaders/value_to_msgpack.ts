@@ -14,10 +14,10 @@ const FILE = 'value.msgpack';
 export const loader: Loader = {
   name: 'value_to_msgpack',
   canDump: isPlainValue,
-  async dump(value, dir) {
+  async dump(value, dir, ctx) {
     const problem = firstUnstorable(value);
     if (problem !== undefined) throw new TypeError(`value_to_msgpack stores strings, numbers, booleans, null, bigints, arrays, plain objects and typed arrays: ${problem}`);
-    writeDataFile(path.join(dir, FILE), packValue(value));
+    writeDataFile(path.join(dir, FILE), packValue(value), ctx);
   },
   async load(dir, _loaderJson, ctx) {
     const file = path.join(dir, FILE);

@@ -6,24 +6,27 @@
 import fsSync, { promises as fs } from 'node:fs';
 import path from 'node:path';
 import {
-  DataBaseError, DatabaseNotFoundError, KeyNotFoundError, KeyTypeConflictError,
-  LoaderError, NotADatabaseError, ReadonlyError, UnknownLoaderError, UnsupportedFormatError, isDataBaseError,
+  DatabaseNotFoundError, KeyNotFoundError, KeyTypeConflictError, NotADatabaseError, ReadonlyError, UnknownLoaderError, isDataBaseError,
 } from './errors.js';
-import { createDbState, readDbState, refuseLegacy, writeDbState, newUniqueId } from './dbstate.js';
-import { formatKey, isKeyFolderName, keyParts, relativeKeyFolder, type Key } from './keys.js';
-import { CHECKSUMS_FIELD, LOADER_FILE, METADATA_FILE, loaderJsonSchema, metadataSchema, pythonJson, readJsonFile, type DbStateJson, type MetadataJson, SUBDB_LOADER, FOLDER_LOADER, SUBDB_FOLDER } from './ondisk.js';
-import { buildMetadata, postHocMetadata } from './provenance.js';
+import { createDbState, readDbState, refuseLegacy } from './dbstate.js';
+import { formatKey, keyParts, relativeKeyFolder, type Key } from './keys.js';
+import { DB_STATE_FILE, LOADER_FILE, METADATA_FILE, metadataSchema, pythonJson, readJsonFile, type DbStateJson, type MetadataJson, SUBDB_LOADER, FOLDER_LOADER, SUBDB_FOLDER } from './ondisk.js';
+import { postHocMetadata } from './provenance.js';
 import { Registry } from './registry.js';
+import { ensureRegistered, registerChecked, reregisterTree, unregisterTree } from './registration.js';
+import { keyFolderEntries, walkKeys } from './walk.js';
 import { fsckDatabase, type FsckOptions, type FsckReport } from './fsck.js';
 import { verifyDatabase, type VerifyReport } from './verify.js';
 import { pathExists, replaceFileAtomically, syncDirectory } from './store/durable.js';
-import { checksumFolder } from './store/checksum.js';
-import { commitTempKeyFolder, createTempKeyFolder, recoverKeyFolder, retireKeyFolder, syncTree } from './store/keyfolder.js';
-import { DEFAULT_LOCK_OPTIONS, acquireLock, sleep, type HeldLock } from './store/locks.js';
-import { checkVersionRef, commitKeepingHistory, diffVersions, listVersions, resolveVersionFolder, restoreVersion, type VersionDiff, type VersionInfo, type VersionRef } from './history.js';
-import { calculate, findStale, inputFacts, type CalculationPort, type RecipeOptions, type StaleKey } from './lineage.js';
-import { defaultDumperFor, fullLoaderName, getLoader, shortLoaderName } from '../loaders/index.js';
-import type { Loader, LoaderContext, LoaderJson } from '../loaders/types.js';
+import { commitKey, commitKeys, type KeyCommit } from './store/commit.js';
+import { recoverKeyFolder, retireKeyFolder } from './store/keyfolder.js';
+import { DEFAULT_LOCK_OPTIONS, fileLocks, type HeldLock, type KeyLocks } from './store/locks.js';
+import { folderIdentity } from './store/read-retry.js';
+import { checkVersionRef, diffVersions, listVersions, resolveVersionFolder, restoreVersion, type VersionDiff, type VersionInfo, type VersionRef } from './history.js';
+import { calculate, findStale, folderDigest, type CalculationPort, type RecipeOptions, type StaleKey } from './lineage.js';
+import { loadFolder, loadKey, loaderNameAt, readLoaderJson, valueCommit } from './key-io.js';
+import { defaultDumperFor, getLoader, shortLoaderName } from '../loaders/index.js';
+import type { Loader, LoaderContext } from '../loaders/types.js';
 
 export interface OpenOptions {
   /** Refuse every write; never takes locks. Sub-databases inherit it. */
@@ -46,6 +49,8 @@ export interface OpenOptions {
   fsync?: boolean;
   /** Keep the last N values of a key on overwrite (see history.ts); 0 (default) drops them as ISF does. */
   keepVersions?: number;
+  /** How writers of a key are serialised (default: `<key>.lock` folders, see store/locks.ts); e.g. a Redis backend. */
+  locks?: KeyLocks;
 }
 
 /** Options of one write. */
@@ -74,12 +79,20 @@ export interface KeyInfo {
   loader: string;
 }
 
-/** How long a reader waits out a writer's swap of a key folder before calling the key missing. */
-const READ_RACE_RETRIES = 20;
-
 type AnyLoader = Loader<never>;
 
+/** One entry of setMany: a key, its value and, optionally, the dumper and its options. */
+export interface SetManyEntry {
+  key: Key;
+  value: unknown;
+  dumper?: string | AnyLoader;
+  dumpOptions?: Record<string, unknown>;
+}
+
 export class DataBase {
+  /** Sub-database handles by key folder name, with the identity of the folder they were opened on. */
+  private readonly subDbs = new Map<string, { db: DataBase; identity: string }>();
+
   private constructor(
     readonly basedir: string,
     private state: DbStateJson,
@@ -108,7 +121,7 @@ export class DataBase {
       state = await createDbState(basedir, basedir);
     }
     const db = new DataBase(basedir, state, opts);
-    if (!db.readonly) await db.ensureRegistered();
+    if (!db.readonly) db.state = await ensureRegistered(opts.registry, basedir, state);
     return db;
   }
 
@@ -130,21 +143,8 @@ export class DataBase {
   async keys(options: { recurse: true }): Promise<string[][]>;
   async keys(options?: { recurse?: boolean }): Promise<string[] | string[][]>;
   async keys(options: { recurse?: boolean } = {}): Promise<string[] | string[][]> {
-    const entries = await fs.readdir(this.basedir, { withFileTypes: true });
-    const names = entries.filter((e) => e.isDirectory() && isKeyFolderName(e.name)).map((e) => e.name).sort();
-    if (!options.recurse) return names;
-    const leaves: string[][] = [];
-    for (const name of names) {
-      if ((await this.loaderNameAt(name).catch(() => undefined)) !== SUBDB_LOADER) {
-        leaves.push([name]);
-        continue;
-      }
-      const sub = await this.openSubDb(name);
-      const subKeys = await sub.keys({ recurse: true });
-      if (subKeys.length === 0) leaves.push([name]);
-      for (const subKey of subKeys) leaves.push([name, ...subKey]);
-    }
-    return leaves;
+    if (options.recurse) return walkKeys(this.basedir).map((leaf) => leaf.key);
+    return keyFolderEntries(this.basedir).filter((e) => e.isDirectory()).map((e) => e.name);
   }
 
   async has(key: Key): Promise<boolean> {
@@ -158,13 +158,15 @@ export class DataBase {
   /** The stored value; `options` go to the loader, except `version` (a number from db.history(key), or 'current'). */
   async get(key: Key, options?: Record<string, unknown>): Promise<unknown> {
     const parts = keyParts(key);
+    const shown = formatKey(parts);
     const parent = await this.parentOf(parts, { create: false });
-    if (parent === undefined) throw new KeyNotFoundError(formatKey(parts), this.basedir);
-    if (options?.['version'] === undefined) return parent.getLocal(parts[parts.length - 1]!, formatKey(parts), options);
-    const { version, ...loaderOptions } = options;
-    const wanted = checkVersionRef(version);
-    if (wanted === 'current') return parent.getLocal(parts[parts.length - 1]!, formatKey(parts), loaderOptions);
-    return parent.getVersionLocal(parts[parts.length - 1]!, formatKey(parts), wanted, loaderOptions);
+    if (parent === undefined) throw new KeyNotFoundError(shown, this.basedir);
+    const name = parts[parts.length - 1]!;
+    const { version, ...loaderOptions } = options ?? {};
+    const wanted = version === undefined ? 'current' : checkVersionRef(version);
+    if (wanted === 'current') return parent.getLocal(name, shown, version === undefined ? options : loaderOptions);
+    const folder = await resolveVersionFolder(parent.basedir, name, shown, wanted);
+    return loadFolder(folder, shown, parent.loaderContext(shown), loaderOptions);
   }
 
   /** The kept versions of a key, oldest first, then its current value (see history.ts). */
@@ -184,21 +186,21 @@ export class DataBase {
     const wanted = checkVersionRef(version);
     if (wanted === 'current') return undefined;
     return parent.withKeyLock(name, shown, async () => {
-      if ((await parent.loaderNameAt(name).catch(() => undefined)) === SUBDB_LOADER) {
+      if ((await loaderNameAt(parent.basedir, name).catch(() => undefined)) === SUBDB_LOADER) {
         throw new KeyTypeConflictError(shown, parent.basedir, 'is a sub-database and cannot be replaced by a kept version; delete it first');
       }
-      return restoreVersion(parent.basedir, name, shown, wanted, options.keepVersions ?? this.options.keepVersions ?? 0);
+      return restoreVersion(parent.basedir, name, shown, wanted, options.keepVersions ?? this.options.keepVersions ?? 0, { durable: this.options.fsync !== false });
     });
   }
 
   /** Which provenance fields differ between two values of a key, and whether the content changed. */
   async diff(key: Key, a: VersionRef, b: VersionRef): Promise<VersionDiff> {
-    return diffVersions(this, key, a, b);
+    return diffVersions(await this.folderOf(key), formatKey(keyParts(key)), a, b);
   }
 
   /** Computed keys whose recorded inputs changed since they were computed, transitively (see lineage.ts). */
   async stale(): Promise<StaleKey[]> {
-    return findStale(this);
+    return findStale(walkKeys(this.basedir));
   }
 
   /** metadata.json of a key, as on disk; a missing file is filled in "post hoc" as ISF does. */
@@ -207,7 +209,7 @@ export class DataBase {
     const folder = path.join(db.basedir, name);
     const file = path.join(folder, METADATA_FILE);
     if (await pathExists(file)) return readJsonFile(file, metadataSchema, shown);
-    const loaderJson = await db.readLoaderJson(name, shown).catch(() => undefined);
+    const loaderJson = await readLoaderJson(db.basedir, name, shown).catch(() => undefined);
     const stat = await fs.stat(folder);
     const meta = postHocMetadata(loaderJson ? shortLoaderName(loaderJson.Loader) : 'unknown', stat.mtime);
     if (!db.readonly) await replaceFileAtomically(file, pythonJson(meta));
@@ -217,7 +219,7 @@ export class DataBase {
   /** The short loader name of a key (e.g. 'numpy_to_npy'). */
   async loaderOf(key: Key): Promise<string> {
     const { db, name, shown } = await this.existingKey(key);
-    return shortLoaderName((await db.readLoaderJson(name, shown)).Loader);
+    return shortLoaderName((await readLoaderJson(db.basedir, name, shown)).Loader);
   }
 
   /** Absolute folder of a key (it need not exist). */
@@ -236,8 +238,48 @@ export class DataBase {
       await this.createSubDb(parts);
       return;
     }
-    const parent = await this.parentOf(parts, { create: true });
-    await parent!.writeLocal(parts[parts.length - 1]!, formatKey(parts), loader, value, dumpOptions, writeOptions);
+    const parent = (await this.parentOf(parts, { create: true }))!;
+    const name = parts[parts.length - 1]!;
+    await parent.withKeyLock(name, formatKey(parts), (lock) => parent.writeLocked(name, formatKey(parts), loader, value, dumpOptions, lock, writeOptions));
+  }
+
+  /**
+   * Store many values at once: every key is atomic and locked as by `set`, and the batch shares
+   * its fsyncs (all files in parallel, one fsync per database folder), so durable small keys are
+   * written several times faster than one `set` after another. Keys must differ; sub-databases are
+   * not created here (use createSubDb). When a value fails to dump, no key of the batch is written.
+   */
+  async setMany(entries: readonly SetManyEntry[], writeOptions: WriteOptions = {}): Promise<void> {
+    const planned: Array<{ parent: DataBase; name: string; shown: string; loader: AnyLoader; entry: SetManyEntry }> = [];
+    const seen = new Set<string>();
+    for (const entry of entries) {
+      const parts = keyParts(entry.key);
+      const shown = formatKey(parts);
+      this.assertWritable('set', shown);
+      const loader = await this.chooseDumper(entry.value, entry.dumper, shown);
+      if (loader.kind === 'database') throw new KeyTypeConflictError(shown, this.basedir, 'setMany does not create sub-databases; use createSubDb');
+      const parent = (await this.parentOf(parts, { create: true }))!;
+      const name = parts[parts.length - 1]!;
+      const id = path.join(parent.basedir, name);
+      if (seen.has(id)) throw new KeyTypeConflictError(shown, this.basedir, 'appears twice in one setMany batch');
+      seen.add(id);
+      planned.push({ parent, name, shown, loader, entry });
+    }
+    // Lock in one fixed order so that two overlapping batches cannot deadlock.
+    planned.sort((a, b) => (path.join(a.parent.basedir, a.name) < path.join(b.parent.basedir, b.name) ? -1 : 1));
+    const locks: HeldLock[] = [];
+    try {
+      const commits: KeyCommit[] = [];
+      for (const p of planned) {
+        const lock = await p.parent.lockKey(p.name, p.shown);
+        locks.push(lock);
+        await p.parent.refuseSubDbOverwrite(p.name, p.shown);
+        commits.push(p.parent.valueWrite(p.name, p.shown, p.loader, p.entry.value, p.entry.dumpOptions, lock, writeOptions).commit);
+      }
+      await commitKeys(commits, { durable: this.options.fsync !== false });
+    } finally {
+      await Promise.all(locks.map((lock) => lock.release()));
+    }
   }
 
   async delete(key: Key): Promise<void> {
@@ -249,18 +291,16 @@ export class DataBase {
     const name = parts[parts.length - 1]!;
     await parent.withKeyLock(name, shown, async () => {
       if (!(await pathExists(path.join(parent.basedir, name)))) throw new KeyNotFoundError(shown, this.basedir);
-      const isSubDb = (await parent.loaderNameAt(name).catch(() => undefined)) === SUBDB_LOADER;
+      const isSubDb = (await loaderNameAt(parent.basedir, name).catch(() => undefined)) === SUBDB_LOADER;
       // Move the folder away first, then unregister the ids found in the moved copy. Walking it in
       // place raced with processes creating or opening sub-databases inside it, whose registrations
-      // then outlived the folder (dangling ids); those processes now re-check after registering (see
-      // writeUnlocked, ensureRegistered).
+      // then outlived the folder (dangling ids); those processes re-check after registering (see
+      // registration.ts).
       const retired = retireKeyFolder(parent.basedir, name);
+      parent.subDbs.delete(name);
       if (retired === undefined) throw new KeyNotFoundError(shown, this.basedir);
       await syncDirectory(parent.basedir);
-      if (isSubDb) {
-        await forEachDatabaseIn(path.join(retired, SUBDB_FOLDER), (_dir, state) =>
-          state._unique_id ? this.options.registry.unregister(state._unique_id) : Promise.resolve());
-      }
+      if (isSubDb) await unregisterTree(this.options.registry, path.join(retired, SUBDB_FOLDER));
       // maxRetries: ENOTEMPTY when a process that still held a lock inside the moved folder left an
       // entry there late.
       await fs.rm(retired, { recursive: true, force: true, maxRetries: 5 });
@@ -293,10 +333,11 @@ export class DataBase {
         throw new KeyTypeConflictError(formatKey(to), target.basedir, 'already exists; delete it first or choose another key');
       }
       await fs.rename(fromDir, toDir);
+      source.subDbs.delete(fromName);
       await syncDirectory(target.basedir);
       if (source.basedir !== target.basedir) await syncDirectory(source.basedir);
-      if ((await target.loaderNameAt(toName).catch(() => undefined)) === SUBDB_LOADER) {
-        await forEachDatabaseIn(path.join(toDir, SUBDB_FOLDER), (dir) => DataBase.open(dir, { ...this.options, nocreate: true }).then(() => undefined));
+      if ((await loaderNameAt(target.basedir, toName).catch(() => undefined)) === SUBDB_LOADER) {
+        await reregisterTree(this.options.registry, path.join(toDir, SUBDB_FOLDER));
       }
     }));
   }
@@ -321,7 +362,7 @@ export class DataBase {
     const name = parts[parts.length - 1]!;
     const folder = path.join(parent.basedir, name);
     await parent.withKeyLock(name, shown, async () => {
-      const existing = await parent.loaderNameAt(name).catch(() => undefined);
+      const existing = await loaderNameAt(parent.basedir, name).catch(() => undefined);
       if (existing === FOLDER_LOADER) return;
       if (existing !== undefined || (await pathExists(folder))) {
         throw new KeyTypeConflictError(shown, parent.basedir, `holds ${existing ?? 'something'}, not a managed folder; a managed folder does not overwrite an existing key`);
@@ -334,7 +375,8 @@ export class DataBase {
   /**
    * Read `key`, or compute it with `fn`, store it and return it. With `params`, `inputs` or
    * `code`, the stored value is returned only while that recipe is unchanged (see lineage.ts).
-   * Concurrent callers, in any process, compute once.
+   * Concurrent callers, in any process, compute once. Returns what `get` returns, on the first
+   * call as on later ones (the stored value read back, not `fn`'s own object).
    */
   async maybeCalculate<T>(key: Key, fn: () => T | Promise<T>, options: MaybeCalculateOptions = {}): Promise<T> {
     return calculate(await this.calculationPort(key, options), fn, options);
@@ -344,7 +386,7 @@ export class DataBase {
 
   /** Recompute the checksums of every key (or of `key` and what is below it); reads only, takes no lock. */
   async verify(key?: Key): Promise<VerifyReport> {
-    return verifyDatabase(this, key);
+    return verifyDatabase(this.basedir, key);
   }
 
   /** Find (and with `repair`, remove or re-register) what killed writers left; never touches a complete key. */
@@ -359,37 +401,13 @@ export class DataBase {
     if (this.readonly) throw new ReadonlyError(operation, this.basedir, key);
   }
 
-  /** Register this database (again) when the registry or db_state.json does not point here. */
-  private async ensureRegistered(): Promise<void> {
-    let state = this.state;
-    if (!state._unique_id) state = { ...state, _unique_id: newUniqueId() };
-    const registered = await this.options.registry.lookup(state._unique_id!).catch((err: unknown) => {
-      if (isDataBaseError(err, 'DatabaseNotFoundError', 'CorruptKeyError')) return undefined;
-      throw err;
-    });
-    if (registered !== this.basedir) {
-      await this.options.registry.register(state._unique_id!, this.basedir);
-      // A concurrent delete of this sub-database may have unregistered it just before we registered it
-      // again; do not leave an entry pointing at a removed folder.
-      if ((await readDbState(this.basedir).catch(() => undefined))?._unique_id !== state._unique_id && this.state._unique_id) {
-        await this.options.registry.unregister(state._unique_id!);
-        throw new NotADatabaseError(this.basedir, 'the database was removed (its sub-database key was deleted) while it was being opened');
-      }
-    }
-    if (state !== this.state || state._registered_to_path !== this.basedir) {
-      state = { ...state, _registered_to_path: this.basedir };
-      await writeDbState(this.basedir, state);
-    }
-    this.state = state;
-  }
-
   /** The database directly holding the last part of `parts`, creating sub-databases on the way if asked. */
   private async parentOf(parts: readonly string[], { create }: { create: boolean }): Promise<DataBase | undefined> {
     let db: DataBase = this;
     for (let i = 0; i < parts.length - 1; i++) {
       const name = parts[i]!;
       const shown = formatKey(parts.slice(0, i + 1));
-      const loader = await db.loaderNameAt(name).catch((err: unknown) => {
+      const loader = await loaderNameAt(db.basedir, name).catch((err: unknown) => {
         if (isDataBaseError(err, 'CorruptKeyError') && !create) return undefined;
         throw err;
       });
@@ -409,10 +427,10 @@ export class DataBase {
   }
 
   private async subDbLocal(name: string, shown: string): Promise<DataBase> {
-    const existing = await this.loaderNameAt(name).catch(() => undefined);
+    const existing = await loaderNameAt(this.basedir, name).catch(() => undefined);
     if (existing === SUBDB_LOADER) return this.openSubDb(name);
     await this.withKeyLock(name, shown, async () => {
-      const now = await this.loaderNameAt(name).catch(() => undefined);
+      const now = await loaderNameAt(this.basedir, name).catch(() => undefined);
       if (now === SUBDB_LOADER) return;
       if (now !== undefined || (await pathExists(path.join(this.basedir, name)))) {
         throw new KeyTypeConflictError(shown, this.basedir, `holds data (${now ?? 'unknown'}); a key holding data cannot become a sub-database, delete it first`);
@@ -422,8 +440,16 @@ export class DataBase {
     return this.openSubDb(name);
   }
 
-  private openSubDb(name: string): Promise<DataBase> {
-    return DataBase.open(path.join(this.basedir, name, SUBDB_FOLDER), { ...this.options, nocreate: true });
+  /** The sub-database in key folder `name`, opened once per instance while the folder stays the same one. */
+  private async openSubDb(name: string): Promise<DataBase> {
+    // The key folder and its db_state.json as they are now: a cached handle serves only the same
+    // sub-database (not one deleted and re-created, nor one whose db_state.json was removed or rewritten).
+    const identity = `${folderIdentity(path.join(this.basedir, name))}/${fileVersion(path.join(this.basedir, name, SUBDB_FOLDER, DB_STATE_FILE))}`;
+    const cached = this.subDbs.get(name);
+    if (cached !== undefined && cached.identity === identity) return cached.db;
+    const db = await DataBase.open(path.join(this.basedir, name, SUBDB_FOLDER), { ...this.options, nocreate: true });
+    this.subDbs.set(name, { db, identity });
+    return db;
   }
 
   private async existingKey(key: Key): Promise<{ db: DataBase; name: string; shown: string }> {
@@ -445,68 +471,9 @@ export class DataBase {
     return chosen;
   }
 
-  private async loaderNameAt(name: string): Promise<string | undefined> {
-    try {
-      return shortLoaderName((await this.readLoaderJson(name, name)).Loader);
-    } catch (err) {
-      if (isDataBaseError(err, 'KeyNotFoundError')) return undefined;
-      throw err;
-    }
-  }
-
-  private async readLoaderJson(name: string, shown: string): Promise<LoaderJson> {
-    const folder = path.join(this.basedir, name);
-    try {
-      return await readJsonFile(path.join(folder, LOADER_FILE), loaderJsonSchema, shown);
-    } catch (err) {
-      if (!isMissingFile(err)) throw err;
-      if (!(await pathExists(folder))) throw new KeyNotFoundError(shown, this.basedir);
-      if (await pathExists(path.join(folder, 'Loader.pickle'))) {
-        throw new UnsupportedFormatError('Loader.pickle', shown, 'the key was written by a legacy Python ISF with a pickled loader; read it with Python ISF');
-      }
-      // Our read fell between a writer's two renames (no folder), and the new folder appeared before
-      // the check above. A folder we publish always holds Loader.json.
-      if (await pathExists(path.join(folder, LOADER_FILE))) return readJsonFile(path.join(folder, LOADER_FILE), loaderJsonSchema, shown);
-      throw err;
-    }
-  }
-
-  private async getLocal(name: string, shown: string, options: Record<string, unknown> | undefined): Promise<unknown> {
-    for (let attempt = 0; ; attempt++) {
-      // A writer may swap the key folder between our read of Loader.json and of the data files, and
-      // release its lock before we look. Remember which folder we started on; if it changed, the read
-      // mixed two values: retry.
-      const folderBefore = folderIdentity(path.join(this.basedir, name));
-      try {
-        const loaderJson = await this.readLoaderJson(name, shown);
-        const loader = await getLoader(loaderJson.Loader, shown);
-        const value = await this.callLoader(loader, 'load', shown, () =>
-          loader.load(path.join(this.basedir, name), loaderJson, this.loaderContext(shown), options));
-        if (attempt < READ_RACE_RETRIES && folderIdentity(path.join(this.basedir, name)) !== folderBefore) continue;
-        return value;
-      } catch (err) {
-        // A writer swaps key folders with two renames; a reader caught between them retries.
-        const swapped = folderIdentity(path.join(this.basedir, name)) !== folderBefore;
-        if (attempt >= READ_RACE_RETRIES || !(swapped || (await this.mayBeMidSwap(name, err)))) throw err;
-        await sleep(5 + attempt * 5);
-      }
-    }
-  }
-
-  private async mayBeMidSwap(name: string, err: unknown): Promise<boolean> {
-    const vanished = isDataBaseError(err, 'KeyNotFoundError', 'CorruptKeyError')
-      || (err instanceof LoaderError && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT');
-    if (!vanished) return false;
-    return pathExists(path.join(this.basedir, `${name}.lock`));
-  }
-
-  private async callLoader<T>(loader: AnyLoader, operation: 'dump' | 'load', shown: string, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (err) {
-      if (err instanceof DataBaseError) throw err;
-      throw new LoaderError(loader.name, shown, operation, err);
-    }
+  private getLocal(name: string, shown: string, options: Record<string, unknown> | undefined): Promise<unknown> {
+    const locks = this.locks();
+    return loadKey(this.basedir, name, shown, this.loaderContext(shown), options, () => locks.mayBeHeld(path.join(this.basedir, name)));
   }
 
   private loaderContext(shown: string): LoaderContext {
@@ -514,19 +481,9 @@ export class DataBase {
       key: shown,
       basedir: this.basedir,
       readonly: this.readonly,
-      createDatabase: async (dir: string) => {
-        const finalDir = dir; // callers pass the folder's final place (see writeUnlocked)
-        return createDbState(finalDir, finalDir);
-      },
+      createDatabase: async (dir: string) => createDbState(dir, dir),
       openDatabase: (dir: string) => DataBase.open(dir, { ...this.options, nocreate: true }),
     };
-  }
-
-  private async getVersionLocal(name: string, shown: string, version: number, options: Record<string, unknown>): Promise<unknown> {
-    const folder = await resolveVersionFolder(this.basedir, name, shown, version);
-    const loaderJson = await readJsonFile(path.join(folder, LOADER_FILE), loaderJsonSchema, shown);
-    const loader = await getLoader(loaderJson.Loader, shown);
-    return this.callLoader(loader, 'load', shown, () => loader.load(folder, loaderJson, this.loaderContext(shown), options));
   }
 
   /** What lineage.calculate needs to read, check and (under the key's lock) write `key`. */
@@ -542,7 +499,11 @@ export class DataBase {
       exists: () => this.has(parts),
       metadata: () => this.metadata(parts),
       read: () => this.get(parts),
-      inputFacts: (input) => inputFacts(this, input),
+      inputFacts: async (input) => {
+        if (!(await this.has(input))) throw new KeyNotFoundError(formatKey(input), this.basedir);
+        const folder = await this.folderOf(input);
+        return { checksum: await folderDigest(folder), folder };
+      },
       withLock: async (body) => {
         const parent = (await this.parentOf(parts, { create: true }))!;
         return parent.withKeyLock(name, shown, (lock) => body(async (value, extraMetadata) => {
@@ -556,80 +517,63 @@ export class DataBase {
     };
   }
 
-  private async writeLocal(name: string, shown: string, loader: AnyLoader, value: unknown, dumpOptions: Record<string, unknown> | undefined, writeExtras: WriteExtras = {}): Promise<void> {
-    await this.withKeyLock(name, shown, (lock) => this.writeLocked(name, shown, loader, value, dumpOptions, lock, writeExtras));
-  }
-
-  /** writeLocal's body, for callers already holding the key's lock. */
-  private async writeLocked(name: string, shown: string, loader: AnyLoader, value: unknown, dumpOptions: Record<string, unknown> | undefined, lock: HeldLock, writeExtras: WriteExtras): Promise<void> {
-    const existing = await this.loaderNameAt(name).catch(() => undefined);
+  private async refuseSubDbOverwrite(name: string, shown: string): Promise<void> {
+    const existing = await loaderNameAt(this.basedir, name).catch(() => undefined);
     if (existing === SUBDB_LOADER || (await pathExists(path.join(this.basedir, name, SUBDB_FOLDER)))) {
       throw new KeyTypeConflictError(shown, this.basedir, 'is a sub-database and cannot be overwritten with data; delete it first');
     }
+  }
+
+  /** Write a data key; the caller holds its lock. */
+  private async writeLocked(name: string, shown: string, loader: AnyLoader, value: unknown, dumpOptions: Record<string, unknown> | undefined, lock: HeldLock, writeExtras: WriteExtras): Promise<void> {
+    await this.refuseSubDbOverwrite(name, shown);
     await this.writeUnlocked(name, shown, loader, value, dumpOptions, lock, writeExtras);
   }
 
-  /** Write a key folder through a temporary folder; the caller holds the key's lock. */
+  private valueWrite(name: string, shown: string, loader: AnyLoader, value: unknown, dumpOptions: Record<string, unknown> | undefined, lock: HeldLock | undefined, writeExtras: WriteExtras): ReturnType<typeof valueCommit> {
+    return valueCommit({
+      dbDir: this.basedir, name, shown, loader, value, dumpOptions,
+      ctx: this.loaderContext(shown),
+      gitDir: this.options.gitDir,
+      ...(writeExtras.extraMetadata === undefined ? {} : { extraMetadata: writeExtras.extraMetadata }),
+      keep: writeExtras.keepVersions ?? this.options.keepVersions ?? 0,
+      ...(lock === undefined ? {} : { lock }),
+    });
+  }
+
+  /** Commit a key folder through store/commit.ts; the caller holds the key's lock. */
   private async writeUnlocked(
     name: string, shown: string, loader: AnyLoader, value: unknown,
     dumpOptions: Record<string, unknown> | undefined, lock?: HeldLock, writeExtras: WriteExtras = {},
   ): Promise<void> {
-    const temp = createTempKeyFolder(this.basedir, name);
-    const finalFolder = path.join(this.basedir, name);
-    let createdDb: DbStateJson | undefined;
-    try {
-      const ctx: LoaderContext = {
-        ...this.loaderContext(shown),
-        createDatabase: async (dir: string) => {
-          // The sub-database is built inside the temporary folder but registered at its final place.
-          const finalDir = path.join(finalFolder, path.relative(temp, dir));
-          createdDb = await createDbState(dir, finalDir);
-          return createdDb;
-        },
-      };
-      const extras = await this.callLoader(loader, 'dump', shown, () => loader.dump(value as never, temp, ctx, dumpOptions));
-      const metadata: MetadataJson = await buildMetadata(loader.name, { gitDir: this.options.gitDir });
-      if (loader.kind === undefined || loader.kind === 'data') {
-        // Containers change in place after creation; only data keys carry checksums.
-        metadata[CHECKSUMS_FIELD] = await checksumFolder(temp, [LOADER_FILE, METADATA_FILE]);
+    const { commit, created } = this.valueWrite(name, shown, loader, value, dumpOptions, lock, writeExtras);
+    await commitKey(commit, { durable: this.options.fsync !== false });
+    const createdId = created()?._unique_id;
+    if (createdId) await registerChecked(this.options.registry, createdId, path.join(this.basedir, name, SUBDB_FOLDER));
+  }
+
+  private locks(): KeyLocks {
+    return this.options.locks ?? fileLocks;
+  }
+
+  private lockKey(name: string, shown: string): Promise<HeldLock> {
+    return this.locks().acquire(path.join(this.basedir, name), shown, {
+      timeoutMs: this.options.lockTimeoutMs ?? DEFAULT_LOCK_OPTIONS.timeoutMs,
+      staleMs: this.options.lockStaleMs ?? DEFAULT_LOCK_OPTIONS.staleMs,
+    }).then(async (lock) => {
+      try {
+        await recoverKeyFolder(this.basedir, name);
+      } catch (err) {
+        await lock.release();
+        throw err;
       }
-      Object.assign(metadata, writeExtras.extraMetadata);
-      fsSync.writeFileSync(path.join(temp, METADATA_FILE), pythonJson(metadata));
-      // Loader.json last: its presence marks the folder complete (see store/keyfolder.ts).
-      fsSync.writeFileSync(path.join(temp, LOADER_FILE), pythonJson({ Loader: fullLoaderName(loader.name), ...(extras ?? {}) }));
-      const durable = this.options.fsync !== false;
-      if (durable) await syncTree(temp);
-      if (lock?.compromised) throw lock.compromised;
-      const keep = writeExtras.keepVersions ?? this.options.keepVersions ?? 0;
-      if (keep > 0) await commitKeepingHistory(this.basedir, name, temp, keep, { durable });
-      else await commitTempKeyFolder(this.basedir, name, temp, { durable });
-    } catch (err) {
-      await fs.rm(temp, { recursive: true, force: true });
-      // A concurrent delete of the sub-database holding this key moved the folder (and the temporary
-      // folder inside it) away: say so with a typed error, not a bare ENOENT.
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !(await pathExists(this.basedir))) {
-        throw new NotADatabaseError(this.basedir, `the database folder was removed (its sub-database key was deleted) while key '${shown}' was being written`);
-      }
-      throw err;
-    }
-    if (createdDb?._unique_id) {
-      const subDir = path.join(finalFolder, SUBDB_FOLDER);
-      await this.options.registry.register(createdDb._unique_id, subDir);
-      // A concurrent delete of an enclosing sub-database may have walked it for ids to unregister
-      // before this registration: do not leave an entry pointing at nothing.
-      if ((await readDbState(subDir).catch(() => undefined))?._unique_id !== createdDb._unique_id) {
-        await this.options.registry.unregister(createdDb._unique_id);
-      }
-    }
+      return lock;
+    });
   }
 
   private async withKeyLock<T>(name: string, shown: string, body: (lock: HeldLock) => Promise<T>): Promise<T> {
-    const lock = await acquireLock(path.join(this.basedir, name), path.join(this.basedir, `${name}.lock`), shown, {
-      timeoutMs: this.options.lockTimeoutMs ?? DEFAULT_LOCK_OPTIONS.timeoutMs,
-      staleMs: this.options.lockStaleMs ?? DEFAULT_LOCK_OPTIONS.staleMs,
-    });
+    const lock = await this.lockKey(name, shown);
     try {
-      await recoverKeyFolder(this.basedir, name);
       return await body(lock);
     } finally {
       await lock.release();
@@ -637,29 +581,13 @@ export class DataBase {
   }
 }
 
-/** Which folder is at `dir` now (device and inode), or '' when none is. */
-function folderIdentity(dir: string): string {
-  const stat = fsSync.lstatSync(dir, { throwIfNoEntry: false });
-  return stat === undefined ? '' : `${stat.dev}:${stat.ino}`;
+/** Identity and last change of a file, or '' when it is absent. */
+function fileVersion(file: string): string {
+  const stat = fsSync.lstatSync(file, { throwIfNoEntry: false });
+  return stat === undefined ? '' : `${stat.ino}:${stat.mtimeMs}:${stat.size}`;
 }
 
 function describeKind(value: unknown): string {
   if (value === null || typeof value !== 'object') return typeof value;
   return Object.getPrototypeOf(value)?.constructor?.name ?? 'object without prototype';
 }
-
-function isMissingFile(err: unknown): boolean {
-  return isDataBaseError(err, 'CorruptKeyError') && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
-}
-
-/** Visit a database folder and every sub-database below it. */
-async function forEachDatabaseIn(dir: string, visit: (dir: string, state: DbStateJson) => Promise<void>): Promise<void> {
-  const state = await readDbState(dir).catch(() => undefined);
-  if (state === undefined) return;
-  await visit(dir, state);
-  const entries = await fs.readdir(dir, { withFileTypes: true });
-  for (const entry of entries) {
-    if (entry.isDirectory() && isKeyFolderName(entry.name)) await forEachDatabaseIn(path.join(dir, entry.name, SUBDB_FOLDER), visit);
-  }
-}
-

@@ -17,22 +17,14 @@
 import fsSync, { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { VersionNotFoundError, InvalidInputError } from './errors.js';
-import { DELETING_MARK, formatKey, type Key } from './keys.js';
-import { CHECKSUMS_FIELD, LOADER_FILE, METADATA_FILE, loaderJsonSchema, metadataSchema, readJsonFile, type MetadataJson } from './ondisk.js';
+import { CHECKSUMS_FIELD, LOADER_FILE, METADATA_FILE, loaderJsonSchema, readFolderMetadata, readJsonFile, type MetadataJson } from './ondisk.js';
 import { checksumFolder, contentDigest } from './store/checksum.js';
-import { pathExists, randomToken, replaceFileAtomically, syncDirectory } from './store/durable.js';
-import { createTempKeyFolder, retireKeyFolder, removeInBackground, syncTree } from './store/keyfolder.js';
-import { RECIPE_FIELD, recipeOf } from './lineage.js';
-import type { DataBase } from './database.js';
+import { pathExists, syncDirectory } from './store/durable.js';
+import { commitKey } from './store/commit.js';
+import { historyDir, isVersionName, listVersionNumbers, pruneHistory, versionFolder } from './store/versions.js';
+import { RECIPE_FIELD, recipeOf } from './recipe.js';
 
-/**
- * The folder (in every database and sub-database folder) holding earlier values of its keys.
- * Cleanup of `*.deleting.*` debris (fsck) must leave it alone.
- */
-export const HISTORY_FOLDER = `.isfdb${DELETING_MARK}history`;
-/** In a key's history folder: the last version number given, so numbers are never reused. */
-const COUNTER_FILE = 'last-version';
-const VERSION_NAME = /^[1-9][0-9]*$/;
+export { HISTORY_FOLDER, historyDir, versionFolder, listVersionNumbers, pruneHistory } from './store/versions.js';
 
 export type VersionRef = number | 'current';
 
@@ -57,24 +49,10 @@ export interface VersionInfo {
   folder: string;
 }
 
-export function historyDir(dbDir: string, name: string): string {
-  return path.join(dbDir, HISTORY_FOLDER, name);
-}
-
-export function versionFolder(dbDir: string, name: string, version: number): string {
-  return path.join(historyDir(dbDir, name), String(version));
-}
-
-/** Version numbers kept for key folder `name`, ascending. */
-export async function listVersionNumbers(dbDir: string, name: string): Promise<number[]> {
-  const entries = await fs.readdir(historyDir(dbDir, name), { withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isDirectory() && VERSION_NAME.test(e.name)).map((e) => Number(e.name)).sort((a, b) => a - b);
-}
-
 /** 'current', or a positive integer version number, from user text. */
 export function parseVersionRef(text: string): VersionRef {
   if (text === 'current') return 'current';
-  if (!VERSION_NAME.test(text)) throw new InvalidInputError('version', `'${text}' is not a version: use a number from the history or 'current'`);
+  if (!isVersionName(text)) throw new InvalidInputError('version', `'${text}' is not a version: use a number from the history or 'current'`);
   return Number(text);
 }
 
@@ -123,87 +101,34 @@ export async function describeFolder(folder: string, version: VersionRef): Promi
   };
 }
 
-/** metadata.json of a value folder; without one, the dumper from Loader.json and nothing else. */
-export async function readFolderMetadata(folder: string): Promise<MetadataJson> {
-  const file = path.join(folder, METADATA_FILE);
-  if (await pathExists(file)) return readJsonFile(file, metadataSchema);
-  const loaderJson = await readJsonFile(path.join(folder, LOADER_FILE), loaderJsonSchema).catch(() => undefined);
-  return { dumper: loaderJson?.Loader.split('.').pop() ?? 'unknown' };
-}
-
-/**
- * Make `tempDir` the key's value and keep the old value as the newest version, then prune the
- * history to `keep` versions. The caller holds the key's lock; `tempDir` is complete and synced.
- */
-export async function commitKeepingHistory(dbDir: string, name: string, tempDir: string, keep: number, { durable = true } = {}): Promise<void> {
-  const retired = retireKeyFolder(dbDir, name);
-  fsSync.renameSync(tempDir, path.join(dbDir, name));
-  if (durable) await syncDirectory(dbDir);
-  if (retired === undefined) return;
-  try {
-    await moveIntoHistory(dbDir, name, retired);
-  } catch (err) {
-    // The new value is committed; failing now would say otherwise. Drop the old value as ISF would.
-    removeInBackground(retired);
-    process.emitWarning(`isf-data-base: could not keep the old value of key '${name}' in ${HISTORY_FOLDER}: ${(err as Error).message}`);
-    return;
-  }
-  await pruneHistory(dbDir, name, keep);
-}
-
 /**
  * Make `version` the current value; the current value (if any) becomes the newest version.
  * Returns the number the previous current value got. The caller holds the key's lock.
+ * The version travels like a new value, through the one commit (store/commit.ts): a restore
+ * killed between its two renames is rolled forward by the next writer or fsck, so the key is
+ * never left without a value, and the version leaves the history only after its copy is in place.
  */
-export async function restoreVersion(dbDir: string, name: string, shown: string, version: number, keep: number): Promise<number | undefined> {
+export async function restoreVersion(dbDir: string, name: string, shown: string, version: number, keep: number, { durable = true } = {}): Promise<number | undefined> {
   const source = await resolveVersionFolder(dbDir, name, shown, version);
-  // The version travels like a new value: a complete copy in the staging folder, then the usual
-  // two renames. A restore killed between them is rolled forward by the next writer or fsck
-  // (recoverKeyFolder), so the key is never left without a value.
-  const staged = createTempKeyFolder(dbDir, name);
-  await fs.cp(source, staged, { recursive: true });
-  await syncTree(staged);
-  const retired = retireKeyFolder(dbDir, name);
-  fsSync.renameSync(staged, path.join(dbDir, name));
-  await syncDirectory(dbDir);
-  const previous = retired === undefined ? undefined : await moveIntoHistory(dbDir, name, retired);
+  const jsonFiles = new Set([path.join(source, LOADER_FILE), path.join(source, METADATA_FILE)]);
+  const { keptAs } = await commitKey({
+    dbDir,
+    name,
+    write: async (staged) => {
+      await fs.cp(source, staged.dir, { recursive: true, filter: (file) => !jsonFiles.has(file) });
+      const metadataFile = path.join(source, METADATA_FILE);
+      const metadata = fsSync.existsSync(metadataFile) ? fsSync.readFileSync(metadataFile, 'utf8') : undefined;
+      // The kept files are copied as they are: their recorded checksums still hold.
+      return { loaderJson: fsSync.readFileSync(path.join(source, LOADER_FILE), 'utf8'), metadata: () => metadata, checksums: false };
+    },
+    history: { keep: Infinity },
+  }, { durable });
   // Only now does the restored version leave the history: until here it was the safe copy.
   await fs.rm(source, { recursive: true, force: true });
   await syncDirectory(historyDir(dbDir, name));
   // Never prune the value that was current a moment ago.
   if (keep > 0) await pruneHistory(dbDir, name, Math.max(keep, 1));
-  return previous;
-}
-
-/** Rename a value folder into the history under the next number; returns that number. */
-async function moveIntoHistory(dbDir: string, name: string, folder: string): Promise<number> {
-  const dir = historyDir(dbDir, name);
-  await fs.mkdir(dir, { recursive: true });
-  const version = await nextVersionNumber(dbDir, name);
-  await replaceFileAtomically(path.join(dir, COUNTER_FILE), `${version}\n`);
-  await fs.rename(folder, path.join(dir, String(version)));
-  await syncDirectory(dir);
-  await syncDirectory(dbDir);
-  return version;
-}
-
-async function nextVersionNumber(dbDir: string, name: string): Promise<number> {
-  const numbers = await listVersionNumbers(dbDir, name);
-  const counter = Number((await fs.readFile(path.join(historyDir(dbDir, name), COUNTER_FILE), 'utf8').catch(() => '0')).trim());
-  return Math.max(Number.isFinite(counter) ? counter : 0, ...numbers) + 1;
-}
-
-/** Keep only the newest `keep` versions of key folder `name`. Returns the removed numbers. */
-export async function pruneHistory(dbDir: string, name: string, keep: number): Promise<number[]> {
-  const numbers = await listVersionNumbers(dbDir, name);
-  const excess = numbers.slice(0, Math.max(0, numbers.length - Math.max(0, keep)));
-  for (const version of excess) {
-    // Rename first so a listing never shows half a version, then remove.
-    const doomed = path.join(historyDir(dbDir, name), `.pruning-${version}-${randomToken(5)}`);
-    await fs.rename(versionFolder(dbDir, name, version), doomed);
-    await fs.rm(doomed, { recursive: true, force: true });
-  }
-  return excess;
+  return keptAs;
 }
 
 /** One provenance field that differs between two versions. */
@@ -222,10 +147,9 @@ export interface VersionDiff {
   contentChanged: boolean;
 }
 
-/** Compare two values of `key` in `db` (version numbers from db.history, or 'current'). */
-export async function diffVersions(db: DataBase, key: Key, a: VersionRef, b: VersionRef): Promise<VersionDiff> {
-  const folder = await db.folderOf(key);
-  const [dbDir, name, shown] = [path.dirname(folder), path.basename(folder), formatKey(key)];
+/** Compare two values of the key in `folder` (version numbers from db.history, or 'current'). */
+export async function diffVersions(folder: string, shown: string, a: VersionRef, b: VersionRef): Promise<VersionDiff> {
+  const [dbDir, name] = [path.dirname(folder), path.basename(folder)];
   const [folderA, folderB] = await Promise.all([a, b].map((v) => resolveVersionFolder(dbDir, name, shown, checkVersionRef(v))));
   return diffFolders({ folder: folderA!, version: a }, { folder: folderB!, version: b });
 }

@@ -8,17 +8,14 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { z } from 'zod';
-import { InvalidInputError, KeyNotFoundError, ReadonlyError } from './errors.js';
-import { readFolderMetadata } from './history.js';
+import { InvalidInputError, ReadonlyError } from './errors.js';
+import { RECIPE_FIELD, recipeOf, type RecipeJson } from './recipe.js';
 import { pathExists } from './store/durable.js';
 import { formatKey, keyParts, type Key } from './keys.js';
-import { CHECKSUMS_FIELD, LOADER_FILE, METADATA_FILE, type MetadataJson } from './ondisk.js';
+import { CHECKSUMS_FIELD, LOADER_FILE, METADATA_FILE, readFolderMetadata, type MetadataJson } from './ondisk.js';
 import { checksumFolder, contentDigest } from './store/checksum.js';
-import type { DataBase } from './database.js';
 
-/** metadata.json field holding the recipe of a computed key. */
-export const RECIPE_FIELD = 'isfdb_recipe';
+export { RECIPE_FIELD, recipeOf, type RecipeJson } from './recipe.js';
 
 /** What a computation depends on, as given to maybeCalculate. */
 export interface RecipeOptions {
@@ -30,23 +27,8 @@ export interface RecipeOptions {
   code?: string | ((...args: never[]) => unknown);
 }
 
-const recipeSchema = z.looseObject({
-  hash: z.string(),
-  params: z.unknown().optional(),
-  code: z.string().nullable(),
-  inputs: z.array(z.looseObject({ key: z.array(z.string()), checksum: z.string(), folder: z.string() })),
-});
-/** `isfdb_recipe` as stored (snake_case JSON). */
-export type RecipeJson = z.infer<typeof recipeSchema>;
-
 export function hasRecipeOptions(options: RecipeOptions): boolean {
   return options.params !== undefined || (options.inputs !== undefined && options.inputs.length > 0) || options.code !== undefined;
-}
-
-/** The recipe recorded in a key's metadata, or undefined. */
-export function recipeOf(meta: MetadataJson): RecipeJson | undefined {
-  const parsed = recipeSchema.safeParse((meta as Record<string, unknown>)[RECIPE_FIELD]);
-  return parsed.success ? parsed.data : undefined;
 }
 
 /** JSON with object keys sorted at every level; refuses what JSON cannot represent faithfully. */
@@ -110,10 +92,8 @@ export interface InputFacts {
   folder: string;
 }
 
-/** The facts of an input key of `db`; KeyNotFoundError when it does not exist. */
-export async function inputFacts(db: DataBase, key: Key): Promise<InputFacts> {
-  if (!(await db.has(key))) throw new KeyNotFoundError(formatKey(key), db.basedir);
-  const folder = await db.folderOf(key);
+/** The facts of an existing input key whose folder is `folder`. */
+export async function inputFacts(folder: string): Promise<InputFacts> {
   return { checksum: await folderDigest(folder), folder };
 }
 
@@ -207,7 +187,7 @@ export interface StaleKey {
 }
 
 /** Every computed key (all sub-database levels) whose recorded inputs changed since it was computed, transitively. */
-export async function findStale(db: DataBase): Promise<StaleKey[]> {
+export async function findStale(keyFolders: Iterable<{ key: string[]; folder: string }>): Promise<StaleKey[]> {
   const verdicts = new Map<string, StaleReason[]>();
   const visiting = new Set<string>();
   const digests = new Map<string, string | null>();
@@ -247,8 +227,8 @@ export async function findStale(db: DataBase): Promise<StaleKey[]> {
     return reasons;
   };
   const out: StaleKey[] = [];
-  for (const key of await db.keys({ recurse: true })) {
-    const reasons = await evaluate(await db.folderOf(key), formatKey(key));
+  for (const { key, folder } of keyFolders) {
+    const reasons = await evaluate(folder, formatKey(key));
     if (reasons.length > 0) out.push({ key, reasons });
   }
   return out;

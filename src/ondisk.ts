@@ -4,6 +4,7 @@
  * becomes a CorruptKeyError that names it.
  */
 import fsSync from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 import { CorruptKeyError } from './errors.js';
 
@@ -77,6 +78,14 @@ export function parseJsonText<T>(text: string, file: string, schema: z.ZodType<T
     throw new CorruptKeyError(file, `does not match the expected layout${where}: ${issue?.message ?? 'invalid'}`, key);
   }
   return parsed.data;
+}
+
+/** metadata.json of a value folder; without one, the dumper from Loader.json and nothing else. */
+export async function readFolderMetadata(folder: string): Promise<MetadataJson> {
+  const file = path.join(folder, METADATA_FILE);
+  if (fsSync.existsSync(file)) return readJsonFile(file, metadataSchema);
+  const loaderJson = await readJsonFile(path.join(folder, LOADER_FILE), loaderJsonSchema).catch(() => undefined);
+  return { dumper: loaderJson?.Loader.split('.').pop() ?? 'unknown' };
 }
 
 /** Python's json.dump output (", " and ": " separators, ensure_ascii), so files look as ISF writes them. */

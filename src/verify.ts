@@ -7,7 +7,6 @@
 import fsSync, { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
-import type { DataBase } from './database.js';
 import { KeyNotFoundError, messageOf } from './errors.js';
 import { isKeyFolderName, keyParts, relativeKeyFolder, type Key } from './keys.js';
 import { CHECKSUMS_FIELD, DB_STATE_FILE, LOADER_FILE, METADATA_FILE, dbStateSchema, loaderJsonSchema, metadataSchema, parseJsonText, SUBDB_LOADER, FOLDER_LOADER, SUBDB_FOLDER } from './ondisk.js';
@@ -58,9 +57,9 @@ export function isErrorFinding(finding: VerifyFinding): boolean {
 
 /**
  * Verify every key of a database (recursing into sub-databases), or only `key` (and, when it is
- * a sub-database, everything below it). `db` is an open DataBase or a database folder.
+ * a sub-database, everything below it). `db` is an open database (anything with its `basedir`) or a database folder.
  */
-export async function verifyDatabase(db: DataBase | string, key?: Key): Promise<VerifyReport> {
+export async function verifyDatabase(db: { readonly basedir: string } | string, key?: Key): Promise<VerifyReport> {
   const basedir = typeof db === 'string' ? path.resolve(db) : db.basedir;
   const report: VerifyReport = { basedir, keysChecked: 0, keysVerified: 0, filesChecked: 0, bytesChecked: 0, findings: [], ok: true };
   if (key === undefined) {

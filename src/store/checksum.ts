@@ -26,6 +26,11 @@ export async function checksumFolder(dir: string, skip: readonly string[]): Prom
   return out;
 }
 
+/** The checksum of bytes (or UTF-8 text) about to be written: no read-back needed. */
+export function checksumBytes(data: string | Uint8Array): string {
+  return `${CHECKSUM_ALGORITHM}:${createHash(CHECKSUM_ALGORITHM).update(data).digest('hex')}`;
+}
+
 export async function checksumFile(file: string): Promise<string> {
   const hash = createHash(CHECKSUM_ALGORITHM);
   const { size } = fsSync.statSync(file);

@@ -9,12 +9,15 @@ import fsSync, { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { NotADatabaseError } from '../errors.js';
 import { DELETING_MARK } from '../keys.js';
-import { pathExists, randomToken, syncDirectory, syncDirectoryShared } from './durable.js';
+import { pathExists, randomToken, syncDirectory } from './durable.js';
 
 export const STAGING_FOLDER = `.isfdb${DELETING_MARK}staging`;
 /** Separates the key from the rest of a staged name; never part of a key. */
 const SEP = '#';
-const COMPLETE_MARKER = 'Loader.json';
+/** A staged folder holding this file is complete: the commit writes it last (it is ISF's Loader.json). */
+export const COMPLETE_MARKER = 'Loader.json';
+/** ISF's metadata.json, written by the commit just before the marker. */
+export const METADATA_NAME = 'metadata.json';
 
 export function stagingDir(dbDir: string): string {
   return path.join(dbDir, STAGING_FOLDER);
@@ -44,14 +47,11 @@ export function createTempKeyFolder(dbDir: string, name: string): string {
 }
 
 /**
- * Make a temporary folder the key's value; the old value (if any) is removed in the background,
- * as ISF does. Every file in `tempDir` must already be on disk (see syncTree).
+ * Rename a complete staged folder into place as key folder `name`. The one place a staged folder
+ * becomes a value: the commit (commit.ts) and the roll-forward of recovery call it.
  */
-export async function commitTempKeyFolder(dbDir: string, name: string, tempDir: string, { durable = true } = {}): Promise<void> {
-  const retired = retireKeyFolder(dbDir, name);
-  fsSync.renameSync(tempDir, path.join(dbDir, name));
-  if (durable) await syncDirectoryShared(dbDir);
-  if (retired !== undefined) removeInBackground(retired);
+export function publishStaged(stagedDir: string, dbDir: string, name: string): void {
+  fsSync.renameSync(stagedDir, path.join(dbDir, name));
 }
 
 /** Rename a key folder out of the way (ISF's `.deleting.` convention); returns where it went. */
@@ -77,27 +77,6 @@ export function removeInBackground(folder: string): void {
 /** Wait for background removals (tests, and processes that exit explicitly). */
 export async function settleBackgroundRemovals(): Promise<void> {
   while (pendingRemovals.size > 0) await Promise.allSettled([...pendingRemovals]);
-}
-
-/** fsync every file and folder below `dir` at once, so a rename publishes data that is on disk. */
-export async function syncTree(dir: string): Promise<void> {
-  const entries = fsSync.readdirSync(dir, { withFileTypes: true, recursive: true });
-  await Promise.all([
-    syncDirectory(dir),
-    ...entries.map((entry) => {
-      const full = path.join(entry.parentPath, entry.name);
-      return entry.isDirectory() ? syncDirectory(full) : entry.isFile() ? syncFile(full) : Promise.resolve();
-    }),
-  ]);
-}
-
-async function syncFile(file: string): Promise<void> {
-  const handle = await fs.open(file, 'r');
-  try {
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
 }
 
 /** Temporary write folders of key folder `name` (all keys when `name` is undefined). */
@@ -132,7 +111,7 @@ export async function recoverKeyFolder(dbDir: string, name: string): Promise<{ r
   if (!(await pathExists(path.join(dbDir, name))) && (await hasRetiredValue(dbDir, name))) {
     const complete = await newestComplete(staged);
     if (complete !== undefined) {
-      await fs.rename(complete, path.join(dbDir, name));
+      publishStaged(complete, dbDir, name);
       await syncDirectory(dbDir);
       result.rolledForward = complete;
     }

@@ -23,6 +23,31 @@ export interface HeldLock {
   readonly compromised: Error | undefined;
 }
 
+/**
+ * How writers of the same key are serialised. The default (`fileLocks`) is proper-lockfile's
+ * `<key>.lock` folder; another backend (a Redis lock, say) plugs in through the `locks` open
+ * option of DataBase. `keyFolder` is the absolute key folder the lock guards.
+ */
+export interface KeyLocks {
+  acquire(keyFolder: string, keyForMessages: string, options: LockOptions): Promise<HeldLock>;
+  /**
+   * Whether a writer may hold the key's lock right now. Readers use it as a hint only: a read
+   * that failed while a writer may be swapping the folder is retried (see read-retry.ts).
+   */
+  mayBeHeld(keyFolder: string): boolean;
+}
+
+/** Where the file lock of a key folder lives: `<key>.lock` beside it. */
+export function lockPathOf(keyFolder: string): string {
+  return `${keyFolder}.lock`;
+}
+
+/** The default backend: `<key>.lock` folders beside the key folders (safe on NFS). */
+export const fileLocks: KeyLocks = {
+  acquire: (keyFolder, keyForMessages, options) => acquireLock(keyFolder, lockPathOf(keyFolder), keyForMessages, options),
+  mayBeHeld: (keyFolder) => fsSync.existsSync(lockPathOf(keyFolder)),
+};
+
 /** Take the lock at `lockPath` (a directory created by the lock), waiting up to the timeout. */
 export async function acquireLock(target: string, lockPath: string, keyForMessages: string, options: LockOptions): Promise<HeldLock> {
   const started = Date.now();

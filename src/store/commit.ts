@@ -1,0 +1,214 @@
+/**
+ * THE commit of a key folder: every value that becomes a key (`set`, `setMany`, `restore`,
+ * sub-databases, managed folders, initSimrun's keys) goes through `commitKeys` here.
+ *
+ * How to use it (the caller holds the lock of every key it commits, see locks.ts):
+ *
+ * ```ts
+ * await commitKey({
+ *   dbDir, name,                                    // the database folder and the key folder's name
+ *   write: async (staged) => {                      // fill the empty staged folder `staged.dir`
+ *     staged.writeFile('data.npy', bytes);          //   written and hashed at once (no read-back)
+ *     await fs.rename(encoded, path.join(staged.dir, 'part.0.parquet'));
+ *     staged.recordChecksum('part.0.parquet', sum); //   a file placed by other means, hashed by its producer
+ *     return {                                      // the two JSON files, written last by the commit
+ *       loaderJson: pythonJson({ Loader: ... }),
+ *       metadata: (checksums) => pythonJson({ ...provenance, isfdb_checksums: checksums }),
+ *     };
+ *   },
+ *   history: { keep: 3 },                           // optional: keep the old value as a version
+ *   lock,                                           // optional: a compromised lock aborts the commit
+ * }, { durable: true });
+ * ```
+ *
+ * Steps: stage an empty folder in the database's staging folder; let `write` fill it; checksum
+ * the data files (the ones `write` did not hash itself are read once); write metadata.json, then
+ * Loader.json (its presence marks a staged folder complete: recovery rolls forward only such
+ * folders); fsync every file and folder with bounded concurrency; retire the old value to
+ * `<key>.deleting.<X>`; rename the staged folder into place (the only place this happens:
+ * `publishStaged`); fsync the database folder; move the old value into the history or remove it
+ * in the background. A batch (`commitKeys` with many entries) shares the fsyncs: files of all keys
+ * in parallel, one fsync per database folder. Each key is atomic; the batch as a whole is not.
+ */
+import fsSync, { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { InvalidInputError, NotADatabaseError } from '../errors.js';
+import { checksumBytes, checksumFile, type FileChecksums } from './checksum.js';
+import { pathExists, syncDirectoryShared, syncPaths, SYNC_CONCURRENCY } from './durable.js';
+import { COMPLETE_MARKER, METADATA_NAME, createTempKeyFolder, publishStaged, removeInBackground, retireKeyFolder } from './keyfolder.js';
+import { moveIntoHistory, pruneHistory, HISTORY_FOLDER } from './versions.js';
+
+/** The staged folder of one key being committed; `write` fills it. */
+export class StagedKey {
+  private readonly sums = new Map<string, string>();
+
+  constructor(readonly dir: string) {}
+
+  /** Write a file of the value (path relative to `dir`, or absolute inside it), hashing the bytes as they are written. */
+  writeFile(file: string, data: string | Uint8Array): void {
+    const relative = this.relative(file);
+    fsSync.writeFileSync(path.join(this.dir, relative), data);
+    this.sums.set(relative, checksumBytes(data));
+  }
+
+  /** The checksum of a file placed by other means (moved in, streamed), computed by its producer while writing it. */
+  recordChecksum(file: string, checksum: string): void {
+    this.sums.set(this.relative(file), checksum);
+  }
+
+  /** Checksums of every regular data file below `dir` (Loader.json and metadata.json excluded), sorted by path. */
+  async checksums(files: readonly string[]): Promise<FileChecksums> {
+    const out: FileChecksums = {};
+    for (const relative of [...files].sort()) out[relative] = this.sums.get(relative) ?? (await checksumFile(path.join(this.dir, relative)));
+    return out;
+  }
+
+  private relative(file: string): string {
+    const relative = path.relative(this.dir, path.resolve(this.dir, file));
+    if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) {
+      throw new InvalidInputError(file, `a file of a staged key must lie inside ${this.dir}`);
+    }
+    return relative.split(path.sep).join('/');
+  }
+}
+
+/** What `write` returns: the texts of the two JSON files the commit writes last. */
+export interface KeyFiles {
+  /** The text of Loader.json (written last of all). */
+  loaderJson: string;
+  /** The text of metadata.json, given the data files' checksums (undefined when `checksums` is false); undefined: no metadata.json. */
+  metadata(checksums: FileChecksums | undefined): string | undefined;
+  /** Record checksums of the data files (default true); containers (sub-databases, managed folders) do not. */
+  checksums?: boolean;
+}
+
+export interface KeyCommit {
+  /** The database folder holding the key. */
+  dbDir: string;
+  /** The key folder's name in `dbDir`. */
+  name: string;
+  /** Fill `staged.dir` with the value's data files; return the JSON files' texts. */
+  write(staged: StagedKey): Promise<KeyFiles>;
+  /** Keep the old value in the history folder (newest `keep` versions); default: drop it as ISF does. */
+  history?: { keep: number };
+  /** Checked right before publishing: a lock that could not be kept fresh must not commit. */
+  lock?: { readonly compromised: Error | undefined };
+}
+
+export interface CommitOptions {
+  /** fsync files and folders before the value becomes visible (default true). */
+  durable?: boolean;
+  /** At most this many files or folders open for fsync at once. */
+  syncConcurrency?: number;
+}
+
+export interface CommitResult {
+  /** The key folder, now holding the new value. */
+  folder: string;
+  /** The version number the old value got in the history, when it was kept. */
+  keptAs?: number;
+}
+
+/** Commit one key folder (see the file comment). */
+export async function commitKey(commit: KeyCommit, options: CommitOptions = {}): Promise<CommitResult> {
+  return (await commitKeys([commit], options))[0]!;
+}
+
+interface Staged {
+  commit: KeyCommit;
+  dir: string;
+  files: string[];
+  dirs: string[];
+}
+
+/** Commit many key folders with shared fsyncs; each key is atomic, the batch is not. Names must differ per database folder. */
+export async function commitKeys(commits: readonly KeyCommit[], options: CommitOptions = {}): Promise<CommitResult[]> {
+  const durable = options.durable !== false;
+  const staged: Staged[] = [];
+  try {
+    for (const commit of commits) staged.push(await stageOne(commit));
+    if (durable) {
+      await syncPaths(staged.flatMap((s) => s.files), staged.flatMap((s) => s.dirs), options.syncConcurrency ?? SYNC_CONCURRENCY);
+    }
+    for (const { commit } of staged) if (commit.lock?.compromised) throw commit.lock.compromised;
+  } catch (err) {
+    await Promise.all(staged.map((s) => fs.rm(s.dir, { recursive: true, force: true })));
+    throw await explainMissingDatabase(err, commits);
+  }
+  const retired = staged.map(({ commit, dir }) => {
+    const old = retireKeyFolder(commit.dbDir, commit.name);
+    publishStaged(dir, commit.dbDir, commit.name);
+    return old;
+  });
+  if (durable) await Promise.all([...new Set(commits.map((c) => c.dbDir))].map((dir) => syncDirectoryShared(dir)));
+  const results: CommitResult[] = [];
+  for (let i = 0; i < staged.length; i++) {
+    const { commit } = staged[i]!;
+    const old = retired[i];
+    const result: CommitResult = { folder: path.join(commit.dbDir, commit.name) };
+    if (old !== undefined && commit.history !== undefined) {
+      const keptAs = await keepInHistory(commit, old);
+      if (keptAs !== undefined) result.keptAs = keptAs;
+    } else if (old !== undefined) {
+      removeInBackground(old);
+    }
+    results.push(result);
+  }
+  return results;
+}
+
+async function stageOne(commit: KeyCommit): Promise<Staged> {
+  const dir = createTempKeyFolder(commit.dbDir, commit.name);
+  const entry: Staged = { commit, dir, files: [], dirs: [dir] };
+  const stagedKey = new StagedKey(dir);
+  try {
+    const files = await commit.write(stagedKey);
+    const dataFiles: string[] = [];
+    for (const item of fsSync.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+      const full = path.join(item.parentPath, item.name);
+      if (item.isDirectory()) entry.dirs.push(full);
+      else if (item.isFile()) {
+        entry.files.push(full);
+        const relative = path.relative(dir, full).split(path.sep).join('/');
+        if (relative !== COMPLETE_MARKER && relative !== METADATA_NAME) dataFiles.push(relative);
+      }
+    }
+    const checksums = files.checksums === false ? undefined : await stagedKey.checksums(dataFiles);
+    // Loader.json last: its presence marks the folder complete (see keyfolder.ts, recoverKeyFolder).
+    for (const [name, text] of [[METADATA_NAME, files.metadata(checksums)], [COMPLETE_MARKER, files.loaderJson]] as const) {
+      if (text === undefined) continue;
+      const file = path.join(dir, name);
+      fsSync.writeFileSync(file, text);
+      if (!entry.files.includes(file)) entry.files.push(file);
+    }
+  } catch (err) {
+    await fs.rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return entry;
+}
+
+/** Move the old value into the history; on failure drop it (the new value is committed, saying otherwise would be false). */
+async function keepInHistory(commit: KeyCommit, old: string): Promise<number | undefined> {
+  let version: number;
+  try {
+    version = await moveIntoHistory(commit.dbDir, commit.name, old);
+  } catch (err) {
+    removeInBackground(old);
+    process.emitWarning(`isf-data-base: could not keep the old value of key '${commit.name}' in ${HISTORY_FOLDER}: ${(err as Error).message}`);
+    return undefined;
+  }
+  if (Number.isFinite(commit.history!.keep)) await pruneHistory(commit.dbDir, commit.name, commit.history!.keep);
+  return version;
+}
+
+/** A concurrent delete of the sub-database holding a key removes the folder under the writer: say so, typed. */
+async function explainMissingDatabase(err: unknown, commits: readonly KeyCommit[]): Promise<unknown> {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return err;
+  for (const commit of commits) {
+    if (!(await pathExists(commit.dbDir))) {
+      return new NotADatabaseError(commit.dbDir, `the database folder was removed (its sub-database key was deleted) while key '${commit.name}' was being written`);
+    }
+  }
+  return err;
+}
