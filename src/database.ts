@@ -9,7 +9,7 @@ import {
   DatabaseNotFoundError, KeyNotFoundError, KeyTypeConflictError, NotADatabaseError, ReadonlyError, UnknownLoaderError, isDataBaseError,
 } from './errors.js';
 import { createDbState, readDbState, refuseLegacy } from './dbstate.js';
-import { formatKey, keyParts, relativeKeyFolder, type Key } from './keys.js';
+import { checkKeyFolderLength, formatKey, keyParts, relativeKeyFolder, type Key } from './keys.js';
 import { DB_STATE_FILE, LOADER_FILE, METADATA_FILE, metadataSchema, pythonJson, readJsonFile, type DbStateJson, type MetadataJson, SUBDB_LOADER, FOLDER_LOADER, SUBDB_FOLDER } from './ondisk.js';
 import { postHocMetadata } from './provenance.js';
 import { Registry } from './registry.js';
@@ -24,8 +24,8 @@ import { DEFAULT_LOCK_OPTIONS, fileLocks, type HeldLock, type KeyLocks } from '.
 import { folderIdentity } from './store/read-retry.js';
 import { checkVersionRef, diffVersions, listVersions, resolveVersionFolder, restoreVersion, type VersionDiff, type VersionInfo, type VersionRef } from './history.js';
 import { calculate, findStale, folderDigest, type CalculationPort, type RecipeOptions, type StaleKey } from './lineage.js';
-import { loadFolder, loadKey, loaderNameAt, readLoaderJson, valueCommit } from './key-io.js';
-import { defaultDumperFor, getLoader, shortLoaderName } from '../loaders/index.js';
+import { loadFolder, loadKey, loaderNameAt, readLoaderJson, refuseLinkedKeyFolder, valueCommit } from './key-io.js';
+import { defaultDumperFor, getLoader, shortLoaderName, whyNoDefaultDumper } from '../loaders/index.js';
 import type { Loader, LoaderContext } from '../loaders/types.js';
 
 export interface OpenOptions {
@@ -149,9 +149,15 @@ export class DataBase {
 
   async has(key: Key): Promise<boolean> {
     const parts = keyParts(key);
-    const parent = await this.parentOf(parts, { create: false });
+    // Below a symbolic link there are no keys (the only KeyTypeConflictError of a lookup).
+    const parent = await this.parentOf(parts, { create: false }).catch((err: unknown) => {
+      if (isDataBaseError(err, 'KeyTypeConflictError')) return undefined;
+      throw err;
+    });
     if (parent === undefined) return false;
     const folder = path.join(parent.basedir, parts[parts.length - 1]!);
+    // A symbolic link is not a key (keys() does not list it either).
+    if (fsSync.lstatSync(folder, { throwIfNoEntry: false })?.isSymbolicLink()) return false;
     return (await pathExists(path.join(folder, LOADER_FILE))) || pathExists(path.join(folder, 'Loader.pickle'));
   }
 
@@ -346,6 +352,7 @@ export class DataBase {
   async createSubDb(key: Key): Promise<DataBase> {
     const parts = keyParts(key);
     this.assertWritable('create a sub-database at', formatKey(parts));
+    checkKeyFolderLength(this.basedir, parts);
     let db: DataBase = this;
     for (let i = 0; i < parts.length; i++) {
       db = await db.subDbLocal(parts[i]!, formatKey(parts.slice(0, i + 1)));
@@ -403,6 +410,8 @@ export class DataBase {
 
   /** The database directly holding the last part of `parts`, creating sub-databases on the way if asked. */
   private async parentOf(parts: readonly string[], { create }: { create: boolean }): Promise<DataBase | undefined> {
+    // Before the first sub-database on the way is created: a key too deep for the file system fails whole.
+    if (create) checkKeyFolderLength(this.basedir, parts);
     let db: DataBase = this;
     for (let i = 0; i < parts.length - 1; i++) {
       const name = parts[i]!;
@@ -442,6 +451,8 @@ export class DataBase {
 
   /** The sub-database in key folder `name`, opened once per instance while the folder stays the same one. */
   private async openSubDb(name: string): Promise<DataBase> {
+    refuseLinkedKeyFolder(this.basedir, name, name);
+    refuseLinkedKeyFolder(path.join(this.basedir, name), SUBDB_FOLDER, name);
     // The key folder and its db_state.json as they are now: a cached handle serves only the same
     // sub-database (not one deleted and re-created, nor one whose db_state.json was removed or rewritten).
     const identity = `${folderIdentity(path.join(this.basedir, name))}/${fileVersion(path.join(this.basedir, name, SUBDB_FOLDER, DB_STATE_FILE))}`;
@@ -457,7 +468,9 @@ export class DataBase {
     const shown = formatKey(parts);
     const db = await this.parentOf(parts, { create: false });
     const name = parts[parts.length - 1]!;
-    if (db === undefined || !(await pathExists(path.join(db.basedir, name)))) throw new KeyNotFoundError(shown, this.basedir);
+    if (db === undefined) throw new KeyNotFoundError(shown, this.basedir);
+    refuseLinkedKeyFolder(db.basedir, name, shown);
+    if (!(await pathExists(path.join(db.basedir, name)))) throw new KeyNotFoundError(shown, this.basedir);
     return { db, name, shown };
   }
 
@@ -466,7 +479,7 @@ export class DataBase {
     if (dumper !== undefined) return dumper;
     const chosen = await defaultDumperFor(value);
     if (chosen === undefined) {
-      throw new UnknownLoaderError('(default)', shown, `no loader stores a value of this kind (${describeKind(value)}); name a dumper, or register a loader whose canDump() accepts it`);
+      throw new UnknownLoaderError('(default)', shown, `no loader stores this value: ${await whyNoDefaultDumper(value)}; name a dumper, or register a loader whose canDump() accepts it`);
     }
     return chosen;
   }
@@ -556,7 +569,9 @@ export class DataBase {
     return this.options.locks ?? fileLocks;
   }
 
+  /** Every write of a key goes through its lock: the one place writes refuse a symbolic link in place of the key. */
   private lockKey(name: string, shown: string): Promise<HeldLock> {
+    refuseLinkedKeyFolder(this.basedir, name, shown);
     return this.locks().acquire(path.join(this.basedir, name), shown, {
       timeoutMs: this.options.lockTimeoutMs ?? DEFAULT_LOCK_OPTIONS.timeoutMs,
       staleMs: this.options.lockStaleMs ?? DEFAULT_LOCK_OPTIONS.staleMs,
@@ -585,9 +600,4 @@ export class DataBase {
 function fileVersion(file: string): string {
   const stat = fsSync.lstatSync(file, { throwIfNoEntry: false });
   return stat === undefined ? '' : `${stat.ino}:${stat.mtimeMs}:${stat.size}`;
-}
-
-function describeKind(value: unknown): string {
-  if (value === null || typeof value !== 'object') return typeof value;
-  return Object.getPrototypeOf(value)?.constructor?.name ?? 'object without prototype';
 }

@@ -5,7 +5,7 @@
  */
 import fsSync from 'node:fs';
 import path from 'node:path';
-import { DataBaseError, KeyNotFoundError, LoaderError, UnsupportedFormatError, isDataBaseError } from './errors.js';
+import { DataBaseError, KeyNotFoundError, KeyTypeConflictError, LoaderError, UnsupportedFormatError, isDataBaseError } from './errors.js';
 import { createDbState } from './dbstate.js';
 import { CHECKSUMS_FIELD, LOADER_FILE, loaderJsonSchema, pythonJson, readJsonFile, type DbStateJson, type MetadataJson } from './ondisk.js';
 import { buildMetadata } from './provenance.js';
@@ -16,8 +16,21 @@ import type { Loader, LoaderContext, LoaderJson } from '../loaders/types.js';
 
 type AnyLoader = Loader<never>;
 
+/**
+ * The one rule for symbolic links: a link in place of a key folder (or of a sub-database's `db`
+ * folder) is never followed, for reads as for writes, so nothing reads or writes outside the
+ * database through it. keys() does not list it; fsck reports it.
+ */
+export function refuseLinkedKeyFolder(dbDir: string, name: string, shown: string): void {
+  const folder = path.join(dbDir, name);
+  if (fsSync.lstatSync(folder, { throwIfNoEntry: false })?.isSymbolicLink() !== true) return;
+  const target = fsSync.readlinkSync(folder);
+  throw new KeyTypeConflictError(shown, dbDir, `${folder} is a symbolic link (to ${target}), and links in place of key or sub-database folders are never followed; replace it with the folder itself, or remove the link (isfdb fsck lists them)`);
+}
+
 /** Loader.json of key folder `name` in `dbDir`; KeyNotFoundError when the folder is absent. */
 export async function readLoaderJson(dbDir: string, name: string, shown: string): Promise<LoaderJson> {
+  refuseLinkedKeyFolder(dbDir, name, shown);
   const folder = path.join(dbDir, name);
   try {
     return await readJsonFile(path.join(folder, LOADER_FILE), loaderJsonSchema, shown);
