@@ -21,7 +21,8 @@ import fsSync, { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isDataBaseError, messageOf } from './errors.js';
 import { DELETING_MARK, isKeyFolderName } from './keys.js';
-import { newUniqueId } from './dbstate.js';
+import { newUniqueId, readDbState } from './dbstate.js';
+import { giveCopyItsOwnId, isCopyOf } from './registration.js';
 import { DB_STATE_FILE, LOADER_FILE, dbStateSchema, loaderJsonSchema, parseJsonText, pythonJson, SUBDB_LOADER, SUBDB_FOLDER, REGISTERED_DUMPERS } from './ondisk.js';
 import { Registry } from './registry.js';
 import { replaceFileAtomically, syncDirectory } from './store/durable.js';
@@ -46,6 +47,8 @@ export type FsckFinding =
   | { kind: 'unreadable-state'; path: string; key: string[]; reason: string }
   /** A database whose id is not registered to its folder. */
   | { kind: 'unregistered'; path: string; key: string[]; id: string; registeredTo?: string; repair?: FsckRepair }
+  /** A database holding the id registered to another folder that holds it too: a copy (or the original of one). */
+  | { kind: 'duplicate-id'; path: string; key: string[]; id: string; registeredTo: string; repair?: FsckRepair }
   /** A registry entry pointing inside this database at a folder that holds no database with that id. */
   | { kind: 'dangling-registration'; path: string; key: string[]; id: string; repair?: FsckRepair }
   /** A leftover temporary file of an atomic file replacement. */
@@ -57,7 +60,7 @@ export type FsckFindingKind = FsckFinding['kind'];
 
 /** What repair did about a finding. */
 export interface FsckRepair {
-  action: 'removed' | 'rolled-forward' | 'registered' | 'recreated' | 'left' | 'failed';
+  action: 'removed' | 'rolled-forward' | 'registered' | 'recreated' | 'new-id' | 'left' | 'failed';
   detail?: string;
 }
 
@@ -248,8 +251,19 @@ async function checkRegistration(dir: string, key: string[], ctx: Ctx): Promise<
     registeredTo = undefined;
   }
   if (registeredTo === dir) return;
-  // Registered elsewhere: only take the id over when no database with that id lives there (a
-  // copied database keeps its original's id; the original stays registered).
+  // Registered elsewhere, to a folder that holds the same id: one is a copy of the other. Never take
+  // the id over; repair gives this one its own id (as a writable open of a copy does).
+  if (registeredTo !== undefined && isCopyOf(dir, registeredTo, id)) {
+    const copy: FsckFinding = { kind: 'duplicate-id', path: dir, key, id, registeredTo };
+    if (ctx.options.repair) {
+      copy.repair = await attempt(async () => {
+        const state = await readDbState(dir);
+        if (state !== undefined) await giveCopyItsOwnId(ctx.registry, dir, state);
+      }, 'new-id');
+    }
+    ctx.report.findings.push(copy);
+    return;
+  }
   if (registeredTo !== undefined && holdsId(registeredTo, id)) return;
   const finding: FsckFinding = { kind: 'unregistered', path: dir, key, id, ...(registeredTo === undefined ? {} : { registeredTo }) };
   if (ctx.options.repair) {
@@ -463,6 +477,7 @@ export function describeFsckFinding(finding: FsckFinding): string {
     case 'subdb-missing-state': return `${key}: sub-database without db_state.json ${finding.path}${repaired}`;
     case 'unreadable-state': return `${key}: ${finding.path}: ${finding.reason}`;
     case 'unregistered': return `${key}: database ${finding.path} (id ${finding.id}) is ${finding.registeredTo === undefined ? 'not registered' : `registered to ${finding.registeredTo}`}${repaired}`;
+    case 'duplicate-id': return `${key}: database ${finding.path} holds id ${finding.id}, which is registered to ${finding.registeredTo}, a database with the same id: one is a copy of the other${finding.repair === undefined ? ` (isfdb fsck ${finding.path} --repair gives ${finding.path} an id of its own)` : repaired}`;
     case 'dangling-registration': return `${key}: registry entry ${finding.id} points at ${finding.path}, where no database with that id is${repaired}`;
     case 'temp-file': return `${key}: leftover temporary file ${finding.path}${repaired}`;
     case 'busy': return `${key}: skipped, ${finding.reason}`;
