@@ -32,13 +32,9 @@ export { registerLoader, unregisterLoader, listLoaders, getLoader } from '../loa
 export type { Loader, LoaderContext, LoaderJson, NdArray, NdArrayDType, TypedArray } from '../loaders/types.js';
 export type { Cell, CellSection, CellSynapse } from '../loaders/cell_to_msgpack.js';
 export { clearProvenanceCache } from './provenance.js';
-export {
-  indexColumnOf, frameIndexOf, dataColumnsOf, columnLabelTypes, columnLabels, withIndex, withColumnLabelTypes, pandasMetadataOf,
-} from '../loaders/parquet/frame.js';
-export type { LabelType, FrameIndex } from '../loaders/parquet/frame.js';
-export { PartitionedFrame } from '../loaders/parquet/partitioned-frame.js';
-export type { IndexRange, PartitionReadOptions } from '../loaders/parquet/partitioned-frame.js';
-export type { FrameDumpOptions, FrameLoadOptions } from '../loaders/parquet/frame-io.js';
+// Data frames: `isf-data-base/frames` (src/frames.ts); only their types here, so that importing the
+// core loads neither apache-arrow nor the Parquet codec.
+export type { LabelType, FrameIndex, IndexRange, PartitionReadOptions, FrameDumpOptions, FrameLoadOptions } from './frames.js';
 export { HISTORY_FOLDER } from './history.js';
 export type { VersionInfo, VersionRef, VersionDiff, FieldDifference } from './history.js';
 export { RECIPE_FIELD, canonicalJson } from './lineage.js';
@@ -47,5 +43,7 @@ export { verifyDatabase, describeFinding, isErrorFinding, INFORMATIONAL_FINDINGS
 export type { VerifyFinding, VerifyFindingKind, VerifyReport } from './verify.js';
 export { fsckDatabase, describeFsckFinding } from './fsck.js';
 export type { FsckFinding, FsckFindingKind, FsckOptions, FsckReport, FsckRepair } from './fsck.js';
-export { initSimrun, generateCampaign, parsePyLiteral, toPyLiteral, PyTuple } from '../initializers/index.js';
-export type { InitSimrunOptions, InitSimrunReport, GenerateCampaignOptions, CampaignSummary, ProgressEvent, PyValue } from '../initializers/index.js';
+// Simulation campaigns: `isf-data-base/simrun` (src/simrun.ts). The two entry points below load it
+// on their first call; the sync helpers (parsePyLiteral, PyTuple, ...) live only there.
+export type { InitSimrunOptions, InitSimrunReport, GenerateCampaignOptions, CampaignSummary, ProgressEvent, PyValue } from './simrun.js';
+export { initSimrun, generateCampaign } from './lazy.js';

@@ -8,7 +8,6 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { simpleGit } from 'simple-git';
 import type { MetadataJson } from './ondisk.js';
 
 export interface GitFacts {
@@ -39,6 +38,8 @@ export function clearProvenanceCache(): void {
 
 async function readGitFacts(dir: string): Promise<GitFacts> {
   try {
+    // Loaded with the first write: readers (and `isfdb ls`) never need git.
+    const { simpleGit } = await import('simple-git');
     const git = simpleGit({ baseDir: dir });
     const revision = (await git.revparse(['HEAD'])).trim();
     const version = (await git.raw(['describe', '--tags', '--dirty', '--always', '--long', '--all'])).trim();

@@ -1,18 +1,25 @@
 /** The shape of one `isfdb` command, and the small helpers every command shares. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { reportFailure, UsageError } from './failure.js';
-
-export { UsageError };
+import { EXIT, reportFailure } from './failure.js';
 
 export interface CliCommand {
   readonly name: string;
-  /** One line for the command table. */
-  readonly summary: string;
   /** The full --help text. */
   readonly usage: string;
   /** Returns the exit code. */
   run(args: string[]): Promise<number>;
 }
+
+/** A row of the command table (commands/index.ts): the command's module loads only when it runs. */
+export interface CommandEntry {
+  readonly name: string;
+  /** One line for the command table. */
+  readonly summary: string;
+  load(): Promise<CliCommand>;
+}
+
+/** Bad command-line input: printed as one line, exit code 2. */
+export class UsageError extends Error {}
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -63,6 +70,10 @@ export async function runCommand(command: CliCommand, args: string[]): Promise<n
   try {
     return await command.run(args);
   } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`isfdb ${command.name}: ${err.message} (see isfdb ${command.name} --help)\n`);
+      return EXIT.usage;
+    }
     return reportFailure(command.name, err);
   }
 }

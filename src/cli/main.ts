@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** isfdb: the command line of isf-data-base. One file per command in ./commands. */
+/** isfdb: the command line of isf-data-base. One file per command in ./commands, loaded when it runs. */
 import { COMMANDS } from './commands/index.js';
 import { runCommand } from './command.js';
 import { EXIT, EXIT_CODES_HELP } from './failure.js';
@@ -26,7 +26,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`isfdb: unknown command '${name}' (see isfdb --help)\n`);
     return EXIT.usage;
   }
-  return runCommand(command, rest);
+  return runCommand(await command.load(), rest);
 }
 
 exitQuietlyOnClosedPipes();

@@ -5,7 +5,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
-import { DataBase, PartitionedFrame, dataColumnsOf, frameIndexOf, indexColumnOf, type MetadataJson } from '../index.js';
+import { DataBase, type MetadataJson } from '../index.js';
+import { PartitionedFrame, dataColumnsOf, frameIndexOf, indexColumnOf } from '../frames.js';
 import { describeValue, previewValue } from './describe.js';
 
 /** Columns shown in the first rows, and how many rows. */

@@ -12,15 +12,23 @@ import { repoRoot } from './helpers.js';
 const VALUE_EXPORTS = [
   'CorruptKeyError', 'DataBase', 'DataBaseError', 'DatabaseNotFoundError', 'FileSystemError', 'HISTORY_FOLDER', 'INFORMATIONAL_FINDINGS',
   'InvalidInputError', 'InvalidKeyError', 'InvalidPathError', 'KeyNotFoundError', 'KeyTypeConflictError', 'LoaderError',
-  'LockTimeoutError', 'NotADatabaseError', 'PartitionedFrame', 'PyTuple', 'RECIPE_FIELD', 'ReadonlyError', 'Registry', 'UnknownLoaderError',
+  'LockTimeoutError', 'NotADatabaseError', 'RECIPE_FIELD', 'ReadonlyError', 'Registry', 'UnknownLoaderError',
   'UnsupportedFormatError', 'VersionNotFoundError', 'canonicalJson', 'clearProvenanceCache', 'describeFinding',
-  'describeFsckFinding', 'enclosingDatabase', 'fileSystemErrorOf', 'formatKey', 'fsckDatabase', 'generateCampaign', 'getLoader', 'initSimrun',
-  'isDataBaseError', 'isErrorFinding', 'listLoaders', 'parsePyLiteral', 'registerLoader', 'resolvePath', 'toPyLiteral',
+  'describeFsckFinding', 'enclosingDatabase', 'fileSystemErrorOf', 'formatKey', 'fsckDatabase', 'getLoader',
+  'isDataBaseError', 'isErrorFinding', 'listLoaders', 'registerLoader', 'resolvePath',
   'unregisterLoader', 'verifyDatabase',
-  // data-frame helpers (loaders/parquet/frame.ts)
-  'columnLabelTypes', 'columnLabels', 'dataColumnsOf', 'frameIndexOf', 'indexColumnOf', 'pandasMetadataOf',
+  // lazy entry points of isf-data-base/simrun (src/lazy.ts)
+  'generateCampaign', 'initSimrun',
+];
+
+/** isf-data-base/frames (src/frames.ts): data-frame helpers and the lazy partitioned frame. */
+const FRAMES_EXPORTS = [
+  'PartitionedFrame', 'columnLabelTypes', 'columnLabels', 'dataColumnsOf', 'frameIndexOf', 'indexColumnOf', 'pandasMetadataOf',
   'withColumnLabelTypes', 'withIndex',
 ];
+
+/** isf-data-base/simrun (src/simrun.ts). */
+const SIMRUN_EXPORTS = ['PyTuple', 'generateCampaign', 'initSimrun', 'parsePyLiteral', 'toPyLiteral'];
 
 const TYPE_EXPORTS = [
   'CampaignSummary', 'Cell', 'CellSection', 'CellSynapse', 'DataBaseErrorTag', 'DbStateJson', 'FieldDifference',
@@ -49,6 +57,15 @@ function typeOnlyExportNames(): string[] {
 describe('public API of src/index.ts', () => {
   it('exports exactly these runtime names', () => {
     expect(Object.keys(api).sort()).toEqual([...VALUE_EXPORTS].sort());
+  });
+
+  it('the subpaths isf-data-base/frames and isf-data-base/simrun export exactly these names, declared in package.json', async () => {
+    expect(Object.keys(await import('../../src/frames.js')).sort()).toEqual([...FRAMES_EXPORTS].sort());
+    expect(Object.keys(await import('../../src/simrun.js')).sort()).toEqual([...SIMRUN_EXPORTS].sort());
+    const pkg = JSON.parse(fsSync.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { exports: Record<string, { default: string }> };
+    expect(Object.keys(pkg.exports).sort()).toEqual(['.', './frames', './simrun']);
+    expect(pkg.exports['./frames']!.default).toBe('./dist/src/frames.js');
+    expect(pkg.exports['./simrun']!.default).toBe('./dist/src/simrun.js');
   });
 
   it('exports exactly these type names', () => {

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { tableFromArrays } from 'apache-arrow';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DataBase, PartitionedFrame, Registry, frameIndexOf } from '../../src/index.js';
+import { DataBase, Registry } from '../../src/index.js';
+import { PartitionedFrame, frameIndexOf } from '../../src/frames.js';
 
 const dirs: string[] = [];
 afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });

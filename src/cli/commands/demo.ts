@@ -45,7 +45,6 @@ async function shapeOf(value: unknown, loader: string): Promise<string> {
 
 export const command: CliCommand = {
   name: 'demo',
-  summary: 'generate a small simulation campaign, build its database, list the keys',
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, {

@@ -20,7 +20,6 @@ function shown(value: unknown): string {
 
 export const command: CliCommand = {
   name: 'diff',
-  summary: 'compare the provenance and content of two versions of a key',
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean' } }, { min: 4, max: 4, names: '<db> <key> <v1> <v2>' });

@@ -17,7 +17,6 @@ Exit code: 0 when nothing was found (or everything was repaired), 1 otherwise, 2
 
 export const command: CliCommand = {
   name: 'fsck',
-  summary: 'find (and --repair) debris of killed writers',
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, {

@@ -34,7 +34,6 @@ const flags = {
 
 export const command: CliCommand = {
   name: 'gen-simrun',
-  summary: 'write a synthetic raw simulation campaign (seeded)',
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, flags, { min: 1, max: 1, names: '<dir>' });

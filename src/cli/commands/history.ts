@@ -14,7 +14,6 @@ Exit code 1 when the key has neither a current value nor kept versions.`;
 
 export const command: CliCommand = {
   name: 'history',
-  summary: 'list the kept versions of a key with their provenance',
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean' } }, { min: 2, max: 2, names: '<db> <key>' });

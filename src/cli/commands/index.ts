@@ -1,16 +1,21 @@
-/** Every isfdb command, in the order `isfdb --help` lists them. */
-import type { CliCommand } from '../command.js';
-import { command as demo } from './demo.js';
-import { command as diff } from './diff.js';
-import { command as fsck } from './fsck.js';
-import { command as genSimrun } from './gen-simrun.js';
-import { command as history } from './history.js';
-import { command as initSimrun } from './init-simrun.js';
-import { command as ls } from './ls.js';
-import { command as registry } from './registry.js';
-import { command as rm } from './rm.js';
-import { command as show } from './show.js';
-import { command as stale } from './stale.js';
-import { command as verify } from './verify.js';
+/**
+ * Every isfdb command, in the order `isfdb --help` lists them. A command's module (and what it
+ * imports: the Parquet codec, initSimrun) is loaded only when that command runs, so `isfdb ls`
+ * and `isfdb --help` stay fast.
+ */
+import type { CommandEntry } from '../command.js';
 
-export const COMMANDS: readonly CliCommand[] = [ls, show, rm, registry, history, diff, stale, initSimrun, genSimrun, verify, fsck, demo];
+export const COMMANDS: readonly CommandEntry[] = [
+  { name: 'ls', summary: 'list keys as a tree with their loaders', load: async () => (await import('./ls.js')).command },
+  { name: 'show', summary: 'show a key: shape, index, dtypes, first rows, size, provenance', load: async () => (await import('./show.js')).command },
+  { name: 'rm', summary: 'delete keys', load: async () => (await import('./rm.js')).command },
+  { name: 'registry', summary: 'list, resolve or prune registered databases', load: async () => (await import('./registry.js')).command },
+  { name: 'history', summary: 'list the kept versions of a key with their provenance', load: async () => (await import('./history.js')).command },
+  { name: 'diff', summary: 'compare the provenance and content of two versions of a key', load: async () => (await import('./diff.js')).command },
+  { name: 'stale', summary: 'list computed keys whose inputs changed (transitively)', load: async () => (await import('./stale.js')).command },
+  { name: 'init-simrun', summary: 'build a database from a raw simulation campaign', load: async () => (await import('./init-simrun.js')).command },
+  { name: 'gen-simrun', summary: 'write a synthetic raw simulation campaign (seeded)', load: async () => (await import('./gen-simrun.js')).command },
+  { name: 'verify', summary: 'recompute checksums and report damaged keys', load: async () => (await import('./verify.js')).command },
+  { name: 'fsck', summary: 'find (and --repair) debris of killed writers', load: async () => (await import('./fsck.js')).command },
+  { name: 'demo', summary: 'generate a small simulation campaign, build its database, list the keys', load: async () => (await import('./demo.js')).command },
+];

@@ -40,7 +40,6 @@ const flags = {
 
 export const command: CliCommand = {
   name: 'init-simrun',
-  summary: 'build a database from a raw simulation campaign',
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, flags, { min: 2, max: 2, names: '<raw> <db>' });

@@ -12,7 +12,6 @@ interface Node { name: string; loader: string; children: Node[] }
 
 export const command: CliCommand = {
   name: 'ls',
-  summary: 'list keys as a tree with their loaders',
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, { depth: { type: 'string' }, json: { type: 'boolean' } }, { min: 1, max: 1, names: '<db>' });

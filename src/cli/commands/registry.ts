@@ -20,7 +20,6 @@ interface PruneRow { id: string; path: string | null; reason: string }
 
 export const command: CliCommand = {
   name: 'registry',
-  summary: 'list, resolve or prune registered databases',
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean' }, 'dry-run': { type: 'boolean' } }, { min: 1, max: 2, names: 'list | resolve <id> | prune' });

@@ -7,7 +7,6 @@ Delete keys (a sub-database with everything in it). Tuple keys are written A/1/B
 
 export const command: CliCommand = {
   name: 'rm',
-  summary: 'delete keys',
   usage,
   async run(args) {
     const { positionals } = parseCommandArgs(args, {}, { min: 2, max: Infinity, names: '<db> <key> [<key> ...]' });

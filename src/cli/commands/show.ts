@@ -16,7 +16,6 @@ Tuple keys are written with slashes: A/1/B is the key ('A', '1', 'B').
 
 export const command: CliCommand = {
   name: 'show',
-  summary: 'show a key: shape, index, dtypes, first rows, size, provenance',
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean' }, 'no-value': { type: 'boolean' } }, { min: 2, max: 2, names: '<db> <key>' });

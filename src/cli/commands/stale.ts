@@ -13,7 +13,6 @@ only to the calling program); maybeCalculate checks them when it is called.
 
 export const command: CliCommand = {
   name: 'stale',
-  summary: 'list computed keys whose inputs changed (transitively)',
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean' }, 'exit-code': { type: 'boolean' } }, { min: 1, max: 1, names: '<db>' });

@@ -13,7 +13,6 @@ Exit code: 0 when nothing is wrong, 1 when something is, 2 on bad input.`;
 
 export const command: CliCommand = {
   name: 'verify',
-  summary: 'recompute checksums and report damaged keys',
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean' } }, { min: 1, max: 2, names: '<db> [key]' });

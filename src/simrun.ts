@@ -1,0 +1,14 @@
+/**
+ * `isf-data-base/simrun`: build databases from raw simulation campaigns (initSimrun), generate
+ * synthetic campaigns, and read and write ISF's Python-literal parameter values. A subpath of its
+ * own so that `import 'isf-data-base'` does not load the parsers, the worker pool and the codec.
+ *
+ * @example
+ * ```ts
+ * import { DataBase } from 'isf-data-base';
+ * import { initSimrun } from 'isf-data-base/simrun';
+ * const report = await initSimrun('/scratch/C2_evoked', await DataBase.open('./C2.db'), { workers: 4 });
+ * ```
+ */
+export { initSimrun, generateCampaign, parsePyLiteral, toPyLiteral, PyTuple } from '../initializers/index.js';
+export type { InitSimrunOptions, InitSimrunReport, GenerateCampaignOptions, CampaignSummary, ProgressEvent, PyValue } from '../initializers/index.js';
