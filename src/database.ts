@@ -10,7 +10,7 @@ import {
 } from './errors.js';
 import { createDbState, readDbState, refuseLegacy } from './dbstate.js';
 import { checkKeyFolderLength, formatKey, keyParts, relativeKeyFolder, type Key } from './keys.js';
-import { DB_STATE_FILE, LOADER_FILE, METADATA_FILE, metadataSchema, pythonJson, readJsonFile, type DbStateJson, type MetadataJson, SUBDB_LOADER, FOLDER_LOADER, SUBDB_FOLDER } from './ondisk.js';
+import { CHECKSUMS_FIELD, DB_STATE_FILE, LOADER_FILE, METADATA_FILE, metadataSchema, pythonJson, readJsonFile, type DbStateJson, type MetadataJson, SUBDB_LOADER, FOLDER_LOADER, SUBDB_FOLDER } from './ondisk.js';
 import { postHocMetadata } from './provenance.js';
 import { Registry } from './registry.js';
 import { ensureRegistered, registerChecked, reregisterTree, unregisterTree } from './registration.js';
@@ -19,6 +19,7 @@ import { fsckDatabase, type FsckOptions, type FsckReport } from './fsck.js';
 import { verifyDatabase, type VerifyReport } from './verify.js';
 import { pathExists, replaceFileAtomically, syncDirectory } from './store/durable.js';
 import { commitKey, commitKeys, type KeyCommit } from './store/commit.js';
+import { checksumFolder } from './store/checksum.js';
 import { recoverKeyFolder, retireKeyFolder } from './store/keyfolder.js';
 import { DEFAULT_LOCK_OPTIONS, fileLocks, type HeldLock, type KeyLocks } from './store/locks.js';
 import { folderIdentity } from './store/read-retry.js';
@@ -377,6 +378,25 @@ export class DataBase {
       await parent.writeUnlocked(name, shown, await getLoader(FOLDER_LOADER), undefined, undefined);
     });
     return folder;
+  }
+
+  /**
+   * Record the checksums of the files now in the managed folder `key` in its metadata.json, so that
+   * verify checks them: for folders a program fills (initSimrun's parameter files and morphologies).
+   * Folders filled by hand are reported as unverified. Returns the number of files recorded.
+   */
+  async recordManagedFiles(key: Key): Promise<number> {
+    const { db, name, shown } = await this.existingKey(key);
+    this.assertWritable('record the files of', shown);
+    return db.withKeyLock(name, shown, async () => {
+      const loader = await loaderNameAt(db.basedir, name);
+      if (loader !== FOLDER_LOADER) throw new KeyTypeConflictError(shown, db.basedir, `holds ${loader ?? 'nothing'}, not a managed folder`);
+      const folder = path.join(db.basedir, name);
+      const checksums = await checksumFolder(folder, [LOADER_FILE, METADATA_FILE]);
+      const metadata = await this.metadata(key);
+      await replaceFileAtomically(path.join(folder, METADATA_FILE), pythonJson({ ...metadata, [CHECKSUMS_FIELD]: checksums }));
+      return Object.keys(checksums).length;
+    });
   }
 
   /**

@@ -425,6 +425,8 @@ export async function initSimrun(rawPath: string, db: DataBase, options: InitSim
         written.push(k);
       }
       await copyParams(paramScan, dirs);
+      // Files this library wrote: verify checks them from now on.
+      for (const k of Object.keys(dirs)) await db.recordManagedFiles(k);
       const pf = folders.flatMap((f) => f.trials.map(() => paramScan.byFolder.get(f.rel)!));
       await db.set('parameterfiles', stringTable([
         [INDEX, ids],
