@@ -22,7 +22,7 @@ import path from 'node:path';
 import { isDataBaseError, messageOf } from './errors.js';
 import { DELETING_MARK, isKeyFolderName } from './keys.js';
 import { newUniqueId, readDbState } from './dbstate.js';
-import { giveCopyItsOwnId, isCopyOf } from './registration.js';
+import { giveCopyItsOwnId, holdsId, isCopyOf } from './registration.js';
 import { DB_STATE_FILE, LOADER_FILE, dbStateSchema, loaderJsonSchema, parseJsonText, pythonJson, SUBDB_LOADER, SUBDB_FOLDER, REGISTERED_DUMPERS } from './ondisk.js';
 import { Registry } from './registry.js';
 import { replaceFileAtomically, syncDirectory } from './store/durable.js';
@@ -296,14 +296,6 @@ async function checkDanglingRegistrations(basedir: string, ctx: Ctx): Promise<vo
   }
 }
 
-function holdsId(dir: string, id: string): boolean {
-  try {
-    const file = path.join(dir, DB_STATE_FILE);
-    return parseJsonText(fsSync.readFileSync(file, 'utf8'), file, dbStateSchema)._unique_id === id;
-  } catch {
-    return false;
-  }
-}
 
 async function checkLock(dir: string, name: string, prefix: string[], ctx: Ctx): Promise<void> {
   const lockDir = path.join(dir, name);

@@ -106,6 +106,10 @@ describe('a symbolic link in place of a key or sub-database folder is never foll
     await expectRefused(() => fresh.set(['real', 'x'], 1));
     await expectRefused(() => fresh.get(['real', 'z']));
     expect(await fresh.keys({ recurse: true })).toEqual([['figures'], ['plain'], ['real']]);
+    const ls = isfdb(['ls', db.basedir]);
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(ls.stdout).toContain('real  (sub-database, unreadable: ');
+    expect(ls.stdout).not.toContain('── z');
   });
 
   it('fsck reports the link; isfdb ls does not list it', async () => {

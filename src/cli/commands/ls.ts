@@ -29,8 +29,14 @@ async function collect(db: DataBase, depth: number): Promise<Node[]> {
   for (const name of await db.keys()) {
     const loader = await db.loaderOf(name).catch((err: Error) => `unreadable: ${err.message}`);
     const isSubDb = loader === 'just_create_isf_db';
-    const children = isSubDb && depth > 0 ? await collect((await db.get(name)) as DataBase, depth - 1) : [];
-    nodes.push({ name, loader: isSubDb ? 'sub-database' : loader, children });
+    if (!isSubDb || depth <= 0) {
+      nodes.push({ name, loader: isSubDb ? 'sub-database' : loader, children: [] });
+      continue;
+    }
+    // A damaged sub-database (or one refused, like a symbolic link) is shown as such; the rest is listed.
+    const sub = await db.get(name).then((value) => value as DataBase, (err: Error) => err);
+    if (sub instanceof Error) nodes.push({ name, loader: `sub-database, unreadable: ${sub.message}`, children: [] });
+    else nodes.push({ name, loader: 'sub-database', children: await collect(sub, depth - 1) });
   }
   return nodes;
 }
