@@ -515,7 +515,10 @@ export class DataBase {
       basedir: this.basedir,
       readonly: this.readonly,
       createDatabase: async (dir: string) => createDbState(dir, dir),
-      openDatabase: (dir: string) => DataBase.open(dir, { ...this.options, nocreate: true }),
+      openDatabase: async (dir: string) => {
+        refuseLinkedKeyFolder(path.dirname(dir), path.basename(dir), shown);
+        return DataBase.open(dir, { ...this.options, nocreate: true });
+      },
     };
   }
 

@@ -105,6 +105,7 @@ describe('a symbolic link in place of a key or sub-database folder is never foll
     const fresh = await DataBase.open(db.basedir, { registry: sb.registry });
     await expectRefused(() => fresh.set(['real', 'x'], 1));
     await expectRefused(() => fresh.get(['real', 'z']));
+    await expectRefused(() => fresh.get('real'));
     expect(await fresh.keys({ recurse: true })).toEqual([['figures'], ['plain'], ['real']]);
     const ls = isfdb(['ls', db.basedir]);
     expect(ls.code, ls.stderr).toBe(0);
