@@ -33,7 +33,7 @@ export const loader: Loader<Partitions, DaskToParquetLoadOptions, DaskToParquetD
   kind: 'data',
   canDump: isPartitions,
   async dump(value, dir, ctx, options = {}) {
-    if (!isPartitions(value)) throw new InvalidInputError(`value for key '${ctx.key}'`, `${NAME} stores an array or (async) iterable of apache-arrow Tables, or a PartitionedFrame`);
+    if (!isPartitions(value)) throw InvalidInputError.value(`value for key '${ctx.key}'`, `${NAME} stores an array or (async) iterable of apache-arrow Tables, or a PartitionedFrame`);
     const site = { key: ctx.key, loader: NAME };
     const written: string[] = [];
     const divisions: Division[] = [];
@@ -43,7 +43,7 @@ export const loader: Loader<Partitions, DaskToParquetLoadOptions, DaskToParquetD
     let unknownDivisions = false;
     for await (const partition of value as AsyncIterable<Table> | Iterable<Table>) {
       const i = written.length;
-      if (!(partition instanceof Table)) throw new InvalidInputError(`partition ${i} of key '${ctx.key}'`, 'is not an apache-arrow Table');
+      if (!(partition instanceof Table)) throw InvalidInputError.value(`partition ${i} of key '${ctx.key}'`, 'is not an apache-arrow Table');
       const { frame, objectMeta } = prepareFrame(partition, options, site, `partition ${i}`, rows);
       if (!firstSchema) {
         firstSchema = frame.schema;
@@ -65,12 +65,12 @@ export const loader: Loader<Partitions, DaskToParquetLoadOptions, DaskToParquetD
       written.push(temporary);
       rows += frame.numRows;
     }
-    if (written.length === 0) throw new InvalidInputError(`value for key '${ctx.key}'`, 'a partitioned frame needs at least one partition');
+    if (written.length === 0) throw InvalidInputError.value(`value for key '${ctx.key}'`, 'a partitioned frame needs at least one partition');
     const count = written.length;
     await Promise.all(written.map((path, i) => fs.rename(path, join(dir, partitionFileName(count, i)))));
     const known = !unknownDivisions && isSorted(divisions);
     if (!unknownDivisions && !known) {
-      throw new InvalidInputError(`value for key '${ctx.key}'`, 'the partitions\' index values are not sorted across partitions, so divisions cannot be written');
+      throw InvalidInputError.value(`value for key '${ctx.key}'`, 'the partitions\' index values are not sorted across partitions, so divisions cannot be written');
     }
     await fs.writeFile(join(dir, DIVISIONS_FILE), serializeDivisions(known ? divisions : new Array<Division>(count + 1).fill(null), floatIndex));
   },
@@ -82,7 +82,7 @@ export const loader: Loader<Partitions, DaskToParquetLoadOptions, DaskToParquetD
 function checkSameColumns(first: Schema, schema: Schema, i: number, key: string): void {
   const describe = (s: Schema): string => s.fields.map((f) => `${f.name}: ${String(f.type)}`).join(', ');
   if (describe(first) !== describe(schema)) {
-    throw new InvalidInputError(`partition ${i} of key '${key}'`, `has columns [${describe(schema)}], partition 0 has [${describe(first)}]`);
+    throw InvalidInputError.value(`partition ${i} of key '${key}'`, `has columns [${describe(schema)}], partition 0 has [${describe(first)}]`);
   }
 }
 

@@ -21,7 +21,7 @@ export const loader: Loader<Table, PandasToParquetLoadOptions, PandasToParquetDu
     return value instanceof Table;
   },
   async dump(value, dir, ctx, options = {}) {
-    if (!(value instanceof Table)) throw new InvalidInputError(`value for key '${ctx.key}'`, `${NAME} stores an apache-arrow Table`);
+    if (!(value instanceof Table)) throw InvalidInputError.value(`value for key '${ctx.key}'`, `${NAME} stores an apache-arrow Table`);
     const site = { key: ctx.key, loader: NAME };
     const { frame, objectMeta } = prepareFrame(value, options, site);
     await writeFrameFile(join(dir, PARQUET_FILE), frame, options, site);

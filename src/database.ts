@@ -6,7 +6,7 @@
 import fsSync, { promises as fs } from 'node:fs';
 import path from 'node:path';
 import {
-  DatabaseNotFoundError, KeyNotFoundError, KeyTypeConflictError, NotADatabaseError, ReadonlyError, UnknownLoaderError, isDataBaseError,
+  DataBaseNotFoundError, KeyNotFoundError, KeyTypeConflictError, NotADataBaseError, ReadonlyError, UnknownLoaderError, isDataBaseError,
 } from './errors.js';
 import { createDbState, readDbState, refuseLegacy } from './dbstate.js';
 import { checkKeyFolderLength, formatKey, keyParts, relativeKeyFolder, type Key } from './keys.js';
@@ -15,8 +15,8 @@ import { postHocMetadata } from './provenance.js';
 import { Registry } from './registry.js';
 import { ensureRegistered, registerChecked, reregisterTree, unregisterTree } from './registration.js';
 import { keyFolderEntries, walkKeys } from './walk.js';
-import { fsckDatabase, type FsckOptions, type FsckReport } from './fsck.js';
-import { verifyDatabase, type VerifyReport } from './verify.js';
+import { fsckDataBase, type FsckOptions, type FsckReport } from './fsck.js';
+import { verifyDataBase, type VerifyReport } from './verify.js';
 import { pathExists, replaceFileAtomically, syncDirectory } from './store/durable.js';
 import { commitKey, commitKeys, type KeyCommit } from './store/commit.js';
 import { checksumFolder } from './store/checksum.js';
@@ -117,7 +117,7 @@ export class DataBase {
       await refuseLegacy(basedir);
       if (opts.nocreate || opts.readonly) {
         const flag = opts.nocreate ? 'nocreate' : 'readonly';
-        throw new NotADatabaseError(basedir, `no database here (no db_state.json), and ${flag} forbids creating one`);
+        throw new NotADataBaseError(basedir, `no database here (no db_state.json), and ${flag} forbids creating one`);
       }
       state = await createDbState(basedir, basedir);
     }
@@ -131,9 +131,9 @@ export class DataBase {
     const registry = options.registry ?? Registry.default();
     const dir = await registry.lookup(id);
     const state = await readDbState(dir).catch(() => undefined);
-    if (state === undefined) throw new DatabaseNotFoundError(id, `registered at ${dir}, but no database is there any more`);
+    if (state === undefined) throw new DataBaseNotFoundError(id, `registered at ${dir}, but no database is there any more`);
     if (state._unique_id !== id) {
-      throw new DatabaseNotFoundError(id, `registered at ${dir}, but the database there has id '${String(state._unique_id)}'`);
+      throw new DataBaseNotFoundError(id, `registered at ${dir}, but the database there has id '${String(state._unique_id)}'`);
     }
     return DataBase.open(dir, { ...options, registry, nocreate: true });
   }
@@ -405,7 +405,7 @@ export class DataBase {
    * Concurrent callers, in any process, compute once. Returns what `get` returns, on the first
    * call as on later ones (the stored value read back, not `fn`'s own object).
    */
-  async maybeCalculate<T>(key: Key, fn: () => T | Promise<T>, options: MaybeCalculateOptions = {}): Promise<T> {
+  async maybeCalculate(key: Key, fn: () => unknown, options: MaybeCalculateOptions = {}): Promise<unknown> {
     return calculate(await this.calculationPort(key, options), fn, options);
   }
 
@@ -413,13 +413,13 @@ export class DataBase {
 
   /** Recompute the checksums of every key (or of `key` and what is below it); reads only, takes no lock. */
   async verify(key?: Key): Promise<VerifyReport> {
-    return verifyDatabase(this.basedir, key);
+    return verifyDataBase(this.basedir, key);
   }
 
   /** Find (and with `repair`, remove or re-register) what killed writers left; never touches a complete key. */
   async fsck(options: Omit<FsckOptions, 'registry'> = {}): Promise<FsckReport> {
     if (options.repair) this.assertWritable('repair');
-    return fsckDatabase(this.basedir, { lockStaleMs: this.options.lockStaleMs, ...options, registry: this.options.registry });
+    return fsckDataBase(this.basedir, { lockStaleMs: this.options.lockStaleMs, ...options, registry: this.options.registry });
   }
 
   // ---------------------------------------------------------------- internals

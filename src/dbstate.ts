@@ -1,7 +1,7 @@
 /** db_state.json: creating, reading and updating a database folder's identity. */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { NotADatabaseError } from './errors.js';
+import { NotADataBaseError } from './errors.js';
 import { DB_STATE_FILE, dbStateSchema, pythonJson, readJsonFile, type DbStateJson, REGISTERED_DUMPERS } from './ondisk.js';
 import { randomToken, replaceFileAtomically, syncDirectory, writeFileSynced } from './store/durable.js';
 
@@ -38,7 +38,7 @@ export async function refuseLegacy(dir: string): Promise<void> {
     } catch {
       continue;
     }
-    throw new NotADatabaseError(dir, `holds a legacy ModelDataBase (${marker}); convert it with Python ISF before opening it here`);
+    throw new NotADataBaseError(dir, `holds a legacy ModelDataBase (${marker}); convert it with Python ISF before opening it here`);
   }
 }
 
@@ -50,7 +50,7 @@ export async function createDbState(dir: string, registeredTo: string): Promise<
   await fs.mkdir(dir, { recursive: true });
   const entries = (await fs.readdir(dir)).filter((entry) => !entry.startsWith(`.${DB_STATE_FILE}.`));
   if (entries.length > 0 && !entries.includes(DB_STATE_FILE)) {
-    throw new NotADatabaseError(dir, "can't build database: folder not empty and holds no db_state.json");
+    throw new NotADataBaseError(dir, "can't build database: folder not empty and holds no db_state.json");
   }
   const state: DbStateJson = { _registeredDumpers: REGISTERED_DUMPERS, _unique_id: newUniqueId(), _registered_to_path: registeredTo };
   const temp = path.join(dir, `.${DB_STATE_FILE}.${process.pid}.${randomToken(6)}`);

@@ -39,8 +39,8 @@ export class ReadonlyError extends DataBaseError {
   }
 }
 
-export class NotADatabaseError extends DataBaseError {
-  readonly _tag = 'NotADatabaseError';
+export class NotADataBaseError extends DataBaseError {
+  readonly _tag = 'NotADataBaseError';
   constructor(readonly path: string, readonly reason: string) {
     super(`${path}: ${reason}`);
   }
@@ -85,8 +85,8 @@ export class LockTimeoutError extends DataBaseError {
   }
 }
 
-export class DatabaseNotFoundError extends DataBaseError {
-  readonly _tag = 'DatabaseNotFoundError';
+export class DataBaseNotFoundError extends DataBaseError {
+  readonly _tag = 'DataBaseNotFoundError';
   constructor(readonly id: string, readonly reason: string) {
     super(`database '${id}' not found: ${reason}`);
   }
@@ -99,11 +99,46 @@ export class InvalidPathError extends DataBaseError {
   }
 }
 
-/** Malformed user input outside the database (raw simulation files, CLI arguments, options). */
+/**
+ * Malformed user input outside the database (raw simulation files, CLI arguments, options).
+ * `input` names what was bad: a file, or an option or value; `file` is set only when it is a file.
+ */
 export class InvalidInputError extends DataBaseError {
   readonly _tag = 'InvalidInputError';
-  constructor(readonly file: string, readonly reason: string, readonly line?: number) {
-    super(`${file}${line === undefined ? '' : `:${line}`}: ${reason}`);
+  readonly file: string | undefined;
+  /** A file (bad content, with `line` when known), or an option or value (`InvalidInputError.value`). */
+  constructor(readonly input: string, readonly reason: string, readonly line?: number, kind: 'file' | 'value' = 'file') {
+    super(`${input}${line === undefined ? '' : `:${line}`}: ${reason}`);
+    this.file = kind === 'file' ? input : undefined;
+  }
+
+  /** Bad input that is not a file: an option (`'version'`, `'columns option'`), an argument or a value. */
+  static value(what: string, reason: string): InvalidInputError {
+    return new InvalidInputError(what, reason, undefined, 'value');
+  }
+}
+
+/** A Parquet file that does not follow the format (truncated, bad magic, impossible offsets). */
+export class ParquetFormatError extends DataBaseError {
+  readonly _tag = 'ParquetFormatError';
+  constructor(readonly reason: string, readonly file?: string) {
+    super(file === undefined ? reason : `${file}: ${reason}`);
+  }
+}
+
+/** A data frame whose pandas metadata, index or column labels do not fit together. */
+export class FrameError extends DataBaseError {
+  readonly _tag = 'FrameError';
+  constructor(readonly reason: string, readonly column?: string) {
+    super(reason);
+  }
+}
+
+/** Bad command-line input to isfdb: printed as one line, exit code 2. */
+export class UsageError extends DataBaseError {
+  readonly _tag = 'UsageError';
+  constructor(readonly reason: string) {
+    super(reason);
   }
 }
 
@@ -157,21 +192,37 @@ export function fileSystemErrorOf(err: unknown): FileSystemError | undefined {
   return new FileSystemError(code, path, syscall, { cause: err });
 }
 
-export type DataBaseErrorTag =
-  | 'KeyNotFoundError' | 'InvalidKeyError' | 'KeyTypeConflictError' | 'ReadonlyError'
-  | 'NotADatabaseError' | 'UnknownLoaderError' | 'UnsupportedFormatError' | 'CorruptKeyError'
-  | 'LoaderError' | 'LockTimeoutError' | 'DatabaseNotFoundError' | 'InvalidPathError'
-  | 'InvalidInputError' | 'VersionNotFoundError' | 'FileSystemError';
+/** @deprecated Use NotADataBaseError (one spelling of DataBase in every name); the same class. */
+export const NotADatabaseError = NotADataBaseError;
+/** @deprecated Use NotADataBaseError. */
+export type NotADatabaseError = NotADataBaseError;
+/** @deprecated Use DataBaseNotFoundError (one spelling of DataBase in every name); the same class. */
+export const DatabaseNotFoundError = DataBaseNotFoundError;
+/** @deprecated Use DataBaseNotFoundError. */
+export type DatabaseNotFoundError = DataBaseNotFoundError;
 
 type ErrorByTag = {
   KeyNotFoundError: KeyNotFoundError; InvalidKeyError: InvalidKeyError;
   KeyTypeConflictError: KeyTypeConflictError; ReadonlyError: ReadonlyError;
-  NotADatabaseError: NotADatabaseError; UnknownLoaderError: UnknownLoaderError;
+  NotADataBaseError: NotADataBaseError; UnknownLoaderError: UnknownLoaderError;
   UnsupportedFormatError: UnsupportedFormatError; CorruptKeyError: CorruptKeyError;
   LoaderError: LoaderError; LockTimeoutError: LockTimeoutError;
-  DatabaseNotFoundError: DatabaseNotFoundError; InvalidPathError: InvalidPathError;
+  DataBaseNotFoundError: DataBaseNotFoundError; InvalidPathError: InvalidPathError;
   InvalidInputError: InvalidInputError; VersionNotFoundError: VersionNotFoundError;
+  ParquetFormatError: ParquetFormatError; FrameError: FrameError; UsageError: UsageError;
   FileSystemError: FileSystemError;
+  /** @deprecated tag spelling: NotADataBaseError */
+  NotADatabaseError: NotADataBaseError;
+  /** @deprecated tag spelling: DataBaseNotFoundError */
+  DatabaseNotFoundError: DataBaseNotFoundError;
+};
+
+export type DataBaseErrorTag = keyof ErrorByTag;
+
+/** Old tag spellings, still accepted by isDataBaseError. */
+const DEPRECATED_TAGS: Readonly<Record<string, string>> = {
+  NotADatabaseError: 'NotADataBaseError',
+  DatabaseNotFoundError: 'DataBaseNotFoundError',
 };
 
 /** True when `err` is one of ours; with tags, only when its tag is among them. */
@@ -180,7 +231,7 @@ export function isDataBaseError<T extends DataBaseErrorTag = DataBaseErrorTag>(
   ...tags: T[]
 ): err is ErrorByTag[T] {
   if (!(err instanceof DataBaseError)) return false;
-  return tags.length === 0 || (tags as string[]).includes(err._tag);
+  return tags.length === 0 || tags.some((tag) => (DEPRECATED_TAGS[tag] ?? tag) === err._tag);
 }
 
 export function messageOf(err: unknown): string {

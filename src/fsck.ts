@@ -97,7 +97,7 @@ const TEMP_FILE = /^\..+\.\d+\.[0-9a-f]+\.tmp$/;
 const STATE_TEMP_FILE = new RegExp(`^\\.${DB_STATE_FILE.replace('.', '\\.')}\\.\\d+\\.[A-Z0-9]+$`);
 
 /** Check (and with `repair`, fix) the database folder `dir` and every sub-database below it. */
-export async function fsckDatabase(dir: string, options: FsckOptions = {}): Promise<FsckReport> {
+export async function fsckDataBase(dir: string, options: FsckOptions = {}): Promise<FsckReport> {
   const basedir = path.resolve(dir);
   const report: FsckReport = { basedir, databasesChecked: 0, keysChecked: 0, findings: [], clean: true };
   const ctx: Ctx = {
@@ -376,7 +376,7 @@ async function lockForRepair(dir: string, name: string, key: string[], ctx: Ctx)
       staleMs: ctx.staleMs,
     });
   } catch (err) {
-    if (!isDataBaseError(err, 'LockTimeoutError', 'NotADatabaseError')) throw err;
+    if (!isDataBaseError(err, 'LockTimeoutError', 'NotADataBaseError')) throw err;
     ctx.report.findings.push({ kind: 'busy', path: lockPath, key, reason: err.message });
     return undefined;
   }
@@ -453,6 +453,9 @@ function readlinkOr(p: string): string {
     return '?';
   }
 }
+
+/** @deprecated Use fsckDataBase (one spelling of DataBase in every name). */
+export const fsckDatabase = fsckDataBase;
 
 /** One line per finding, for people. */
 export function describeFsckFinding(finding: FsckFinding): string {

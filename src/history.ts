@@ -52,7 +52,7 @@ export interface VersionInfo {
 /** 'current', or a positive integer version number, from user text. */
 export function parseVersionRef(text: string): VersionRef {
   if (text === 'current') return 'current';
-  if (!isVersionName(text)) throw new InvalidInputError('version', `'${text}' is not a version: use a number from the history or 'current'`);
+  if (!isVersionName(text)) throw InvalidInputError.value('version', `'${text}' is not a version: use a number from the history or 'current'`);
   return Number(text);
 }
 
@@ -60,7 +60,7 @@ export function checkVersionRef(version: unknown): VersionRef {
   if (version === 'current') return version;
   if (typeof version === 'number' && Number.isInteger(version) && version > 0) return version;
   if (typeof version === 'string') return parseVersionRef(version);
-  throw new InvalidInputError('version', `${String(version)} is not a version: use a number from the history or 'current'`);
+  throw InvalidInputError.value('version', `${String(version)} is not a version: use a number from the history or 'current'`);
 }
 
 /** The folder holding `version` of key folder `name`; VersionNotFoundError when there is none. */

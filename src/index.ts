@@ -14,15 +14,17 @@
  */
 export { DataBase } from './database.js';
 export type { OpenOptions, MaybeCalculateOptions, KeyInfo, WriteOptions } from './database.js';
-export { resolvePath, enclosingDatabase } from './paths.js';
+export { resolvePath, enclosingDataBase, enclosingDatabase } from './paths.js';
 export type { ResolveOptions } from './paths.js';
 export { Registry } from './registry.js';
 export type { RegistryEntry } from './registry.js';
 export {
   DataBaseError, isDataBaseError, KeyNotFoundError, InvalidKeyError, KeyTypeConflictError, ReadonlyError,
-  NotADatabaseError, UnknownLoaderError, UnsupportedFormatError, CorruptKeyError, LoaderError,
-  LockTimeoutError, DatabaseNotFoundError, InvalidPathError, InvalidInputError, VersionNotFoundError,
-  FileSystemError, fileSystemErrorOf,
+  NotADataBaseError, UnknownLoaderError, UnsupportedFormatError, CorruptKeyError, LoaderError,
+  LockTimeoutError, DataBaseNotFoundError, InvalidPathError, InvalidInputError, VersionNotFoundError,
+  ParquetFormatError, FrameError, UsageError, FileSystemError, fileSystemErrorOf,
+  // Deprecated spellings (the same classes): NotADataBaseError, DataBaseNotFoundError.
+  NotADatabaseError, DatabaseNotFoundError,
 } from './errors.js';
 export type { DataBaseErrorTag } from './errors.js';
 export type { Key } from './keys.js';
@@ -39,9 +41,9 @@ export { HISTORY_FOLDER } from './history.js';
 export type { VersionInfo, VersionRef, VersionDiff, FieldDifference } from './history.js';
 export { RECIPE_FIELD, canonicalJson } from './lineage.js';
 export type { RecipeOptions, RecipeJson, StaleKey, StaleReason } from './lineage.js';
-export { verifyDatabase, describeFinding, isErrorFinding, INFORMATIONAL_FINDINGS } from './verify.js';
+export { verifyDataBase, verifyDatabase, describeFinding, isErrorFinding, INFORMATIONAL_FINDINGS } from './verify.js';
 export type { VerifyFinding, VerifyFindingKind, VerifyReport } from './verify.js';
-export { fsckDatabase, describeFsckFinding } from './fsck.js';
+export { fsckDataBase, fsckDatabase, describeFsckFinding } from './fsck.js';
 export type { FsckFinding, FsckFindingKind, FsckOptions, FsckReport, FsckRepair } from './fsck.js';
 // Simulation campaigns: `isf-data-base/simrun` (src/simrun.ts). The two entry points below load it
 // on their first call; the sync helpers (parsePyLiteral, PyTuple, ...) live only there.

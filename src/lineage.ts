@@ -39,20 +39,20 @@ export function canonicalJson(value: unknown, where = 'params'): string {
 function canonicalize(value: unknown, where: string, seen: Set<object>): unknown {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new InvalidInputError(where, `${value} is not representable in JSON`);
+    if (!Number.isFinite(value)) throw InvalidInputError.value(where, `${value} is not representable in JSON`);
     return value;
   }
-  if (typeof value !== 'object') throw new InvalidInputError(where, `a ${typeof value} is not JSON-able; pass plain data (or a string describing it)`);
-  if (seen.has(value)) throw new InvalidInputError(where, 'contains a cycle');
+  if (typeof value !== 'object') throw InvalidInputError.value(where, `a ${typeof value} is not JSON-able; pass plain data (or a string describing it)`);
+  if (seen.has(value)) throw InvalidInputError.value(where, 'contains a cycle');
   const toJSON = (value as { toJSON?: unknown }).toJSON;
   if (typeof toJSON === 'function') return canonicalize((toJSON as () => unknown).call(value), where, seen);
-  if (ArrayBuffer.isView(value)) throw new InvalidInputError(where, 'typed arrays are not JSON-able; pass Array.from(...) or store the array as an input key');
+  if (ArrayBuffer.isView(value)) throw InvalidInputError.value(where, 'typed arrays are not JSON-able; pass Array.from(...) or store the array as an input key');
   seen.add(value);
   try {
     if (Array.isArray(value)) return value.map((item, i) => (item === undefined ? null : canonicalize(item, `${where}[${i}]`, seen)));
     const proto = Object.getPrototypeOf(value) as unknown;
     if (proto !== Object.prototype && proto !== null) {
-      throw new InvalidInputError(where, `a ${(value as object).constructor?.name ?? 'class instance'} is not plain JSON data`);
+      throw InvalidInputError.value(where, `a ${(value as object).constructor?.name ?? 'class instance'} is not plain JSON data`);
     }
     const out: Record<string, unknown> = {};
     for (const k of Object.keys(value).sort()) {
@@ -74,7 +74,7 @@ export function codeIdentity(code: RecipeOptions['code']): string | null {
   if (code === undefined) return null;
   if (typeof code === 'string') return code;
   if (typeof code === 'function') return `source:${sha256(Function.prototype.toString.call(code))}`;
-  throw new InvalidInputError('code', 'pass a version string or the function itself');
+  throw InvalidInputError.value('code', 'pass a version string or the function itself');
 }
 
 /** One digest of the value in a key folder: its recorded checksums, or (containers, old keys) computed now. */
@@ -139,17 +139,19 @@ export interface CalculateOptions extends RecipeOptions {
 }
 
 /**
- * Return the stored value when it is fresh, else compute, store and return it. Without recipe
+ * Return the stored value when it is fresh, else compute, store and return it, as `get` returns
+ * it: the value read back, on the first call as on later ones (a Float64Array stored by
+ * numpy_to_npy comes back as `{ dtype, shape, data }` both times, never once as itself). Without recipe
  * options a stored value is always fresh (ISF's maybe_calculate). The check, the computation and
  * the write happen under the key's lock, so concurrent callers (in any process) compute once.
  */
-export async function calculate<T>(port: CalculationPort, fn: () => T | Promise<T>, options: CalculateOptions): Promise<T> {
+export async function calculate(port: CalculationPort, fn: () => unknown, options: CalculateOptions): Promise<unknown> {
   const withRecipe = hasRecipeOptions(options);
-  const check = async (): Promise<{ fresh: true; value: T } | { fresh: false; recipe: RecipeJson | undefined }> => {
+  const check = async (): Promise<{ fresh: true; value: unknown } | { fresh: false; recipe: RecipeJson | undefined }> => {
     const recipe = withRecipe ? await buildRecipe(options, (key) => port.inputFacts(key), port.resultDb) : undefined;
     if (options.force || !(await port.exists())) return { fresh: false, recipe };
     if (recipe === undefined || recipeOf(await port.metadata())?.hash === recipe.hash) {
-      return { fresh: true, value: (await port.read()) as T };
+      return { fresh: true, value: await port.read() };
     }
     return { fresh: false, recipe };
   };
@@ -162,9 +164,8 @@ export async function calculate<T>(port: CalculationPort, fn: () => T | Promise<
   return port.withLock(async (write) => {
     const now = await check();
     if (now.fresh) return now.value;
-    const value = await fn();
-    await write(value, now.recipe === undefined ? {} : { [RECIPE_FIELD]: now.recipe });
-    return value;
+    await write(await fn(), now.recipe === undefined ? {} : { [RECIPE_FIELD]: now.recipe });
+    return port.read();
   });
 }
 

@@ -42,13 +42,13 @@ async function resolveMdb(target: string, options: ResolveOptions): Promise<stri
 async function resolveReldb(target: string, options: ResolveOptions): Promise<string> {
   const relative = target.slice(RELDB.length);
   const start = options.from !== undefined ? await folderOf(options.from) : process.cwd();
-  const root = await enclosingDatabase(start);
+  const root = await enclosingDataBase(start);
   if (root === undefined) throw new InvalidPathError(target, `no database encloses ${start} (no db_state.json in it or above it)`);
   return insideOf(root, relative, target);
 }
 
 /** The nearest folder at or above `start` that holds db_state.json. */
-export async function enclosingDatabase(start: string): Promise<string | undefined> {
+export async function enclosingDataBase(start: string): Promise<string | undefined> {
   let dir = path.resolve(start);
   for (;;) {
     try {
@@ -103,3 +103,6 @@ async function realPathOfPrefix(p: string): Promise<string> {
     return parent === p ? p : path.join(await realPathOfPrefix(parent), path.basename(p));
   }
 }
+
+/** @deprecated Use enclosingDataBase (one spelling of DataBase in every name). */
+export const enclosingDatabase = enclosingDataBase;

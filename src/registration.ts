@@ -7,7 +7,7 @@
  */
 import fsSync from 'node:fs';
 import path from 'node:path';
-import { NotADatabaseError, isDataBaseError } from './errors.js';
+import { NotADataBaseError, isDataBaseError } from './errors.js';
 import { newUniqueId, readDbState, writeDbState } from './dbstate.js';
 import { DB_STATE_FILE, dbStateSchema, parseJsonText, type DbStateJson } from './ondisk.js';
 import type { Registry } from './registry.js';
@@ -41,7 +41,7 @@ export async function ensureRegistered(registry: Registry, basedir: string, stat
   if (!next._unique_id) next = { ...next, _unique_id: newUniqueId() };
   const id = next._unique_id!;
   const registered = await registry.lookup(id).catch((err: unknown) => {
-    if (isDataBaseError(err, 'DatabaseNotFoundError', 'CorruptKeyError')) return undefined;
+    if (isDataBaseError(err, 'DataBaseNotFoundError', 'CorruptKeyError')) return undefined;
     throw err;
   });
   if (registered !== undefined && isCopyOf(basedir, registered, id)) return giveCopyItsOwnId(registry, basedir, next);
@@ -51,7 +51,7 @@ export async function ensureRegistered(registry: Registry, basedir: string, stat
     // it again; do not leave an entry pointing at a removed folder.
     if ((await readDbState(basedir).catch(() => undefined))?._unique_id !== id && state._unique_id) {
       await registry.unregister(id);
-      throw new NotADatabaseError(basedir, 'the database was removed (its sub-database key was deleted) while it was being opened');
+      throw new NotADataBaseError(basedir, 'the database was removed (its sub-database key was deleted) while it was being opened');
     }
   }
   if (next !== state || next._registered_to_path !== basedir) {
@@ -83,7 +83,7 @@ export async function giveCopyItsOwnId(registry: Registry, basedir: string, stat
   if (await registerChecked(registry, fresh._unique_id!, basedir)) return fresh;
   // Another process gave the copy an id at the same moment, or the copy was removed: follow the folder.
   const now = await readDbState(basedir).catch(() => undefined);
-  if (now === undefined) throw new NotADatabaseError(basedir, 'the database was removed while it was being opened');
+  if (now === undefined) throw new NotADataBaseError(basedir, 'the database was removed while it was being opened');
   return ensureRegistered(registry, basedir, now);
 }
 

@@ -7,7 +7,7 @@ import fsSync, { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { CorruptKeyError, DatabaseNotFoundError, InvalidInputError } from './errors.js';
+import { CorruptKeyError, DataBaseNotFoundError, InvalidInputError } from './errors.js';
 import { parseJsonText } from './ondisk.js';
 import { replaceFileAtomically } from './store/durable.js';
 
@@ -32,7 +32,7 @@ export class Registry {
     await replaceFileAtomically(file, `${JSON.stringify(entry)}\n`);
   }
 
-  /** The registered folder of `id`; DatabaseNotFoundError when unknown. */
+  /** The registered folder of `id`; DataBaseNotFoundError when unknown. */
   async lookup(id: string): Promise<string> {
     const file = this.fileOf(id);
     let text: string;
@@ -41,7 +41,7 @@ export class Registry {
       text = fsSync.readFileSync(file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new DatabaseNotFoundError(id, `no such id in the registry ${this.dir}`);
+        throw new DataBaseNotFoundError(id, `no such id in the registry ${this.dir}`);
       }
       throw err;
     }
@@ -66,14 +66,14 @@ export class Registry {
         entries.push({ id, path: await this.lookup(id) });
       } catch (err) {
         if (err instanceof CorruptKeyError) broken.push(err);
-        else if (!(err instanceof DatabaseNotFoundError)) throw err;
+        else if (!(err instanceof DataBaseNotFoundError)) throw err;
       }
     }
     return { entries, broken };
   }
 
   private fileOf(id: string): string {
-    if (!ID_PATTERN.test(id)) throw new InvalidInputError(this.dir, `'${id}' is not a valid database id`);
+    if (!ID_PATTERN.test(id)) throw InvalidInputError.value(this.dir, `'${id}' is not a valid database id`);
     return path.join(this.dir, `${id}.json`);
   }
 }

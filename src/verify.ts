@@ -59,7 +59,7 @@ export function isErrorFinding(finding: VerifyFinding): boolean {
  * Verify every key of a database (recursing into sub-databases), or only `key` (and, when it is
  * a sub-database, everything below it). `db` is an open database (anything with its `basedir`) or a database folder.
  */
-export async function verifyDatabase(db: { readonly basedir: string } | string, key?: Key): Promise<VerifyReport> {
+export async function verifyDataBase(db: { readonly basedir: string } | string, key?: Key): Promise<VerifyReport> {
   const basedir = typeof db === 'string' ? path.resolve(db) : db.basedir;
   const report: VerifyReport = { basedir, keysChecked: 0, keysVerified: 0, filesChecked: 0, bytesChecked: 0, findings: [], ok: true };
   if (key === undefined) {
@@ -272,6 +272,9 @@ function readlinkOr(p: string): string {
     return '?';
   }
 }
+
+/** @deprecated Use verifyDataBase (one spelling of DataBase in every name). */
+export const verifyDatabase = verifyDataBase;
 
 /** One line per finding, for people. */
 export function describeFinding(finding: VerifyFinding): string {

@@ -37,14 +37,14 @@ const COMPRESSIONS = new Set(['snappy', 'zstd', 'uncompressed']);
 /** The frame as written, and its object_meta.json, with options checked. */
 export function prepareFrame(value: Table, options: FrameDumpOptions, site: FrameSite, what = 'the frame', rangeStart?: number): { frame: Table; objectMeta: ObjectMetaJson } {
   if (options.compression !== undefined && !COMPRESSIONS.has(options.compression)) {
-    throw new InvalidInputError('compression option', `'${String(options.compression)}' is not one of snappy, zstd, uncompressed`);
+    throw InvalidInputError.value('compression option', `'${String(options.compression)}' is not one of snappy, zstd, uncompressed`);
   }
   try {
     const indexed = options.index === undefined ? value : withIndex(value, options.index);
     const objectMeta = buildObjectMeta(indexed, options.columnLabelTypes);
     return { frame: frameForWriting(indexed, undefined, rangeStart), objectMeta };
   } catch (err) {
-    if (err instanceof FrameError) throw new InvalidInputError(`${what} for key '${site.key}'`, err.message);
+    if (err instanceof FrameError) throw InvalidInputError.value(`${what} for key '${site.key}'`, err.message);
     throw err;
   }
 }
@@ -86,7 +86,7 @@ export async function readFrameFile(
     let columns: string[] | undefined;
     if (options.columns) {
       const missing = options.columns.filter((c) => !dataColumns.includes(c));
-      if (missing.length > 0) throw new InvalidInputError('columns option', `key '${site.key}' has no column ${missing.map((m) => `'${m}'`).join(', ')}`);
+      if (missing.length > 0) throw InvalidInputError.value('columns option', `key '${site.key}' has no column ${missing.map((m) => `'${m}'`).join(', ')}`);
       const index = frameIndexOf({ schema, numRows });
       const indexColumns = index.kind === 'columns' ? index.columns : [];
       const wanted = new Set([...options.columns, ...indexColumns]);
@@ -102,11 +102,12 @@ export async function readFrameFile(
 
 /** Library errors pass; a bad or missing file becomes a CorruptKeyError naming it. */
 export function asTypedError(err: unknown, path: string, site: FrameSite): unknown {
-  if (err instanceof DataBaseError) return err;
+  // The codec's own (tagged) errors first: read from a key, they are a corrupt key naming its file.
   if (err instanceof ParquetFormatError || err instanceof RangeError || err instanceof TypeError) {
     return new CorruptKeyError(path, `is not a valid Parquet file: ${err.message}`, site.key, { cause: err });
   }
   if (err instanceof FrameError) return new CorruptKeyError(path, err.message, site.key, { cause: err });
+  if (err instanceof DataBaseError) return err;
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return new CorruptKeyError(path, 'file is missing', site.key, { cause: err });
   if (err instanceof Error && /wasm|unreachable|parquet/i.test(err.message)) {

@@ -7,6 +7,7 @@
  */
 import { type DataType, type Field, Schema, Table, Type, TimeUnit, makeData, Struct } from 'apache-arrow';
 import { recordBatchOf } from './record-batch.js';
+import { FrameError } from '../../src/errors.js';
 import { pandasMetadataSchema, type ObjectMetaJson, type PandasColumn, type PandasMetadata } from './ondisk.js';
 
 export const PANDAS_KEY = 'pandas';
@@ -20,7 +21,8 @@ export type FrameIndex =
   | { kind: 'range'; name: string | null; start: number; stop: number; step: number };
 
 /** Thrown for frames that cannot be described the pandas way; loaders turn it into typed errors. */
-export class FrameError extends Error {}
+// Tagged (src/errors.ts), so that every error we throw can be told apart with isDataBaseError.
+export { FrameError };
 
 /**
  * Parsed schema metadata, by its text: the helpers below ask for it several times per frame, the

@@ -91,7 +91,7 @@ export class PartitionedFrame implements AsyncIterable<Table> {
 
   async readPartition(i: number, options: FrameLoadOptions = {}): Promise<Table> {
     if (!Number.isInteger(i) || i < 0 || i >= this.numPartitions) {
-      throw new InvalidInputError('partition number', `key '${this.key}' has partitions 0..${this.numPartitions - 1}, not ${i}`);
+      throw InvalidInputError.value('partition number', `key '${this.key}' has partitions 0..${this.numPartitions - 1}, not ${i}`);
     }
     const columns = options.columns ?? this.defaults.columns;
     const { table } = await readFrameFile(this.partitionPath(i), this.objectMeta, join(this.dir, OBJECT_META_FILE),
@@ -122,7 +122,7 @@ export class PartitionedFrame implements AsyncIterable<Table> {
     if (first === undefined) return new Table(this.schema);
     const combined = new Table(first.schema, batches);
     const range = combinedRangeIndex(parts);
-    if (range === 'not-a-range') throw new InvalidInputError(`key '${this.key}'`, 'the selected partitions have range indexes that do not join into one range; read them one by one with readPartition()');
+    if (range === 'not-a-range') throw InvalidInputError.value(`key '${this.key}'`, 'the selected partitions have range indexes that do not join into one range; read them one by one with readPartition()');
     return range === undefined ? combined : withRangeIndex(combined, range);
   }
 }

@@ -11,6 +11,7 @@ import { decodeFileMeta, type FileMeta, type SchemaElement } from './format.js';
 import { arrowTypeOf, deserializeArrowSchema, UnsupportedTypeError } from './arrow-types.js';
 import { decodeColumnChunk, UnsupportedFeatureError } from './page-decoder.js';
 import { recordBatchOf } from './record-batch.js';
+import { ParquetFormatError } from '../../src/errors.js';
 
 export interface ParquetReadOptions {
   /** Column names to read (default: all), in file order. */
@@ -20,7 +21,8 @@ export interface ParquetReadOptions {
 }
 
 /** A bad Parquet file: truncated, bad magic, or bytes that do not decode. */
-export class ParquetFormatError extends Error {}
+// Tagged (src/errors.ts): a user catching a corrupt file can branch with isDataBaseError.
+export { ParquetFormatError };
 
 const MAGIC = 'PAR1';
 

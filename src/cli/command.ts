@@ -1,5 +1,9 @@
-/** The shape of one `isfdb` command, and the small helpers every command shares. */
+/**
+ * The shape of one `isfdb` command, and the small helpers every command shares. Loaded only when
+ * a command runs (main.ts imports it dynamically): `isfdb --help` loads no library code.
+ */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from '../index.js';
 import { EXIT, reportFailure } from './failure.js';
 
 export interface CliCommand {
@@ -18,8 +22,8 @@ export interface CommandEntry {
   load(): Promise<CliCommand>;
 }
 
-/** Bad command-line input: printed as one line, exit code 2. */
-export class UsageError extends Error {}
+// Bad command-line input (a tagged error of src/errors.ts): printed as one line, exit code 2.
+export { UsageError };
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -34,7 +38,7 @@ export function parseCommandArgs(args: string[], options: Options, positionals: 
   try {
     parsed = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals: true, strict: true }) as ParsedArgs;
   } catch (err) {
-    throw new UsageError((err as Error).message.split('\n')[0]);
+    throw new UsageError((err as Error).message.split('\n')[0] ?? String(err));
   }
   if (parsed.positionals.length < positionals.min || parsed.positionals.length > positionals.max) {
     throw new UsageError(`expected ${positionals.names}, got ${parsed.positionals.length} argument(s)`);

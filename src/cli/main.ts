@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 /** isfdb: the command line of isf-data-base. One file per command in ./commands, loaded when it runs. */
 import { COMMANDS } from './commands/index.js';
-import { runCommand } from './command.js';
 import { EXIT, EXIT_CODES_HELP } from './failure.js';
 import { exitQuietlyOnClosedPipes, packageVersion } from './process-io.js';
 
@@ -26,6 +25,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`isfdb: unknown command '${name}' (see isfdb --help)\n`);
     return EXIT.usage;
   }
+  const { runCommand } = await import('./command.js');
   return runCommand(await command.load(), rest);
 }
 

@@ -32,7 +32,7 @@
  */
 import fsSync, { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { InvalidInputError, NotADatabaseError } from '../errors.js';
+import { InvalidInputError, NotADataBaseError } from '../errors.js';
 import { checksumBytes, checksumFile, type FileChecksums } from './checksum.js';
 import { pathExists, syncDirectoryShared, syncPaths, SYNC_CONCURRENCY } from './durable.js';
 import { COMPLETE_MARKER, METADATA_NAME, createTempKeyFolder, publishStaged, removeInBackground, retireKeyFolder } from './keyfolder.js';
@@ -66,7 +66,7 @@ export class StagedKey {
   private relative(file: string): string {
     const relative = path.relative(this.dir, path.resolve(this.dir, file));
     if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) {
-      throw new InvalidInputError(file, `a file of a staged key must lie inside ${this.dir}`);
+      throw InvalidInputError.value(file, `a file of a staged key must lie inside ${this.dir}`);
     }
     return relative.split(path.sep).join('/');
   }
@@ -207,7 +207,7 @@ async function explainMissingDatabase(err: unknown, commits: readonly KeyCommit[
   if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return err;
   for (const commit of commits) {
     if (!(await pathExists(commit.dbDir))) {
-      return new NotADatabaseError(commit.dbDir, `the database folder was removed (its sub-database key was deleted) while key '${commit.name}' was being written`);
+      return new NotADataBaseError(commit.dbDir, `the database folder was removed (its sub-database key was deleted) while key '${commit.name}' was being written`);
     }
   }
   return err;

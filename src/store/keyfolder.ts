@@ -7,7 +7,7 @@
  */
 import fsSync, { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { NotADatabaseError } from '../errors.js';
+import { NotADataBaseError } from '../errors.js';
 import { DELETING_MARK } from '../keys.js';
 import { pathExists, randomToken, syncDirectory } from './durable.js';
 
@@ -33,14 +33,14 @@ export function createTempKeyFolder(dbDir: string, name: string): string {
     fsSync.mkdirSync(staging);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new NotADatabaseError(dbDir, `the database folder was removed (its sub-database key was deleted) while key '${name}' was being written`);
+    if (code === 'ENOENT') throw new NotADataBaseError(dbDir, `the database folder was removed (its sub-database key was deleted) while key '${name}' was being written`);
     if (code !== 'EEXIST') throw err;
   }
   const temp = path.join(staging, `${name}${SEP}tmp${SEP}${process.pid}${SEP}${randomToken(6)}`);
   try {
     fsSync.mkdirSync(temp);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotADatabaseError(dbDir, `the database folder was removed (its sub-database key was deleted) while key '${name}' was being written`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotADataBaseError(dbDir, `the database folder was removed (its sub-database key was deleted) while key '${name}' was being written`);
     throw err;
   }
   return temp;

@@ -6,7 +6,7 @@
 import fsSync from 'node:fs';
 import lockfile from 'proper-lockfile';
 import path from 'node:path';
-import { LockTimeoutError, NotADatabaseError } from '../errors.js';
+import { LockTimeoutError, NotADataBaseError } from '../errors.js';
 
 export interface LockOptions {
   /** How long to wait for a busy lock before LockTimeoutError. */
@@ -76,7 +76,7 @@ export async function acquireLock(target: string, lockPath: string, keyForMessag
       // The folder holding the lock is gone because a concurrent delete removed the sub-database this
       // key lives in. That was an untyped ENOENT.
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new NotADatabaseError(path.dirname(lockPath), `the database folder was removed (its sub-database key was deleted) while key '${keyForMessages}' was to be written`);
+        throw new NotADataBaseError(path.dirname(lockPath), `the database folder was removed (its sub-database key was deleted) while key '${keyForMessages}' was to be written`);
       }
       if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
       const waited = Date.now() - started;

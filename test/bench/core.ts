@@ -1,5 +1,6 @@
 /**
- * Core benchmark: small-key set/s (metadata + fsync, sequential and 8 in flight), get/s, and
+ * Core benchmark: small-key set/s (metadata + fsync, sequential, 8 in flight, and setMany in
+ * batches of 100 with shared fsyncs), get/s, and
  * registry lookups/s, with a baseline measured in the same run: a bare JSON file written with
  * fsync and read back, the cheapest durable store of a small record.
  */
@@ -27,6 +28,11 @@ export async function benchCore(opts: { quick?: boolean } = {}): Promise<void> {
     });
     const setSeq = await measureRate(n, (i) => db.set(`k${i % 500}`, value(i)));
     const setConcurrent = await measureRate(n, (i) => db.set(`c${i % 500}`, value(i)), 8);
+    // Batches of 100 keys (each key atomic, the fsyncs shared): `n` keys in n/100 calls.
+    const batch = 100;
+    const batches = await measureRate(Math.max(1, Math.floor(n / batch)), (b) =>
+      db.setMany(Array.from({ length: batch }, (_, j) => ({ key: `m${(b * batch + j) % 1000}`, value: value(b * batch + j) }))));
+    const setManyPerKey = batches.perSecond * batch;
     const noSyncDb = await DataBase.open(path.join(root, 'db-nosync'), { registry, fsync: false });
     const setNoSync = await measureRate(n, (i) => noSyncDb.set(`k${i % 500}`, value(i)));
     const baselineRead = await measureRate(n * 5, async (i) => JSON.parse(fsSync.readFileSync(path.join(root, `baseline-${i % 100}.json`), 'utf8')));
@@ -37,6 +43,7 @@ export async function benchCore(opts: { quick?: boolean } = {}): Promise<void> {
     line('baseline: JSON file write + fdatasync', `${fmt(baselineWrite.perSecond)}/s`);
     line('set, sequential (3 files + metadata, fsync)', `${fmt(setSeq.perSecond)}/s`, `goal >= 1,000/s; ${fmt(setSeq.perSecond / baselineWrite.perSecond, 2)}x baseline`);
     line('set, 8 in flight', `${fmt(setConcurrent.perSecond)}/s`, `goal >= 1,000/s; ${fmt(setConcurrent.perSecond / baselineWrite.perSecond, 2)}x baseline`);
+    line('setMany, batches of 100 (durable keys)', `${fmt(setManyPerKey)}/s`, `goal >= 3,000/s; ${fmt(setManyPerKey / baselineWrite.perSecond, 2)}x baseline; ${fmt(setManyPerKey / setSeq.perSecond, 1)}x sequential set`);
     line('set, fsync: false (atomic, not power-loss safe)', `${fmt(setNoSync.perSecond)}/s`, `${fmt(setNoSync.perSecond / baselineWrite.perSecond, 2)}x baseline`);
     line('baseline: JSON file read', `${fmt(baselineRead.perSecond)}/s`);
     line('get', `${fmt(get.perSecond)}/s`, `goal >= 20,000/s; ${fmt(get.perSecond / baselineRead.perSecond, 2)}x baseline`);

@@ -1,4 +1,7 @@
-/** The loader conformance suite, on a top-level database and again on a sub-database. */
+/**
+ * The loader conformance suite, on a top-level database, on a sub-database, and on databases
+ * opened with the options that change the write path: `fsync: false` and `keepVersions: 2`.
+ */
 import path from 'node:path';
 import { DataBase } from '../../src/index.js';
 import { defineLoaderConformance } from './suite.js';
@@ -11,3 +14,7 @@ defineLoaderConformance('sub-database', async (tmp) => {
   if (sub.basedir !== path.join(tmp, 'top', 'sub', 'db')) throw new Error(`sub-database at ${sub.basedir}`);
   return sub;
 });
+
+defineLoaderConformance('database opened with fsync: false', (tmp) => DataBase.open(path.join(tmp, 'nosync'), { fsync: false }));
+
+defineLoaderConformance('database opened with keepVersions: 2', (tmp) => DataBase.open(path.join(tmp, 'versions'), { keepVersions: 2 }), undefined, { keepVersions: 2 });

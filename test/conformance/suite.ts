@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../initializers/simrun/generate.js';
 import { DataBase, KeyNotFoundError, UnknownLoaderError, type NdArray, type NdArrayDType, type TypedArray } from '../../src/index.js';
 import { STAGING_FOLDER, settleBackgroundRemovals } from '../../src/store/keyfolder.js';
+import { HISTORY_FOLDER } from '../../src/store/versions.js';
 import { cleanupTemp, makeTemp, sandbox } from '../core/helpers.js';
 
 export interface CaseContext {
@@ -273,10 +274,15 @@ function keyName(c: ConformanceCase): string {
   return `${c.loader}-${c.name}`.replace(/[^A-Za-z0-9_.-]/g, '_');
 }
 
-/** Folders of `dbDir` that are not the key folders we expect: retired values and staged writes. */
+/**
+ * Folders of `dbDir` that are not the key folders we expect: retired values and staged writes.
+ * The history folder of kept versions (keepVersions) is not debris: its content is checked by
+ * the overwrite test.
+ */
 function debris(dbDir: string): string[] {
   const out: string[] = [];
   for (const entry of fsSync.readdirSync(dbDir)) {
+    if (entry === HISTORY_FOLDER) continue;
     if (entry === STAGING_FOLDER) {
       for (const staged of fsSync.readdirSync(path.join(dbDir, entry))) out.push(`${entry}/${staged}`);
     } else if (entry.includes('.deleting.') || entry.endsWith('.lock')) {
@@ -295,6 +301,8 @@ export function defineLoaderConformance(
   name: string,
   makeDb: (tmp: string) => Promise<DataBase>,
   cases: readonly ConformanceCase[] = conformanceCases,
+  /** The keepVersions `makeDb` opens with (default 0): how many old values an overwrite keeps. */
+  { keepVersions = 0 }: { keepVersions?: number } = {},
 ): void {
   describe(`loader conformance: ${name}`, () => {
     let db: DataBase;
@@ -346,6 +354,20 @@ export function defineLoaderConformance(
       });
     }
 
+    for (const c of byLoader.values()) {
+      if (c.loader === 'just_create_isf_db') continue; // maybeCalculate refuses sub-databases (tested in test/core)
+      it(`${c.loader}: maybeCalculate returns what get returns, on the first call and on the cached one`, async () => {
+        const key = `calc-${c.loader}`;
+        const first = await db.maybeCalculate(key, () => c.value, { dumper: c.loader });
+        const stored = await db.get(key);
+        expectSameValue(first, stored);
+        const cached = await db.maybeCalculate(key, () => { throw new Error('a cached value must not be computed again'); }, { dumper: c.loader });
+        expectSameValue(cached, stored);
+        const compare = c.compare ?? ((a: unknown, e: unknown) => expectSameValue(a, e));
+        await compare(first, c.value, { db, key });
+      });
+    }
+
     for (const c of cases.filter((x) => x.defaultLoader !== undefined)) {
       it(`default dumper: ${c.loader}/${c.name} is stored with ${c.defaultLoader}`, async () => {
         const key = `default-${keyName(c)}`;
@@ -378,6 +400,11 @@ export function defineLoaderConformance(
         expect(await db.loaderOf(key)).toBe(c.loader);
         await db.set(key, { last: 3 }, 'value_to_msgpack');
         expectSameValue(await db.get(key), { last: 3 });
+        // Four writes: the three old values are dropped, or the newest `keepVersions` of them kept.
+        const kept = (await db.history(key)).filter((v) => !v.current);
+        expect(kept.map((v) => v.version)).toEqual([1, 2, 3].slice(3 - Math.min(3, keepVersions)));
+        // (A managed folder's value is its own location, which a kept version does not share.)
+        if (keepVersions > 0 && c.loader !== 'just_create_folder') await compare(await db.get(key, { version: 3 }), c.value, { db, key });
         await settleBackgroundRemovals();
         expect(fsSync.readdirSync(db.basedir).filter((e) => e.startsWith(key))).toEqual([key]);
         expect(debris(db.basedir)).toEqual([]);

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import fsSync from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DataBase, verifyDatabase } from '../../src/index.js';
+import { DataBase, verifyDataBase } from '../../src/index.js';
 import { commitKey, commitKeys, type KeyCommit } from '../../src/store/commit.js';
 import { checksumBytes } from '../../src/store/checksum.js';
 import { STAGING_FOLDER, settleBackgroundRemovals } from '../../src/store/keyfolder.js';
@@ -50,7 +50,7 @@ describe('store/commit.ts', () => {
     });
     const meta = JSON.parse(fsSync.readFileSync(path.join(db.basedir, 'k', 'metadata.json'), 'utf8')) as { isfdb_checksums: Record<string, string> };
     expect(meta.isfdb_checksums).toEqual({ 'a.bin': checksumBytes('written'), 'b.bin': checksumBytes('not through the writer') });
-    const report = await verifyDatabase(db.basedir, 'k');
+    const report = await verifyDataBase(db.basedir, 'k');
     expect(report.findings).toMatchObject([{ kind: 'checksum-mismatch', key: ['k'] }]);
   });
 

@@ -10,16 +10,25 @@ import * as api from '../../src/index.js';
 import { repoRoot } from './helpers.js';
 
 const VALUE_EXPORTS = [
-  'CorruptKeyError', 'DataBase', 'DataBaseError', 'DatabaseNotFoundError', 'FileSystemError', 'HISTORY_FOLDER', 'INFORMATIONAL_FINDINGS',
+  'CorruptKeyError', 'DataBase', 'DataBaseError', 'DataBaseNotFoundError', 'FileSystemError', 'HISTORY_FOLDER', 'INFORMATIONAL_FINDINGS',
   'InvalidInputError', 'InvalidKeyError', 'InvalidPathError', 'KeyNotFoundError', 'KeyTypeConflictError', 'LoaderError',
-  'LockTimeoutError', 'NotADatabaseError', 'RECIPE_FIELD', 'ReadonlyError', 'Registry', 'UnknownLoaderError',
-  'UnsupportedFormatError', 'VersionNotFoundError', 'canonicalJson', 'clearProvenanceCache', 'describeFinding',
-  'describeFsckFinding', 'enclosingDatabase', 'fileSystemErrorOf', 'formatKey', 'fsckDatabase', 'getLoader',
+  'LockTimeoutError', 'NotADataBaseError', 'RECIPE_FIELD', 'ReadonlyError', 'Registry', 'UnknownLoaderError',
+  'UnsupportedFormatError', 'VersionNotFoundError', 'ParquetFormatError', 'FrameError', 'UsageError',
+  'canonicalJson', 'clearProvenanceCache', 'describeFinding',
+  'describeFsckFinding', 'enclosingDataBase', 'fileSystemErrorOf', 'formatKey', 'fsckDataBase', 'getLoader',
   'isDataBaseError', 'isErrorFinding', 'listLoaders', 'registerLoader', 'resolvePath',
-  'unregisterLoader', 'verifyDatabase',
+  'unregisterLoader', 'verifyDataBase',
+  // deprecated spellings, kept as aliases of the names above
+  'DatabaseNotFoundError', 'NotADatabaseError', 'enclosingDatabase', 'fsckDatabase', 'verifyDatabase',
   // lazy entry points of isf-data-base/simrun (src/lazy.ts)
   'generateCampaign', 'initSimrun',
 ];
+
+/** Old spellings of Database, kept as deprecated aliases: old name -> the name it is now. */
+const DEPRECATED_ALIASES: Record<string, string> = {
+  DatabaseNotFoundError: 'DataBaseNotFoundError', NotADatabaseError: 'NotADataBaseError',
+  enclosingDatabase: 'enclosingDataBase', fsckDatabase: 'fsckDataBase', verifyDatabase: 'verifyDataBase',
+};
 
 /** isf-data-base/frames (src/frames.ts): data-frame helpers and the lazy partitioned frame. */
 const FRAMES_EXPORTS = [
@@ -72,8 +81,16 @@ describe('public API of src/index.ts', () => {
     expect(typeOnlyExportNames()).toEqual([...TYPE_EXPORTS].sort());
   });
 
+  it('one spelling of DataBase: the old names are the very same values as the new ones', () => {
+    const all = api as Record<string, unknown>;
+    for (const [old, now] of Object.entries(DEPRECATED_ALIASES)) expect(all[old], old).toBe(all[now]);
+    const exported = Object.keys(api).filter((n) => !(n in DEPRECATED_ALIASES));
+    expect(exported.filter((n) => /Database/.test(n))).toEqual([]);
+    expect(api.isDataBaseError(new api.NotADataBaseError('/x', 'r'), 'NotADatabaseError')).toBe(true);
+  });
+
   it('every error class is a DataBaseError with a _tag equal to its name', () => {
-    const errors = VALUE_EXPORTS.filter((n) => /^[A-Z]\w*Error$/.test(n) && n !== 'DataBaseError');
+    const errors = VALUE_EXPORTS.filter((n) => /^[A-Z]\w*Error$/.test(n) && n !== 'DataBaseError' && !(n in DEPRECATED_ALIASES));
     expect(errors.length).toBeGreaterThanOrEqual(13);
     for (const name of errors) {
       const Ctor = (api as Record<string, unknown>)[name] as new (...args: unknown[]) => api.DataBaseError;

@@ -355,7 +355,7 @@ describe('damaged files', () => {
     await sub.set('x', 1);
     await fs.rm(path.join(sub.basedir, 'db_state.json'));
     const err = await caught(() => db.get(['sub', 'x']));
-    expect(isDataBaseError(err, 'CorruptKeyError', 'NotADatabaseError')).toBe(true);
+    expect(isDataBaseError(err, 'CorruptKeyError', 'NotADataBaseError')).toBe(true);
     expect(err.message).toContain(sub.basedir);
     expect(fsSync.existsSync(path.join(sub.basedir, 'db_state.json'))).toBe(false);
     expect(await db.get('good')).toEqual({ fine: true });

@@ -3,7 +3,7 @@ import fsSync, { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  DataBase, DatabaseNotFoundError, KeyNotFoundError, KeyTypeConflictError, NotADatabaseError, ReadonlyError, Registry,
+  DataBase, DataBaseNotFoundError, KeyNotFoundError, KeyTypeConflictError, NotADataBaseError, ReadonlyError, Registry,
   isDataBaseError,
 } from '../../src/index.js';
 import { settleBackgroundRemovals, STAGING_FOLDER } from '../../src/store/keyfolder.js';
@@ -86,7 +86,7 @@ describe('creating and opening', () => {
     await fs.mkdir(dir);
     await fs.writeFile(path.join(dir, 'notes.txt'), 'mine');
     const err = await caught(() => DataBase.open(dir));
-    expect(err).toBeInstanceOf(NotADatabaseError);
+    expect(err).toBeInstanceOf(NotADataBaseError);
     expect(err.message).toBe(`${dir}: can't build database: folder not empty and holds no db_state.json`);
     expect(ls(dir)).toEqual(['notes.txt']);
     expect(ls(sb.registryDir)).toEqual([]);
@@ -106,18 +106,18 @@ describe('creating and opening', () => {
     const dir = path.join(sb.root, 'empty');
     await fs.mkdir(dir);
     const err = await caught(() => DataBase.open(dir, { nocreate: true }));
-    expect(err).toBeInstanceOf(NotADatabaseError);
+    expect(err).toBeInstanceOf(NotADataBaseError);
     expect(err.message).toBe(`${dir}: no database here (no db_state.json), and nocreate forbids creating one`);
     expect(ls(dir)).toEqual([]);
     const absent = path.join(sb.root, 'absent');
-    await expect(DataBase.open(absent, { nocreate: true })).rejects.toBeInstanceOf(NotADatabaseError);
+    await expect(DataBase.open(absent, { nocreate: true })).rejects.toBeInstanceOf(NotADataBaseError);
     expect(fsSync.existsSync(absent)).toBe(false);
   });
 
   it('readonly on a folder without a database fails and creates nothing', async () => {
     const absent = path.join(sb.root, 'absent');
     const err = await caught(() => DataBase.open(absent, { readonly: true }));
-    expect(err).toBeInstanceOf(NotADatabaseError);
+    expect(err).toBeInstanceOf(NotADataBaseError);
     expect(err.message).toBe(`${absent}: no database here (no db_state.json), and readonly forbids creating one`);
     expect(fsSync.existsSync(absent)).toBe(false);
   });
@@ -363,10 +363,10 @@ describe('registry', () => {
     expect(JSON.stringify(readState(sub.basedir))).not.toContain('.deleting.');
   });
 
-  it('an unknown id raises DatabaseNotFoundError naming the id', async () => {
+  it('an unknown id raises DataBaseNotFoundError naming the id', async () => {
     const err = await caught(() => DataBase.byId('2020-01-01_1_abcdefg'));
-    expect(err).toBeInstanceOf(DatabaseNotFoundError);
-    expect((err as DatabaseNotFoundError).id).toBe('2020-01-01_1_abcdefg');
+    expect(err).toBeInstanceOf(DataBaseNotFoundError);
+    expect((err as DataBaseNotFoundError).id).toBe('2020-01-01_1_abcdefg');
     expect(err.message).toBe(`database '2020-01-01_1_abcdefg' not found: no such id in the registry ${sb.registryDir}`);
   });
 
@@ -375,8 +375,8 @@ describe('registry', () => {
     const sub = await db.createSubDb('sub');
     const inner = await sub.createSubDb('inner');
     await db.delete('sub');
-    await expect(DataBase.byId(sub.id)).rejects.toBeInstanceOf(DatabaseNotFoundError);
-    await expect(DataBase.byId(inner.id)).rejects.toBeInstanceOf(DatabaseNotFoundError);
+    await expect(DataBase.byId(sub.id)).rejects.toBeInstanceOf(DataBaseNotFoundError);
+    await expect(DataBase.byId(inner.id)).rejects.toBeInstanceOf(DataBaseNotFoundError);
     expect((await DataBase.byId(db.id)).basedir).toBe(db.basedir);
   });
 });
@@ -480,6 +480,6 @@ describe('registry option', () => {
     const other = path.join(sb.root, 'other-registry');
     const db = await DataBase.open(path.join(sb.root, 'db'), { registry: new Registry(other) });
     expect(await new Registry(other).lookup(db.id)).toBe(db.basedir);
-    await expect(sb.registry.lookup(db.id)).rejects.toBeInstanceOf(DatabaseNotFoundError);
+    await expect(sb.registry.lookup(db.id)).rejects.toBeInstanceOf(DataBaseNotFoundError);
   });
 });

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  DataBase, NotADatabaseError, UnsupportedFormatError, type NdArray,
+  DataBase, NotADataBaseError, UnsupportedFormatError, type NdArray,
 } from '../../src/index.js';
 import { caught, cleanupTemp, hasNumpy, ls, makeTemp, python, sandbox, type Sandbox } from './helpers.js';
 
@@ -197,14 +197,14 @@ describe('a database folder written by Python ISF', () => {
     expect(((await db.get('from_node')) as NdArray).data).toEqual(new Float64Array([1, 2]));
   });
 
-  it('a legacy ModelDataBase folder (dbcore.pickle) is refused with NotADatabaseError, whatever the options', async () => {
+  it('a legacy ModelDataBase folder (dbcore.pickle) is refused with NotADataBaseError, whatever the options', async () => {
     const dir = path.join(sb.root, 'mdb');
     await fs.mkdir(dir);
     await fs.writeFile(path.join(dir, 'dbcore.pickle'), new Uint8Array([0x80, 0x02]));
     await fs.writeFile(path.join(dir, 'sqlitedict.db'), '');
     for (const options of [{}, { readonly: true }, { nocreate: true }]) {
       const err = await caught(() => DataBase.open(dir, options));
-      expect(err).toBeInstanceOf(NotADatabaseError);
+      expect(err).toBeInstanceOf(NotADataBaseError);
       expect(err.message).toBe(`${dir}: holds a legacy ModelDataBase (dbcore.pickle); convert it with Python ISF before opening it here`);
     }
     expect(ls(dir)).toEqual(['dbcore.pickle', 'sqlitedict.db']);

@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  CorruptKeyError, DataBase, DatabaseNotFoundError, InvalidInputError, InvalidPathError, Registry,
-  enclosingDatabase, resolvePath,
+  CorruptKeyError, DataBase, DataBaseNotFoundError, InvalidInputError, InvalidPathError, Registry,
+  enclosingDataBase, resolvePath,
 } from '../../src/index.js';
 import { caught, cleanupTemp, ls, makeTemp, sandbox, type Sandbox } from './helpers.js';
 
@@ -85,7 +85,7 @@ describe('moved databases', () => {
 
     // Before it is opened at its new place, a lookup says where it was and that it is gone.
     const gone = await caught(() => DataBase.byId(db.id));
-    expect(gone).toBeInstanceOf(DatabaseNotFoundError);
+    expect(gone).toBeInstanceOf(DataBaseNotFoundError);
     expect(gone.message).toBe(`database '${db.id}' not found: registered at ${oldDir}, but no database is there any more`);
 
     // Readonly opens change nothing.
@@ -114,7 +114,7 @@ describe('moved databases', () => {
     await fs.rm(a.basedir, { recursive: true });
     await fs.rename(b.basedir, a.basedir);
     const err = await caught(() => DataBase.byId(a.id));
-    expect(err).toBeInstanceOf(DatabaseNotFoundError);
+    expect(err).toBeInstanceOf(DataBaseNotFoundError);
     expect(err.message).toBe(`database '${a.id}' not found: registered at ${a.basedir}, but the database there has id '${b.id}'`);
   });
 
@@ -146,8 +146,8 @@ describe('resolvePath', () => {
     const db = await DataBase.open(path.join(sb.root, 'db'));
     await db.createManagedFolder('mf');
     const unknown = await caught(() => resolvePath('mdb://2020-01-01_1_nothere/mf/x'));
-    expect(unknown).toBeInstanceOf(DatabaseNotFoundError);
-    expect((unknown as DatabaseNotFoundError).id).toBe('2020-01-01_1_nothere');
+    expect(unknown).toBeInstanceOf(DataBaseNotFoundError);
+    expect((unknown as DataBaseNotFoundError).id).toBe('2020-01-01_1_nothere');
     const noKey = await caught(() => resolvePath(`mdb://${db.id}`));
     expect(noKey).toBeInstanceOf(InvalidPathError);
     expect(noKey.message).toBe(`cannot resolve 'mdb://${db.id}': expected mdb://<database id>/<key>/<path inside the key>`);
@@ -172,8 +172,8 @@ describe('resolvePath', () => {
     const sub = await db.createSubDb('sub');
     const subFolder = await sub.createManagedFolder('mf');
     expect(await resolvePath('reldb://mf/y', { from: subFolder })).toBe(path.join(sub.basedir, 'mf', 'y'));
-    expect(await enclosingDatabase(subFolder)).toBe(sub.basedir);
-    expect(await enclosingDatabase(paramFile)).toBe(db.basedir);
+    expect(await enclosingDataBase(subFolder)).toBe(sub.basedir);
+    expect(await enclosingDataBase(paramFile)).toBe(db.basedir);
     // Going down and back up inside the database is fine.
     expect(await resolvePath('reldb://a/../b', { from: folder })).toBe(path.join(db.basedir, 'b'));
   });

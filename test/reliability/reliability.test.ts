@@ -110,7 +110,7 @@ describe('fsck', () => {
     await registry.register('2026-01-01_1_gone000', path.join(db.basedir, 'old', 'db'));
     const report = await db.fsck({ repair: true });
     expect(report.findings).toMatchObject([{ kind: 'dangling-registration', key: ['old'], repair: { action: 'removed' } }]);
-    await expect(registry.lookup('2026-01-01_1_gone000')).rejects.toMatchObject({ _tag: 'DatabaseNotFoundError' });
+    await expect(registry.lookup('2026-01-01_1_gone000')).rejects.toMatchObject({ _tag: 'DataBaseNotFoundError' });
   });
 });
 
@@ -142,7 +142,7 @@ describe('fixes found by the harness', () => {
     await sub.set('x', new Uint8Array([1]));
     await db.delete('s');
     // Before the fix: an untyped ENOENT from the lock, or (staging mkdir -p) an orphan 's' folder without Loader.json.
-    await expect(sub.set('y', new Uint8Array([2]))).rejects.toMatchObject({ _tag: 'NotADatabaseError' });
+    await expect(sub.set('y', new Uint8Array([2]))).rejects.toMatchObject({ _tag: 'NotADataBaseError' });
     expect(fsSync.existsSync(path.join(db.basedir, 's'))).toBe(false);
     expect((await db.fsck({ offline: true })).findings).toEqual([]);
   });
@@ -152,8 +152,8 @@ describe('fixes found by the harness', () => {
     const inner = await db.createSubDb(['s', 't']);
     const outer = (await db.get('s')) as DataBase;
     await db.delete('s');
-    await expect(registry.lookup(inner.id)).rejects.toMatchObject({ _tag: 'DatabaseNotFoundError' });
-    await expect(registry.lookup(outer.id)).rejects.toMatchObject({ _tag: 'DatabaseNotFoundError' });
+    await expect(registry.lookup(inner.id)).rejects.toMatchObject({ _tag: 'DataBaseNotFoundError' });
+    await expect(registry.lookup(outer.id)).rejects.toMatchObject({ _tag: 'DataBaseNotFoundError' });
   });
 });
 
