@@ -50,7 +50,9 @@ export async function summarize(value: unknown, loader: string): Promise<KeySumm
     const keys = await Promise.all((await value.keys()).map(async (key) => ({ key, loader: await value.loaderOf(key).catch((err: Error) => `unreadable: ${err.message}`) })));
     return { shape: `sub-database with ${keys.length} key(s)`, keys, preview: keys.map((k) => `  ${k.key}  (${k.loader === 'just_create_isf_db' ? 'sub-database' : k.loader})`).join('\n') };
   }
-  return { shape: describeValue(value), preview: previewValue(value) };
+  // A short string (a path, a name) says more than its length.
+  const shape = typeof value === 'string' && value.length <= 100 && !value.includes('\n') ? JSON.stringify(value) : describeValue(value);
+  return { shape, preview: previewValue(value) };
 }
 
 /** A managed folder: the files users or initializers put there (not the key's own JSON files). */

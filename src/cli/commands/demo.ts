@@ -3,7 +3,7 @@ import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { DataBase, Registry, generateCampaign, initSimrun } from '../../index.js';
 import { UsageError, numberFlag, parseCommandArgs, type CliCommand } from '../command.js';
-import { describeValue } from '../describe.js';
+import { summarize } from '../summary.js';
 
 /** Marks a folder as made by this command, so that a later run may replace it (and nothing else). */
 const DEMO_MARKER = '.isfdb-demo';
@@ -17,31 +17,6 @@ and a few figures.
 <dir> must be absent, empty, or a database an earlier 'isfdb demo' made (it carries a ${DEMO_MARKER}
 file): only that is replaced. Any other folder, the working folder or a folder above it, and
 the campaign given with --raw (or a folder inside or around it) are refused.`;
-
-interface FrameLike {
-  numPartitions: number;
-  schema: { fields: { name: string }[] };
-  readPartition(i: number, o?: { columns?: string[] }): Promise<{ numRows: number }>;
-}
-
-function isFrame(v: unknown): v is FrameLike {
-  return typeof v === 'object' && v !== null && 'numPartitions' in v && 'readPartition' in v;
-}
-
-async function shapeOf(value: unknown, loader: string): Promise<string> {
-  if (isFrame(value)) {
-    let rows = 0;
-    for (let i = 0; i < value.numPartitions; i++) rows += (await value.readPartition(i, { columns: [] })).numRows;
-    return `partitioned table ${rows} rows x ${value.schema.fields.length - 1} columns in ${value.numPartitions} partitions`;
-  }
-  if (loader === 'just_create_folder' && typeof value === 'string') {
-    const files = (await fs.readdir(value, { recursive: true, withFileTypes: true }).catch(() => []))
-      .filter((e) => e.isFile() && e.name !== 'Loader.json' && e.name !== 'metadata.json');
-    return `managed folder, ${files.length} file(s)`;
-  }
-  if (typeof value === 'string') return JSON.stringify(value);
-  return describeValue(value);
-}
 
 export const command: CliCommand = {
   name: 'demo',
@@ -70,7 +45,8 @@ export const command: CliCommand = {
       const report = await initSimrun(raw, db, { quiet: values.quiet === true });
       process.stdout.write(`\ndatabase ${db.basedir} (id ${db.id})\n`);
       for (const key of await db.keys({ recurse: true })) {
-        process.stdout.write(`  ${key.join('/')}: ${await db.loaderOf(key)}, ${await shapeOf(await db.get(key), await db.loaderOf(key))}\n`);
+        const loader = await db.loaderOf(key);
+        process.stdout.write(`  ${key.join('/')}: ${loader}, ${(await summarize(await db.get(key), loader)).shape}\n`);
       }
       const seconds = report.elapsedMs / 1000;
       process.stdout.write(`\n${report.trials} trials from ${report.folders} run folders, ${report.timePoints} time points, ${report.spikes} somatic spikes\n`);
