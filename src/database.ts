@@ -3,102 +3,46 @@
  * in keys.ts, the JSON files in ondisk.ts, the atomic filesystem work in store/, and the formats
  * in loaders/.
  */
-import fsSync, { promises as fs } from 'node:fs';
 import path from 'node:path';
-import {
-  DataBaseNotFoundError, KeyNotFoundError, KeyTypeConflictError, NotADataBaseError, ReadonlyError, UnknownLoaderError, isDataBaseError,
-} from './errors.js';
+import { DataBaseNotFoundError, KeyNotFoundError, KeyTypeConflictError, NotADataBaseError, ReadonlyError, isDataBaseError } from './errors.js';
 import { createDbState, readDbState, refuseLegacy } from './dbstate.js';
 import { checkKeyFolderLength, formatKey, keyParts, relativeKeyFolder, type Key } from './keys.js';
-import { CHECKSUMS_FIELD, DB_STATE_FILE, LOADER_FILE, METADATA_FILE, metadataSchema, pythonJson, readJsonFile, type DbStateJson, type MetadataJson, SUBDB_LOADER, FOLDER_LOADER, SUBDB_FOLDER } from './ondisk.js';
-import { postHocMetadata } from './provenance.js';
+import { LOADER_FILE, type DbStateJson, type MetadataJson, SUBDB_LOADER, FOLDER_LOADER, SUBDB_FOLDER } from './ondisk.js';
+import type { MaybeCalculateOptions, OpenOptions, SetManyEntry, WriteOptions } from './options.js';
 import { Registry } from './registry.js';
-import { ensureRegistered, registerChecked, reregisterTree, unregisterTree } from './registration.js';
-import { keyFolderEntries, walkKeys } from './walk.js';
+import { ensureRegistered } from './registration.js';
+import { keyFolderEntries, subDataBaseIdentity, walkKeys } from './walk.js';
 import { fsckDataBase, type FsckOptions, type FsckReport } from './fsck.js';
 import { verifyDataBase, type VerifyReport } from './verify.js';
-import { pathExists, replaceFileAtomically, syncDirectory } from './store/durable.js';
-import { commitKey, commitKeys, type KeyCommit } from './store/commit.js';
-import { checksumFolder } from './store/checksum.js';
-import { recoverKeyFolder, retireKeyFolder } from './store/keyfolder.js';
-import { DEFAULT_LOCK_OPTIONS, fileLocks, type HeldLock, type KeyLocks } from './store/locks.js';
-import { folderIdentity } from './store/read-retry.js';
+import { pathExists } from './store/durable.js';
+import { commitKeys, type KeyCommit } from './store/commit.js';
+import type { HeldLock } from './store/locks.js';
 import { checkVersionRef, diffVersions, listVersions, resolveVersionFolder, restoreVersion, type VersionDiff, type VersionInfo, type VersionRef } from './history.js';
-import { calculate, findStale, folderDigest, type CalculationPort, type RecipeOptions, type StaleKey } from './lineage.js';
-import { loadFolder, loadKey, loaderNameAt, readLoaderJson, refuseLinkedKeyFolder, valueCommit } from './key-io.js';
-import { defaultDumperFor, getLoader, shortLoaderName, whyNoDefaultDumper } from '../loaders/index.js';
-import type { Loader, LoaderContext } from '../loaders/types.js';
+import { calculate, findStale, folderDigest, type CalculationPort, type StaleKey } from './lineage.js';
+import { chooseDumper, isSymbolicLink, loadFolder, loaderNameAt, readKeyMetadata, readLoaderJson, recordFolderChecksums, refuseLinkedKeyFolder } from './key-io.js';
+import { deleteKeyFolder, moveKeyFolder } from './key-ops.js';
+import { DbFolder } from './db-folder.js';
+import { getLoader, shortLoaderName } from '../loaders/index.js';
+import type { Loader } from '../loaders/types.js';
 
-export interface OpenOptions {
-  /** Refuse every write; never takes locks. Sub-databases inherit it. */
-  readonly?: boolean;
-  /** Throw instead of creating a database where there is none. */
-  nocreate?: boolean;
-  /** How long a writer waits for another writer of the same key (default 60 s). */
-  lockTimeoutMs?: number;
-  /** Age after which a lock of a killed process is taken over (default 10 s, at least 2 s). */
-  lockStaleMs?: number;
-  /** A folder in the git checkout of the code writing keys (default: the working directory). */
-  gitDir?: string;
-  /** Where ids are registered (default: $ISFDB_REGISTRY or ~/.isf-data-base/registry). */
-  registry?: Registry;
-  /**
-   * fsync every written file and folder before a write becomes visible (default true): a value
-   * then survives power loss. With false, writes stay atomic against killed processes (the page
-   * cache survives them) but a power cut may lose recent ones; about 3x more small writes per second.
-   */
-  fsync?: boolean;
-  /** Keep the last N values of a key on overwrite (see history.ts); 0 (default) drops them as ISF does. */
-  keepVersions?: number;
-  /** How writers of a key are serialised (default: `<key>.lock` folders, see store/locks.ts); e.g. a Redis backend. */
-  locks?: KeyLocks;
-}
-
-/** Options of one write. */
-export interface WriteOptions {
-  /** Overrides the database's keepVersions for this write. */
-  keepVersions?: number;
-}
-
-/** `params`, `inputs` and `code` make a recipe (see lineage.ts); without them ISF's behaviour: compute once, then read. */
-export interface MaybeCalculateOptions extends RecipeOptions {
-  force?: boolean;
-  dumper?: string | Loader<never>;
-  /** Overrides the database's keepVersions when this call overwrites the key. */
-  keepVersions?: number;
-}
-
-/** Extras of a write: fields added to metadata.json, and the history setting. */
-interface WriteExtras {
-  extraMetadata?: Record<string, unknown>;
-  keepVersions?: number;
-}
-
-/** What a key is, for listings: its loader's short name and, for sub-databases, that fact. */
-export interface KeyInfo {
-  key: string[];
-  loader: string;
-}
+export type { OpenOptions, WriteOptions, MaybeCalculateOptions, KeyInfo, SetManyEntry } from './options.js';
 
 type AnyLoader = Loader<never>;
-
-/** One entry of setMany: a key, its value and, optionally, the dumper and its options. */
-export interface SetManyEntry {
-  key: Key;
-  value: unknown;
-  dumper?: string | AnyLoader;
-  dumpOptions?: Record<string, unknown>;
-}
 
 export class DataBase {
   /** Sub-database handles by key folder name, with the identity of the folder they were opened on. */
   private readonly subDbs = new Map<string, { db: DataBase; identity: string }>();
 
+  /** The key-level work (locks, reads, commits) in this database's folder. */
+  private readonly folder: DbFolder;
+
   private constructor(
     readonly basedir: string,
     private state: DbStateJson,
     private readonly options: OpenOptions & { registry: Registry },
-  ) {}
+  ) {
+    this.folder = new DbFolder(basedir, options, (dir) => DataBase.open(dir, { ...options, nocreate: true }));
+  }
 
   get id(): string {
     return this.state._unique_id ?? '';
@@ -158,22 +102,18 @@ export class DataBase {
     if (parent === undefined) return false;
     const folder = path.join(parent.basedir, parts[parts.length - 1]!);
     // A symbolic link is not a key (keys() does not list it either).
-    if (fsSync.lstatSync(folder, { throwIfNoEntry: false })?.isSymbolicLink()) return false;
+    if (isSymbolicLink(folder)) return false;
     return (await pathExists(path.join(folder, LOADER_FILE))) || pathExists(path.join(folder, 'Loader.pickle'));
   }
 
   /** The stored value; `options` go to the loader, except `version` (a number from db.history(key), or 'current'). */
   async get(key: Key, options?: Record<string, unknown>): Promise<unknown> {
-    const parts = keyParts(key);
-    const shown = formatKey(parts);
-    const parent = await this.parentOf(parts, { create: false });
-    if (parent === undefined) throw new KeyNotFoundError(shown, this.basedir);
-    const name = parts[parts.length - 1]!;
+    const { parent, name, shown } = await this.locate(key);
     const { version, ...loaderOptions } = options ?? {};
     const wanted = version === undefined ? 'current' : checkVersionRef(version);
-    if (wanted === 'current') return parent.getLocal(name, shown, version === undefined ? options : loaderOptions);
+    if (wanted === 'current') return parent.folder.getLocal(name, shown, version === undefined ? options : loaderOptions);
     const folder = await resolveVersionFolder(parent.basedir, name, shown, wanted);
-    return loadFolder(folder, shown, parent.loaderContext(shown), loaderOptions);
+    return loadFolder(folder, shown, parent.folder.loaderContext(shown), loaderOptions);
   }
 
   /** The kept versions of a key, oldest first, then its current value (see history.ts). */
@@ -184,15 +124,10 @@ export class DataBase {
 
   /** Make a kept version current again; the current value goes into the history. Returns the number it got. */
   async restore(key: Key, version: number, options: WriteOptions = {}): Promise<number | undefined> {
-    const parts = keyParts(key);
-    const shown = formatKey(parts);
-    this.assertWritable('restore', shown);
-    const parent = await this.parentOf(parts, { create: false });
-    if (parent === undefined) throw new KeyNotFoundError(shown, this.basedir);
-    const name = parts[parts.length - 1]!;
+    const { parent, name, shown } = await this.locate(key, { writing: 'restore' });
     const wanted = checkVersionRef(version);
     if (wanted === 'current') return undefined;
-    return parent.withKeyLock(name, shown, async () => {
+    return parent.folder.withKeyLock(name, shown, async () => {
       if ((await loaderNameAt(parent.basedir, name).catch(() => undefined)) === SUBDB_LOADER) {
         throw new KeyTypeConflictError(shown, parent.basedir, 'is a sub-database and cannot be replaced by a kept version; delete it first');
       }
@@ -213,14 +148,7 @@ export class DataBase {
   /** metadata.json of a key, as on disk; a missing file is filled in "post hoc" as ISF does. */
   async metadata(key: Key): Promise<MetadataJson> {
     const { db, name, shown } = await this.existingKey(key);
-    const folder = path.join(db.basedir, name);
-    const file = path.join(folder, METADATA_FILE);
-    if (await pathExists(file)) return readJsonFile(file, metadataSchema, shown);
-    const loaderJson = await readLoaderJson(db.basedir, name, shown).catch(() => undefined);
-    const stat = await fs.stat(folder);
-    const meta = postHocMetadata(loaderJson ? shortLoaderName(loaderJson.Loader) : 'unknown', stat.mtime);
-    if (!db.readonly) await replaceFileAtomically(file, pythonJson(meta));
-    return meta;
+    return readKeyMetadata(db.basedir, name, shown, db.readonly);
   }
 
   /** The short loader name of a key (e.g. 'numpy_to_npy'). */
@@ -238,16 +166,14 @@ export class DataBase {
 
   /** Store `value` under `key`, atomically. `dumper` is a loader name or object; by default chosen from the value. */
   async set(key: Key, value: unknown, dumper?: string | AnyLoader, dumpOptions?: Record<string, unknown>, writeOptions: WriteOptions = {}): Promise<void> {
-    const parts = keyParts(key);
-    this.assertWritable('set', formatKey(parts));
-    const loader = await this.chooseDumper(value, dumper, formatKey(parts));
+    this.assertWritable('set', formatKey(keyParts(key)));
+    const loader = await chooseDumper(value, dumper, formatKey(keyParts(key)));
     if (loader.kind === 'database') {
-      await this.createSubDb(parts);
+      await this.createSubDb(key);
       return;
     }
-    const parent = (await this.parentOf(parts, { create: true }))!;
-    const name = parts[parts.length - 1]!;
-    await parent.withKeyLock(name, formatKey(parts), (lock) => parent.writeLocked(name, formatKey(parts), loader, value, dumpOptions, lock, writeOptions));
+    const { parent, name, shown } = await this.locate(key, { create: true });
+    await parent.folder.withKeyLock(name, shown, (lock) => parent.folder.writeLocked(name, shown, loader, value, dumpOptions, lock, writeOptions));
   }
 
   /**
@@ -260,13 +186,11 @@ export class DataBase {
     const planned: Array<{ parent: DataBase; name: string; shown: string; loader: AnyLoader; entry: SetManyEntry }> = [];
     const seen = new Set<string>();
     for (const entry of entries) {
-      const parts = keyParts(entry.key);
-      const shown = formatKey(parts);
+      const shown = formatKey(keyParts(entry.key));
       this.assertWritable('set', shown);
-      const loader = await this.chooseDumper(entry.value, entry.dumper, shown);
+      const loader = await chooseDumper(entry.value, entry.dumper, shown);
       if (loader.kind === 'database') throw new KeyTypeConflictError(shown, this.basedir, 'setMany does not create sub-databases; use createSubDb');
-      const parent = (await this.parentOf(parts, { create: true }))!;
-      const name = parts[parts.length - 1]!;
+      const { parent, name } = await this.locate(entry.key, { create: true });
       const id = path.join(parent.basedir, name);
       if (seen.has(id)) throw new KeyTypeConflictError(shown, this.basedir, 'appears twice in one setMany batch');
       seen.add(id);
@@ -278,10 +202,10 @@ export class DataBase {
     try {
       const commits: KeyCommit[] = [];
       for (const p of planned) {
-        const lock = await p.parent.lockKey(p.name, p.shown);
+        const lock = await p.parent.folder.lockKey(p.name, p.shown);
         locks.push(lock);
-        await p.parent.refuseSubDbOverwrite(p.name, p.shown);
-        commits.push(p.parent.valueWrite(p.name, p.shown, p.loader, p.entry.value, p.entry.dumpOptions, lock, writeOptions).commit);
+        await p.parent.folder.refuseSubDbOverwrite(p.name, p.shown);
+        commits.push(p.parent.folder.valueWrite(p.name, p.shown, p.loader, p.entry.value, p.entry.dumpOptions, lock, writeOptions).commit);
       }
       await commitKeys(commits, { durable: this.options.fsync !== false });
     } finally {
@@ -290,27 +214,10 @@ export class DataBase {
   }
 
   async delete(key: Key): Promise<void> {
-    const parts = keyParts(key);
-    const shown = formatKey(parts);
-    this.assertWritable('delete', shown);
-    const parent = await this.parentOf(parts, { create: false });
-    if (parent === undefined) throw new KeyNotFoundError(shown, this.basedir);
-    const name = parts[parts.length - 1]!;
-    await parent.withKeyLock(name, shown, async () => {
-      if (!(await pathExists(path.join(parent.basedir, name)))) throw new KeyNotFoundError(shown, this.basedir);
-      const isSubDb = (await loaderNameAt(parent.basedir, name).catch(() => undefined)) === SUBDB_LOADER;
-      // Move the folder away first, then unregister the ids found in the moved copy. Walking it in
-      // place raced with processes creating or opening sub-databases inside it, whose registrations
-      // then outlived the folder (dangling ids); those processes re-check after registering (see
-      // registration.ts).
-      const retired = retireKeyFolder(parent.basedir, name);
+    const { parent, name, shown } = await this.locate(key, { writing: 'delete' });
+    await parent.folder.withKeyLock(name, shown, async () => {
       parent.subDbs.delete(name);
-      if (retired === undefined) throw new KeyNotFoundError(shown, this.basedir);
-      await syncDirectory(parent.basedir);
-      if (isSubDb) await unregisterTree(this.options.registry, path.join(retired, SUBDB_FOLDER));
-      // maxRetries: ENOTEMPTY when a process that still held a lock inside the moved folder left an
-      // entry there late.
-      await fs.rm(retired, { recursive: true, force: true, maxRetries: 5 });
+      await deleteKeyFolder(parent.basedir, name, shown, this.basedir, this.options.registry);
     });
   }
 
@@ -334,18 +241,9 @@ export class DataBase {
     const [first, second] = fromDir < toDir
       ? [[source, fromName, formatKey(from)], [target, toName, formatKey(to)]] as const
       : [[target, toName, formatKey(to)], [source, fromName, formatKey(from)]] as const;
-    await first[0].withKeyLock(first[1], first[2], () => second[0].withKeyLock(second[1], second[2], async () => {
-      if (!(await pathExists(fromDir))) throw new KeyNotFoundError(formatKey(from), this.basedir);
-      if (await pathExists(toDir)) {
-        throw new KeyTypeConflictError(formatKey(to), target.basedir, 'already exists; delete it first or choose another key');
-      }
-      await fs.rename(fromDir, toDir);
+    await first[0].folder.withKeyLock(first[1], first[2], () => second[0].folder.withKeyLock(second[1], second[2], async () => {
       source.subDbs.delete(fromName);
-      await syncDirectory(target.basedir);
-      if (source.basedir !== target.basedir) await syncDirectory(source.basedir);
-      if ((await loaderNameAt(target.basedir, toName).catch(() => undefined)) === SUBDB_LOADER) {
-        await reregisterTree(this.options.registry, path.join(toDir, SUBDB_FOLDER));
-      }
+      await moveKeyFolder({ dir: fromDir, shown: formatKey(from) }, { dir: toDir, shown: formatKey(to) }, this.basedir, this.options.registry);
     }));
   }
 
@@ -363,19 +261,15 @@ export class DataBase {
 
   /** Create (or return the existing) managed folder at `key`; returns its absolute path. */
   async createManagedFolder(key: Key): Promise<string> {
-    const parts = keyParts(key);
-    const shown = formatKey(parts);
-    this.assertWritable('create a managed folder at', shown);
-    const parent = (await this.parentOf(parts, { create: true }))!;
-    const name = parts[parts.length - 1]!;
+    const { parent, name, shown } = await this.locate(key, { create: true, writing: 'create a managed folder at' });
     const folder = path.join(parent.basedir, name);
-    await parent.withKeyLock(name, shown, async () => {
+    await parent.folder.withKeyLock(name, shown, async () => {
       const existing = await loaderNameAt(parent.basedir, name).catch(() => undefined);
       if (existing === FOLDER_LOADER) return;
       if (existing !== undefined || (await pathExists(folder))) {
         throw new KeyTypeConflictError(shown, parent.basedir, `holds ${existing ?? 'something'}, not a managed folder; a managed folder does not overwrite an existing key`);
       }
-      await parent.writeUnlocked(name, shown, await getLoader(FOLDER_LOADER), undefined, undefined);
+      await parent.folder.writeUnlocked(name, shown, await getLoader(FOLDER_LOADER), undefined, undefined);
     });
     return folder;
   }
@@ -388,15 +282,7 @@ export class DataBase {
   async recordManagedFiles(key: Key): Promise<number> {
     const { db, name, shown } = await this.existingKey(key);
     this.assertWritable('record the files of', shown);
-    return db.withKeyLock(name, shown, async () => {
-      const loader = await loaderNameAt(db.basedir, name);
-      if (loader !== FOLDER_LOADER) throw new KeyTypeConflictError(shown, db.basedir, `holds ${loader ?? 'nothing'}, not a managed folder`);
-      const folder = path.join(db.basedir, name);
-      const checksums = await checksumFolder(folder, [LOADER_FILE, METADATA_FILE]);
-      const metadata = await this.metadata(key);
-      await replaceFileAtomically(path.join(folder, METADATA_FILE), pythonJson({ ...metadata, [CHECKSUMS_FIELD]: checksums }));
-      return Object.keys(checksums).length;
-    });
+    return db.folder.withKeyLock(name, shown, () => recordFolderChecksums(db.basedir, name, shown));
   }
 
   /**
@@ -458,13 +344,13 @@ export class DataBase {
   private async subDbLocal(name: string, shown: string): Promise<DataBase> {
     const existing = await loaderNameAt(this.basedir, name).catch(() => undefined);
     if (existing === SUBDB_LOADER) return this.openSubDb(name);
-    await this.withKeyLock(name, shown, async () => {
+    await this.folder.withKeyLock(name, shown, async () => {
       const now = await loaderNameAt(this.basedir, name).catch(() => undefined);
       if (now === SUBDB_LOADER) return;
       if (now !== undefined || (await pathExists(path.join(this.basedir, name)))) {
         throw new KeyTypeConflictError(shown, this.basedir, `holds data (${now ?? 'unknown'}); a key holding data cannot become a sub-database, delete it first`);
       }
-      await this.writeUnlocked(name, shown, await getLoader(SUBDB_LOADER), undefined, undefined);
+      await this.folder.writeUnlocked(name, shown, await getLoader(SUBDB_LOADER), undefined, undefined);
     });
     return this.openSubDb(name);
   }
@@ -473,9 +359,7 @@ export class DataBase {
   private async openSubDb(name: string): Promise<DataBase> {
     refuseLinkedKeyFolder(this.basedir, name, name);
     refuseLinkedKeyFolder(path.join(this.basedir, name), SUBDB_FOLDER, name);
-    // The key folder and its db_state.json as they are now: a cached handle serves only the same
-    // sub-database (not one deleted and re-created, nor one whose db_state.json was removed or rewritten).
-    const identity = `${folderIdentity(path.join(this.basedir, name))}/${fileVersion(path.join(this.basedir, name, SUBDB_FOLDER, DB_STATE_FILE))}`;
+    const identity = subDataBaseIdentity(path.join(this.basedir, name));
     const cached = this.subDbs.get(name);
     if (cached !== undefined && cached.identity === identity) return cached.db;
     const db = await DataBase.open(path.join(this.basedir, name, SUBDB_FOLDER), { ...this.options, nocreate: true });
@@ -483,43 +367,25 @@ export class DataBase {
     return db;
   }
 
-  private async existingKey(key: Key): Promise<{ db: DataBase; name: string; shown: string }> {
+  /**
+   * The database holding `key` (created on the way with `create`), the key's folder name and its
+   * printable form; KeyNotFoundError when a sub-database on the way is missing. `writing` names the
+   * operation refused on a readonly database.
+   */
+  private async locate(key: Key, { create = false, writing }: { create?: boolean; writing?: string } = {}): Promise<{ parent: DataBase; name: string; shown: string }> {
     const parts = keyParts(key);
     const shown = formatKey(parts);
-    const db = await this.parentOf(parts, { create: false });
-    const name = parts[parts.length - 1]!;
-    if (db === undefined) throw new KeyNotFoundError(shown, this.basedir);
-    refuseLinkedKeyFolder(db.basedir, name, shown);
-    if (!(await pathExists(path.join(db.basedir, name)))) throw new KeyNotFoundError(shown, this.basedir);
-    return { db, name, shown };
+    if (writing !== undefined) this.assertWritable(writing, shown);
+    const parent = await this.parentOf(parts, { create });
+    if (parent === undefined) throw new KeyNotFoundError(shown, this.basedir);
+    return { parent, name: parts[parts.length - 1]!, shown };
   }
 
-  private async chooseDumper(value: unknown, dumper: string | AnyLoader | undefined, shown: string): Promise<AnyLoader> {
-    if (typeof dumper === 'string') return getLoader(dumper, shown);
-    if (dumper !== undefined) return dumper;
-    const chosen = await defaultDumperFor(value);
-    if (chosen === undefined) {
-      throw new UnknownLoaderError('(default)', shown, `no loader stores this value: ${await whyNoDefaultDumper(value)}; name a dumper, or register a loader whose canDump() accepts it`);
-    }
-    return chosen;
-  }
-
-  private getLocal(name: string, shown: string, options: Record<string, unknown> | undefined): Promise<unknown> {
-    const locks = this.locks();
-    return loadKey(this.basedir, name, shown, this.loaderContext(shown), options, () => locks.mayBeHeld(path.join(this.basedir, name)));
-  }
-
-  private loaderContext(shown: string): LoaderContext {
-    return {
-      key: shown,
-      basedir: this.basedir,
-      readonly: this.readonly,
-      createDatabase: async (dir: string) => createDbState(dir, dir),
-      openDatabase: async (dir: string) => {
-        refuseLinkedKeyFolder(path.dirname(dir), path.basename(dir), shown);
-        return DataBase.open(dir, { ...this.options, nocreate: true });
-      },
-    };
+  private async existingKey(key: Key): Promise<{ db: DataBase; name: string; shown: string }> {
+    const { parent, name, shown } = await this.locate(key);
+    refuseLinkedKeyFolder(parent.basedir, name, shown);
+    if (!(await pathExists(path.join(parent.basedir, name)))) throw new KeyNotFoundError(shown, this.basedir);
+    return { db: parent, name, shown };
   }
 
   /** What lineage.calculate needs to read, check and (under the key's lock) write `key`. */
@@ -542,85 +408,15 @@ export class DataBase {
       },
       withLock: async (body) => {
         const parent = (await this.parentOf(parts, { create: true }))!;
-        return parent.withKeyLock(name, shown, (lock) => body(async (value, extraMetadata) => {
-          const loader = await this.chooseDumper(value, options.dumper, shown);
+        return parent.folder.withKeyLock(name, shown, (lock) => body(async (value, extraMetadata) => {
+          const loader = await chooseDumper(value, options.dumper, shown);
           if (loader.kind === 'database') {
             throw new KeyTypeConflictError(shown, parent.basedir, 'maybeCalculate cannot store a sub-database; use createSubDb');
           }
-          await parent.writeLocked(name, shown, loader, value, undefined, lock, { extraMetadata, keepVersions: options.keepVersions });
+          await parent.folder.writeLocked(name, shown, loader, value, undefined, lock, { extraMetadata, keepVersions: options.keepVersions });
         }));
       },
     };
   }
 
-  private async refuseSubDbOverwrite(name: string, shown: string): Promise<void> {
-    const existing = await loaderNameAt(this.basedir, name).catch(() => undefined);
-    if (existing === SUBDB_LOADER || (await pathExists(path.join(this.basedir, name, SUBDB_FOLDER)))) {
-      throw new KeyTypeConflictError(shown, this.basedir, 'is a sub-database and cannot be overwritten with data; delete it first');
-    }
-  }
-
-  /** Write a data key; the caller holds its lock. */
-  private async writeLocked(name: string, shown: string, loader: AnyLoader, value: unknown, dumpOptions: Record<string, unknown> | undefined, lock: HeldLock, writeExtras: WriteExtras): Promise<void> {
-    await this.refuseSubDbOverwrite(name, shown);
-    await this.writeUnlocked(name, shown, loader, value, dumpOptions, lock, writeExtras);
-  }
-
-  private valueWrite(name: string, shown: string, loader: AnyLoader, value: unknown, dumpOptions: Record<string, unknown> | undefined, lock: HeldLock | undefined, writeExtras: WriteExtras): ReturnType<typeof valueCommit> {
-    return valueCommit({
-      dbDir: this.basedir, name, shown, loader, value, dumpOptions,
-      ctx: this.loaderContext(shown),
-      gitDir: this.options.gitDir,
-      ...(writeExtras.extraMetadata === undefined ? {} : { extraMetadata: writeExtras.extraMetadata }),
-      keep: writeExtras.keepVersions ?? this.options.keepVersions ?? 0,
-      ...(lock === undefined ? {} : { lock }),
-    });
-  }
-
-  /** Commit a key folder through store/commit.ts; the caller holds the key's lock. */
-  private async writeUnlocked(
-    name: string, shown: string, loader: AnyLoader, value: unknown,
-    dumpOptions: Record<string, unknown> | undefined, lock?: HeldLock, writeExtras: WriteExtras = {},
-  ): Promise<void> {
-    const { commit, created } = this.valueWrite(name, shown, loader, value, dumpOptions, lock, writeExtras);
-    await commitKey(commit, { durable: this.options.fsync !== false });
-    const createdId = created()?._unique_id;
-    if (createdId) await registerChecked(this.options.registry, createdId, path.join(this.basedir, name, SUBDB_FOLDER));
-  }
-
-  private locks(): KeyLocks {
-    return this.options.locks ?? fileLocks;
-  }
-
-  /** Every write of a key goes through its lock: the one place writes refuse a symbolic link in place of the key. */
-  private lockKey(name: string, shown: string): Promise<HeldLock> {
-    refuseLinkedKeyFolder(this.basedir, name, shown);
-    return this.locks().acquire(path.join(this.basedir, name), shown, {
-      timeoutMs: this.options.lockTimeoutMs ?? DEFAULT_LOCK_OPTIONS.timeoutMs,
-      staleMs: this.options.lockStaleMs ?? DEFAULT_LOCK_OPTIONS.staleMs,
-    }).then(async (lock) => {
-      try {
-        await recoverKeyFolder(this.basedir, name);
-      } catch (err) {
-        await lock.release();
-        throw err;
-      }
-      return lock;
-    });
-  }
-
-  private async withKeyLock<T>(name: string, shown: string, body: (lock: HeldLock) => Promise<T>): Promise<T> {
-    const lock = await this.lockKey(name, shown);
-    try {
-      return await body(lock);
-    } finally {
-      await lock.release();
-    }
-  }
-}
-
-/** Identity and last change of a file, or '' when it is absent. */
-function fileVersion(file: string): string {
-  const stat = fsSync.lstatSync(file, { throwIfNoEntry: false });
-  return stat === undefined ? '' : `${stat.ino}:${stat.mtimeMs}:${stat.size}`;
 }

@@ -22,74 +22,17 @@ import path from 'node:path';
 import { isDataBaseError, messageOf } from './errors.js';
 import { DELETING_MARK, isKeyFolderName } from './keys.js';
 import { newUniqueId, readDbState } from './dbstate.js';
-import { giveCopyItsOwnId, holdsId, isCopyOf } from './registration.js';
 import { DB_STATE_FILE, LOADER_FILE, dbStateSchema, loaderJsonSchema, parseJsonText, pythonJson, SUBDB_LOADER, SUBDB_FOLDER, REGISTERED_DUMPERS } from './ondisk.js';
 import { Registry } from './registry.js';
+import { giveCopyItsOwnId, holdsId, isCopyOf, registerChecked } from './registration.js';
+import type { FsckFinding, FsckOptions, FsckRepair, FsckReport } from './fsck-findings.js';
 import { replaceFileAtomically, syncDirectory } from './store/durable.js';
 import { STAGING_FOLDER, keyOfStagedWrite, listStagedWrites, recoverKeyFolder, retireKeyFolder } from './store/keyfolder.js';
 import { DEFAULT_LOCK_OPTIONS, acquireLock, type HeldLock } from './store/locks.js';
 import { shortLoaderName } from '../loaders/index.js';
 
-export type FsckFinding =
-  /** A temporary write folder of a writer that is gone (or, without repair, maybe still writing). */
-  | { kind: 'staged-write'; path: string; key: string[]; repair?: FsckRepair }
-  /** A `<key>.deleting.<X>` folder left by an overwrite or delete that was killed. */
-  | { kind: 'retired-value'; path: string; key: string[]; repair?: FsckRepair }
-  /** A lock not refreshed for longer than the stale timeout: its holder is dead. */
-  | { kind: 'stale-lock'; path: string; key: string[]; ageMs: number; repair?: FsckRepair }
-  /** A key folder without Loader.json. */
-  | { kind: 'incomplete-key'; path: string; key: string[]; repair?: FsckRepair }
-  /** A key folder (or the staging or db folder) that is a symbolic link: never followed, never repaired. */
-  | { kind: 'symlink'; path: string; key: string[]; target: string }
-  /** A sub-database key whose db/db_state.json is missing. */
-  | { kind: 'subdb-missing-state'; path: string; key: string[]; repair?: FsckRepair }
-  /** A database whose db_state.json cannot be read: reported, never rewritten (it holds the id). */
-  | { kind: 'unreadable-state'; path: string; key: string[]; reason: string }
-  /** A database whose id is not registered to its folder. */
-  | { kind: 'unregistered'; path: string; key: string[]; id: string; registeredTo?: string; repair?: FsckRepair }
-  /** A database holding the id registered to another folder that holds it too: a copy (or the original of one). */
-  | { kind: 'duplicate-id'; path: string; key: string[]; id: string; registeredTo: string; repair?: FsckRepair }
-  /** A registry entry pointing inside this database at a folder that holds no database with that id. */
-  | { kind: 'dangling-registration'; path: string; key: string[]; id: string; repair?: FsckRepair }
-  /** A leftover temporary file of an atomic file replacement. */
-  | { kind: 'temp-file'; path: string; key: string[]; repair?: FsckRepair }
-  /** Debris fsck could not look at because a live process holds the key's lock. */
-  | { kind: 'busy'; path: string; key: string[]; reason: string };
-
-export type FsckFindingKind = FsckFinding['kind'];
-
-/** What repair did about a finding. */
-export interface FsckRepair {
-  action: 'removed' | 'rolled-forward' | 'registered' | 'recreated' | 'new-id' | 'left' | 'failed';
-  detail?: string;
-}
-
-export interface FsckOptions {
-  /** Remove or re-register what was found (default: only report). */
-  repair?: boolean;
-  /** Where ids are registered (default: $ISFDB_REGISTRY or ~/.isf-data-base/registry). */
-  registry?: Registry;
-  /** Age after which a lock counts as left by a dead process (default 10 s, at least 2 s). */
-  lockStaleMs?: number;
-  /** How long to wait for a key's lock before reporting the key as busy (default 10 s). */
-  lockTimeoutMs?: number;
-  /** Age after which a temporary file counts as left by a dead process (default 1 h). */
-  tempAgeMs?: number;
-  /**
-   * The caller asserts that no process uses the database (e.g. after a node crash): every lock
-   * counts as stale and every temporary file as dead.
-   */
-  offline?: boolean;
-}
-
-export interface FsckReport {
-  basedir: string;
-  databasesChecked: number;
-  keysChecked: number;
-  findings: FsckFinding[];
-  /** True when nothing was found, or everything found was repaired. */
-  clean: boolean;
-}
+export type { FsckFinding, FsckFindingKind, FsckRepair, FsckOptions, FsckReport } from './fsck-findings.js';
+export { describeFsckFinding } from './fsck-findings.js';
 
 /** Our internal folders in a database folder: `.isfdb.deleting.staging`, `.isfdb.deleting.history`. */
 const INTERNAL_PREFIX = '.isfdb';
@@ -223,7 +166,7 @@ async function checkKeyFolder(dir: string, name: string, key: string[], ctx: Ctx
         await fs.mkdir(sub, { recursive: true });
         const id = newUniqueId();
         await replaceFileAtomically(path.join(sub, DB_STATE_FILE), pythonJson({ _registeredDumpers: REGISTERED_DUMPERS, _unique_id: id, _registered_to_path: sub }));
-        await ctx.registry.register(id, sub);
+        if (!(await registerChecked(ctx.registry, id, sub))) throw new Error('the sub-database was removed meanwhile');
       }, 'recreated');
     }
     ctx.report.findings.push(finding);
@@ -268,12 +211,8 @@ async function checkRegistration(dir: string, key: string[], ctx: Ctx): Promise<
   const finding: FsckFinding = { kind: 'unregistered', path: dir, key, id, ...(registeredTo === undefined ? {} : { registeredTo }) };
   if (ctx.options.repair) {
     finding.repair = await attempt(async () => {
-      await ctx.registry.register(id, dir);
       // A concurrent delete of this sub-database may have unregistered it meanwhile: do not revive it.
-      if (!holdsId(dir, id)) {
-        await ctx.registry.unregister(id);
-        throw new Error('the database was removed meanwhile');
-      }
+      if (!(await registerChecked(ctx.registry, id, dir))) throw new Error('the database was removed meanwhile');
     }, 'registered');
   }
   ctx.report.findings.push(finding);
@@ -295,7 +234,6 @@ async function checkDanglingRegistrations(basedir: string, ctx: Ctx): Promise<vo
     ctx.report.findings.push(finding);
   }
 }
-
 
 async function checkLock(dir: string, name: string, prefix: string[], ctx: Ctx): Promise<void> {
   const lockDir = path.join(dir, name);
@@ -456,25 +394,3 @@ function readlinkOr(p: string): string {
 
 /** @deprecated Use fsckDataBase (one spelling of DataBase in every name). */
 export const fsckDatabase = fsckDataBase;
-
-/** One line per finding, for people. */
-export function describeFsckFinding(finding: FsckFinding): string {
-  const key = finding.key.length === 0 ? '(database)' : finding.key.join('/');
-  const repaired = 'repair' in finding && finding.repair !== undefined
-    ? ` -> ${finding.repair.action}${finding.repair.detail === undefined ? '' : ` (${finding.repair.detail})`}`
-    : '';
-  switch (finding.kind) {
-    case 'staged-write': return `${key}: temporary write folder ${finding.path}${repaired}`;
-    case 'retired-value': return `${key}: leftover of an overwrite or delete ${finding.path}${repaired}`;
-    case 'stale-lock': return `${key}: stale lock ${finding.path} (not refreshed for ${finding.ageMs} ms)${repaired}`;
-    case 'incomplete-key': return `${key}: key folder without Loader.json ${finding.path}${repaired}`;
-    case 'symlink': return `${key}: ${finding.path} is a symbolic link to ${finding.target} (not followed; remove it by hand if it should not be there)`;
-    case 'subdb-missing-state': return `${key}: sub-database without db_state.json ${finding.path}${repaired}`;
-    case 'unreadable-state': return `${key}: ${finding.path}: ${finding.reason}`;
-    case 'unregistered': return `${key}: database ${finding.path} (id ${finding.id}) is ${finding.registeredTo === undefined ? 'not registered' : `registered to ${finding.registeredTo}`}${repaired}`;
-    case 'duplicate-id': return `${key}: database ${finding.path} holds id ${finding.id}, which is registered to ${finding.registeredTo}, a database with the same id: one is a copy of the other${finding.repair === undefined ? ` (isfdb fsck ${finding.path} --repair gives ${finding.path} an id of its own)` : repaired}`;
-    case 'dangling-registration': return `${key}: registry entry ${finding.id} points at ${finding.path}, where no database with that id is${repaired}`;
-    case 'temp-file': return `${key}: leftover temporary file ${finding.path}${repaired}`;
-    case 'busy': return `${key}: skipped, ${finding.reason}`;
-  }
-}

@@ -13,7 +13,8 @@
  * ```
  */
 export { DataBase } from './database.js';
-export type { OpenOptions, MaybeCalculateOptions, KeyInfo, WriteOptions } from './database.js';
+export type { OpenOptions, MaybeCalculateOptions, KeyInfo, WriteOptions, SetManyEntry } from './database.js';
+export type { KeyLocks, HeldLock, LockOptions } from './store/locks.js';
 export { resolvePath, enclosingDataBase, enclosingDatabase } from './paths.js';
 export type { ResolveOptions } from './paths.js';
 export { Registry } from './registry.js';

@@ -5,13 +5,15 @@
  */
 import fsSync from 'node:fs';
 import path from 'node:path';
-import { DataBaseError, KeyNotFoundError, KeyTypeConflictError, LoaderError, UnsupportedFormatError, isDataBaseError } from './errors.js';
+import { DataBaseError, KeyNotFoundError, KeyTypeConflictError, LoaderError, UnknownLoaderError, UnsupportedFormatError, isDataBaseError } from './errors.js';
 import { createDbState } from './dbstate.js';
-import { CHECKSUMS_FIELD, LOADER_FILE, loaderJsonSchema, pythonJson, readJsonFile, type DbStateJson, type MetadataJson } from './ondisk.js';
-import { buildMetadata } from './provenance.js';
+import { CHECKSUMS_FIELD, FOLDER_LOADER, LOADER_FILE, METADATA_FILE, loaderJsonSchema, metadataSchema, pythonJson, readJsonFile, type DbStateJson, type MetadataJson } from './ondisk.js';
+import { buildMetadata, postHocMetadata } from './provenance.js';
+import { replaceFileAtomically } from './store/durable.js';
 import type { KeyCommit } from './store/commit.js';
 import { readRetryingSwaps } from './store/read-retry.js';
-import { fullLoaderName, getLoader, shortLoaderName } from '../loaders/index.js';
+import { checksumFolder } from './store/checksum.js';
+import { defaultDumperFor, fullLoaderName, getLoader, shortLoaderName, whyNoDefaultDumper } from '../loaders/index.js';
 import type { Loader, LoaderContext, LoaderJson } from '../loaders/types.js';
 
 type AnyLoader = Loader<never>;
@@ -23,9 +25,27 @@ type AnyLoader = Loader<never>;
  */
 export function refuseLinkedKeyFolder(dbDir: string, name: string, shown: string): void {
   const folder = path.join(dbDir, name);
-  if (fsSync.lstatSync(folder, { throwIfNoEntry: false })?.isSymbolicLink() !== true) return;
+  if (!isSymbolicLink(folder)) return;
   const target = fsSync.readlinkSync(folder);
   throw new KeyTypeConflictError(shown, dbDir, `${folder} is a symbolic link (to ${target}), and links in place of key or sub-database folders are never followed; replace it with the folder itself, or remove the link (isfdb fsck lists them)`);
+}
+
+export function isSymbolicLink(p: string): boolean {
+  return fsSync.lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink() === true;
+}
+
+/**
+ * Record in a managed folder's metadata.json the checksums of the files now in it (verify checks
+ * them); the caller holds the key's lock. Returns the number of files.
+ */
+export async function recordFolderChecksums(dbDir: string, name: string, shown: string): Promise<number> {
+  const loader = await loaderNameAt(dbDir, name);
+  if (loader !== FOLDER_LOADER) throw new KeyTypeConflictError(shown, dbDir, `holds ${loader ?? 'nothing'}, not a managed folder`);
+  const folder = path.join(dbDir, name);
+  const checksums = await checksumFolder(folder, [LOADER_FILE, METADATA_FILE]);
+  const metadata = await readKeyMetadata(dbDir, name, shown, false);
+  await replaceFileAtomically(path.join(folder, METADATA_FILE), pythonJson({ ...metadata, [CHECKSUMS_FIELD]: checksums }));
+  return Object.keys(checksums).length;
 }
 
 /** Loader.json of key folder `name` in `dbDir`; KeyNotFoundError when the folder is absent. */
@@ -126,6 +146,29 @@ export function valueCommit(w: ValueWrite): { commit: KeyCommit; created: () => 
   };
   return { commit, created: () => created };
 }
+
+/** The loader named by `dumper`, or the default one for `value`; UnknownLoaderError when none takes it. */
+export async function chooseDumper(value: unknown, dumper: string | AnyLoader | undefined, shown: string): Promise<AnyLoader> {
+  if (typeof dumper === 'string') return getLoader(dumper, shown);
+  if (dumper !== undefined) return dumper;
+  const chosen = await defaultDumperFor(value);
+  if (chosen === undefined) {
+    throw new UnknownLoaderError('(default)', shown, `no loader stores this value: ${await whyNoDefaultDumper(value)}; name a dumper, or register a loader whose canDump() accepts it`);
+  }
+  return chosen;
+}
+
+/** metadata.json of key folder `name`; a missing one is filled in "post hoc" (and written unless `readonly`), as ISF does. */
+export async function readKeyMetadata(dbDir: string, name: string, shown: string, readonly: boolean): Promise<MetadataJson> {
+  const folder = path.join(dbDir, name);
+  const file = path.join(folder, METADATA_FILE);
+  if (fsSync.existsSync(file)) return readJsonFile(file, metadataSchema, shown);
+  const loaderJson = await readLoaderJson(dbDir, name, shown).catch(() => undefined);
+  const meta = postHocMetadata(loaderJson ? shortLoaderName(loaderJson.Loader) : 'unknown', fsSync.statSync(folder).mtime);
+  if (!readonly) await replaceFileAtomically(file, pythonJson(meta));
+  return meta;
+}
+
 
 function isMissingFile(err: unknown): boolean {
   return isDataBaseError(err, 'CorruptKeyError') && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';

@@ -5,28 +5,46 @@
  */
 import fsSync from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+import { createRequire } from 'node:module';
+import type { z } from 'zod';
 import { CorruptKeyError } from './errors.js';
 
-export const dbStateSchema = z.looseObject({
+type Zod = typeof z;
+let zod: Zod | undefined;
+
+/**
+ * A zod schema built on first use. zod is ~95 modules and ~60 ms to import here, most of a cold
+ * `import 'isf-data-base'`: it is loaded (synchronously, its CommonJS build) when the first JSON
+ * file is validated, not when the library is imported.
+ */
+export function lazySchema<S extends object>(build: (zod: Zod) => S): S {
+  let built: S | undefined;
+  const real = (): S => (built ??= build(zod ??= (createRequire(import.meta.url)('zod') as { z: Zod }).z));
+  return new Proxy({} as S, {
+    get(_target, property) {
+      const value: unknown = Reflect.get(real(), property);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(real()) : value;
+    },
+  });
+}
+
+export const dbStateSchema = lazySchema((z) => z.looseObject({
   _registeredDumpers: z.array(z.string()).optional(),
   _unique_id: z.string().min(1).nullable().optional(),
   _registered_to_path: z.string().nullable().optional(),
-});
+}));
 export type DbStateJson = z.infer<typeof dbStateSchema>;
 
-export const loaderJsonSchema = z.looseObject({ Loader: z.string().min(1) });
+export const loaderJsonSchema = lazySchema((z) => z.looseObject({ Loader: z.string().min(1) }));
 export type LoaderJsonFile = z.infer<typeof loaderJsonSchema>;
-
-const timeTupleSchema = z.array(z.number().int()).length(9);
 
 /** Our extra metadata.json field: `{ "<file>": "sha256:<hex>" }` of a data key's files. */
 export const CHECKSUMS_FIELD = 'isfdb_checksums';
 
 /** metadata.json. Only `dumper` is always present: post hoc files carry four fields. */
-export const metadataSchema = z.looseObject({
+export const metadataSchema = lazySchema((z) => z.looseObject({
   dumper: z.string(),
-  time: z.union([timeTupleSchema, z.string()]).optional(),
+  time: z.union([z.array(z.number().int()).length(9), z.string()]).optional(),
   module_list: z.unknown().optional(),
   module_versions: z.unknown().optional(),
   history: z.unknown().optional(),
@@ -37,7 +55,7 @@ export const metadataSchema = z.looseObject({
   dirty: z.boolean().nullable().optional(),
   error: z.string().nullable().optional(),
   [CHECKSUMS_FIELD]: z.record(z.string(), z.string()).optional(),
-});
+}));
 export type MetadataJson = z.infer<typeof metadataSchema>;
 
 export const DB_STATE_FILE = 'db_state.json';

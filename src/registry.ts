@@ -6,12 +6,11 @@
 import fsSync, { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { z } from 'zod';
 import { CorruptKeyError, DataBaseNotFoundError, InvalidInputError } from './errors.js';
-import { parseJsonText } from './ondisk.js';
+import { lazySchema, parseJsonText } from './ondisk.js';
 import { replaceFileAtomically } from './store/durable.js';
 
-const entrySchema = z.looseObject({ path: z.string().min(1), registered_at: z.string().optional() });
+const entrySchema = lazySchema((z) => z.looseObject({ path: z.string().min(1), registered_at: z.string().optional() }));
 const ID_PATTERN = /^[A-Za-z0-9_.-]{1,200}$/;
 
 export interface RegistryEntry { id: string; path: string }

@@ -4,11 +4,12 @@
  * Reads only; never takes a lock; never follows a symlink (a symlinked key folder or file is a
  * finding, not something to read through).
  */
-import fsSync, { promises as fs } from 'node:fs';
+import fsSync from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
 import { KeyNotFoundError, messageOf } from './errors.js';
-import { isKeyFolderName, keyParts, relativeKeyFolder, type Key } from './keys.js';
+import { keyParts, relativeKeyFolder, type Key } from './keys.js';
+import { keyFolderEntries } from './walk.js';
 import { CHECKSUMS_FIELD, DB_STATE_FILE, LOADER_FILE, METADATA_FILE, dbStateSchema, loaderJsonSchema, metadataSchema, parseJsonText, SUBDB_LOADER, FOLDER_LOADER, SUBDB_FOLDER } from './ondisk.js';
 import { checksumFile } from './store/checksum.js';
 import { shortLoaderName } from '../loaders/index.js';
@@ -80,16 +81,12 @@ async function verifyDbFolder(dir: string, prefix: string[], report: VerifyRepor
   if (state !== undefined) checkJson(state, stateFile, dbStateSchema, prefix, report);
   let entries: fsSync.Dirent[];
   try {
-    entries = await fs.readdir(dir, { withFileTypes: true });
+    entries = keyFolderEntries(dir);
   } catch (err) {
     report.findings.push({ kind: 'unreadable-file', key: prefix, file: dir, reason: messageOf(err) });
     return;
   }
-  for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-    if (!isKeyFolderName(entry.name)) continue;
-    if (!entry.isDirectory() && !entry.isSymbolicLink()) continue;
-    await verifyKeyFolder(path.join(dir, entry.name), [...prefix, entry.name], report);
-  }
+  for (const entry of entries) await verifyKeyFolder(path.join(dir, entry.name), [...prefix, entry.name], report);
 }
 
 async function verifyKeyFolder(folder: string, key: string[], report: VerifyReport): Promise<void> {

@@ -8,7 +8,7 @@ import fsSync, { type Dirent } from 'node:fs';
 import path from 'node:path';
 import { readDbState } from './dbstate.js';
 import { isKeyFolderName } from './keys.js';
-import { LOADER_FILE, SUBDB_FOLDER, SUBDB_LOADER, loaderJsonSchema, parseJsonText, type DbStateJson } from './ondisk.js';
+import { DB_STATE_FILE, LOADER_FILE, SUBDB_FOLDER, SUBDB_LOADER, loaderJsonSchema, parseJsonText, type DbStateJson } from './ondisk.js';
 
 /** The entries of a database folder that may be keys (folders or links with a key's name), sorted by name. */
 export function keyFolderEntries(dir: string): Dirent[] {
@@ -65,6 +65,19 @@ export function walkKeys(dir: string, prefix: string[] = []): KeyLeaf[] {
     out.push(...below);
   }
   return out;
+}
+
+/**
+ * Which sub-database a key folder holds now: the folder's identity and its db_state.json's inode,
+ * change time and size. A cached handle serves only the same sub-database (not one deleted and
+ * re-created, nor one whose db_state.json was removed or rewritten): two lstat calls instead of
+ * reading db_state.json and the registry on every access.
+ */
+export function subDataBaseIdentity(keyFolder: string): string {
+  const stat = (p: string) => fsSync.lstatSync(p, { throwIfNoEntry: false });
+  const folder = stat(keyFolder);
+  const state = stat(path.join(keyFolder, SUBDB_FOLDER, DB_STATE_FILE));
+  return `${folder === undefined ? '' : `${folder.dev}:${folder.ino}`}/${state === undefined ? '' : `${state.ino}:${state.mtimeMs}:${state.size}`}`;
 }
 
 /** A folder, not a symbolic link to one: links in place of key or `db` folders are never followed (key-io.ts). */

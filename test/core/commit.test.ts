@@ -12,6 +12,7 @@ import { commitKey, commitKeys, type KeyCommit } from '../../src/store/commit.js
 import { checksumBytes } from '../../src/store/checksum.js';
 import { STAGING_FOLDER, settleBackgroundRemovals } from '../../src/store/keyfolder.js';
 import { listVersionNumbers } from '../../src/store/versions.js';
+import { fileLocks, type KeyLocks } from '../../src/store/locks.js';
 import { caught, cleanupTemp, ls, procScript, sandbox } from './helpers.js';
 
 afterEach(async () => {
@@ -120,4 +121,62 @@ describe('store/commit.ts', () => {
     expect(run.stdout.trim()).toBe('ok 5000 verified');
     expect(run.status).toBe(0);
   }, 150_000);
+});
+
+describe('db.setMany and the lock interface', () => {
+  it('stores every key of a batch (tuple keys too), each readable as by set', async () => {
+    const sb = await sandbox();
+    const db = await DataBase.open(path.join(sb.root, 'db'), { registry: sb.registry });
+    await db.set('a', 'old');
+    await db.setMany([
+      { key: 'a', value: { v: 1 } },
+      { key: ['sub', 'b'], value: new Float64Array([1, 2]) },
+      { key: 'c', value: [1, 2, 3], dumper: 'value_to_msgpack' },
+    ]);
+    expect(await db.get('a')).toEqual({ v: 1 });
+    expect(await db.get(['sub', 'b'])).toEqual({ dtype: 'float64', shape: [2], data: new Float64Array([1, 2]) });
+    expect(await db.get('c')).toEqual([1, 2, 3]);
+    expect((await db.verify()).ok).toBe(true);
+    await settleBackgroundRemovals();
+    expect(ls(db.basedir).filter((name) => name.includes('.deleting.') && name !== STAGING_FOLDER)).toEqual([]);
+  });
+
+  it('refuses a key given twice, a sub-database value and a readonly database, writing nothing', async () => {
+    const sb = await sandbox();
+    const db = await DataBase.open(path.join(sb.root, 'db'), { registry: sb.registry });
+    await expect(db.setMany([{ key: 'x', value: 1 }, { key: 'x', value: 2 }])).rejects.toMatchObject({ _tag: 'KeyTypeConflictError' });
+    await expect(db.setMany([{ key: 'y', value: 1 }, { key: 's', value: undefined, dumper: 'just_create_isf_db' }])).rejects.toMatchObject({ _tag: 'KeyTypeConflictError' });
+    const ro = await DataBase.open(db.basedir, { readonly: true, registry: sb.registry });
+    await expect(ro.setMany([{ key: 'z', value: 1 }])).rejects.toMatchObject({ _tag: 'ReadonlyError' });
+    expect(await db.keys()).toEqual([]);
+  });
+
+  it('a value that fails to dump leaves every key of the batch as it was', async () => {
+    const sb = await sandbox();
+    const db = await DataBase.open(path.join(sb.root, 'db'), { registry: sb.registry });
+    await db.set('a', 'old');
+    const err = await caught(() => db.setMany([{ key: 'a', value: 'new' }, { key: 'b', value: Symbol('not storable') as unknown, dumper: 'value_to_msgpack' }]));
+    expect(err).toMatchObject({ _tag: 'LoaderError' });
+    expect(await db.get('a')).toBe('old');
+    expect(await db.has('b')).toBe(false);
+    expect(ls(path.join(db.basedir, STAGING_FOLDER))).toEqual([]);
+    expect(ls(db.basedir).filter((name) => name.endsWith('.lock'))).toEqual([]);
+  });
+
+  it('writers take their locks through the `locks` open option (a pluggable backend)', async () => {
+    const sb = await sandbox();
+    const taken: string[] = [];
+    const locks: KeyLocks = {
+      acquire: async (keyFolder, _key, options) => {
+        taken.push(path.basename(keyFolder));
+        return fileLocks.acquire(keyFolder, _key, options);
+      },
+      mayBeHeld: (keyFolder) => fileLocks.mayBeHeld(keyFolder),
+    };
+    const db = await DataBase.open(path.join(sb.root, 'db'), { registry: sb.registry, locks });
+    await db.set('k', 1);
+    await db.setMany([{ key: 'm', value: 2 }, { key: 'n', value: 3 }]);
+    await db.delete('k');
+    expect(taken).toEqual(['k', 'm', 'n', 'k']);
+  });
 });
