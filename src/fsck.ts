@@ -24,6 +24,7 @@ import { DELETING_MARK, isKeyFolderName } from './keys.js';
 import { newUniqueId, readDbState } from './dbstate.js';
 import { DB_STATE_FILE, LOADER_FILE, dbStateSchema, loaderJsonSchema, parseJsonText, pythonJson, SUBDB_LOADER, SUBDB_FOLDER, REGISTERED_DUMPERS } from './ondisk.js';
 import { Registry } from './registry.js';
+import { keyFolderEntries } from './walk.js';
 import { giveCopyItsOwnId, holdsId, isCopyOf, registerChecked } from './registration.js';
 import type { FsckFinding, FsckOptions, FsckRepair, FsckReport } from './fsck-findings.js';
 import { replaceFileAtomically, syncDirectory } from './store/durable.js';
@@ -111,10 +112,9 @@ async function checkDbFolder(dir: string, prefix: string[], ctx: Ctx): Promise<v
     report.findings.push(finding);
   }
 
-  // Key folders.
-  for (const name of names) {
-    if (!isKeyFolderName(name)) continue;
-    const entry = byName.get(name)!;
+  // Key folders (as the walker lists them, from the listing read above).
+  for (const entry of keyFolderEntries(dir, entries)) {
+    const name = entry.name;
     const folder = path.join(dir, name);
     const key = [...prefix, name];
     if (entry.isSymbolicLink()) {

@@ -11,8 +11,8 @@ import { isKeyFolderName } from './keys.js';
 import { DB_STATE_FILE, LOADER_FILE, SUBDB_FOLDER, SUBDB_LOADER, loaderJsonSchema, parseJsonText, type DbStateJson } from './ondisk.js';
 
 /** The entries of a database folder that may be keys (folders or links with a key's name), sorted by name. */
-export function keyFolderEntries(dir: string): Dirent[] {
-  return fsSync.readdirSync(dir, { withFileTypes: true })
+export function keyFolderEntries(dir: string, entries: Dirent[] = fsSync.readdirSync(dir, { withFileTypes: true })): Dirent[] {
+  return entries
     .filter((e) => (e.isDirectory() || e.isSymbolicLink()) && isKeyFolderName(e.name))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

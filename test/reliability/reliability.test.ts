@@ -132,7 +132,7 @@ describe('isfdb verify / fsck', () => {
     expect(cli('fsck', db.basedir).status).toBe(0);
     expect(fsSync.existsSync(path.join(db.basedir, 'junk'))).toBe(false);
     expect(cli('fsck', db.basedir, '--stale-ms', 'x').status).toBe(2);
-  });
+  }, 30_000); // seven CLI processes: like the other multi-process tests, not bound by the 5 s default on a busy machine
 });
 
 describe('fixes found by the harness', () => {
