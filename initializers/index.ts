@@ -3,6 +3,8 @@
  */
 export { initSimrun } from './simrun/init-simrun.js';
 export type { InitSimrunOptions, InitSimrunReport } from './simrun/init-simrun.js';
+export { addDendriticVoltageTraces, addDendriticSpikeTimes } from './simrun/add-dendritic.js';
+export type { AddDendriticVoltageTracesOptions } from './simrun/add-dendritic.js';
 export { generateCampaign } from './simrun/generate.js';
 export type { GenerateCampaignOptions, CampaignSummary } from './simrun/generate.js';
 export type { ProgressEvent } from './simrun/progress.js';

@@ -25,6 +25,8 @@ export interface LoaderContext {
    * present during dump. Loaders that write otherwise get their files checksummed at commit.
    */
   writeFile?(file: string, data: string | Uint8Array): void;
+  /** Record the checksum of a data file placed by other means (moved in), computed by its producer while writing it. */
+  recordChecksum?(file: string, checksum: string): void;
 }
 
 export interface Loader<V = unknown, LoadOptions = Record<string, unknown>, DumpOptions = Record<string, unknown>> {

@@ -308,6 +308,21 @@ export class DataBase {
     return fsckDataBase(this.basedir, { lockStaleMs: this.options.lockStaleMs, ...options, registry: this.options.registry });
   }
 
+  // ---------------------------------------------------------------- runs (src/runs, loaded only when used)
+
+  /** Run a step over records: the missing or stale ones, in worker processes or on a queue (see src/runs). */
+  async run<R extends import('./runs/step.js').RecordValue>(step: import('./runs/step.js').Step<R, unknown>, options: import('./runs/runner.js').RunOptions<R>): Promise<import('./runs/runner.js').RunReport> {
+    const { lockTimeoutMs, lockStaleMs, gitDir, fsync, keepVersions, locks } = this.options;
+    const redis = locks !== undefined && 'redis' in locks ? { locks: { ...locks } } : {}; // plain options cross to worker processes
+    return (await import('./runs/runner.js')).runStep(this, step, options, { lockTimeoutMs, lockStaleMs, gitDir, fsync, keepVersions, ...redis });
+  }
+
+  /** Record x step x status (an Arrow table) of a step, or of every step that ran here. */
+  async status(step?: string | import('./runs/step.js').Step): Promise<import('apache-arrow').Table> {
+    const { statusRows, statusTable } = await import('./runs/status.js');
+    return statusTable(await statusRows(this, step));
+  }
+
   // ---------------------------------------------------------------- internals
 
   private assertWritable(operation: string, key?: string): void {

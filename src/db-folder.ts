@@ -13,6 +13,10 @@ import { registerChecked } from './registration.js';
 import { pathExists } from './store/durable.js';
 import { commitKey } from './store/commit.js';
 import { DEFAULT_LOCK_OPTIONS, fileLocks, type HeldLock, type KeyLocks } from './store/locks.js';
+import { redisLocks, type RedisLockOptions } from './store/redis-locks.js';
+
+/** Redis lock backends by their options object (`locks: { redis }`). */
+const redisBackends = new WeakMap<RedisLockOptions, KeyLocks>();
 import { loadKey, loaderNameAt, refuseLinkedKeyFolder, valueCommit } from './key-io.js';
 import { lockKeyFolder } from './key-ops.js';
 import type { Loader, LoaderContext } from '../loaders/types.js';
@@ -85,7 +89,13 @@ export class DbFolder {
   }
 
   locks(): KeyLocks {
-    return this.options.locks ?? fileLocks;
+    const given = this.options.locks;
+    if (given === undefined) return fileLocks;
+    if (!('redis' in given)) return given;
+    // `locks: { redis }`: one backend per options object, shared by the sub-databases opened with them.
+    let backend = redisBackends.get(given);
+    if (backend === undefined) redisBackends.set(given, backend = redisLocks(given));
+    return backend;
   }
 
   /** Every write of a key goes through its lock: the one place writes refuse a symbolic link in place of the key. */

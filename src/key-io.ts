@@ -128,6 +128,7 @@ export function valueCommit(w: ValueWrite): { commit: KeyCommit; created: () => 
       const ctx: LoaderContext = {
         ...w.ctx,
         writeFile: (file, data) => staged.writeFile(file, data),
+        recordChecksum: (file, checksum) => staged.recordChecksum(file, checksum),
         createDatabase: async (dir: string) => {
           // Built inside the staged folder, registered at its final place.
           created = await createDbState(dir, path.join(finalFolder, path.relative(staged.dir, dir)));

@@ -3,6 +3,7 @@ import type { Key } from './keys.js';
 import type { RecipeOptions } from './lineage.js';
 import type { Registry } from './registry.js';
 import type { KeyLocks } from './store/locks.js';
+import type { RedisLockOptions } from './store/redis-locks.js';
 import type { Loader } from '../loaders/types.js';
 
 export interface OpenOptions {
@@ -27,7 +28,7 @@ export interface OpenOptions {
   /** Keep the last N values of a key on overwrite (see history.ts); 0 (default) drops them as ISF does. */
   keepVersions?: number;
   /** How writers of a key are serialised (default: `<key>.lock` folders, see store/locks.ts); e.g. a Redis backend. */
-  locks?: KeyLocks;
+  locks?: KeyLocks | RedisLockOptions;
 }
 
 /** Options of one write. */

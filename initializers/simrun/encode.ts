@@ -6,13 +6,17 @@
  * that assembles already-encoded partitions: same files, same object_meta.json, same
  * divisions.json as the loader writes when given the tables one by one.
  */
-import { copyFile, mkdir, readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { copyFile, mkdir, readFile, readdir, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
-import { InvalidInputError, getLoader, type Loader, type LoaderContext } from '../../src/index.js';
+import { InvalidInputError } from '../../src/errors.js';
+import { getLoader } from '../../loaders/index.js';
+import type { Loader, LoaderContext } from '../../loaders/types.js';
 import { type FolderResult, type ParseOptions, parseFolder } from './parse-folder.js';
 import type { RunFolder } from './scan.js';
-import { INDEX, activationTable, timeLabels, traceTable } from './tables.js';
+import { INDEX, activationTable, gridLabels, traceTable } from './tables.js';
 
 export const OBJECT_META = 'object_meta.json';
 export const DIVISIONS = 'divisions.json';
@@ -29,6 +33,17 @@ export interface StagedPartition {
   last?: string;
   /** copy instead of move (a partition kept from an earlier version of the key) */
   copy?: boolean;
+  /** the file's checksum, computed by the worker while it wrote the file (see fileChecksum) */
+  checksum?: string;
+}
+
+/**
+ * A running checksum of bytes as they are written, in the spelling metadata.json records
+ * (`sha256:<hex>`, as src/store/checksum.ts writes and verify recomputes).
+ */
+function fileChecksum(): { update: (chunk: Uint8Array) => void; digest: () => string } {
+  const hash = createHash('sha256');
+  return { update: (chunk) => { hash.update(chunk); }, digest: () => `sha256:${hash.digest('hex')}` };
 }
 
 export interface EncodeSpec {
@@ -46,48 +61,36 @@ const context = (key: string, basedir: string): LoaderContext => ({
   openDatabase: () => Promise.reject(new Error('not available while staging partitions')),
 });
 
-/** Labels as floats (time points) for the trace keys. */
-export function traceDumpOptions(labels: string[]): Record<string, unknown> {
-  return { index: INDEX, columnLabelTypes: Object.fromEntries(labels.map((l) => [l, 'float'])) };
-}
+const traceOptions = new WeakMap<string[], Record<string, unknown>>();
 
 /**
- * Above this many time points, the float label types are written into object_meta.json here
- * instead of being passed as `columnLabelTypes`: the loader checks that option with a linear
- * search per label (quadratic: ~0.2-0.4 s per 10,001-column partition, a quarter of the
- * encoding time). The result is byte-identical (checked by test/simrun/encode.test.ts).
+ * Labels as floats (time points) for the trace keys, built once per grid. No dictionary: the
+ * values of a voltage column rarely repeat, and trying costs per column (~10% of a wide partition).
  */
-export const FLOAT_LABELS_DIRECT_ABOVE = 1000;
-
-/** Set every column label's dtype to float64 in an object_meta.json written without label types. */
-export async function markFloatLabels(file: string): Promise<void> {
-  const text = await readFile(file, 'utf8');
-  const meta = JSON.parse(text) as { columns: string[]; column_name_dtypes: string[] };
-  const start = text.indexOf('"column_name_dtypes": [');
-  const end = start === -1 ? -1 : text.indexOf(']', start);
-  if (start === -1 || end === -1 || meta.columns.some((c) => !Number.isFinite(Number(c)))) {
-    throw new Error(`internal: unexpected object_meta.json layout in ${file}`);
+export function traceDumpOptions(labels: string[]): Record<string, unknown> {
+  let options = traceOptions.get(labels);
+  if (!options) {
+    options = { index: INDEX, dictionary: false, columnLabelTypes: Object.fromEntries(labels.map((l) => [l, 'float'])) };
+    traceOptions.set(labels, options);
   }
-  const floats = `"column_name_dtypes": [${meta.columns.map(() => '"float64"').join(', ')}]`;
-  await writeFile(file, text.slice(0, start) + floats + text.slice(end + 1));
+  return options;
 }
 
-async function stageTrace(table: Table, dir: string, key: string, labels: string[]): Promise<StagedPartition> {
-  if (labels.length <= FLOAT_LABELS_DIRECT_ABOVE) return stageTable(table, dir, key, traceDumpOptions(labels));
-  const staged = await stageTable(table, dir, key, { index: INDEX });
-  await markFloatLabels(staged.objectMeta);
-  return staged;
+/** One voltage partition, its time labels marked as Python floats. */
+export async function stageTrace(table: Table, dir: string, key: string, labels: string[]): Promise<StagedPartition> {
+  return stageTable(table, dir, key, traceDumpOptions(labels));
 }
 
 /** Write one table as a one-partition dask_to_parquet dataset in `dir`; return it as staged. */
 export async function stageTable(table: Table, dir: string, key: string, options: Record<string, unknown>): Promise<StagedPartition> {
   await mkdir(dir, { recursive: true });
   const loader = (await getLoader('dask_to_parquet')) as Loader<Table[]>;
-  await loader.dump([table], dir, context(key, dir), options);
+  const sum = fileChecksum();
+  await loader.dump([table], dir, context(key, dir), { ...options, onBytes: sum.update });
   const files = (await readdir(dir)).filter((f) => f.endsWith('.parquet'));
   if (files.length !== 1) throw new Error(`internal: staging ${key} wrote ${files.length} parquet files in ${dir}`);
   const index = table.getChild(INDEX);
-  const staged: StagedPartition = { file: path.join(dir, files[0]!), objectMeta: path.join(dir, OBJECT_META), rows: table.numRows };
+  const staged: StagedPartition = { file: path.join(dir, files[0]!), objectMeta: path.join(dir, OBJECT_META), rows: table.numRows, checksum: sum.digest() };
   if (index && table.numRows > 0) {
     staged.first = String(index.get(0));
     staged.last = String(index.get(table.numRows - 1));
@@ -104,7 +107,7 @@ export async function encodeFolder(r: FolderResult, spec: EncodeSpec): Promise<F
   for (const key of spec.keys) {
     const dir = path.join(spec.dir, key.replace(/\//g, '__'));
     if (key === 'voltage_traces' && r.vm) {
-      const labels = timeLabels(r.vm.time);
+      const labels = gridLabels(r.vm.time);
       staged[key] = await stageTrace(traceTable(r.index, r.vm, labels), dir, key, labels);
     } else if (key === 'synapse_activation' && r.syn) {
       staged[key] = await stageTable(activationTable(r.syn, 'synapses'), dir, key, { index: INDEX });
@@ -114,7 +117,7 @@ export async function encodeFolder(r: FolderResult, spec: EncodeSpec): Promise<F
       const label = key.slice('dendritic_recordings/'.length);
       const d = r.dend.find((x) => x.label === label);
       if (d) {
-        const labels = timeLabels(d.block.time);
+        const labels = gridLabels(d.block.time);
         staged[key] = await stageTrace(traceTable(r.index, d.block, labels), dir, key, labels);
       }
     }
@@ -136,6 +139,12 @@ async function move(from: string, to: string, copy: boolean): Promise<void> {
   }
 }
 
+/** Through the commit's writer when there is one: hashed as written. */
+function writeKeyFile(ctx: LoaderContext, file: string, text: string): void {
+  if (ctx.writeFile) ctx.writeFile(file, text);
+  else writeFileSync(file, text);
+}
+
 function divisionsJson(values: (string | null)[]): string {
   return `[${values.map((v) => JSON.stringify(v)).join(', ')}]`;
 }
@@ -153,6 +162,7 @@ export async function stagedDaskLoader(): Promise<Loader<AsyncIterable<StagedPar
     canDump: (v: unknown) => typeof v === 'object' && v !== null && Symbol.asyncIterator in v,
     async dump(parts, dir, ctx) {
       const partial: string[] = [];
+      const checksums: (string | undefined)[] = [];
       const firsts: (string | null)[] = [];
       let last: string | null = null;
       let known = true;
@@ -162,13 +172,14 @@ export async function stagedDaskLoader(): Promise<Loader<AsyncIterable<StagedPar
         const text = await readFile(p.objectMeta, 'utf8');
         if (meta === undefined) {
           meta = text;
-          await writeFile(path.join(dir, OBJECT_META), text);
+          writeKeyFile(ctx, path.join(dir, OBJECT_META), text);
         } else if (text !== meta) {
           throw new InvalidInputError(`partition ${i} of key '${ctx.key}'`, 'its columns or dtypes differ from partition 0');
         }
         const target = path.join(dir, `pandas_to_parquet.partial.${i}.parquet`);
         await move(p.file, target, p.copy === true);
         partial.push(target);
+        checksums.push(p.checksum);
         if (p.first === undefined || p.last === undefined) known = false;
         firsts.push(p.first ?? null);
         last = p.last ?? null;
@@ -176,9 +187,11 @@ export async function stagedDaskLoader(): Promise<Loader<AsyncIterable<StagedPar
       const n = partial.length;
       if (n === 0) throw new InvalidInputError(`value for key '${ctx.key}'`, 'a partitioned frame needs at least one partition');
       await Promise.all(partial.map((f, i) => rename(f, path.join(dir, `pandas_to_parquet.${n}.${i}.parquet`))));
+      // checksums from the workers, computed while they wrote: the commit does not read these files back
+      checksums.forEach((sum, i) => { if (sum !== undefined) ctx.recordChecksum?.(path.join(dir, `pandas_to_parquet.${n}.${i}.parquet`), sum); });
       const values = [...firsts, last];
       const sorted = known && values.every((v, i) => i === 0 || (values[i - 1]! <= v!));
-      await writeFile(path.join(dir, DIVISIONS), divisionsJson(sorted ? values : values.map(() => null)));
+      writeKeyFile(ctx, path.join(dir, DIVISIONS), divisionsJson(sorted ? values : values.map(() => null)));
     },
     load: real.load.bind(real) as Loader<AsyncIterable<StagedPartition>>['load'],
   };
@@ -189,6 +202,8 @@ export async function stagedDaskLoader(): Promise<Loader<AsyncIterable<StagedPar
  * activations), so that only one part's buffers are alive at once in the worker.
  */
 export async function parseAndEncode(folder: RunFolder, opts: ParseOptions, spec: EncodeSpec): Promise<FolderResult> {
+  // a retry after a worker died starts from an empty staging folder
+  await rm(spec.dir, { recursive: true, force: true });
   const none: ParseOptions = { ...opts, voltageTraces: false, spikeTimes: false, dendriticVoltageTraces: false, dendriticSpikeTimes: false, synapseActivation: false };
   const soma = await encodeFolder(await parseFolder(folder, { ...none, voltageTraces: opts.voltageTraces, spikeTimes: opts.spikeTimes }), spec);
   const dend = await encodeFolder(await parseFolder(folder, { ...none, dendriticVoltageTraces: opts.dendriticVoltageTraces, dendriticSpikeTimes: opts.dendriticSpikeTimes }), spec);

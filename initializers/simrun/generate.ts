@@ -6,7 +6,8 @@
  * dendritic traces, somatic spikes crossing 0 mV, a `_running` folder to skip, and an NPZ
  * variant. Used by the tests, the benchmark and the demo.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, statfs, writeFile } from 'node:fs/promises';
+import { InvalidInputError } from '../../src/errors.js';
 import path from 'node:path';
 import { zipSync } from 'fflate';
 import { pyFloatRepr } from './pyfloat.js';
@@ -32,6 +33,13 @@ export interface GenerateCampaignOptions {
   format?: 'csv' | 'npz';
   /** also write a `_running` folder that must be skipped (default true) */
   runningFolder?: boolean;
+  /**
+   * Name the referenced files (morphology, landmarks, .syn, .con) by absolute paths under this
+   * prefix, as a campaign copied from a cluster does (`/gpfs/scratch/<user>/project_src/
+   * in_silico_framework`): the files themselves are written under `<root>/example_data/`, so
+   * init needs the path map `<prefix>/getting_started/example_data=<root>/example_data`.
+   */
+  referencePrefix?: string;
 }
 
 export interface CampaignSummary {
@@ -103,6 +111,41 @@ function npy(data: Float64Array, shape: number[]): Uint8Array {
   return out;
 }
 
+/** Bytes a campaign of this shape writes, about (values as ~14-character Python reprs). */
+export function estimateCampaignBytes(o: Required<Pick<GenerateCampaignOptions, 'trials' | 'timePoints' | 'synapsesPerTrial' | 'cellsPerTrial' | 'dendriticSites'>>): number {
+  return o.trials * (o.timePoints * 14 * (1 + o.dendriticSites) + o.synapsesPerTrial * 75 + o.cellsPerTrial * 40);
+}
+
+/** The generator keeps every trial id, and one run folder's trace file as one string. */
+const MAX_TRIALS = 10_000_000;
+const MAX_FILE_CHARS = 2 ** 29 - 24;
+
+const size = (bytes: number): string => (bytes >= 1e12 ? `${(bytes / 1e12).toFixed(1)} TB` : bytes >= 1e9 ? `${(bytes / 1e9).toFixed(1)} GB` : `${(bytes / 1e6).toFixed(1)} MB`);
+
+/** Refuse, before writing anything, a campaign that cannot fit the disk or the generator's memory. */
+async function checkCampaignSize(root: string, o: Parameters<typeof estimateCampaignBytes>[0] & { trialsPerFolder: number }): Promise<void> {
+  const bytes = estimateCampaignBytes(o);
+  if (o.trials > MAX_TRIALS) {
+    throw new InvalidInputError('trials', `${o.trials.toLocaleString('en-US')} trials would write about ${size(bytes)}; the generator handles at most ${MAX_TRIALS.toLocaleString('en-US')} trials (it keeps every trial id in memory)`);
+  }
+  const fileChars = o.timePoints * 14 * (1 + Math.min(o.trials, o.trialsPerFolder));
+  if (fileChars > MAX_FILE_CHARS) {
+    throw new InvalidInputError('trialsPerFolder', `a run folder's voltage file would be about ${size(fileChars)}, more than one string can hold: use fewer trials per folder or time points`);
+  }
+  let parent = path.resolve(root);
+  for (;;) {
+    const fs = await statfs(parent).catch(() => undefined);
+    if (fs) {
+      const free = fs.bavail * fs.bsize;
+      if (bytes > free) throw new InvalidInputError(root, `${o.trials.toLocaleString('en-US')} trials would write about ${size(bytes)}, but the disk has ${size(free)} free`);
+      return;
+    }
+    const up = path.dirname(parent);
+    if (up === parent) return;
+    parent = up;
+  }
+}
+
 export async function generateCampaign(root: string, options: GenerateCampaignOptions = {}): Promise<CampaignSummary> {
   const trials = options.trials ?? 20;
   const seed = options.seed ?? 1;
@@ -113,13 +156,19 @@ export async function generateCampaign(root: string, options: GenerateCampaignOp
   const nCells = options.cellsPerTrial ?? 20;
   const nSites = options.dendriticSites ?? 2;
   const format = options.format ?? 'csv';
+  await checkCampaignSize(root, { trials, timePoints: nT, synapsesPerTrial: nSyn, cellsPerTrial: nCells, dendriticSites: nSites, trialsPerFolder: perFolder });
   const r = seededRandom(seed);
   await mkdir(root, { recursive: true });
   let bytes = 0;
 
   // shared anatomy: one morphology, one landmark file, two .syn/.con pairs
-  const anat = path.join(root, 'anatomy (shared)');
+  const prefix = options.referencePrefix;
+  const anat = prefix === undefined ? path.join(root, 'anatomy (shared)') : path.join(root, 'example_data', 'anatomical_constraints');
+  const net = prefix === undefined ? anat : path.join(root, 'example_data', 'network_embedding');
+  /** the path the parameter files use for a file written at `file` */
+  const named = (file: string): string => (prefix === undefined ? file : `${prefix}/getting_started/example_data/${path.relative(path.join(root, 'example_data'), file)}`);
   await mkdir(anat, { recursive: true });
+  await mkdir(net, { recursive: true });
   const hoc = path.join(anat, '86_C2_center.hoc');
   await writeFile(hoc, '/* synthetic morphology */\n{create soma}\n{access soma}\n');
   const landmarks = path.join(anat, 'rec_sites.landmarkAscii');
@@ -127,12 +176,12 @@ export async function generateCampaign(root: string, options: GenerateCampaignOp
   const synFiles: string[] = [];
   const conFiles: string[] = [];
   for (const variant of ['a', 'b']) {
-    const syn = path.join(anat, `embedding_${variant}.syn`);
-    await writeFile(syn, `# Synapse distribution file\n# corresponding to cell: ${hoc}\n# type - section - section.x\n\nL4ss_C2\t3\t0.5\n`);
-    const con = path.join(anat, `embedding_${variant}.con`);
-    await writeFile(con, `# Anatomical connectivity realization file; only valid with synapse realization:\n# ${syn}\n# type - cell ID - synapse ID\n\nL4ss_C2\t0\t0\n`);
-    synFiles.push(syn);
-    conFiles.push(con);
+    const syn = path.join(net, `embedding_${variant}.syn`);
+    await writeFile(syn, `# Synapse distribution file\n# corresponding to cell: ${named(hoc)}\n# type - section - section.x\n\nL4ss_C2\t3\t0.5\n`);
+    const con = path.join(net, `embedding_${variant}.con`);
+    await writeFile(con, `# Anatomical connectivity realization file; only valid with synapse realization:\n# ${named(syn)}\n# type - cell ID - synapse ID\n\nL4ss_C2\t0\t0\n`);
+    synFiles.push(named(syn));
+    conFiles.push(named(con));
   }
   const sites = Array.from({ length: nSites }, (_, i) => siteLabel(i));
 
@@ -227,7 +276,7 @@ export async function generateCampaign(root: string, options: GenerateCampaignOp
       await writeFile(path.join(dir, `simulation_run${String(num).padStart(4, '0')}_presynaptic_cells.csv`), cellText);
     }
     const variant = f % 2;
-    await writeFile(path.join(dir, `${uid}_neuron_model.param`), neuronParam(hoc, landmarks, variant));
+    await writeFile(path.join(dir, `${uid}_neuron_model.param`), neuronParam(named(hoc), named(landmarks), variant));
     await writeFile(path.join(dir, `${uid}_network_model.param`), networkParam(synFiles[variant]!, conFiles[variant]!, f));
     await writeFile(path.join(dir, `hostname_node${f % 4}`), '');
   }

@@ -31,6 +31,51 @@ export interface ParamScan {
   unique: Map<string, UniqueParam>;
   /** folders refused (when recording failures instead of throwing) */
   failed: { folder: RunFolder; problem: InputProblem }[];
+  /** every referenced file that does not exist (after the path map), once each */
+  missing: MissingReference[];
+  pathMap: PathMap;
+}
+
+/** OLD -> NEW path prefixes, applied to the paths parameter files name before they are resolved. */
+export type PathMap = [string, string][];
+
+export interface MissingReference {
+  /** the path looked for (after the path map) */
+  path: string;
+  /** the parameter file that names it */
+  paramFile: string;
+}
+
+const trimSlash = (p: string): string => (p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p);
+
+/** Rewrite `p` by the longest OLD prefix it starts with (on a path-component boundary). */
+export function mapPath(p: string, map: PathMap): string {
+  let best: [string, string] | undefined;
+  for (const [from, to] of map) {
+    const old = trimSlash(from);
+    if ((p === old || p.startsWith(`${old}/`) || (old.endsWith('/') && p.startsWith(old))) && (!best || old.length > best[0].length)) best = [old, trimSlash(to)];
+  }
+  return best ? best[1] + p.slice(best[0].length) : p;
+}
+
+/**
+ * Missing files grouped by the folder they were looked for in, so that the user sees which
+ * prefix to map: `/gpfs/.../anatomical_constraints (3 files): 86_C2_center.hoc, ...`.
+ */
+export function missingReport(missing: MissingReference[]): { prefix: string; files: string[] }[] {
+  const groups = new Map<string, Set<string>>();
+  for (const m of missing) {
+    const dir = path.dirname(m.path);
+    if (!groups.has(dir)) groups.set(dir, new Set());
+    groups.get(dir)!.add(path.basename(m.path));
+  }
+  return [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([prefix, files]) => ({ prefix, files: [...files].sort() }));
+}
+
+export function describeMissing(missing: MissingReference[]): string {
+  const groups = missingReport(missing);
+  const list = groups.map((g) => `${g.prefix}/ (${g.files.length} file${g.files.length === 1 ? '' : 's'}: ${g.files.join(', ')})`).join('; ');
+  return `${missing.length} referenced file${missing.length === 1 ? '' : 's'} missing, by folder: ${list}. If the campaign was moved from another machine, map the old prefix to the new place with --path-map OLD=NEW (pathMap in the API)`;
 }
 
 const md5 = (b: Uint8Array): string => createHash('md5').update(b).digest('hex');
@@ -47,10 +92,11 @@ async function exists(file: string): Promise<boolean> {
   return stat(file).then((s) => s.isFile(), () => false);
 }
 
-export async function scanParams(folders: RunFolder[], recordFailures: boolean): Promise<ParamScan> {
+export async function scanParams(folders: RunFolder[], recordFailures: boolean, pathMap: PathMap = []): Promise<ParamScan> {
   const byFolder = new Map<string, FolderParams>();
   const unique = new Map<string, UniqueParam>();
   const failed: ParamScan['failed'] = [];
+  const missing = new Map<string, MissingReference>();
   const checked = new Map<string, InputProblem | null>();
   for (const folder of folders) {
     let problem: InputProblem | undefined;
@@ -58,42 +104,18 @@ export async function scanParams(folders: RunFolder[], recordFailures: boolean):
     for (const which of ['neuron', 'network'] as const) {
       const file = which === 'neuron' ? folder.neuronParam : folder.networkParam;
       if (file === undefined) {
-        problem = { file: folder.dir, reason: `run folder ${folder.dir} has no ${folder.uid}_${which}_model.param` };
-        break;
+        problem ??= { file: folder.dir, reason: `run folder ${folder.dir} has no ${folder.uid}_${which}_model.param` };
+        continue;
       }
       const bytes = await readFile(file);
       const hash = md5(bytes);
       hashes.push(hash);
-      if (!checked.has(hash)) {
-        const text = new TextDecoder().decode(bytes);
-        let p: InputProblem | null = null;
-        try {
-          const spans: StringSpans = new Map();
-          const value = parsePyLiteral(text, spans);
-          const refs: UniqueParam['refs'] = [];
-          for (const ref of findReferences(value, which)) {
-            const abs = path.isAbsolute(ref.path) ? ref.path : path.resolve(path.dirname(file), ref.path);
-            if (!(await exists(abs))) {
-              const line = lineOf(text, ref.path);
-              p = line === undefined
-                ? { file, reason: `run folder ${folder.dir}: the ${which} parameter file references ${ref.path}, which does not exist` }
-                : { file, line, reason: `run folder ${folder.dir}: the ${which} parameter file references ${ref.path}, which does not exist` };
-              break;
-            }
-            refs.push({ ...ref, abs });
-          }
-          if (p === null) unique.set(hash, { which, file, text, spans, value, refs });
-        } catch (e) {
-          if (!(e instanceof ParamSyntaxError)) throw e;
-          p = { file, line: e.line, reason: `run folder ${folder.dir}: cannot parse the ${which} parameter file: ${e.reason}` };
-        }
-        checked.set(hash, p);
-      }
+      if (!checked.has(hash)) checked.set(hash, await checkParamFile(file, bytes, which, folder, pathMap, unique, hash, missing));
       const p = checked.get(hash);
-      if (p) { problem = p.file === file ? p : { ...p, reason: p.reason.replace(/^run folder [^:]*:/, `run folder ${folder.dir}:`), file }; break; }
+      // the other parameter file is still checked, so that every missing file is reported
+      if (p && !problem) problem = p.file === file ? p : { ...p, reason: p.reason.replace(/^run folder [^:]*:/, `run folder ${folder.dir}:`), file };
     }
     if (problem) {
-      if (!recordFailures) throw new InputProblemError(problem);
       failed.push({ folder, problem });
       continue;
     }
@@ -102,7 +124,48 @@ export async function scanParams(folders: RunFolder[], recordFailures: boolean):
       neuronHash: hashes[0]!, networkHash: hashes[1]!,
     });
   }
-  return { byFolder, unique, failed };
+  const missingList = [...missing.values()];
+  if (!recordFailures && failed.length > 0) {
+    const first = failed[0]!.problem;
+    throw new InputProblemError(missingList.length === 0 ? first : { ...first, reason: `${first.reason}. ${describeMissing(missingList)}` });
+  }
+  return { byFolder, unique, failed, missing: missingList, pathMap };
+}
+
+/** Parse one unique parameter file and check every file it names; null when it is usable. */
+async function checkParamFile(
+  file: string, bytes: Uint8Array, which: 'neuron' | 'network', folder: RunFolder, pathMap: PathMap,
+  unique: Map<string, UniqueParam>, hash: string, missing: Map<string, MissingReference>,
+): Promise<InputProblem | null> {
+  const text = new TextDecoder().decode(bytes);
+  try {
+    const spans: StringSpans = new Map();
+    const value = parsePyLiteral(text, spans);
+    const refs: UniqueParam['refs'] = [];
+    const absent: { ref: ParamReference; abs: string }[] = [];
+    for (const ref of findReferences(value, which)) {
+      const mapped = mapPath(ref.path, pathMap);
+      const abs = path.isAbsolute(mapped) ? mapped : path.resolve(path.dirname(file), mapped);
+      if (await exists(abs)) refs.push({ ...ref, abs });
+      else if (!absent.some((a) => a.abs === abs)) {
+        absent.push({ ref, abs });
+        if (!missing.has(abs)) missing.set(abs, { path: abs, paramFile: file });
+      }
+    }
+    if (absent.length > 0) {
+      const first = absent[0]!;
+      const named = first.abs === first.ref.path ? first.ref.path : `${first.ref.path} (looked for at ${first.abs})`;
+      const more = absent.length > 1 ? ` and ${absent.length - 1} more` : '';
+      const reason = `run folder ${folder.dir}: the ${which} parameter file references ${named}${more}, which does not exist`;
+      const line = lineOf(text, first.ref.path);
+      return line === undefined ? { file, reason } : { file, line, reason };
+    }
+    unique.set(hash, { which, file, text, spans, value, refs });
+    return null;
+  } catch (e) {
+    if (!(e instanceof ParamSyntaxError)) throw e;
+    return { file, line: e.line, reason: `run folder ${folder.dir}: cannot parse the ${which} parameter file: ${e.reason}` };
+  }
 }
 
 export interface ManagedFolders {
@@ -162,7 +225,7 @@ export async function copyParams(scan: ParamScan, dirs: ManagedFolders): Promise
         // '# corresponding to cell: /path/x.hoc' or '# /path/x.syn' (paths may hold spaces)
         const m = /^(#?\s*(?:[^:/]*:\s*)?)(.*\.(hoc|syn))\s*$/.exec(second);
         if (m) {
-          const named = m[2]!;
+          const named = mapPath(m[2]!, scan.pathMap);
           const namedAbs = path.isAbsolute(named) ? named : path.resolve(path.dirname(abs), named);
           if (await exists(namedAbs)) {
             const target = await place(namedAbs, m[3] === 'hoc' ? 'morphology' : 'syn');

@@ -49,6 +49,7 @@ function headerFields(buf: Uint8Array, end: number): number {
  */
 export function parseTraceCsv(buf: Uint8Array, file: string): TraceMatrix {
   const len = buf.length;
+  checkFinalNewline(buf, file);
   let headerEnd = buf.indexOf(10);
   if (headerEnd === -1) headerEnd = len;
   const hdr = headerFields(buf, headerEnd > 0 && buf[headerEnd - 1] === 13 ? headerEnd - 1 : headerEnd);
@@ -114,6 +115,35 @@ export function parseTraceCsv(buf: Uint8Array, file: string): TraceMatrix {
   }
   if (nFields === -1) fail(file, 'no data rows after the header', 1);
   return { time: time.slice(0, row), values: values.subarray(0, row * nCols), nTimes: row, nCols };
+}
+
+const CUT_OFF = 'a crashed or still-running simulation leaves such files';
+
+/** A trace file ends with a newline (numpy writes one after every row); without it the last row was cut off. */
+export function checkFinalNewline(buf: Uint8Array, file: string): void {
+  if (buf.length > 0 && buf[buf.length - 1] !== 10) {
+    fail(file, `the file ends without its final newline: the last row is cut off (${CUT_OFF})`, countLines(buf));
+  }
+}
+
+/**
+ * An activation file of a trial that has a voltage trace: at least one row after the header,
+ * and a last row that ends with the comma written after every time (simrun writes no final
+ * newline, so a row cut short ends in the middle of a number or field).
+ */
+export function checkActivationComplete(buf: Uint8Array, file: string): void {
+  if (buf.length === 0) fail(file, `the file is empty (0 bytes), but its trial has a voltage trace (${CUT_OFF})`);
+  let end = buf.length;
+  while (end > 0 && (buf[end - 1] === 10 || buf[end - 1] === 13 || buf[end - 1] === 32)) end--;
+  const start = buf.lastIndexOf(10, end - 1) + 1;
+  if (end === 0 || buf[start] === 35 /* # */) {
+    fail(file, `the file holds only its header, no rows, but its trial has a voltage trace (${CUT_OFF})`, 1);
+  }
+  if (buf[end - 1] !== 44 /* , */) {
+    let line = 1;
+    for (let p = buf.indexOf(10); p !== -1 && p < start; p = buf.indexOf(10, p + 1)) line++;
+    fail(file, `the last row is cut off: it does not end with the ',' that follows every time (${CUT_OFF})`, line);
+  }
 }
 
 /** Columns of one synapse or presynaptic-cell file. Strings kept as UTF-8 bytes + offsets. */

@@ -12,7 +12,7 @@ const readFile = async (file: string): Promise<Buffer> => readFileSync(file);
 import { unzipSync } from 'fflate';
 import {
   type ActivationColumns, InputProblemError, type TraceMatrix,
-  detectSpikes, maxTimesPerLine, parseActivationCsv, parseTraceCsv,
+  checkActivationComplete, checkFinalNewline, detectSpikes, maxTimesPerLine, parseActivationCsv, parseTraceCsv,
 } from './parse-csv.js';
 import type { RunFolder } from './scan.js';
 import { trialId } from './scan.js';
@@ -108,16 +108,23 @@ function fail(file: string, reason: string, line?: number): never {
   throw new InputProblemError(line === undefined ? { file, reason } : { file, reason, line });
 }
 
-/** Column count of a voltage-trace CSV from its first data line (reads only the start). */
+/**
+ * Column count of a voltage-trace CSV from its first data line, and whether its last row is
+ * whole (reads only the start and the last byte).
+ */
 async function csvColumns(file: string): Promise<number> {
   const fh = await open(file, 'r');
   try {
-    const buf = Buffer.alloc(1 << 20);
+    const { size } = await fh.stat();
+    const buf = Buffer.alloc(Math.min(size, 1 << 20));
     const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
     const text = buf.subarray(0, bytesRead).toString('latin1');
     const lines = text.split('\n');
     const first = lines.slice(1).find((l) => l.trim() !== '');
-    if (first === undefined) fail(file, 'no data rows after the header', 1);
+    if (first === undefined) fail(file, size === 0 ? 'the file is empty (0 bytes)' : 'no data rows after the header', 1);
+    const last = Buffer.alloc(1);
+    await fh.read(last, 0, 1, size - 1);
+    if (last[0] !== 10) checkFinalNewline(await readFile(file), file);
     return first.trim().split(/\s+/).length - 1;
   } finally {
     await fh.close();
@@ -176,17 +183,37 @@ function readNpzTraces(bytes: Uint8Array, file: string): TraceMatrix {
   return { time, values, nTimes: nT, nCols };
 }
 
+/**
+ * The check pass: shapes and completeness of every file of a run folder (voltage columns match
+ * the trials, no file cut off, no empty activation file) and the widest activation row.
+ */
 export async function checkFolder(folder: RunFolder): Promise<CheckResult> {
+  if (folder.problem) throw new InputProblemError(folder.problem);
   let vmColumns: number;
   if (folder.vmFormat === 'csv') vmColumns = await csvColumns(folder.vmFile);
   else vmColumns = readNpzTraces(await readFile(folder.vmFile), folder.vmFile).nCols;
   if (vmColumns !== folder.trials.length) {
-    fail(folder.vmFile, `run folder ${folder.dir}: the voltage file has ${vmColumns} voltage columns but the folder has ${folder.trials.length} synapse files (simulation_run*_synapses.csv); they must match`, folder.vmFormat === 'csv' ? 2 : undefined);
+    const missing = vmColumns > folder.trials.length ? ` (${vmColumns - folder.trials.length} trial(s) have no activation files)` : '';
+    fail(folder.vmFile, `run folder ${folder.dir}: the voltage file has ${vmColumns} voltage columns but the folder has ${folder.trials.length} synapse files (simulation_run*_synapses.csv); they must match${missing}`, folder.vmFormat === 'csv' ? 2 : undefined);
+  }
+  for (const d of folder.dendFiles) {
+    const cols = await csvColumns(d.file);
+    if (cols !== folder.trials.length) {
+      fail(d.file, `run folder ${folder.dir}: the dendritic voltage file has ${cols} voltage columns but the folder has ${folder.trials.length} synapse files; they must match`, 2);
+    }
   }
   let maxSynTimes = 0;
   let maxCellTimes = 0;
-  for (const f of folder.synapseFiles) maxSynTimes = Math.max(maxSynTimes, maxTimesPerLine(await readFile(f)));
-  for (const f of folder.cellFiles) maxCellTimes = Math.max(maxCellTimes, maxTimesPerLine(await readFile(f)));
+  for (const f of folder.synapseFiles) {
+    const buf = await readFile(f);
+    checkActivationComplete(buf, f);
+    maxSynTimes = Math.max(maxSynTimes, maxTimesPerLine(buf));
+  }
+  for (const f of folder.cellFiles) {
+    const buf = await readFile(f);
+    checkActivationComplete(buf, f);
+    maxCellTimes = Math.max(maxCellTimes, maxTimesPerLine(buf));
+  }
   return { vmColumns, maxSynTimes, maxCellTimes };
 }
 

@@ -34,20 +34,37 @@ export function workerFile(): { file?: string; reason?: string } {
   return existsSync(file) ? { file } : { reason: `running from sources and ${file} is missing (run \`npx tsc -p tsconfig.json\`)` };
 }
 
-interface Slot { worker: Worker; busy: boolean }
-interface Job { req: WorkerRequest; resolve: (v: unknown) => void; reject: (e: unknown) => void }
+interface Job { req: WorkerRequest; attempts: number; resolve: (v: unknown) => void; reject: (e: unknown) => void }
+interface Slot { worker: Worker; job: Job | undefined; lastError: unknown }
+
+/** A job whose worker died is run once more on a fresh worker; dying twice is the job's error. */
+const MAX_ATTEMPTS = 2;
+
+/**
+ * Why not piscina or tinypool: tinypool 2.2 listens for a thread's 'error' but not its 'exit',
+ * so a thread that exits (process.exit, terminate) leaves its task pending forever, the very bug
+ * this pool had; piscina 5 brings an optional native dependency (@napi-rs/nice) with one package
+ * per platform. What we need is small: one job per thread, results transferred, and a dead thread
+ * replaced with its job retried once.
+ */
+/** What initSimrun needs of a pool: this one, or distributed.ts's queue of remote workers. */
+export type FolderParser = Pick<ParsePool, 'check' | 'parse' | 'close' | 'mode' | 'reason'>;
 
 export class ParsePool {
   readonly mode: 'workers' | 'in-thread';
   readonly reason: string | undefined;
+  /** threads started to replace dead ones, and jobs re-run because their thread died */
+  restarts = 0;
+  retried = 0;
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
-  private readonly pending = new Map<number, Job>();
+  private readonly file: string | undefined;
   private nextId = 1;
   private closed = false;
 
-  constructor(readonly size: number, heapMb?: number) {
+  constructor(readonly size: number, private readonly heapMb?: number) {
     const { file, reason } = size > 0 ? workerFile() : { reason: 'workers: 0 requested' };
+    this.file = file;
     if (file === undefined) {
       this.mode = 'in-thread';
       this.reason = reason;
@@ -55,14 +72,22 @@ export class ParsePool {
     }
     this.mode = 'workers';
     this.reason = undefined;
-    for (let i = 0; i < size; i++) {
-      // A heap limit (workerHeapMb) makes V8 collect sooner: lower peak RSS, ~15% slower here.
-      const worker = heapMb === undefined ? new Worker(file) : new Worker(file, { resourceLimits: { maxOldGenerationSizeMb: heapMb } });
-      const slot: Slot = { worker, busy: false };
-      worker.on('message', (reply: WorkerReply) => this.onReply(slot, reply));
-      worker.on('error', (err) => this.onCrash(err));
-      this.slots.push(slot);
-    }
+    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+  }
+
+  /** The threads working on a job right now (for supervision and tests). */
+  busyWorkers(): Worker[] {
+    return this.slots.filter((s) => s.job !== undefined).map((s) => s.worker);
+  }
+
+  private spawn(): Slot {
+    // A heap limit (workerHeapMb) makes V8 collect sooner: lower peak RSS, ~15% slower here.
+    const worker = this.heapMb === undefined ? new Worker(this.file!) : new Worker(this.file!, { resourceLimits: { maxOldGenerationSizeMb: this.heapMb } });
+    const slot: Slot = { worker, job: undefined, lastError: undefined };
+    worker.on('message', (reply: WorkerReply) => this.onReply(slot, reply));
+    worker.on('error', (err) => { slot.lastError = err; });
+    worker.on('exit', (code) => this.onExit(slot, code));
+    return slot;
   }
 
   check(folder: RunFolder): Promise<CheckResult> {
@@ -81,27 +106,26 @@ export class ParsePool {
   private submit(req: WorkerRequest): Promise<unknown> {
     if (this.closed) return Promise.reject(new Error('parse pool is closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ req, resolve, reject });
+      this.queue.push({ req, attempts: 0, resolve, reject });
       this.pump();
     });
   }
 
   private pump(): void {
     for (const slot of this.slots) {
-      if (slot.busy) continue;
+      if (slot.job !== undefined) continue;
       const job = this.queue.shift();
       if (!job) return;
-      slot.busy = true;
-      this.pending.set(job.req.id, job);
+      slot.job = job;
+      job.attempts++;
       slot.worker.postMessage(job.req);
     }
   }
 
   private onReply(slot: Slot, reply: WorkerReply): void {
-    slot.busy = false;
-    const job = this.pending.get(reply.id);
-    this.pending.delete(reply.id);
-    if (job) {
+    const job = slot.job;
+    slot.job = undefined;
+    if (job && job.req.id === reply.id) {
       if (reply.ok) job.resolve(reply.result);
       else if (reply.problem) job.reject(new InputProblemError(reply.problem));
       else {
@@ -113,17 +137,33 @@ export class ParsePool {
     this.pump();
   }
 
-  private onCrash(err: unknown): void {
-    for (const job of this.pending.values()) job.reject(err);
-    this.pending.clear();
-    for (const job of this.queue) job.reject(err);
-    this.queue.length = 0;
+  /** A thread ended: unless the pool is closing, replace it and run its job again (once). */
+  private onExit(slot: Slot, code: number): void {
+    if (this.closed) return;
+    const at = this.slots.indexOf(slot);
+    if (at === -1) return;
+    const job = slot.job;
+    slot.job = undefined;
+    this.slots[at] = this.spawn();
+    this.restarts++;
+    if (job) {
+      if (job.attempts < MAX_ATTEMPTS) {
+        this.retried++;
+        this.queue.unshift(job);
+      } else {
+        const what = job.req.kind === 'check' ? 'checking' : 'parsing';
+        const cause = slot.lastError instanceof Error ? slot.lastError.message : `exit code ${code}`;
+        job.reject(new Error(`a worker thread died while ${what} run folder ${job.req.folder.dir}, ${job.attempts} times (${cause}); try --worker-heap-mb or --workers 0`, { cause: slot.lastError }));
+      }
+    }
+    this.pump();
   }
 
   async close(): Promise<void> {
     this.closed = true;
     for (const job of this.queue) job.reject(new Error('parse pool closed'));
     this.queue.length = 0;
+    for (const slot of this.slots) slot.job?.reject(new Error('parse pool closed'));
     await Promise.allSettled(this.slots.map((s) => s.worker.terminate()));
   }
 }

@@ -3,7 +3,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { InputProblemError } from './parse-csv.js';
+import { type InputProblem, InputProblemError } from './parse-csv.js';
 
 export interface RunFolder {
   /** absolute path */
@@ -24,6 +24,8 @@ export interface RunFolder {
   networkParam?: string;
   /** bytes of the files init parses (for progress) */
   bytes: number;
+  /** why this folder cannot be imported (found by the scan: missing activation files, no trials) */
+  problem?: InputProblem;
 }
 
 export interface Campaign {
@@ -37,6 +39,11 @@ export interface Campaign {
 }
 
 const SYN_RE = /^simulation_run(\d+)_synapses\.csv$/;
+const CELLS_RE = /^simulation_run(\d+)_presynaptic_cells\.csv$/;
+/** `<YYYYMMDD-HHMM>_seed<S>_pid<P>` or the older `<YYYYMMDD-HHMM>_<pid>` */
+const RUN_FOLDER_NAME = /^\d{8}-\d{4}_(?:seed\d+_pid\d+|\d+)$/;
+/** files only simrun writes into a run folder: a folder holding any of them is a run folder */
+const RUN_FILE = /^(?:simulation_run\d+_(?:synapses|presynaptic_cells)\.csv|.+_(?:neuron|network)_model\.param|.+_vm_dend_traces\.csv|hostname_.+)$/;
 
 async function walk(root: string, rel: string, out: Map<string, string[]>): Promise<void> {
   const dir = rel === '' ? root : path.join(root, rel);
@@ -74,8 +81,13 @@ export async function scanCampaign(root: string): Promise<Campaign> {
   const filelist: string[] = [];
   for (const [rel, files] of byDir) {
     const vms = files.filter((f) => f.endsWith(suffix)).sort();
-    if (vms.length === 0) continue;
     const dir = rel === '' ? abs : path.join(abs, rel);
+    if (vms.length === 0) {
+      // a run folder that never got its voltage file: a crashed or never-started worker
+      const looksLikeRun = (rel !== '' && RUN_FOLDER_NAME.test(path.basename(rel))) || files.some((f) => RUN_FILE.test(f));
+      if (looksLikeRun) folders.push(emptyFolder(dir, rel, `run folder ${dir} holds no trials: no *${suffix} (an empty, crashed or unfinished run folder)`));
+      continue;
+    }
     if (vms.length > 1) {
       throw new InputProblemError({ file: dir, reason: `run folder holds ${vms.length} *${suffix} files (${vms.join(', ')}); expected one` });
     }
@@ -83,21 +95,27 @@ export async function scanCampaign(root: string): Promise<Campaign> {
     filelist.push(rel === '' ? vm : `${rel}/${vm}`);
     const uid = vm.slice(0, -suffix.length);
     const trials: number[] = [];
+    const cellTrials = new Set<number>();
     for (const f of files) {
       const m = SYN_RE.exec(f);
       if (m) trials.push(Number(m[1]));
+      const c = CELLS_RE.exec(f);
+      if (c) cellTrials.add(Number(c[1]));
     }
     trials.sort((a, b) => a - b);
-    const fileSet = new Set(files);
     const pad = (n: number): string => String(n).padStart(4, '0');
     const synapseFiles = trials.map((t) => path.join(dir, `simulation_run${pad(t)}_synapses.csv`));
-    const cellFiles = trials.map((t) => {
-      const name = `simulation_run${pad(t)}_presynaptic_cells.csv`;
-      if (!fileSet.has(name)) {
-        throw new InputProblemError({ file: path.join(dir, name), reason: `run folder ${dir}: trial ${t} has a synapse file but no presynaptic-cell file` });
-      }
-      return path.join(dir, name);
-    });
+    const cellFiles = trials.map((t) => path.join(dir, `simulation_run${pad(t)}_presynaptic_cells.csv`));
+    let problem: InputProblem | undefined;
+    const noCells = trials.find((t) => !cellTrials.has(t));
+    const noSyn = [...cellTrials].sort((a, b) => a - b).find((t) => !trials.includes(t));
+    if (noCells !== undefined) {
+      problem = { file: path.join(dir, `simulation_run${pad(noCells)}_presynaptic_cells.csv`), reason: `run folder ${dir}: trial ${noCells} has a synapse file but no presynaptic-cell file (its activation files are incomplete)` };
+    } else if (noSyn !== undefined) {
+      problem = { file: path.join(dir, `simulation_run${pad(noSyn)}_synapses.csv`), reason: `run folder ${dir}: trial ${noSyn} has a presynaptic-cell file but no synapse file (its activation files are incomplete)` };
+    } else if (trials.length === 0) {
+      problem = { file: path.join(dir, vm), reason: `run folder ${dir} holds no trials: no simulation_run*_synapses.csv beside its voltage file` };
+    }
     const dendFiles: { label: string; file: string }[] = [];
     const dendSuffix = '_vm_dend_traces.csv';
     for (const f of files) {
@@ -106,6 +124,7 @@ export async function scanCampaign(root: string): Promise<Campaign> {
       }
     }
     dendFiles.sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
+    const fileSet = new Set(files);
     const neuron = `${uid}_neuron_model.param`;
     const network = `${uid}_network_model.param`;
     const folder: RunFolder = {
@@ -115,12 +134,14 @@ export async function scanCampaign(root: string): Promise<Campaign> {
       trials, synapseFiles, cellFiles, dendFiles,
       bytes: 0,
     };
+    if (problem) folder.problem = problem;
     if (fileSet.has(neuron)) folder.neuronParam = path.join(dir, neuron);
     if (fileSet.has(network)) folder.networkParam = path.join(dir, network);
     folders.push(folder);
   }
   // sizes, for the progress bar
   await Promise.all(folders.map(async (f) => {
+    if (f.problem) return;
     const all = [f.vmFile, ...f.synapseFiles, ...f.cellFiles, ...f.dendFiles.map((d) => d.file)];
     let bytes = 0;
     for (const file of all) bytes += (await stat(file)).size;
@@ -140,6 +161,10 @@ export async function scanCampaign(root: string): Promise<Campaign> {
     totalBytes: folders.reduce((s, f) => s + f.bytes, 0),
     totalTrials: folders.reduce((s, f) => s + f.trials.length, 0),
   };
+}
+
+function emptyFolder(dir: string, rel: string, reason: string): RunFolder {
+  return { dir, rel, uid: '', vmFile: '', vmFormat: 'csv', trials: [], synapseFiles: [], cellFiles: [], dendFiles: [], bytes: 0, problem: { file: dir, reason } };
 }
 
 export function trialId(rel: string, trial: number): string {

@@ -63,6 +63,19 @@ export function parquetElementOf(field: Field): SchemaElement {
   throw new UnsupportedTypeError(`column '${field.name}': Arrow type ${String(type)} cannot be stored in Parquet by this codec`);
 }
 
+/**
+ * Whether pyarrow needs the serialized Arrow schema to restore these types: categoricals,
+ * time zones and second timestamps; every other type follows from the Parquet schema alone.
+ */
+export function needsArrowSchema(schema: Schema): boolean {
+  return schema.fields.some((field) => {
+    const type: DataType = field.type;
+    if (type.typeId === Type.Dictionary) return true;
+    if (type.typeId === Type.Timestamp) return isSecondsTimestamp(type) || (type as TimestampNanosecond).timezone != null;
+    return false;
+  });
+}
+
 /** The Arrow type to read a Parquet column as, when the file has no usable `ARROW:schema`. */
 export function arrowTypeOf(element: SchemaElement): DataType {
   const logical = element.logicalType;

@@ -10,16 +10,14 @@
 import { promises as fs, openAsBlob } from 'node:fs';
 import { type Schema, type Table, tableFromIPC, tableToIPC, Table as ArrowTable, type RecordBatch, Schema as ArrowSchema } from 'apache-arrow';
 import { recordBatchOf } from './record-batch.js';
-import { ParquetFileWriter } from './writer.js';
+import { ParquetFileWriter, type ParquetWriteOptions } from './writer.js';
+import type { Compression } from './compression.js';
 import { ParquetFileReader, readFileMeta, type ParquetReadOptions } from './reader.js';
 import { UnsupportedFeatureError } from './page-decoder.js';
 
-export type Compression = 'snappy' | 'zstd' | 'uncompressed';
+export type { Compression };
 
-export interface WriteParquetOptions {
-  compression?: Compression;
-  rowGroupRows?: number;
-}
+export type WriteParquetOptions = ParquetWriteOptions;
 
 export interface ReadParquetResult {
   table: Table;
@@ -39,11 +37,7 @@ export interface ParquetCodec {
 export const fastCodec: ParquetCodec = {
   name: 'isf-data-base (TypeScript)',
   async write(path, schema, tables, options = {}) {
-    if (options.compression === 'zstd') throw new UnsupportedFeatureError('zstd compression (use wasmCodec)');
-    const writer = await ParquetFileWriter.open(path, schema, {
-      compression: options.compression === 'uncompressed' ? 'uncompressed' : 'snappy',
-      ...(options.rowGroupRows === undefined ? {} : { rowGroupRows: options.rowGroupRows }),
-    });
+    const writer = await ParquetFileWriter.open(path, schema, options);
     try {
       for (const table of tables) await writer.writeTable(table);
       await writer.close();
@@ -160,8 +154,7 @@ function rowGroupsOf(file: { metadata(): { numRowGroups(): number; free(): void 
 
 /** Writes with the fast codec, or with parquet-wasm for compressions only it has. */
 export async function writeParquet(path: string, schema: Schema, tables: Iterable<Table>, options: WriteParquetOptions = {}): Promise<void> {
-  const codec = options.compression === 'zstd' ? wasmCodec : fastCodec;
-  await codec.write(path, schema, tables, options);
+  await fastCodec.write(path, schema, tables, options);
 }
 
 /** Reads with the fast codec; files using features it lacks go through parquet-wasm. */

@@ -56,6 +56,9 @@ export interface ColumnChunkMeta {
   dataPageOffset: number;
   dictionaryPageOffset?: number;
   nullCount?: number;
+  /** PLAIN bytes of the smallest and largest value (statistics min_value / max_value). */
+  minValue?: Uint8Array;
+  maxValue?: Uint8Array;
 }
 
 export interface RowGroupMeta {
@@ -71,6 +74,8 @@ export interface FileMeta {
   rowGroups: RowGroupMeta[];
   keyValue: Map<string, string>;
   createdBy?: string;
+  /** Whether every column declares the type-defined sort order (what min/max follow). */
+  typeDefinedOrder?: boolean;
 }
 
 export interface DataPageHeader { numValues: number; encoding: number; defEncoding: number; repEncoding: number }
@@ -172,6 +177,12 @@ function decodeColumnChunk(s: ThriftStruct): ColumnChunkMeta {
   const stats = struct(meta, 12);
   const nullCount = stats ? num(stats, 3) : undefined;
   if (nullCount !== undefined) column.nullCount = nullCount;
+  if (stats) {
+    const min = stats.get(6) ?? stats.get(2);
+    const max = stats.get(5) ?? stats.get(1);
+    if (min instanceof Uint8Array) column.minValue = min;
+    if (max instanceof Uint8Array) column.maxValue = max;
+  }
   return column;
 }
 
@@ -276,13 +287,23 @@ export function encodeFileMeta(meta: FileMeta): Uint8Array {
           .i64(5, col.numValues).i64(6, col.totalUncompressedSize).i64(7, col.totalCompressedSize)
           .i64(9, col.dataPageOffset);
         if (col.dictionaryPageOffset !== undefined) m.i64(11, col.dictionaryPageOffset);
-        if (col.nullCount !== undefined) m.struct(12, (st) => { st.i64(3, col.nullCount ?? 0); });
+        if (col.nullCount !== undefined) {
+          m.struct(12, (st) => {
+            st.i64(3, col.nullCount ?? 0);
+            if (col.maxValue) st.binary(5, col.maxValue);
+            if (col.minValue) st.binary(6, col.minValue);
+          });
+        }
       });
     });
     g.i64(2, rg.totalByteSize).i64(3, rg.numRows);
   });
   w.listStruct(5, [...meta.keyValue], (kv, [key, value]) => { kv.binary(1, key).binary(2, value); });
   if (meta.createdBy !== undefined) w.binary(6, meta.createdBy);
+  if (meta.typeDefinedOrder) {
+    // column_orders: one ColumnOrder union per leaf column, each TYPE_ORDER (an empty struct).
+    w.listStruct(7, meta.schema.slice(1), (o) => { o.struct(1, () => {}); });
+  }
   return w.endStruct().finish();
 }
 

@@ -6,19 +6,28 @@ import { promises as fs } from 'node:fs';
 import { type Table } from 'apache-arrow';
 import { CorruptKeyError, InvalidInputError, UnsupportedFormatError, DataBaseError } from '../../src/errors.js';
 import { parseJsonText, pythonJson } from '../../src/ondisk.js';
-import { inspectParquet, readParquet, writeParquet, type Compression } from './codec.js';
+import { inspectParquet, readParquet, writeParquet, type WriteParquetOptions } from './codec.js';
+import { COMPRESSIONS, type Compression } from './compression.js';
 import { ParquetFormatError } from './reader.js';
 import { UnsupportedTypeError } from './arrow-types.js';
 import { FrameError, OBJECT_META_KEY, buildObjectMeta, dataColumnsOf, frameForWriting, frameIndexOf, withIndex, withSchemaMetadata, type LabelType } from './frame.js';
 import { objectMetaSchema, type ObjectMetaJson } from './ondisk.js';
 
 export interface FrameDumpOptions {
-  /** 'snappy' (default, what ISF writes), 'zstd' or 'uncompressed'. */
+  /** 'zstd' (default: smaller and faster, measured in docs/parquet.md), 'snappy' (what ISF writes) or 'uncompressed'. */
   compression?: Compression;
+  /** Dictionary-encode column chunks where it pays (default true). */
+  dictionary?: boolean;
+  /** BYTE_STREAM_SPLIT for float columns written PLAIN (default false). */
+  byteStreamSplit?: boolean;
+  /** Rows per row group (default: up to 1,048,576 rows and about 64 MB of values). */
+  rowGroupRows?: number;
   /** The column to store as the pandas index (default: the table's pandas metadata, else a range index). */
   index?: string;
   /** What the data column labels were in Python; unlisted labels keep their current type ('str' by default). */
   columnLabelTypes?: Record<string, LabelType>;
+  /** Sees every byte of each Parquet file as it is written (checksums without reading back). */
+  onBytes?: (chunk: Uint8Array) => void;
 }
 
 export interface FrameLoadOptions {
@@ -32,17 +41,17 @@ export interface FrameSite {
   loader: string;
 }
 
-const COMPRESSIONS = new Set(['snappy', 'zstd', 'uncompressed']);
 
 /** The frame as written, and its object_meta.json, with options checked. */
 export function prepareFrame(value: Table, options: FrameDumpOptions, site: FrameSite, what = 'the frame', rangeStart?: number): { frame: Table; objectMeta: ObjectMetaJson } {
-  if (options.compression !== undefined && !COMPRESSIONS.has(options.compression)) {
+  if (options.compression !== undefined && !COMPRESSIONS.includes(options.compression)) {
     throw InvalidInputError.value('compression option', `'${String(options.compression)}' is not one of snappy, zstd, uncompressed`);
   }
   try {
     const indexed = options.index === undefined ? value : withIndex(value, options.index);
     const objectMeta = buildObjectMeta(indexed, options.columnLabelTypes);
-    return { frame: frameForWriting(indexed, undefined, rangeStart), objectMeta };
+    const floatLabels = objectMeta.column_name_dtypes.length > 0 && objectMeta.column_name_dtypes.every((d) => d.startsWith('float'));
+    return { frame: frameForWriting(indexed, undefined, rangeStart, floatLabels), objectMeta };
   } catch (err) {
     if (err instanceof FrameError) throw InvalidInputError.value(`${what} for key '${site.key}'`, err.message);
     throw err;
@@ -51,12 +60,22 @@ export function prepareFrame(value: Table, options: FrameDumpOptions, site: Fram
 
 export async function writeFrameFile(path: string, frame: Table, options: FrameDumpOptions, site: FrameSite): Promise<void> {
   try {
-    await writeParquet(path, frame.schema, [frame], options.compression === undefined ? {} : { compression: options.compression });
+    await writeParquet(path, frame.schema, [frame], writeOptionsOf(options));
   } catch (err) {
     await fs.rm(path, { force: true });
     if (err instanceof UnsupportedTypeError) throw new UnsupportedFormatError(site.loader, site.key, err.message);
     throw err;
   }
+}
+
+function writeOptionsOf(options: FrameDumpOptions): WriteParquetOptions {
+  const out: WriteParquetOptions = {};
+  if (options.compression !== undefined) out.compression = options.compression;
+  if (options.dictionary !== undefined) out.dictionary = options.dictionary;
+  if (options.byteStreamSplit !== undefined) out.byteStreamSplit = options.byteStreamSplit;
+  if (options.rowGroupRows !== undefined) out.rowGroupRows = options.rowGroupRows;
+  if (options.onBytes !== undefined) out.onBytes = options.onBytes;
+  return out;
 }
 
 export async function writeObjectMeta(path: string, objectMeta: ObjectMetaJson): Promise<void> {

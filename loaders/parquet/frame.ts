@@ -255,25 +255,28 @@ function pandasTypesOf(type: DataType): [string, string, Record<string, unknown>
 }
 
 /**
- * The `pandas` metadata pyarrow would write for this frame. The creator names this library;
- * pandas_version is that of ISF's environment, the format generation its readers expect.
+ * The `pandas` metadata for this frame. Unlike pyarrow it lists only the stored index columns:
+ * pyarrow takes every other column's name and dtype from the Parquet schema, and the entries
+ * (~100 bytes each) dominated the footers of ISF's 10,000-column trace frames. When every data
+ * label was a Python float (`floatLabels`), `column_indexes` says so and pandas restores float
+ * labels itself. The creator names this library; pandas_version is that of ISF's environment.
  */
-export function buildPandasMetadata(schema: Schema, index: FrameIndex): PandasMetadata {
-  const indexColumns = new Set(index.kind === 'columns' ? index.columns : []);
-  const columns: PandasColumn[] = schema.fields
-    .filter((f) => !indexColumns.has(f.name))
-    .map((f) => pandasColumnOf(f.name, f.name, f.type));
+export function buildPandasMetadata(schema: Schema, index: FrameIndex, options: { floatLabels?: boolean } = {}): PandasMetadata {
+  const columns: PandasColumn[] = [];
   if (index.kind === 'columns') {
     index.columns.forEach((column, i) => {
       const field = schema.fields.find((f) => f.name === column) as Field;
       columns.push(pandasColumnOf(index.names[i] ?? null, column, field.type));
     });
   }
+  const columnIndex = options.floatLabels
+    ? { name: null, field_name: null, pandas_type: 'float64', numpy_type: 'float64', metadata: null }
+    : { name: null, field_name: null, pandas_type: 'unicode', numpy_type: 'object', metadata: { encoding: 'UTF-8' } };
   return {
     index_columns: index.kind === 'columns'
       ? index.columns
       : [{ kind: 'range', name: index.name, start: index.start, stop: index.stop, step: index.step }],
-    column_indexes: [{ name: null, field_name: null, pandas_type: 'unicode', numpy_type: 'object', metadata: { encoding: 'UTF-8' } }],
+    column_indexes: [columnIndex],
     columns,
     creator: { library: 'isf-data-base', version: '0.1.0' },
     pandas_version: '1.1.3',
@@ -284,7 +287,7 @@ export function buildPandasMetadata(schema: Schema, index: FrameIndex): PandasMe
  * The table as it is written: pandas metadata matching its rows, stored index columns last
  * (as pyarrow orders them), and our own object_meta key removed.
  */
-export function frameForWriting(table: Table, indexColumn?: string, rangeStart?: number): Table {
+export function frameForWriting(table: Table, indexColumn?: string, rangeStart?: number, floatLabels = false): Table {
   let index = frameIndexOf(table);
   if (indexColumn !== undefined) {
     if (!table.schema.fields.some((f) => f.name === indexColumn)) throw new FrameError(`index column '${indexColumn}' is not a column of the frame`);
@@ -303,7 +306,7 @@ export function frameForWriting(table: Table, indexColumn?: string, rangeStart?:
   ];
   const metadata = new Map(table.schema.metadata);
   metadata.delete(OBJECT_META_KEY);
-  metadata.set(PANDAS_KEY, JSON.stringify(buildPandasMetadata(table.schema, index)));
+  metadata.set(PANDAS_KEY, JSON.stringify(buildPandasMetadata(table.schema, index, { floatLabels })));
   const schema = new Schema(order.map((i) => fields[i] as Field), metadata);
   return replaceSchema(table, schema, order);
 }

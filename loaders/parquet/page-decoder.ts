@@ -6,16 +6,17 @@
  * snappy / gzip / uncompressed. A single-literal snappy page (ours) is copied straight into the
  * output array. Anything else raises UnsupportedFeatureError so the caller can use another codec.
  */
-import { gunzipSync } from 'fflate';
 import {
   type Data, type DataType, Type, TimeUnit, makeData, makeVector, Utf8, type Vector,
 } from 'apache-arrow';
-import { Codec, Encoding, PageType, PhysicalType, decodePageHeader, type ColumnChunkMeta, type PageHeader, type SchemaElement } from './format.js';
-import { singleLiteralRange, snappyDecompress } from './snappy.js';
+import { Encoding, PageType, PhysicalType, decodePageHeader, type ColumnChunkMeta, type PageHeader, type SchemaElement } from './format.js';
+import { decompressPage } from './compression.js';
+import { byteStreamJoin } from './encodings.js';
 import { decodeHybrid } from './rle.js';
+import { UnsupportedFeatureError } from './errors.js';
 
-/** The file uses something this decoder does not implement (not a corrupt file). */
-export class UnsupportedFeatureError extends Error {}
+export { UnsupportedFeatureError };
+
 
 type PhysicalArray = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
 type OutputArray = Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array | BigInt64Array | BigUint64Array;
@@ -42,10 +43,10 @@ export function decodeColumnChunk(bytes: Uint8Array, column: ColumnChunkMeta, el
     if (end > bytes.length) throw new RangeError(`page at byte ${pos} runs past its column chunk`);
     const body = bytes.subarray(dataOffset, end);
     if (header.type === PageType.dictionary) {
-      dictionary = decodeDictionaryPage(header, decompress(body, header.uncompressedSize, column.codec), column.type);
+      dictionary = decodeDictionaryPage(header, decompressPage(body, header.uncompressedSize, column.codec), column.type);
       builder.setDictionary(dictionary);
     } else if (header.type === PageType.data && header.dataPage) {
-      const page = decompress(body, header.uncompressedSize, column.codec);
+      const page = decompressPage(body, header.uncompressedSize, column.codec);
       let levels: Uint8Array | undefined;
       let valuesAt = 0;
       if (optional) {
@@ -64,7 +65,7 @@ export function decodeColumnChunk(bytes: Uint8Array, column: ColumnChunkMeta, el
       }
       const valuesBody = body.subarray(v2.repLength + v2.defLength);
       const valuesSize = header.uncompressedSize - v2.repLength - v2.defLength;
-      const values = v2.isCompressed ? decompress(valuesBody, valuesSize, column.codec) : valuesBody;
+      const values = v2.isCompressed ? decompressPage(valuesBody, valuesSize, column.codec) : valuesBody;
       builder.addPage(v2.numValues, levels, v2.encoding, values, dictionary);
     }
     // Index pages and unknown page types are skipped.
@@ -77,20 +78,6 @@ export function decodeColumnChunk(bytes: Uint8Array, column: ColumnChunkMeta, el
 function readUint32(bytes: Uint8Array, at: number): number {
   if (at + 4 > bytes.length) throw new RangeError('page too short for its level length');
   return ((bytes[at] as number) | ((bytes[at + 1] as number) << 8) | ((bytes[at + 2] as number) << 16)) + (bytes[at + 3] as number) * 0x1000000;
-}
-
-/** A page's bytes after decompression; our single-literal snappy pages cost no copy. */
-function decompress(body: Uint8Array, size: number, codec: number): Uint8Array {
-  if (codec === Codec.uncompressed) return body;
-  if (codec === Codec.snappy) {
-    const literal = singleLiteralRange(body);
-    if (literal && literal.end - literal.begin === size) return body.subarray(literal.begin, literal.end);
-    const out = new Uint8Array(size);
-    snappyDecompress(body, out);
-    return out;
-  }
-  if (codec === Codec.gzip) return gunzipSync(body);
-  throw new UnsupportedFeatureError(`compression codec ${codec}`);
 }
 
 function decodeDictionaryPage(header: PageHeader, page: Uint8Array, physicalType: number): DictionaryValues {
@@ -190,6 +177,8 @@ class ChunkBuilder {
       this.addIndices(count, levels, present, indices, dictionary);
     } else if (encoding === Encoding.plain) {
       this.addPlain(count, levels, present, values);
+    } else if (encoding === Encoding.byteStreamSplit && this.kind === 'fixed' && this.physicalWidth > 0) {
+      this.addPlain(count, levels, present, byteStreamJoin(values, this.physicalWidth, present));
     } else {
       throw new UnsupportedFeatureError(`encoding ${encoding}`);
     }

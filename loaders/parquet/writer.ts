@@ -1,30 +1,47 @@
 /**
- * A Parquet writer in plain TypeScript, built for speed on numeric frames.
+ * A Parquet writer in plain TypeScript, built for speed and size on numeric frames.
  *
- * Every column is PLAIN-encoded (categoricals: a dictionary page plus bit-packed indices), in
- * data pages v1 with definition levels, compressed with snappy as one literal per page (or not
- * compressed). For a column without nulls the page body is the Arrow buffer itself, handed to
- * writev without a copy, so writing runs at the disk's speed and needs no memory beyond the frame.
+ * Per column chunk it chooses what pays (docs/parquet.md has the measurements):
+ * - a dictionary page plus RLE / bit-packed indices when the chunk has few distinct values
+ *   (NaN-padded activation columns, repeated labels), PLAIN otherwise; categorical columns
+ *   always keep a dictionary; BYTE_STREAM_SPLIT for float PLAIN chunks when asked;
+ * - compression (zstd by default, snappy) page by page, unless the chunk's first page does not
+ *   shrink by an eighth: then the chunk is stored uncompressed and its page bodies go to disk
+ *   straight from the Arrow buffers, without a copy;
+ * - statistics (min, max, null count) for every chunk.
+ * Data pages are v1 with RLE definition levels. Row groups are bounded in rows and bytes.
  */
 import { promises as fs } from 'node:fs';
 import { type Data, type DataType, type Field, type Schema, type Table, Type, type Vector } from 'apache-arrow';
-import { Codec, Encoding, PageType, encodeFileMeta, encodePageHeader, type ColumnChunkMeta, type RowGroupMeta, type SchemaElement } from './format.js';
-import { literalSnappyPrefix } from './snappy.js';
-import { allPresentLevels, bitPack, levelsFromBitmap } from './rle.js';
-import { isSecondsTimestamp, parquetElementOf, serializeArrowSchema } from './arrow-types.js';
-
-export type FastCompression = 'snappy' | 'uncompressed';
+import { Codec, Encoding, PageType, PhysicalType, encodeFileMeta, encodePageHeader, type ColumnChunkMeta, type RowGroupMeta, type SchemaElement } from './format.js';
+import { encodeHybrid, dictionaryOfWords, dictionaryOfStrings, bitWidthOf, byteStreamSplit, type DictionaryEncoding } from './encodings.js';
+import { allPresentLevels } from './rle.js';
+import { isSecondsTimestamp, needsArrowSchema, parquetElementOf, serializeArrowSchema } from './arrow-types.js';
+import { codecOf, compressorFor, DEFAULT_COMPRESSION, type CompressFn, type Compression } from './compression.js';
+import { fixedMinMax, stringMinMax } from './statistics.js';
 
 export interface ParquetWriteOptions {
-  compression?: FastCompression;
-  /** Rows per row group (default 1,048,576, as recent pyarrow). */
+  /** 'zstd' (default), 'snappy' or 'uncompressed'. */
+  compression?: Compression;
+  /** Rows per row group (default: 1,048,576 rows, and at most ~64 MB of values). */
   rowGroupRows?: number;
+  /** Dictionary-encode chunks where it pays (default true). */
+  dictionary?: boolean;
+  /** BYTE_STREAM_SPLIT for float chunks written PLAIN (default false). */
+  byteStreamSplit?: boolean;
+  /** Sees every byte of the file, in order, as it is written (to checksum it without reading it back). */
+  onBytes?: (chunk: Uint8Array) => void;
 }
 
 const MAGIC = new TextEncoder().encode('PAR1');
 const PAGE_BYTES = 1 << 20;
+const ROW_GROUP_BYTES = 64 << 20;
 const FLUSH_BYTES = 32 << 20;
 const FLUSH_PARTS = 512;
+/** A chunk is compressed only when its first page shrinks to this fraction or less. */
+const WORTH_COMPRESSING = 7 / 8;
+/** Chunks smaller than this are not compressed: a compressor's framing eats what it could save. */
+const MIN_COMPRESSED_CHUNK = 256;
 export const CREATED_BY = 'isf-data-base version 0.1.0';
 
 /** Writes one Parquet file; tables appended with `writeTable` become row groups. */
@@ -34,28 +51,30 @@ export class ParquetFileWriter {
   private pendingBytes = 0;
   private readonly rowGroups: RowGroupMeta[] = [];
   private readonly elements: SchemaElement[];
-  private readonly codec: number;
   private numRows = 0;
 
   private constructor(
     private readonly handle: fs.FileHandle,
     private readonly schema: Schema,
     private readonly options: ParquetWriteOptions,
+    private readonly compress: CompressFn | undefined,
+    private readonly codec: number,
   ) {
     this.elements = schema.fields.map(parquetElementOf);
-    this.codec = options.compression === 'uncompressed' ? Codec.uncompressed : Codec.snappy;
     this.push(MAGIC);
   }
 
   static async open(path: string, schema: Schema, options: ParquetWriteOptions = {}): Promise<ParquetFileWriter> {
     // Fail on unsupported types before creating the file.
     schema.fields.forEach(parquetElementOf);
+    const compression = options.compression ?? DEFAULT_COMPRESSION;
+    const compress = await compressorFor(compression);
     const handle = await fs.open(path, 'w');
-    return new ParquetFileWriter(handle, schema, options);
+    return new ParquetFileWriter(handle, schema, options, compress, codecOf(compression));
   }
 
   async writeTable(table: Table): Promise<void> {
-    const groupRows = this.options.rowGroupRows ?? 1 << 20;
+    const groupRows = this.options.rowGroupRows ?? rowGroupRowsOf(this.schema);
     for (let start = 0; start < table.numRows; start += groupRows) {
       await this.writeRowGroup(table, start, Math.min(table.numRows, start + groupRows));
     }
@@ -69,7 +88,9 @@ export class ParquetFileWriter {
   async close(): Promise<void> {
     try {
       const keyValue = new Map<string, string>(this.schema.metadata);
-      keyValue.set('ARROW:schema', serializeArrowSchema(this.schema));
+      // pyarrow derives plain types from the Parquet schema; the Arrow schema (tens of bytes per
+      // column) is stored only when a type needs it (categoricals, time zones).
+      if (needsArrowSchema(this.schema)) keyValue.set('ARROW:schema', serializeArrowSchema(this.schema));
       const footer = encodeFileMeta({
         version: 2,
         schema: [{ name: 'schema', numChildren: this.elements.length }, ...this.elements],
@@ -77,6 +98,7 @@ export class ParquetFileWriter {
         rowGroups: this.rowGroups,
         keyValue,
         createdBy: CREATED_BY,
+        typeDefinedOrder: true,
       });
       const length = new Uint8Array(4);
       new DataView(length.buffer).setUint32(0, footer.length, true);
@@ -110,75 +132,77 @@ export class ParquetFileWriter {
 
   private writeColumnChunk(field: Field, element: SchemaElement, vector: Vector, start: number, end: number): ColumnChunkMeta {
     const pieces = slicesOf(vector, start, end);
+    const plan = planChunk(field.type, element, pieces, this.options);
+    const pages = pagesOf(pieces, field.type);
+    // The first data page decides whether this chunk is compressed.
+    let codec: number = Codec.uncompressed;
+    let firstBody: Uint8Array[] | undefined;
+    let firstCompressed: Uint8Array | undefined;
+    if (this.compress && pages.length > 0) {
+      firstBody = pageBody(plan, pages[0] as PageSpec);
+      const joined = concat(firstBody);
+      const compressed = joined.length + (plan.dictionary?.page.length ?? 0) >= MIN_COMPRESSED_CHUNK ? this.compress(joined) : joined;
+      if (compressed.length <= joined.length * WORTH_COMPRESSING) {
+        codec = this.codec;
+        firstCompressed = compressed;
+      }
+    }
+    const compress = codec === Codec.uncompressed ? undefined : this.compress;
     let uncompressed = 0;
     let compressed = 0;
     let dictionaryPageOffset: number | undefined;
-    let dictionary: DictionaryPlan | undefined;
-    if (field.type.typeId === Type.Dictionary) {
-      dictionary = planDictionary(pieces);
-      if (dictionary) {
-        dictionaryPageOffset = this.position + this.pendingBytes;
-        const sizes = this.writePage(PageType.dictionary, dictionary.values.length, plainStrings(dictionary.values, 0, dictionary.values.length), false);
-        uncompressed += sizes.uncompressed;
-        compressed += sizes.compressed;
-      }
+    if (plan.dictionary) {
+      dictionaryPageOffset = this.position + this.pendingBytes;
+      const sizes = this.writePage(PageType.dictionary, plan.dictionary.count, [plan.dictionary.page], Encoding.plain, compress);
+      uncompressed += sizes.uncompressed;
+      compressed += sizes.compressed;
     }
     const dataPageOffset = this.position + this.pendingBytes;
-    let nullCount = 0;
-    const rowsPerPage = rowsPerPageOf(field.type);
-    for (const { data, offset, length } of pieces) {
-      for (let p = 0; p < length; p += rowsPerPage) {
-        const count = Math.min(rowsPerPage, length - p);
-        const pageStart = offset + p;
-        const hasNulls = data.nullCount > 0 && data.nullBitmap !== undefined && data.nullBitmap.length > 0;
-        const levels = hasNulls ? levelsFromBitmap(data.nullBitmap as Uint8Array, data.offset + pageStart, count) : allPresentLevels(count);
-        const values = dictionary ? dictionaryIndices(data, pageStart, count, dictionary.bitWidth) : plainValues(data, pageStart, count);
-        const levelLength = new Uint8Array(4);
-        new DataView(levelLength.buffer).setUint32(0, levels.length, true);
-        const sizes = this.writePage(PageType.data, count, [levelLength, levels, ...values], dictionary !== undefined);
-        uncompressed += sizes.uncompressed;
-        compressed += sizes.compressed;
-        if (hasNulls) nullCount += count - countValid(data, pageStart, count);
-      }
-    }
-    const encodings = dictionary ? [Encoding.plain, Encoding.rle, Encoding.rleDictionary] : [Encoding.plain, Encoding.rle];
+    pages.forEach((page, p) => {
+      const body = p === 0 && firstBody ? firstBody : pageBody(plan, page);
+      const sizes = this.writePage(PageType.data, page.count, body, plan.encoding, compress, p === 0 ? firstCompressed : undefined);
+      uncompressed += sizes.uncompressed;
+      compressed += sizes.compressed;
+    });
+    const encodings = plan.dictionary ? [Encoding.plain, Encoding.rle, Encoding.rleDictionary] : [plan.encoding, Encoding.rle];
     return {
       type: element.type as number,
       encodings,
       path: [field.name],
-      codec: this.codec,
+      codec,
       numValues: end - start,
       totalUncompressedSize: uncompressed,
       totalCompressedSize: compressed,
       dataPageOffset,
       ...(dictionaryPageOffset === undefined ? {} : { dictionaryPageOffset }),
-      nullCount,
+      nullCount: plan.nullCount,
+      ...(plan.minMax ? { minValue: plan.minMax.min, maxValue: plan.minMax.max } : {}),
     };
   }
 
-  /** Queues one page (header + body); the body parts are written as they are, without copying. */
-  private writePage(type: number, numValues: number, body: Uint8Array[], dictionaryIndexed: boolean): { uncompressed: number; compressed: number } {
+  /** Queues one page (header + body); uncompressed bodies are written as they are, without copying. */
+  private writePage(type: number, numValues: number, body: Uint8Array[], encoding: number, compress: CompressFn | undefined, compressedBody?: Uint8Array): { uncompressed: number; compressed: number } {
     let bodyLength = 0;
     for (const part of body) bodyLength += part.length;
-    const prefix = this.codec === Codec.snappy ? literalSnappyPrefix(bodyLength) : undefined;
-    const compressedLength = bodyLength + (prefix?.length ?? 0);
+    const stored = compress ? [compressedBody ?? compress(concat(body))] : body;
+    let storedLength = 0;
+    for (const part of stored) storedLength += part.length;
     const header = encodePageHeader({
       type,
       uncompressedSize: bodyLength,
-      compressedSize: compressedLength,
+      compressedSize: storedLength,
       ...(type === PageType.dictionary
         ? { dictionaryPage: { numValues, encoding: Encoding.plain } }
-        : { dataPage: { numValues, encoding: dictionaryIndexed ? Encoding.rleDictionary : Encoding.plain, defEncoding: Encoding.rle, repEncoding: Encoding.rle } }),
+        : { dataPage: { numValues, encoding, defEncoding: Encoding.rle, repEncoding: Encoding.rle } }),
     });
-    this.push(header);
-    if (prefix) this.push(prefix);
-    this.push(...body);
-    return { uncompressed: header.length + bodyLength, compressed: header.length + compressedLength };
+    this.push(header, ...stored);
+    return { uncompressed: header.length + bodyLength, compressed: header.length + storedLength };
   }
 
   private push(...parts: Uint8Array[]): void {
     for (const part of parts) {
       if (part.length === 0) continue;
+      this.options.onBytes?.(part);
       this.pending.push(part);
       this.pendingBytes += part.length;
     }
@@ -259,23 +283,6 @@ function countValid(data: Data, start: number, count: number): number {
 
 type NumericArray = Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | BigInt64Array | Uint8Array | Uint16Array | Uint32Array | BigUint64Array;
 
-/** PLAIN bytes of the non-null values of rows [start, start+count) of one Arrow chunk. */
-function plainValues(data: Data, start: number, count: number): Uint8Array[] {
-  const type = data.type as DataType;
-  switch (type.typeId) {
-    case Type.Float: case Type.Int: case Type.Timestamp: case Type.Date:
-      return [fixedWidthValues(data, start, count)];
-    case Type.Bool:
-      return [booleanValues(data, start, count)];
-    case Type.Utf8: case Type.LargeUtf8:
-      return plainStrings(data, start, count);
-    case Type.Dictionary:
-      return plainStrings(decodeDictionary(data, start, count), 0, count);
-    default:
-      throw new Error(`unsupported Arrow type ${String(type)}`);
-  }
-}
-
 function fixedWidthValues(data: Data, start: number, count: number): Uint8Array {
   const values = data.values as NumericArray;
   const type = data.type as DataType;
@@ -317,18 +324,19 @@ function booleanValues(data: Data, start: number, count: number): Uint8Array {
 
 /** PLAIN BYTE_ARRAY: each non-null value as a 4-byte length and its UTF-8 bytes. */
 export function plainStrings(data: Data, start: number, count: number): Uint8Array[] {
-  const offsets = data.valueOffsets as Int32Array | BigInt64Array;
-  const bytes = data.values as Uint8Array;
-  const big = offsets instanceof BigInt64Array;
-  const at = (i: number): number => (big ? Number((offsets as BigInt64Array)[i]) : (offsets as Int32Array)[i] as number);
-  const total = at(start + count) - at(start);
-  const out = new Uint8Array(total + 4 * count);
+  const at = stringAt(data);
+  let total = 4 * count;
+  for (let i = start; i < start + count; i++) {
+    const [, from, to] = at(i);
+    total += to - from;
+  }
+  const out = new Uint8Array(total);
   const view = new DataView(out.buffer);
   let pos = 0;
   for (let i = start; i < start + count; i++) {
     if (!isValid(data, i)) continue;
-    const from = at(i);
-    const length = at(i + 1) - from;
+    const [bytes, from, to] = at(i);
+    const length = to - from;
     view.setUint32(pos, length, true);
     pos += 4;
     if (length < 16) for (let k = 0; k < length; k++) out[pos + k] = bytes[from + k] as number;
@@ -338,53 +346,214 @@ export function plainStrings(data: Data, start: number, count: number): Uint8Arr
   return [out.subarray(0, pos)];
 }
 
-interface DictionaryPlan { values: Data; bitWidth: number }
-
-/** A dictionary page is possible when every chunk of the row group shares one Utf8 dictionary. */
-function planDictionary(pieces: Piece[]): DictionaryPlan | undefined {
-  const dictionaries = new Set(pieces.map((p) => p.data.dictionary));
-  if (dictionaries.size !== 1) return undefined;
-  const dictionary = [...dictionaries][0];
-  if (!dictionary || dictionary.data.length !== 1) return undefined;
-  const values = dictionary.data[0] as Data;
-  if (values.nullCount > 0) return undefined;
-  const bitWidth = Math.max(1, Math.ceil(Math.log2(Math.max(2, values.length))));
-  return { values, bitWidth };
+/** Rows per row group: at most 1,048,576 (as recent pyarrow) and about ROW_GROUP_BYTES of values. */
+function rowGroupRowsOf(schema: Schema): number {
+  let rowBytes = 0;
+  for (const field of schema.fields) rowBytes += valueWidthOf(field.type) || 16;
+  return Math.max(64, Math.min(1 << 20, Math.floor(ROW_GROUP_BYTES / Math.max(1, rowBytes))));
 }
 
-function dictionaryIndices(data: Data, start: number, count: number, bitWidth: number): Uint8Array[] {
-  const indices = data.values as Int32Array | Int8Array | Int16Array | Uint8Array | Uint16Array | Uint32Array;
-  const valid = data.nullCount === 0 ? count : countValid(data, start, count);
-  const out = new Int32Array(valid);
-  let j = 0;
-  for (let i = 0; i < count; i++) if (isValid(data, start + i)) out[j++] = indices[start + i] as number;
-  return [Uint8Array.of(bitWidth), bitPack(out, bitWidth)];
+function valueWidthOf(type: DataType): number {
+  switch (type.typeId) {
+    case Type.Float: return (type as unknown as { precision: number }).precision === 1 ? 4 : 8;
+    case Type.Int: return (type as unknown as { bitWidth: number }).bitWidth === 64 ? 8 : 4;
+    case Type.Timestamp: return 8;
+    case Type.Date: return 4;
+    default: return 0;
+  }
 }
 
-/** The strings of a dictionary-encoded chunk, as a Utf8 chunk (for mixed dictionaries). */
-function decodeDictionary(data: Data, start: number, count: number): Data {
-  const dictionary = data.dictionary as Vector;
-  const encoder = new TextEncoder();
-  const parts: Uint8Array[] = [];
-  const offsets = new Int32Array(count + 1);
-  const bitmap = new Uint8Array(Math.ceil(count / 8));
+/** One data page: `count` rows of one piece, `present` of them non-null. */
+interface PageSpec {
+  piece: number;
+  start: number;
+  count: number;
+  present: number;
+  /** Index of the page's first present value among the chunk's present values. */
+  valueStart: number;
+  /** ... and among its piece's present values. */
+  pieceValueStart: number;
+}
+
+function pagesOf(pieces: Piece[], type: DataType): PageSpec[] {
+  const pages: PageSpec[] = [];
+  const rowsPerPage = rowsPerPageOf(type);
+  let valueStart = 0;
+  pieces.forEach(({ data, offset, length }, piece) => {
+    let pieceValueStart = 0;
+    for (let p = 0; p < length; p += rowsPerPage) {
+      const count = Math.min(rowsPerPage, length - p);
+      const start = offset + p;
+      const present = data.nullCount === 0 ? count : countValid(data, start, count);
+      pages.push({ piece, start, count, present, valueStart, pieceValueStart });
+      valueStart += present;
+      pieceValueStart += present;
+    }
+  });
+  return pages;
+}
+
+type ChunkKind = 'fixed' | 'bool' | 'string';
+
+interface ChunkPlan {
+  kind: ChunkKind;
+  pieces: Piece[];
+  encoding: number;
+  width: number;
+  dictionary?: DictionaryEncoding & { bitWidth: number };
+  /** Per piece, the PLAIN bytes of its present values (fixed-width chunks). */
+  valueBytes: Uint8Array[];
+  nullCount: number;
+  minMax?: { min: Uint8Array; max: Uint8Array };
+}
+
+function kindOf(type: DataType): ChunkKind {
+  switch (type.typeId) {
+    case Type.Bool: return 'bool';
+    case Type.Utf8: case Type.LargeUtf8: case Type.Dictionary: return 'string';
+    default: return 'fixed';
+  }
+}
+
+/** Chooses the chunk's encoding (and builds its dictionary and statistics where they are cheap). */
+function planChunk(type: DataType, element: SchemaElement, pieces: Piece[], options: ParquetWriteOptions): ChunkPlan {
+  const kind = kindOf(type);
+  let nullCount = 0;
   let total = 0;
-  let nulls = 0;
-  for (let i = 0; i < count; i++) {
-    const index = (data.values as Int32Array)[start + i] as number;
-    if (isValid(data, start + i)) {
-      const bytes = encoder.encode(String(dictionary.get(index)));
-      parts.push(bytes);
-      total += bytes.length;
-      bitmap[i >> 3] = (bitmap[i >> 3] as number) | (1 << (i & 7));
-    } else nulls++;
-    offsets[i + 1] = total;
+  for (const { data, offset, length } of pieces) {
+    const present = data.nullCount === 0 ? length : countValid(data, offset, length);
+    nullCount += length - present;
+    total += present;
   }
-  const values = new Uint8Array(total);
+  const plan: ChunkPlan = { kind, pieces, encoding: Encoding.plain, width: 0, valueBytes: [], nullCount };
+  const wantDictionary = options.dictionary !== false;
+  if (kind === 'fixed') {
+    plan.valueBytes = pieces.map(({ data, offset, length }) => fixedWidthValues(data, offset, length));
+    plan.width = element.type === PhysicalType.int64 || element.type === PhysicalType.double ? 8 : 4;
+    const unsigned = element.logicalType?.kind === 'integer' && !element.logicalType.signed;
+    if (wantDictionary && total > 1) {
+      const words = plan.width === 8 ? 2 : 1;
+      const dictionary = dictionaryOfWords(plan.valueBytes.map(aligned32), words, total);
+      if (dictionary && pays(dictionary, total, total * plan.width)) plan.dictionary = { ...dictionary, bitWidth: bitWidthOf(dictionary.count) };
+    }
+    if (plan.dictionary) {
+      plan.minMax = fixedMinMax(plan.dictionary.page, element.type as number, unsigned);
+    } else {
+      plan.minMax = mergeFixed(plan.valueBytes.map((b) => fixedMinMax(b, element.type as number, unsigned)), element.type as number);
+      if (options.byteStreamSplit && (element.type === PhysicalType.double || element.type === PhysicalType.float)) plan.encoding = Encoding.byteStreamSplit;
+    }
+  } else if (kind === 'string') {
+    const categorical = type.typeId === Type.Dictionary;
+    if (wantDictionary || categorical) {
+      const dictionary = dictionaryOfStrings((visit) => visitStrings(pieces, visit), total, categorical);
+      let plainBytes = 0;
+      for (const { data, offset, length } of pieces) plainBytes += stringBytesOf(data, offset, length) + 4 * length;
+      if (dictionary && (categorical || pays(dictionary, total, plainBytes))) plan.dictionary = { ...dictionary, bitWidth: bitWidthOf(dictionary.count) };
+    }
+    if (plan.dictionary) plan.minMax = stringMinMax(plan.dictionary.page, plan.dictionary.count);
+  }
+  if (plan.dictionary) plan.encoding = Encoding.rleDictionary;
+  return plan;
+}
+
+/** Whether dictionary page + indices (at full bit width, before RLE) beat PLAIN by a quarter. */
+function pays(dictionary: DictionaryEncoding, total: number, plainBytes: number): boolean {
+  const indexBytes = Math.ceil((total * bitWidthOf(dictionary.count)) / 8);
+  return dictionary.page.length + indexBytes < plainBytes * 0.75;
+}
+
+function aligned32(bytes: Uint8Array): Uint32Array {
+  if (bytes.byteOffset % 4 === 0) return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+  return new Uint32Array(bytes.slice().buffer);
+}
+
+function mergeFixed(parts: ({ min: Uint8Array; max: Uint8Array } | undefined)[], physicalType: number): { min: Uint8Array; max: Uint8Array } | undefined {
+  const known = parts.filter((p): p is { min: Uint8Array; max: Uint8Array } => p !== undefined);
+  if (known.length <= 1) return known[0];
+  const lows = fixedMinMax(concat(known.map((p) => p.min)), physicalType, false);
+  const highs = fixedMinMax(concat(known.map((p) => p.max)), physicalType, false);
+  return lows && highs ? { min: lows.min, max: highs.max } : undefined;
+}
+
+/** The body of one data page: definition levels, then the values in the chunk's encoding. */
+function pageBody(plan: ChunkPlan, page: PageSpec): Uint8Array[] {
+  const { data } = plan.pieces[page.piece] as Piece;
+  const levels = page.present === page.count ? allPresentLevels(page.count) : definitionLevels(data, page.start, page.count);
+  const levelLength = new Uint8Array(4);
+  new DataView(levelLength.buffer).setUint32(0, levels.length, true);
+  let values: Uint8Array[];
+  if (plan.dictionary) {
+    const indices = plan.dictionary.indices.subarray(page.valueStart, page.valueStart + page.present);
+    values = [Uint8Array.of(plan.dictionary.bitWidth), encodeHybrid(indices, indices.length, plan.dictionary.bitWidth)];
+  } else if (plan.kind === 'fixed') {
+    const bytes = (plan.valueBytes[page.piece] as Uint8Array).subarray(page.pieceValueStart * plan.width, (page.pieceValueStart + page.present) * plan.width);
+    values = [plan.encoding === Encoding.byteStreamSplit ? byteStreamSplit(bytes, plan.width) : bytes];
+  } else if (plan.kind === 'bool') {
+    values = [booleanValues(data, page.start, page.count)];
+  } else {
+    values = plainStrings(data, page.start, page.count);
+    const minMax = stringMinMax(values[0] as Uint8Array, page.present);
+    plan.minMax = minMax && plan.minMax ? mergeStrings(plan.minMax, minMax) : page.valueStart === 0 ? minMax : undefined;
+  }
+  return [levelLength, levels, ...values];
+}
+
+function mergeStrings(a: { min: Uint8Array; max: Uint8Array }, b: { min: Uint8Array; max: Uint8Array }): { min: Uint8Array; max: Uint8Array } | undefined {
+  const parts: Uint8Array[] = [];
+  for (const value of [a.min, a.max, b.min, b.max]) {
+    const length = new Uint8Array(4);
+    new DataView(length.buffer).setUint32(0, value.length, true);
+    parts.push(length, value);
+  }
+  return stringMinMax(concat(parts), 4);
+}
+
+function definitionLevels(data: Data, start: number, count: number): Uint8Array {
+  const levels = new Uint8Array(count);
+  for (let i = 0; i < count; i++) levels[i] = isValid(data, start + i) ? 1 : 0;
+  return encodeHybrid(levels, count, 1);
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0] as Uint8Array;
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
   let pos = 0;
-  for (const p of parts) {
-    values.set(p, pos);
-    pos += p.length;
+  for (const part of parts) {
+    out.set(part, pos);
+    pos += part.length;
   }
-  return { type: { typeId: Type.Utf8 }, offset: 0, length: count, nullCount: nulls, nullBitmap: bitmap, valueOffsets: offsets, values } as unknown as Data;
+  return out;
+}
+
+/** The UTF-8 bytes (as offsets into a shared buffer) of a string chunk's value at `i`. */
+function stringAt(data: Data): (i: number) => [bytes: Uint8Array, from: number, to: number] {
+  if (data.type.typeId === Type.Dictionary) {
+    const dictionary = (data.dictionary as Vector).data[0] as Data;
+    const at = stringAt(dictionary);
+    const keys = data.values as Int32Array;
+    return (i) => at(keys[i] as number);
+  }
+  const offsets = data.valueOffsets as Int32Array | BigInt64Array;
+  const bytes = data.values as Uint8Array;
+  if (offsets instanceof BigInt64Array) return (i) => [bytes, Number(offsets[i]), Number(offsets[i + 1])];
+  return (i) => [bytes, offsets[i] as number, offsets[i + 1] as number];
+}
+
+function visitStrings(pieces: Piece[], visit: (bytes: Uint8Array, from: number, to: number) => boolean): void {
+  for (const { data, offset, length } of pieces) {
+    const at = stringAt(data);
+    for (let i = offset; i < offset + length; i++) {
+      if (!isValid(data, i)) continue;
+      const [bytes, from, to] = at(i);
+      if (!visit(bytes, from, to)) return;
+    }
+  }
+}
+
+function stringBytesOf(data: Data, offset: number, length: number): number {
+  if (data.type.typeId === Type.Dictionary) return length * 8;
+  const offsets = data.valueOffsets as Int32Array | BigInt64Array;
+  return Number(offsets[offset + length]) - Number(offsets[offset]);
 }

@@ -2,6 +2,7 @@
 import { benchCore } from './core.js';
 import { benchDataFrames } from './dataframes.js';
 import { benchSimrun } from './simrun.js';
+import { benchRuns } from './runs.js';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
@@ -10,6 +11,7 @@ const BENCHMARKS: Array<[string, (opts: { quick: boolean }) => Promise<void>]> =
   ['core', benchCore],
   ['dataframes', benchDataFrames],
   ['simrun', benchSimrun],
+  ['runs', benchRuns],
 ];
 
 for (const [name, run] of BENCHMARKS) {

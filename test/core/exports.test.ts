@@ -37,7 +37,12 @@ const FRAMES_EXPORTS = [
 ];
 
 /** isf-data-base/simrun (src/simrun.ts). */
-const SIMRUN_EXPORTS = ['PyTuple', 'generateCampaign', 'initSimrun', 'parsePyLiteral', 'toPyLiteral'];
+const SIMRUN_EXPORTS = ['PyTuple', 'addDendriticSpikeTimes', 'addDendriticVoltageTraces', 'generateCampaign', 'initSimrun', 'parsePyLiteral', 'startSimrunWorker', 'toPyLiteral'];
+
+const RUNS_EXPORTS = [
+  'RECORD_STATUSES', 'RUNS_KEY', 'defineStep', 'isStep', 'lastRecords', 'loadStep', 'loadSteps', 'recordEvents', 'recordId',
+  'runStep', 'startQueueWorkers', 'statusRows', 'statusTable', 'summarize',
+];
 
 const TYPE_EXPORTS = [
   'CampaignSummary', 'Cell', 'CellSection', 'CellSynapse', 'DataBaseErrorTag', 'DbStateJson', 'FieldDifference',
@@ -69,11 +74,13 @@ describe('public API of src/index.ts', () => {
     expect(Object.keys(api).sort()).toEqual([...VALUE_EXPORTS].sort());
   });
 
-  it('the subpaths isf-data-base/frames and isf-data-base/simrun export exactly these names, declared in package.json', async () => {
+  it('the subpaths isf-data-base/frames, /simrun and /runs export exactly these names, declared in package.json', async () => {
     expect(Object.keys(await import('../../src/frames.js')).sort()).toEqual([...FRAMES_EXPORTS].sort());
     expect(Object.keys(await import('../../src/simrun.js')).sort()).toEqual([...SIMRUN_EXPORTS].sort());
     const pkg = JSON.parse(fsSync.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { exports: Record<string, { default: string }> };
-    expect(Object.keys(pkg.exports).sort()).toEqual(['.', './frames', './simrun']);
+    expect(Object.keys(await import('../../src/runs/index.js')).sort()).toEqual([...RUNS_EXPORTS].sort());
+    expect(Object.keys(pkg.exports).sort()).toEqual(['.', './frames', './runs', './simrun']);
+    expect(pkg.exports['./runs']!.default).toBe('./dist/src/runs/index.js');
     expect(pkg.exports['./frames']!.default).toBe('./dist/src/frames.js');
     expect(pkg.exports['./simrun']!.default).toBe('./dist/src/simrun.js');
   });

@@ -1,47 +1,9 @@
 import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DataBase, InvalidInputError, isDataBaseError } from '../../src/index.js';
+import { DataBase } from '../../src/index.js';
 import { generateCampaign, initSimrun } from '../../initializers/index.js';
-import { cleanup, tempDir } from './helpers.js';
-
-/** A small campaign, broken by `breakIt`, then init: must throw and leave the database empty. */
-async function expectRefused(breakIt: (raw: string, folder: string) => Promise<void>, message: RegExp, options = {}): Promise<InvalidInputError> {
-  const raw = await tempDir('bad');
-  const dbDir = await tempDir('bad-db');
-  try {
-    const summary = await generateCampaign(raw, { trials: 8, trialsPerFolder: 4, timePoints: 60, seed: 3, dendriticSites: 1 });
-    const folder = path.join(raw, summary.runFolders.find((f) => f !== '')!);
-    await breakIt(raw, folder);
-    const db = await DataBase.open(dbDir);
-    let err: unknown;
-    try {
-      await initSimrun(raw, db, { quiet: true, workers: 2, ...options });
-    } catch (e) {
-      err = e;
-    }
-    expect(isDataBaseError(err, 'InvalidInputError'), String(err)).toBe(true);
-    expect((err as Error).message).toMatch(message);
-    expect(await db.keys()).toEqual([]);
-    // only the database's own state (and the store's internal, empty staging folder) remain
-    const left = (await readdir(dbDir)).filter((f) => f !== 'db_state.json' && !f.startsWith('.isfdb'));
-    expect(left).toEqual([]);
-    for (const f of (await readdir(dbDir)).filter((x) => x.startsWith('.isfdb'))) expect(await readdir(path.join(dbDir, f))).toEqual([]);
-    return err as InvalidInputError;
-  } finally {
-    await cleanup(raw, dbDir);
-  }
-}
-
-async function vmFile(folder: string): Promise<string> {
-  return path.join(folder, (await readdir(folder)).find((f) => f.endsWith('_vm_all_traces.csv'))!);
-}
-
-async function editLine(file: string, line: number, edit: (l: string) => string): Promise<void> {
-  const lines = (await readFile(file, 'utf8')).split('\n');
-  lines[line - 1] = edit(lines[line - 1]!);
-  await writeFile(file, lines.join('\n'));
-}
+import { cleanup, editLine, expectRefused, tempDir, vmFile } from './helpers.js';
 
 describe('bad input: a clear error naming run folder, file and line; nothing written', () => {
   it('voltage columns != synapse files', async () => {

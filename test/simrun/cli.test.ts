@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -36,6 +37,11 @@ describe.skipIf(!haveBuild)('isfdb gen-simrun / init-simrun', () => {
     expect(badNum.code).toBe(2);
     expect(badNum.stderr).toMatch(/--trials takes a whole number >= 1/);
 
+    const huge = await isfdb('gen-simrun', path.join(os.tmpdir(), 'isfdb-never-written'), '--trials', '1e9');
+    expect(huge.code).toBe(2);
+    expect(huge.stderr).toMatch(/1,000,000,000 trials would write about [\d.]+ TB/);
+    expect(existsSync(path.join(os.tmpdir(), 'isfdb-never-written'))).toBe(false);
+
     const raw = await tempDir('cli');
     const dbDir = await tempDir('cli-db');
     try {
@@ -46,9 +52,16 @@ describe.skipIf(!haveBuild)('isfdb gen-simrun / init-simrun', () => {
       const init = await isfdb('init-simrun', raw, dbDir, '--workers', '1', '--json');
       expect(init.code).toBe(0);
       expect(JSON.parse(init.stdout).trials).toBe(6);
-      const missing = await isfdb('init-simrun', path.join(raw, 'nope'), dbDir);
+      const missing = await isfdb('init-simrun', path.join(raw, 'nope'), path.join(dbDir, 'new-db'));
       expect(missing.code).toBe(1);
       expect(missing.stderr).toMatch(/nope.*does not exist/);
+      expect(existsSync(path.join(dbDir, 'new-db'))).toBe(false);
+      const badMap = await isfdb('init-simrun', raw, dbDir, '--path-map', '/gpfs/x');
+      expect(badMap.code).toBe(2);
+      expect(badMap.stderr).toMatch(/--path-map takes OLD=NEW, got '\/gpfs\/x'/);
+      const mapped = await isfdb('init-simrun', raw, path.join(dbDir, 'mapped'), '--workers', '1', '--path-map', '/gpfs/old=/data/new', '--path-map', '/a=/b', '--json');
+      expect(mapped.code, mapped.stderr).toBe(0);
+      expect(JSON.parse(mapped.stdout).missingFiles).toEqual([]);
     } finally {
       await cleanup(raw, dbDir);
     }

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Table } from 'apache-arrow';
 import { parquetReadObjects } from 'hyparquet';
-import { DataBase, resolvePath } from '../../src/index.js';
+import { compressors } from 'hyparquet-compressors';
+import { DataBase, isErrorFinding, resolvePath } from '../../src/index.js';
 import { generateCampaign, initSimrun, type CampaignSummary, type InitSimrunReport } from '../../initializers/index.js';
 import { cleanup, columnNames, readTraceFile, rowsOf, tempDir } from './helpers.js';
 
@@ -132,18 +133,29 @@ describe('initSimrun on a generated campaign', () => {
     }
   });
 
+  it('every key verifies: the partition checksums the workers computed while writing match the files', async () => {
+    const report = await db.verify();
+    expect(report.findings.filter((f) => isErrorFinding(f))).toEqual([]);
+    expect(report.keysVerified).toBeGreaterThan(10);
+    const meta = await db.metadata('voltage_traces') as unknown as { isfdb_checksums: Record<string, string> };
+    const files = Object.keys(meta.isfdb_checksums);
+    expect(files.filter((f) => f.endsWith('.parquet'))).toHaveLength(5);
+    expect(files).toContain('object_meta.json');
+    expect(files).toContain('divisions.json');
+  });
+
   it('keys are readable by an independent Parquet reader (hyparquet)', async () => {
     const dir = path.join(dbDir, 'voltage_traces');
     const files = (await readdir(dir)).filter((f) => f.endsWith('.parquet')).sort();
     expect(files).toHaveLength(5);
     const buf = await readFile(path.join(dir, files[0]!));
     const file = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-    const rows = await parquetReadObjects({ file });
+    const rows = await parquetReadObjects({ file, compressors });
     const ours = (await rowsOf(await db.get('voltage_traces'))).filter((r) => rows.some((x) => x['sim_trial_index'] === r['sim_trial_index']));
     expect(rows.length).toBe(ours.length);
     expect(rows[0]!['100.0']).toBe(ours[0]!['100.0']);
     const sbuf = await readFile(path.join(dbDir, 'spike_times', 'pandas_to_parquet.parquet'));
-    const srows = await parquetReadObjects({ file: sbuf.buffer.slice(sbuf.byteOffset, sbuf.byteOffset + sbuf.byteLength) });
+    const srows = await parquetReadObjects({ file: sbuf.buffer.slice(sbuf.byteOffset, sbuf.byteOffset + sbuf.byteLength), compressors });
     expect(srows).toHaveLength(17);
   });
 });

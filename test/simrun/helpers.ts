@@ -4,6 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Table } from 'apache-arrow';
+import { readFile as readText, writeFile } from 'node:fs/promises';
+import { expect } from 'vitest';
+import { DataBase, type InvalidInputError, isDataBaseError } from '../../src/index.js';
+import { generateCampaign, initSimrun, type InitSimrunOptions } from '../../initializers/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** the repository root: test/simrun/.. /.. from the sources, dist/test/simrun/../../.. from the build */
@@ -64,4 +68,46 @@ export async function listFiles(dir: string): Promise<string[]> {
     else out.push(p);
   }
   return out;
+}
+
+/**
+ * A small campaign (two run folders of 4 trials, one dendritic site), broken by `breakIt` in
+ * its first nested run folder, then init: must throw an InvalidInputError matching `message`
+ * and leave the database empty.
+ */
+export async function expectRefused(breakIt: (raw: string, folder: string) => Promise<void>, message: RegExp, options: InitSimrunOptions = {}): Promise<InvalidInputError> {
+  const raw = await tempDir('bad');
+  const dbDir = await tempDir('bad-db');
+  try {
+    const summary = await generateCampaign(raw, { trials: 8, trialsPerFolder: 4, timePoints: 60, seed: 3, dendriticSites: 1 });
+    const folder = path.join(raw, summary.runFolders.find((f) => f !== '')!);
+    await breakIt(raw, folder);
+    const db = await DataBase.open(dbDir);
+    let err: unknown;
+    try {
+      await initSimrun(raw, db, { quiet: true, workers: 2, ...options });
+    } catch (e) {
+      err = e;
+    }
+    expect(isDataBaseError(err, 'InvalidInputError'), String(err)).toBe(true);
+    expect((err as Error).message).toMatch(message);
+    expect(await db.keys()).toEqual([]);
+    // only the database's own state (and the store's internal, empty staging folder) remain
+    const left = (await readdir(dbDir)).filter((f) => f !== 'db_state.json' && !f.startsWith('.isfdb'));
+    expect(left).toEqual([]);
+    for (const f of (await readdir(dbDir)).filter((x) => x.startsWith('.isfdb'))) expect(await readdir(path.join(dbDir, f))).toEqual([]);
+    return err as InvalidInputError;
+  } finally {
+    await cleanup(raw, dbDir);
+  }
+}
+
+export async function vmFile(folder: string): Promise<string> {
+  return path.join(folder, (await readdir(folder)).find((f) => f.endsWith('_vm_all_traces.csv'))!);
+}
+
+export async function editLine(file: string, line: number, edit: (l: string) => string): Promise<void> {
+  const lines = (await readText(file, 'utf8')).split('\n');
+  lines[line - 1] = edit(lines[line - 1]!);
+  await writeFile(file, lines.join('\n'));
 }

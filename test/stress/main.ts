@@ -9,6 +9,8 @@ import { runCrash } from './crash.js';
 import { runConcurrency } from './concurrency.js';
 import { runFuzz } from './fuzz.js';
 import { runLocks } from './locks.js';
+import { localAcceptance, queueAcceptance } from '../runs/acceptance.js';
+import { testRedisUrl } from '../services.js';
 
 const scale = Number(process.env['STRESS_SCALE'] ?? '1');
 const only = process.env['STRESS_ONLY']?.split(',');
@@ -43,6 +45,25 @@ if (section('locks')) {
   const f = await runLocks({ root: path.join(root, 'locks'), registryDir, log });
   failures += f.failures.length;
   log(`locks figures: ${JSON.stringify({ ...f, failures: f.failures.length })}`);
+}
+if (section('runs')) {
+  const records = Math.max(100, Math.round(2000 * scale));
+  log(`runs (local): ${records} records, 4 worker processes, 5 workers SIGKILLed at random moments, then the whole run, restarted`);
+  const f = await localAcceptance({ root: path.join(root, 'runs'), registryDir, records, workers: 4, kills: 5, sleepMs: 10, seed: 11, log });
+  failures += f.failures.length;
+  for (const failure of f.failures.slice(0, 10)) log(`  FAIL ${failure}`);
+  log(`runs (local) figures: ${JSON.stringify({ ...f, failures: f.failures.length })}`);
+  const redis = testRedisUrl();
+  if (!redis.ok) {
+    log(`runs (queue) skipped: ${redis.reason}`);
+    if (process.env['CI'] === 'true') failures++;
+  } else {
+    log(`runs (queue): ${records} records, 3 isfdb worker processes on one Redis, 1 SIGKILLed inside a record`);
+    const q = await queueAcceptance({ root: path.join(root, 'runs'), registryDir, url: redis.value, prefix: `isfdbstress-${process.pid}`, records, workers: 3, sleepMs: 10, log });
+    failures += q.failures.length;
+    for (const failure of q.failures.slice(0, 10)) log(`  FAIL ${failure}`);
+    log(`runs (queue) figures: ${JSON.stringify({ ...q, failures: q.failures.length })}`);
+  }
 }
 log(`TOTAL failures found: ${failures}`);
 fsSync.rmSync(root, { recursive: true, force: true });

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { readdir } from 'node:fs/promises';
-import { generateCampaign } from '../../index.js';
 import { UsageError, numberFlag, parseCommandArgs, printJson, type CliCommand } from '../command.js';
 
 const usage = `isfdb gen-simrun <dir> [options]
@@ -49,6 +48,7 @@ export const command: CliCommand = {
       dendriticSites: numberFlag(values, 'sites', { integer: true, min: 0 }),
       seed: numberFlag(values, 'seed', { integer: true, min: 0 }),
     };
+    const { generateCampaign } = await import('../../simrun.js');
     const summary = await generateCampaign(dir, {
       ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)),
       format: values.npz ? 'npz' : 'csv',

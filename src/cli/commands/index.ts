@@ -18,4 +18,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'verify', summary: 'recompute checksums and report damaged keys', load: async () => (await import('./verify.js')).command },
   { name: 'fsck', summary: 'find (and --repair) debris of killed writers', load: async () => (await import('./fsck.js')).command },
   { name: 'demo', summary: 'generate a small simulation campaign, build its database, list the keys', load: async () => (await import('./demo.js')).command },
+  { name: 'run', summary: 'run a step over records in worker processes or on a queue', load: async () => (await import('./run.js')).command },
+  { name: 'status', summary: 'per-record status of the steps run in a database', load: async () => (await import('./status.js')).command },
+  { name: 'worker', summary: 'process queued records of a steps module (BullMQ on Redis)', load: async () => (await import('./worker.js')).command },
 ];

@@ -1,5 +1,4 @@
-import { DataBase, initSimrun } from '../../index.js';
-import { numberFlag, parseCommandArgs, printJson, type CliCommand } from '../command.js';
+import { UsageError, numberFlag, parseCommandArgs, printJson, type CliCommand } from '../command.js';
 
 const usage = `isfdb init-simrun <raw> <db> [options]
 
@@ -17,8 +16,13 @@ Options:
   --no-spike-times               skip spike_times
   --no-dendritic-spike-times     skip dendritic_spike_times
   --dendritic-threshold <mV>     dendritic spike threshold (default -30)
-  --record-failed-runs           record run folders with broken parameter files in
-                                 failed_runs and go on, instead of failing
+  --record-failed-runs           record run folders that cannot be imported (cut-off or
+                                 missing files, no trials, broken parameter files) in
+                                 failed_runs and import the rest, instead of failing
+  --path-map <OLD=NEW>           read the absolute paths parameter files name under OLD from
+                                 NEW instead (a campaign copied from a cluster); repeatable
+
+The database is created only once the campaign has been scanned and checked.
   --quiet                        no progress bar
   --json                         print the report as JSON`;
 
@@ -34,6 +38,7 @@ const flags = {
   'no-dendritic-spike-times': { type: 'boolean' },
   'dendritic-threshold': { type: 'string' },
   'record-failed-runs': { type: 'boolean' },
+  'path-map': { type: 'string', multiple: true },
   quiet: { type: 'boolean', short: 'q' },
   json: { type: 'boolean' },
 } as const;
@@ -46,8 +51,15 @@ export const command: CliCommand = {
     const workers = numberFlag(values, 'workers', { integer: true, min: 0 });
     const heap = numberFlag(values, 'worker-heap-mb', { integer: true, min: 0 });
     const threshold = numberFlag(values, 'dendritic-threshold');
-    const db = await DataBase.open(positionals[1]!);
-    const report = await initSimrun(positionals[0]!, db, {
+    const pathMap = ((values['path-map'] ?? []) as unknown as string[]).map((m) => {
+      const at = m.indexOf('=');
+      if (at <= 0 || at === m.length - 1) throw new UsageError(`--path-map takes OLD=NEW, got '${m}'`);
+      return [m.slice(0, at), m.slice(at + 1)] as [string, string];
+    });
+    // the simrun subpath, loaded only by the commands that need it
+    const { initSimrun } = await import('../../simrun.js');
+    const report = await initSimrun(positionals[0]!, positionals[1]!, {
+      pathMap,
       core: !values['no-core'],
       voltageTraces: !values['no-voltage-traces'],
       synapseActivation: !values['no-synapse-activation'],
@@ -63,10 +75,14 @@ export const command: CliCommand = {
     });
     if (values.json) printJson(report);
     else {
-      process.stdout.write(`${report.campaign} -> ${db.basedir}: ${report.folders} run folders, ${report.trials} trials, `
+      process.stdout.write(`${report.campaign} -> ${positionals[1]!}: ${report.folders} run folders, ${report.trials} trials, `
         + `${(report.bytes / 1e6).toFixed(1)} MB in ${(report.elapsedMs / 1000).toFixed(2)} s `
         + `(${(report.bytes / 1e6 / Math.max(0.001, report.elapsedMs / 1000)).toFixed(1)} MB/s, ${report.parsing}${report.parsingReason ? `: ${report.parsingReason}` : ''})\n`);
       if (report.failedRuns > 0) process.stdout.write(`${report.failedRuns} run folder(s) recorded in failed_runs\n`);
+      if (report.missingFiles.length > 0) {
+        process.stdout.write('referenced files still missing (add --path-map OLD=NEW for their prefix):\n');
+        for (const g of report.missingFiles) process.stdout.write(`  ${g.prefix}/: ${g.files.join(', ')}\n`);
+      }
     }
     return 0;
   },

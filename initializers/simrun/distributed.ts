@@ -1,0 +1,114 @@
+/**
+ * initSimrun across machines: the run folders' check and parse-and-encode requests (the same
+ * requests ParsePool sends its threads) go on a BullMQ queue on Redis, and `isfdb worker
+ * --simrun` processes on any machine that sees the campaign and the database folder at the same
+ * paths run them with the same functions (parse-folder.ts, encode.ts). Encoded partitions are
+ * written by the workers into the database's staging folder; the coordinator, which alone writes
+ * keys, moves them into place exactly as in a local run, so the keys are identical.
+ *
+ * Replies cross Redis as msgpack (typed arrays kept) in base64. An input problem is a reply, not
+ * a failure (retrying cannot fix a broken file); a crash or a killed worker is retried by BullMQ.
+ */
+import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { Packr } from 'msgpackr';
+import { InputProblemError } from './parse-csv.js';
+import { type CheckResult, type FolderResult, type ParseOptions, checkFolder, parseFolder } from './parse-folder.js';
+import type { RunFolder } from './scan.js';
+import { type EncodeSpec, parseAndEncode } from './encode.js';
+import type { WorkerReply, WorkerRequest } from './pool.js';
+
+export interface SimrunQueueOptions {
+  /** redis://host:port */
+  url: string;
+  /** Prefix of the queue's Redis keys (default 'isfdb'). */
+  prefix?: string;
+  /** Lease of a request: a killed worker's request is retried after this (default 30 s). */
+  leaseMs?: number;
+}
+
+const QUEUE = 'isfdb-simrun';
+const packr = new Packr({ moreTypes: true, structuredClone: true });
+
+function connect(url: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null });
+}
+
+/** A request or reply without the thread pool's id (a job has its own). */
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+type Request = WithoutId<WorkerRequest>;
+type Reply = WithoutId<WorkerReply>;
+
+/** The ParsePool surface (check, parse, close, mode), served by queue workers. */
+export class QueueParsePool {
+  readonly mode = 'workers' as const;
+  readonly reason: string | undefined = undefined;
+  restarts = 0;
+  retried = 0;
+  private constructor(private readonly queue: Queue, private readonly events: QueueEvents, private readonly connections: Redis[]) {}
+
+  static async open(options: SimrunQueueOptions): Promise<QueueParsePool> {
+    const prefix = options.prefix ?? 'isfdb';
+    const connections = [connect(options.url), connect(options.url)];
+    const queue = new Queue(QUEUE, { connection: connections[0]!, prefix });
+    const events = new QueueEvents(QUEUE, { connection: connections[1]!, prefix });
+    await events.waitUntilReady();
+    return new QueueParsePool(queue, events, connections);
+  }
+
+  check(folder: RunFolder): Promise<CheckResult> {
+    return this.submit({ kind: 'check', folder }) as Promise<CheckResult>;
+  }
+
+  parse(folder: RunFolder, opts: ParseOptions, encode?: EncodeSpec): Promise<FolderResult> {
+    return this.submit(encode ? { kind: 'parse', folder, opts, encode } : { kind: 'parse', folder, opts }) as Promise<FolderResult>;
+  }
+
+  private async submit(request: Request): Promise<unknown> {
+    const job = await this.queue.add(request.kind, request, { attempts: 3, backoff: { type: 'exponential', delay: 500 }, removeOnComplete: true, removeOnFail: true });
+    const packed = await job.waitUntilFinished(this.events) as string;
+    const reply = packr.unpack(Buffer.from(packed, 'base64')) as Reply;
+    if (reply.ok) return reply.result;
+    if (reply.problem) throw new InputProblemError(reply.problem);
+    const err = new Error(reply.message);
+    if (reply.stack !== undefined) err.stack = reply.stack;
+    throw err;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.events.close(), this.queue.close()]);
+    for (const c of this.connections) c.disconnect();
+  }
+}
+
+/** Run check and parse requests from the queue until `close()`. */
+export function startSimrunWorker(options: SimrunQueueOptions & { concurrency?: number }): { ready(): Promise<void>; close(): Promise<void> } {
+  const connection = connect(options.url);
+  const leaseMs = options.leaseMs ?? 30_000;
+  const worker = new Worker(QUEUE, async (job: Job<Request>) => {
+    const request = job.data;
+    let reply: Reply;
+    try {
+      const result = request.kind === 'check'
+        ? await checkFolder(request.folder)
+        : request.encode ? await parseAndEncode(request.folder, request.opts, request.encode) : await parseFolder(request.folder, request.opts);
+      reply = { ok: true, result };
+    } catch (e) {
+      // Bad input is the answer; anything else fails the job, for BullMQ to retry.
+      if (!(e instanceof InputProblemError)) throw e;
+      reply = { ok: false, problem: e.problem, message: e.message };
+    }
+    return Buffer.from(packr.pack(reply)).toString('base64');
+  }, {
+    connection, prefix: options.prefix ?? 'isfdb', concurrency: options.concurrency ?? 1,
+    lockDuration: leaseMs, stalledInterval: Math.max(1000, Math.round(leaseMs / 2)), maxStalledCount: 3,
+  });
+  worker.on('error', () => undefined);
+  return {
+    ready: async () => { await worker.waitUntilReady(); },
+    close: async () => {
+      await worker.close();
+      connection.disconnect();
+    },
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * The small keys, written once every partitioned key is in place: simresult_path, filelist,
+ * sim_trial_index, metadata, spike_times, dendritic_spike_times, parameterfiles with its managed
+ * folders, and failed_runs.
+ */
+import path from 'node:path';
+import type { Table } from 'apache-arrow';
+import type { DataBase } from '../../src/database.js';
+import { type ManagedFolders, type ParamScan, copyParams } from './params.js';
+import type { FailedRun } from './plan.js';
+import { pyFloatRepr } from './pyfloat.js';
+import { type Campaign, type RunFolder, trialId } from './scan.js';
+import { INDEX, spikeTable, stringTable } from './tables.js';
+
+/** Dump options of the Parquet data-frame loaders: the index column, and which labels were numbers in Python. */
+export function frameOptions(index: string, labels?: string[], type?: 'float' | 'int'): Record<string, unknown> {
+  if (!labels || !type) return { index };
+  return { index, columnLabelTypes: Object.fromEntries(labels.map((l) => [l, type])) };
+}
+
+export function intLabels(t: Table): string[] {
+  return t.schema.fields.map((f) => f.name).filter((n) => n !== INDEX);
+}
+
+export async function writeSpikeTable(db: DataBase, key: string | string[], ids: string[], lists: Float64Array[]): Promise<number> {
+  const st = spikeTable(ids, lists);
+  await db.set(key, st, 'pandas_to_parquet', frameOptions(INDEX, intLabels(st), 'int'));
+  return lists.reduce((s, l) => s + l.length, 0);
+}
+
+export const dendriticSpikeKey = (label: string, threshold: number): string => `${label}_${pyFloatRepr(threshold)}`;
+
+export async function writeCoreKeys(db: DataBase, campaign: Campaign, folders: RunFolder[], ids: string[]): Promise<string[]> {
+  await db.set('simresult_path', campaign.root, 'value_to_msgpack');
+  await db.set('filelist', campaign.filelist, 'value_to_msgpack');
+  await db.set('sim_trial_index', ids, 'value_to_msgpack');
+  const rows = folders.flatMap((f) => f.trials.map((t) => ({ f, t })));
+  const meta = stringTable([
+    [INDEX, ids],
+    ['path', rows.map(({ f }) => f.rel)],
+    ['trialnr', rows.map(({ t }) => String(t).padStart(6, '0'))],
+    ['voltage_traces_file_name', rows.map(({ f }) => path.basename(f.vmFile))],
+    ['synapses_file_name', rows.map(({ t }) => `simulation_run${String(t).padStart(4, '0')}_synapses.csv`)],
+    ['cells_file_name', rows.map(({ t }) => `simulation_run${String(t).padStart(4, '0')}_presynaptic_cells.csv`)],
+  ], ids.length);
+  await db.set('metadata', meta, 'pandas_to_parquet', {});
+  return ['simresult_path', 'filelist', 'sim_trial_index', 'metadata'];
+}
+
+/** One key per recording site: the trials of the folders that recorded it. */
+export async function writeDendriticSpikeKeys(
+  db: DataBase, folders: RunFolder[], labels: string[], dendSpikes: Map<string, Float64Array[][]>, threshold: number,
+): Promise<string[]> {
+  const written: string[] = [];
+  for (const label of labels) {
+    const perFolder = dendSpikes.get(label)!;
+    const labelIds: string[] = [];
+    const lists: Float64Array[] = [];
+    folders.forEach((f, i) => {
+      if (!f.dendFiles.some((d) => d.label === label)) return;
+      f.trials.forEach((t, j) => { labelIds.push(trialId(f.rel, t)); lists.push(perFolder[i]![j] ?? new Float64Array(0)); });
+    });
+    const key = dendriticSpikeKey(label, threshold);
+    await writeSpikeTable(db, ['dendritic_spike_times', key], labelIds, lists);
+    written.push(`dendritic_spike_times/${key}`);
+  }
+  return written;
+}
+
+const MANAGED = ['parameterfiles_cell_folder', 'parameterfiles_network_folder', 'morphology', 'syn_folder', 'con_folder', 'recsites_folder'] as const;
+
+export async function writeParameterFiles(db: DataBase, scan: ParamScan, folders: RunFolder[], ids: string[]): Promise<string[]> {
+  const dirs = {} as ManagedFolders;
+  for (const k of MANAGED) dirs[k] = (await db.has(k)) ? (await db.get(k)) as string : await db.createManagedFolder(k);
+  await copyParams(scan, dirs);
+  // Files this library wrote: verify checks them from now on.
+  for (const k of MANAGED) await db.recordManagedFiles(k);
+  const pf = folders.flatMap((f) => f.trials.map(() => scan.byFolder.get(f.rel)!));
+  await db.set('parameterfiles', stringTable([
+    [INDEX, ids],
+    ['path_neuron', pf.map((p) => p.neuronPath)],
+    ['path_network', pf.map((p) => p.networkPath)],
+    ['hash_neuron', pf.map((p) => p.neuronHash)],
+    ['hash_network', pf.map((p) => p.networkHash)],
+  ], ids.length), 'pandas_to_parquet', frameOptions(INDEX));
+  return [...MANAGED, 'parameterfiles'];
+}
+
+export async function writeFailedRuns(db: DataBase, failed: FailedRun[]): Promise<string[]> {
+  if (failed.length === 0) return [];
+  await db.set('failed_runs', failed, 'value_to_msgpack');
+  return ['failed_runs'];
+}

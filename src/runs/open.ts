@@ -1,0 +1,35 @@
+/**
+ * How worker processes open the database and find the step: by folder and open options (plain
+ * JSON), and by the module that defines the step. Each process keeps what it opened.
+ */
+import { DataBase, InvalidInputError, type OpenOptions } from '../index.js';
+import { loadSteps, type Step } from './step.js';
+
+/** The open options a worker process gets: everything but objects that cannot cross a process. */
+export type WorkerOpenOptions = Omit<OpenOptions, 'registry' | 'readonly' | 'nocreate'>;
+
+const databases = new Map<string, Promise<DataBase>>();
+const modules = new Map<string, Promise<Step[]>>();
+
+export function openCached(dir: string, options: WorkerOpenOptions): Promise<DataBase> {
+  const id = `${dir}\0${JSON.stringify(options)}`;
+  let db = databases.get(id);
+  if (db === undefined) {
+    db = DataBase.open(dir, { ...options, nocreate: true });
+    db.catch(() => databases.delete(id));
+    databases.set(id, db);
+  }
+  return db;
+}
+
+export async function stepCached(module: string, name: string): Promise<Step> {
+  let steps = modules.get(module);
+  if (steps === undefined) {
+    steps = loadSteps(module);
+    steps.catch(() => modules.delete(module));
+    modules.set(module, steps);
+  }
+  const step = (await steps).find((s) => s.name === name);
+  if (step === undefined) throw new InvalidInputError(module, `has no step '${name}'`);
+  return step;
+}

@@ -1,0 +1,194 @@
+/**
+ * Runs on a BullMQ queue on Redis: the coordinator (`db.run(step, { redis })`, `isfdb run
+ * --redis`) enqueues one job per record that is not done and waits; `isfdb worker` processes
+ * (on any machine sharing the database folder) take jobs and commit the results themselves.
+ *
+ * - A job id is derived from database id, step and record: enqueuing a record whose job is still
+ *   waiting or active adds nothing, so a restarted coordinator does not duplicate work.
+ * - BullMQ moves a job to active atomically (one Lua script) under a lock that the worker renews:
+ *   no two live workers hold the same job. A killed worker's lock expires after `leaseMs`, the
+ *   stalled-job check puts the job back, and another worker retries it.
+ * - A job whose run throws is retried with exponential backoff, `attempts` times in all, then
+ *   fails: its record's status is error (the worker logged the message and stack).
+ * - The commit itself goes through maybeCalculate under the output key's lock: a worker whose
+ *   lease expired while it was still computing, and the one that took over, still commit once.
+ */
+import { createHash } from 'node:crypto';
+import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { InvalidInputError, type DataBase } from '../index.js';
+import { appendEvent, readEvents, runsFolder } from './events.js';
+import { executeRecord, keyState, type ExecuteResult } from './record.js';
+import { openCached, type WorkerOpenOptions } from './open.js';
+import { recordId, type RecordValue, type Step } from './step.js';
+
+export interface QueueOptions {
+  /** redis://host:port[/db] */
+  url: string;
+  /** Prefix of every Redis key of the queues (default 'isfdb'); separate prefixes never meet. */
+  prefix?: string;
+  /** Tries per record before it fails (default 3). */
+  attempts?: number;
+  /** First retry delay, doubled per retry (default 1000 ms). */
+  backoffMs?: number;
+}
+
+export interface WorkerOptions {
+  url: string;
+  prefix?: string;
+  /** Records one worker process runs at once (default 1). */
+  concurrency?: number;
+  /** How long a job stays reserved without its worker renewing it (default 30 s): a killed worker's job is retried after this. */
+  leaseMs?: number;
+  /** Called after each job, for logs. */
+  onJob?: (line: string) => void;
+}
+
+export interface JobData {
+  db: string;
+  open: WorkerOpenOptions;
+  record: RecordValue;
+  force: boolean;
+}
+
+export function queueName(step: string): string {
+  return `isfdb-run-${step}`;
+}
+
+function jobId(db: DataBase, step: string, record: string): string {
+  return createHash('sha1').update(`${db.id}\0${step}\0${record}`).digest('hex');
+}
+
+export function connect(url: string): Redis {
+  if (!/^rediss?:\/\//.test(url)) throw InvalidInputError.value('redis', `'${url}' is not a redis:// URL`);
+  // BullMQ needs maxRetriesPerRequest: null for its blocking commands.
+  return new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
+}
+
+interface QueueOutcome {
+  computed: number;
+  failures: Array<{ record: string; message: string; attempts: number }>;
+}
+
+/** Enqueue `todo` and wait until every job completed or failed. */
+export async function runOnQueue<R extends RecordValue>(
+  db: DataBase, step: Step<R, unknown>, todo: readonly R[],
+  options: { redis: string | QueueOptions; force?: boolean; attempts?: number },
+  open: WorkerOpenOptions,
+  onDelta: (delta: { done: number; errors: number }) => void,
+): Promise<QueueOutcome> {
+  const q: QueueOptions = typeof options.redis === 'string' ? { url: options.redis } : options.redis;
+  const prefix = q.prefix ?? 'isfdb';
+  const name = queueName(step.name);
+  const runs = await runsFolder(db);
+  const queueConnection = connect(q.url);
+  const eventsConnection = connect(q.url);
+  const queue = new Queue<JobData>(name, { connection: queueConnection, prefix });
+  const events = new QueueEvents(name, { connection: eventsConnection, prefix });
+  const pending = new Map<string, R>();
+  const outcome: QueueOutcome = { computed: 0, failures: [] };
+  let wake: () => void = () => undefined;
+  const finish = (id: string, failed: string | undefined, result: ExecuteResult | undefined): void => {
+    const record = pending.get(id);
+    if (record === undefined) return;
+    pending.delete(id);
+    if (failed === undefined) {
+      if (result?.status === 'done' && result.computed) outcome.computed++;
+      onDelta({ done: 1, errors: 0 });
+    } else {
+      const rid = recordId(record);
+      const attempts = readEvents(runs, step.name, rid).filter((e) => e.event === 'start').length;
+      if (readEvents(runs, step.name, rid).at(-1)?.event !== 'error') {
+        // Failed without its worker logging it: stalled too often (killed workers).
+        appendEvent(runs, step.name, rid, { event: 'error', attempt: attempts, message: failed, stack: '' });
+      }
+      outcome.failures.push({ record: rid, message: failed, attempts });
+      onDelta({ done: 0, errors: 1 });
+    }
+    if (pending.size === 0) wake();
+  };
+  try {
+    events.on('completed', ({ jobId: id, returnvalue }) => finish(id, undefined, parseReturn(returnvalue)));
+    events.on('failed', ({ jobId: id, failedReason }) => finish(id, failedReason || 'failed', undefined));
+    await events.waitUntilReady();
+    const attempts = Math.max(1, q.attempts ?? options.attempts ?? 3);
+    for (let i = 0; i < todo.length; i += 1000) {
+      const chunk = todo.slice(i, i + 1000).map((record) => {
+        const id = jobId(db, step.name, recordId(record));
+        pending.set(id, record);
+        return {
+          name: step.name,
+          data: { db: db.basedir, open, record, force: options.force === true },
+          opts: { jobId: id, attempts, backoff: { type: 'exponential', delay: q.backoffMs ?? 1000 }, removeOnComplete: true, removeOnFail: true },
+        };
+      });
+      await queue.addBulk(chunk);
+    }
+    // Events are the fast path; a slow poll catches any missed while the connection was down.
+    while (pending.size > 0) {
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, 2000);
+      });
+      await reconcile(queue, db, step, runs, pending, finish);
+    }
+  } finally {
+    await Promise.allSettled([events.close(), queue.close()]);
+    queueConnection.disconnect();
+    eventsConnection.disconnect();
+  }
+  return outcome;
+}
+
+/** Jobs that are gone without us hearing of it: done if the output is fresh, failed if the log ends in an error. */
+async function reconcile<R extends RecordValue>(
+  queue: Queue<JobData>, db: DataBase, step: Step<R, unknown>, runs: string,
+  pending: Map<string, R>, finish: (id: string, failed: string | undefined, result: ExecuteResult | undefined) => void,
+): Promise<void> {
+  for (const [id, record] of [...pending]) {
+    if ((await queue.getJob(id)) !== undefined) continue;
+    if ((await keyState(db, step, record)).state === 'done') finish(id, undefined, undefined);
+    else {
+      const last = readEvents(runs, step.name, recordId(record)).at(-1);
+      if (last?.event === 'error') finish(id, last.message ?? 'failed', undefined);
+    }
+  }
+}
+
+function parseReturn(value: unknown): ExecuteResult | undefined {
+  if (typeof value === 'string') {
+    try { return JSON.parse(value) as ExecuteResult; } catch { return undefined; }
+  }
+  return value as ExecuteResult | undefined;
+}
+
+/** Process the queues of `steps` until `close()` is called. */
+export function startWorkers(steps: readonly Step[], options: WorkerOptions): { close(): Promise<void>; ready(): Promise<void> } {
+  const prefix = options.prefix ?? 'isfdb';
+  const leaseMs = options.leaseMs ?? 30_000;
+  const workers = steps.map((step) => {
+    const connection = connect(options.url);
+    const worker = new Worker<JobData, ExecuteResult>(queueName(step.name), async (job: Job<JobData>) => {
+      const db = await openCached(job.data.db, job.data.open);
+      const result = await executeRecord(db, step, job.data.record, { attempt: job.attemptsMade + 1, force: job.data.force });
+      options.onJob?.(`${step.name} ${recordId(job.data.record)} ${result.status}${result.status === 'done' && result.computed ? ' (computed)' : ''}`);
+      return result;
+    }, {
+      connection, prefix,
+      concurrency: options.concurrency ?? 1,
+      lockDuration: leaseMs,
+      stalledInterval: Math.max(1000, Math.round(leaseMs / 2)),
+      maxStalledCount: 3,
+    });
+    // Errors of jobs are logged by executeRecord and retried by BullMQ; connection errors retry by themselves.
+    worker.on('error', () => undefined);
+    return { worker, connection };
+  });
+  return {
+    ready: async () => { await Promise.all(workers.map((w) => w.worker.waitUntilReady())); },
+    close: async () => {
+      await Promise.allSettled(workers.map((w) => w.worker.close()));
+      for (const w of workers) w.connection.disconnect();
+    },
+  };
+}

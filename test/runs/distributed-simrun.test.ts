@@ -1,0 +1,76 @@
+/**
+ * initSimrun(raw, db, { redis }): run folders parsed and encoded by `isfdb worker --simrun`
+ * processes, keys written by this process alone; the result equals a local run key for key and
+ * byte for byte (every data file; metadata.json holds write times and is compared without them;
+ * the state key records its write time and is compared as a value without it).
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DataBase } from '../../src/index.js';
+import { generateCampaign, initSimrun } from '../../src/simrun.js';
+import { cleanupTemp, sandbox } from '../core/helpers.js';
+import { skipReason, testRedisUrl } from '../services.js';
+import { dropPrefix, spawnCli, until, type Child } from './helpers.js';
+
+afterAll(cleanupTemp);
+
+const redis = testRedisUrl();
+const skip = skipReason(redis, 'distributed initSimrun');
+
+/** Every file below `dir` with its bytes (metadata.json without its time-dependent fields). */
+function files(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const visit = (rel: string): void => {
+    for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const child = rel === '' ? entry.name : `${rel}/${entry.name}`;
+      if (entry.isDirectory()) { visit(child); continue; }
+      if (entry.name === 'db_state.json') continue;
+      let bytes = fs.readFileSync(path.join(dir, child));
+      if (entry.name === 'metadata.json') {
+        const { time: _t, hostname: _h, ...rest } = JSON.parse(bytes.toString()) as Record<string, unknown>;
+        void _t; void _h;
+        bytes = Buffer.from(JSON.stringify(rest));
+      }
+      out.set(child, bytes.toString('base64'));
+    }
+  };
+  visit('');
+  return out;
+}
+
+describe.skipIf(skip !== undefined)(`distributed initSimrun${skip ? ` (${skip})` : ''}`, () => {
+  it('2 queue workers parse and encode; the coordinator commits; identical to a local run', async () => {
+    const sb = await sandbox();
+    const url = redis.ok ? redis.value : '';
+    const prefix = `isfdbtest-${randomUUID().slice(0, 8)}`;
+    const raw = path.join(sb.root, 'raw');
+    await generateCampaign(raw, { trials: 24, trialsPerFolder: 4, timePoints: 200, seed: 14, dendriticSites: 2 });
+    const workers: Child[] = [];
+    try {
+      for (let i = 0; i < 2; i++) workers.push(await spawnCli(['worker', '--simrun', '--redis', url, '--prefix', prefix], { ISFDB_REGISTRY: sb.registryDir }));
+      for (const w of workers) await until(() => w.output().includes('initSimrun run folders'), 'a simrun worker to start', 20_000);
+      const local = await DataBase.open(path.join(sb.root, 'local'));
+      const distributed = await DataBase.open(path.join(sb.root, 'distributed'));
+      const a = await initSimrun(raw, local, { quiet: true, workers: 2 });
+      const b = await initSimrun(raw, distributed, { quiet: true, redis: { url, prefix } });
+      expect([...b.keys].sort()).toEqual([...a.keys].sort());
+      expect(b).toMatchObject({ folders: 6, trials: 24, parsing: 'workers' });
+      expect(await distributed.keys({ recurse: true })).toEqual(await local.keys({ recurse: true }));
+      const want = files(local.basedir);
+      const got = files(distributed.basedir);
+      expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+      // Byte for byte, except the state key: it records when it was written.
+      const differing = [...want].filter(([file, bytes]) => got.get(file) !== bytes).map(([file]) => file);
+      expect(differing).toEqual(['simrun_init_state/metadata.json', 'simrun_init_state/value.msgpack']);
+      const state = async (db: DataBase) => ({ ...(await db.get('simrun_init_state') as Record<string, unknown>), writtenAt: null });
+      expect(await state(distributed)).toEqual(await state(local));
+      // The workers did the parsing: they logged nothing, but the queue saw every folder's two requests.
+      expect(want.size).toBeGreaterThan(20);
+    } finally {
+      for (const w of workers) w.proc.kill('SIGKILL');
+      await dropPrefix(url, prefix);
+    }
+  }, 120_000);
+});

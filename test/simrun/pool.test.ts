@@ -1,0 +1,71 @@
+/**
+ * The parse pool replaces a worker thread that dies, and runs its job again on the new thread;
+ * a job whose thread dies twice fails with a clear error, and the pool goes on serving others.
+ */
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { generateCampaign } from '../../initializers/index.js';
+import { ParsePool, workerFile } from '../../initializers/simrun/pool.js';
+import { scanCampaign, type RunFolder } from '../../initializers/simrun/scan.js';
+import type { ParseOptions } from '../../initializers/simrun/parse-folder.js';
+import { cleanup, tempDir } from './helpers.js';
+
+const haveWorker = workerFile().file !== undefined;
+if (!haveWorker) console.warn(`skipped: ${workerFile().reason}`);
+
+const OPTS: ParseOptions = {
+  voltageTraces: true, synapseActivation: true, spikeTimes: true, dendriticVoltageTraces: true, dendriticSpikeTimes: true,
+  somaThreshold: 0, dendriticThreshold: -30, synWidth: 8, cellWidth: 8,
+};
+
+/** Kill the busy thread once the job has staged its first key (voltage_traces): in the middle of the folder. */
+async function killMidFolder(pool: ParsePool, dir: string): Promise<void> {
+  const first = path.join(dir, 'voltage_traces');
+  const started = Date.now();
+  while (!existsSync(first) || pool.busyWorkers().length === 0) {
+    if (Date.now() - started > 20_000) throw new Error('the job never started');
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await pool.busyWorkers()[0]!.terminate();
+}
+
+describe.skipIf(!haveWorker)('parse pool: a worker killed in the middle of a folder', () => {
+  it('is replaced, the folder is parsed again on the new thread, and the pool goes on', async () => {
+    const raw = await tempDir('pool');
+    const staging = await tempDir('pool-staging');
+    const pool = new ParsePool(1);
+    try {
+      await generateCampaign(raw, { trials: 24, trialsPerFolder: 12, timePoints: 6000, seed: 4, dendriticSites: 2, runningFolder: false });
+      const folders: RunFolder[] = (await scanCampaign(raw)).folders;
+      const keys = ['voltage_traces', 'synapse_activation', 'cell_activation', ...folders[0]!.dendFiles.map((d) => `dendritic_recordings/${d.label}`)];
+      const spec = { dir: path.join(staging, 'a'), keys };
+      const job = pool.parse(folders[0]!, OPTS, spec);
+      await killMidFolder(pool, spec.dir);
+      const r = await job;
+      expect(pool.restarts).toBe(1);
+      expect(pool.retried).toBe(1);
+      expect(Object.keys(r.staged ?? {}).sort()).toEqual([...keys].sort());
+      expect(r.vm?.time.length).toBe(6000);
+      expect((await readdir(path.join(spec.dir, 'voltage_traces'))).filter((f) => f.endsWith('.parquet'))).toHaveLength(1);
+      // the replacement serves the next folder
+      const next = await pool.parse(folders[1]!, OPTS, { dir: path.join(staging, 'b'), keys });
+      expect(next.index.offsets.length - 1).toBe(folders[1]!.trials.length);
+
+      // killed on both attempts: the job fails, naming the folder
+      const doomed = pool.parse(folders[0]!, OPTS, { dir: path.join(staging, 'c'), keys });
+      doomed.catch(() => undefined);
+      await killMidFolder(pool, path.join(staging, 'c'));
+      while (pool.retried < 2) await new Promise((r) => setTimeout(r, 1));
+      await killMidFolder(pool, path.join(staging, 'c'));
+      await expect(doomed).rejects.toThrow(/a worker thread died while parsing run folder .*, 2 times/);
+      expect(pool.restarts).toBe(3);
+      const after = await pool.check(folders[1]!);
+      expect(after.vmColumns).toBe(folders[1]!.trials.length);
+    } finally {
+      await pool.close();
+      await cleanup(raw, staging);
+    }
+  }, 60_000);
+});
