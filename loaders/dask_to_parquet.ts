@@ -10,7 +10,7 @@ import { Table, type Schema } from 'apache-arrow';
 import { InvalidInputError } from '../src/errors.js';
 import type { Loader } from './types.js';
 import { prepareFrame, writeFrameFile, writeObjectMeta, type FrameDumpOptions } from './parquet/frame-io.js';
-import { frameIndexOf } from './parquet/frame.js';
+import { frameIndexOf, withPlainStrings } from './parquet/frame.js';
 import { DIVISIONS_FILE, OBJECT_META_FILE, partitionFileName, type Division } from './parquet/ondisk.js';
 import { PartitionedFrame, type PartitionReadOptions } from './parquet/partitioned-frame.js';
 import { serializeDivisions } from './parquet/divisions.js';
@@ -44,7 +44,7 @@ export const loader: Loader<Partitions, DaskToParquetLoadOptions, DaskToParquetD
     for await (const partition of value as AsyncIterable<Table> | Iterable<Table>) {
       const i = written.length;
       if (!(partition instanceof Table)) throw InvalidInputError.value(`partition ${i} of key '${ctx.key}'`, 'is not an apache-arrow Table');
-      const { frame, objectMeta } = prepareFrame(partition, options, site, `partition ${i}`, rows);
+      const { frame, objectMeta } = prepareFrame(withPlainStrings(partition), options, site, `partition ${i}`, rows);
       if (!firstSchema) {
         firstSchema = frame.schema;
         await writeObjectMeta(join(dir, OBJECT_META_FILE), objectMeta);

@@ -12,6 +12,7 @@ const BUILT_IN: ReadonlyMap<string, LoaderImport> = new Map<string, LoaderImport
   ['numpy_to_npy', () => import('./numpy_to_npy.js')],
   ['numpy_to_npz', () => import('./numpy_to_npz.js')],
   ['value_to_msgpack', () => import('./value_to_msgpack.js')],
+  ['to_msgpack', () => import('./to_msgpack.js')],
   ['cell_to_msgpack', () => import('./cell_to_msgpack.js')],
   ['just_create_folder', () => import('./just_create_folder.js')],
   ['just_create_isf_db', () => import('./just_create_isf_db.js')],
@@ -29,6 +30,7 @@ const DEFAULT_DUMPER_ORDER: ReadonlyArray<{ name: string; mayTake: (value: unkno
   // Arrow Tables (and arrays of them) are recognised without importing the Parquet codec first.
   { name: 'pandas_to_parquet', mayTake: (v) => hasFields(v, 'schema', 'batches') },
   { name: 'dask_to_parquet', mayTake: (v) => hasFields(v, 'divisions', 'schema') || (Array.isArray(v) && v.length > 0 && hasFields(v[0], 'schema', 'batches')) },
+  // (to_msgpack, ISF's own plain-msgpack format, is chosen by name: initSimrun's plain keys.)
   { name: 'value_to_msgpack', mayTake: () => true },
 ];
 

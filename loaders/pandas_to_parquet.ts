@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Table } from 'apache-arrow';
 import { InvalidInputError } from '../src/errors.js';
 import type { Loader } from './types.js';
-import { prepareFrame, readFrameFile, readObjectMeta, writeFrameFile, writeObjectMeta, type FrameDumpOptions, type FrameLoadOptions } from './parquet/frame-io.js';
+import { prepareFrame, readFrameFile, readKeyObjectMeta, writeFrameFile, writeObjectMeta, type FrameDumpOptions, type FrameLoadOptions } from './parquet/frame-io.js';
 import { OBJECT_META_FILE, PARQUET_FILE } from './parquet/ondisk.js';
 
 const NAME = 'pandas_to_parquet';
@@ -29,9 +29,9 @@ export const loader: Loader<Table, PandasToParquetLoadOptions, PandasToParquetDu
   },
   async load(dir, _loaderJson, ctx, options = {}) {
     const site = { key: ctx.key, loader: NAME };
-    const objectMetaPath = join(dir, OBJECT_META_FILE);
-    const objectMeta = await readObjectMeta(objectMetaPath, ctx.key);
-    const { table } = await readFrameFile(join(dir, PARQUET_FILE), objectMeta, objectMetaPath, options, site);
+    const file = join(dir, PARQUET_FILE);
+    const { meta, path } = await readKeyObjectMeta(dir, file, site);
+    const { table } = await readFrameFile(file, meta, path, options, site);
     return table;
   },
 };

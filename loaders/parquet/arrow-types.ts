@@ -102,7 +102,8 @@ export function arrowTypeOf(element: SchemaElement): DataType {
       return int && !int.signed ? new Uint64() : new Int64();
     }
     case PhysicalType.byteArray:
-      return new Utf8();
+      if (logical?.kind === 'string' || converted === ConvertedType.utf8) return new Utf8();
+      throw new UnsupportedTypeError(`column '${element.name}': binary values (BYTE_ARRAY without a string annotation)`);
     default:
       throw new UnsupportedTypeError(`column '${element.name}': Parquet physical type ${element.type} is not supported by this reader`);
   }

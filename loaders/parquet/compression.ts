@@ -7,10 +7,10 @@
  *   native level 1 compresses 450-660 MB/s and decompresses ~800 MB/s; wasm 270-320 / 170-210.
  * - snappy: `snappy` (napi-rs, prebuilt per platform); decompression uses our own decoder,
  *   which reads a single-literal page without a copy.
- * - gzip (read only): fflate.
+ * - gzip (read only): node:zlib.
  */
 import { createRequire } from 'node:module';
-import { gunzipSync } from 'fflate';
+import { gunzipSync } from 'node:zlib';
 import { Codec } from './format.js';
 import { UnsupportedFeatureError } from './errors.js';
 import { singleLiteralRange, snappyDecompress } from './snappy.js';
@@ -110,7 +110,8 @@ export function decompressPage(body: Uint8Array, size: number, codec: number): U
       return out;
     }
     case Codec.gzip: {
-      const out = gunzipSync(body);
+      // node:zlib reads concatenated gzip members (some writers emit them), fflate only the first.
+      const out = new Uint8Array(gunzipSync(body, { maxOutputLength: Math.max(1, size) }));
       if (out.length !== size) throw new RangeError(`gzip page holds ${out.length} bytes, its header says ${size}`);
       return out;
     }

@@ -3,8 +3,15 @@
  * (CorruptKeyError, UnsupportedFormatError) naming the key and the file.
  */
 
-/** A bad Parquet file: truncated, bad magic, sizes that do not fit, bytes that do not decode. */
-export class ParquetFormatError extends Error {}
+/** A bad Parquet file: truncated, bad magic, sizes that do not fit, bytes that do not decode (tagged, src/errors.ts). */
+export { ParquetFormatError } from '../../src/errors.js';
 
-/** The file uses a feature this engine does not implement (not a corrupt file). */
-export class UnsupportedFeatureError extends Error {}
+/**
+ * The file uses a feature the fast reader does not implement (not a corrupt file). `final`:
+ * no reader here has it (encryption), so there is nothing to fall back to.
+ */
+export class UnsupportedFeatureError extends Error {
+  constructor(message: string, readonly final = false) {
+    super(message);
+  }
+}

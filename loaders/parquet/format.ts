@@ -76,6 +76,8 @@ export interface FileMeta {
   createdBy?: string;
   /** Whether every column declares the type-defined sort order (what min/max follow). */
   typeDefinedOrder?: boolean;
+  /** Whether the footer declares encryption (columns encrypted under a plaintext footer). */
+  encrypted?: boolean;
 }
 
 export interface DataPageHeader { numValues: number; encoding: number; defEncoding: number; repEncoding: number }
@@ -160,6 +162,7 @@ function decodeSchemaElement(s: ThriftStruct): SchemaElement {
 }
 
 function decodeColumnChunk(s: ThriftStruct): ColumnChunkMeta {
+  if (s.get(8) !== undefined || s.get(9) !== undefined) throw new EncryptedError();
   const meta = struct(s, 3);
   if (!meta) throw new TypeError('parquet: column chunk without meta_data');
   const column: ColumnChunkMeta = {
@@ -186,8 +189,16 @@ function decodeColumnChunk(s: ThriftStruct): ColumnChunkMeta {
   return column;
 }
 
+/** A column chunk with crypto metadata: the file is encrypted. */
+export class EncryptedError extends Error {
+  constructor() {
+    super('encrypted columns');
+  }
+}
+
 export function decodeFileMeta(bytes: Uint8Array): FileMeta {
   const s = new ThriftReader(bytes).readStruct();
+  if (s.get(8) !== undefined) throw new EncryptedError();
   const keyValue = new Map<string, string>();
   for (const kv of list(s, 5)) {
     if (kv instanceof Map) keyValue.set(str(kv, 1) ?? '', str(kv, 2) ?? '');

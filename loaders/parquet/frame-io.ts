@@ -4,14 +4,16 @@
  */
 import { promises as fs } from 'node:fs';
 import { type Table } from 'apache-arrow';
-import { CorruptKeyError, InvalidInputError, UnsupportedFormatError, DataBaseError } from '../../src/errors.js';
+import { CorruptKeyError, InvalidInputError, ParquetFormatError, UnsupportedFormatError, DataBaseError } from '../../src/errors.js';
 import { parseJsonText, pythonJson } from '../../src/ondisk.js';
-import { inspectParquet, readParquet, writeParquet, type WriteParquetOptions } from './codec.js';
+import { inspectParquet, readParquet, writeParquet, type ParquetReadOptions, type WriteParquetOptions } from './codec.js';
+import { UnsupportedFeatureError } from './errors.js';
 import { COMPRESSIONS, type Compression } from './compression.js';
-import { ParquetFormatError } from './reader.js';
 import { UnsupportedTypeError } from './arrow-types.js';
 import { FrameError, OBJECT_META_KEY, buildObjectMeta, dataColumnsOf, frameForWriting, frameIndexOf, withIndex, withSchemaMetadata, type LabelType } from './frame.js';
-import { objectMetaSchema, type ObjectMetaJson } from './ondisk.js';
+import { LEGACY_OBJECT_META_FILE, OBJECT_META_FILE, objectMetaSchema, type ObjectMetaJson } from './ondisk.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 
 export interface FrameDumpOptions {
   /** 'zstd' (default: smaller and faster, measured in docs/parquet.md), 'snappy' (what ISF writes) or 'uncompressed'. */
@@ -60,12 +62,22 @@ export function prepareFrame(value: Table, options: FrameDumpOptions, site: Fram
 
 export async function writeFrameFile(path: string, frame: Table, options: FrameDumpOptions, site: FrameSite): Promise<void> {
   try {
-    await writeParquet(path, frame.schema, [frame], writeOptionsOf(options));
+    await writeParquet(path, frame.schema, [frame], { ...writeOptionsOf(options), ...layoutOf(frame) });
   } catch (err) {
     await fs.rm(path, { force: true });
     if (err instanceof UnsupportedTypeError) throw new UnsupportedFormatError(site.loader, site.key, err.message);
     throw err;
   }
+}
+
+/** Columns without nulls are REQUIRED (no definition levels); the index keeps min/max in wide frames. */
+function layoutOf(frame: Table): Pick<WriteParquetOptions, 'required' | 'alwaysMinMax'> {
+  const required = new Set<string>();
+  frame.schema.fields.forEach((field, i) => {
+    if (frame.getChildAt(i)?.nullCount === 0) required.add(field.name);
+  });
+  const index = frameIndexOf(frame);
+  return { required, alwaysMinMax: new Set(index.kind === 'columns' ? index.columns : []) };
 }
 
 function writeOptionsOf(options: FrameDumpOptions): WriteParquetOptions {
@@ -80,6 +92,25 @@ function writeOptionsOf(options: FrameDumpOptions): WriteParquetOptions {
 
 export async function writeObjectMeta(path: string, objectMeta: ObjectMetaJson): Promise<void> {
   await fs.writeFile(path, pythonJson(objectMeta));
+}
+
+/**
+ * A key's object_meta.json, normalised at the boundary: older ISF versions named it
+ * dask_meta.json, and the oldest wrote none. Without one, `dataFile`'s columns are taken as
+ * they are, with string labels (as ISF reads such keys), and a warning says so.
+ */
+export async function readKeyObjectMeta(dir: string, dataFile: string, site: FrameSite): Promise<{ meta: ObjectMetaJson; path: string }> {
+  for (const name of [OBJECT_META_FILE, LEGACY_OBJECT_META_FILE]) {
+    const path = join(dir, name);
+    if (existsSync(path)) return { meta: await readObjectMeta(path, site.key), path };
+  }
+  process.emitWarning(`key '${site.key}': ${dir} has no ${OBJECT_META_FILE} (an older ISF version wrote it); column labels are read as strings`, 'IsfDataBaseWarning');
+  try {
+    const { schema, numRows } = await inspectParquet(dataFile);
+    return { meta: buildObjectMeta({ schema, numRows }), path: join(dir, OBJECT_META_FILE) };
+  } catch (err) {
+    throw asTypedError(err, dataFile, site);
+  }
 }
 
 export async function readObjectMeta(path: string, key: string): Promise<ObjectMetaJson> {
@@ -119,18 +150,29 @@ export async function readFrameFile(
   }
 }
 
-/** Library errors pass; a bad or missing file becomes a CorruptKeyError naming it. */
-export function asTypedError(err: unknown, path: string, site: FrameSite): unknown {
-  // The codec's own (tagged) errors first: read from a key, they are a corrupt key naming its file.
-  if (err instanceof ParquetFormatError || err instanceof RangeError || err instanceof TypeError) {
-    return new CorruptKeyError(path, `is not a valid Parquet file: ${err.message}`, site.key, { cause: err });
+/** Reads any Parquet file; failures become typed errors naming the key and the file. */
+export async function readParquetFile(path: string, options: ParquetReadOptions, site: FrameSite): Promise<{ table: Table; bytesRead?: number }> {
+  try {
+    return await readParquet(path, options);
+  } catch (err) {
+    throw asTypedError(err, path, site);
   }
+}
+
+/**
+ * Library errors pass; a feature no reader here has becomes an UnsupportedFormatError, and a
+ * bad or missing file a CorruptKeyError naming it. A decoder fed hostile bytes can fail in
+ * many ways (ranges, recursion, allocation): every such failure means "not a valid file".
+ */
+export function asTypedError(err: unknown, path: string, site: FrameSite): unknown {
+  if (err instanceof UnsupportedFeatureError) return new UnsupportedFormatError(site.loader, site.key, `${path}: ${err.message}`);
+  // The codec's own (tagged) errors: read from a key, they are a corrupt key naming its file.
+  if (err instanceof ParquetFormatError) return new CorruptKeyError(path, `is not a valid Parquet file: ${err.reason}`, site.key, { cause: err });
   if (err instanceof FrameError) return new CorruptKeyError(path, err.message, site.key, { cause: err });
   if (err instanceof DataBaseError) return err;
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return new CorruptKeyError(path, 'file is missing', site.key, { cause: err });
-  if (err instanceof Error && /wasm|unreachable|parquet/i.test(err.message)) {
-    return new CorruptKeyError(path, `cannot be read: ${err.message}`, site.key, { cause: err });
-  }
+  if (code === 'EMFILE' || code === 'EACCES' || code === 'EIO' || code === 'ENOSPC') return err;
+  if (err instanceof Error) return new CorruptKeyError(path, `is not a valid Parquet file: ${err.message}`, site.key, { cause: err });
   return err;
 }

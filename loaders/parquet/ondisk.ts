@@ -69,6 +69,8 @@ export type PandasColumn = z.infer<typeof pandasColumnSchema>;
 export type RangeIndexDescriptor = z.infer<typeof rangeIndexSchema>;
 
 export const OBJECT_META_FILE = 'object_meta.json';
+/** The name older ISF versions gave object_meta.json. */
+export const LEGACY_OBJECT_META_FILE = 'dask_meta.json';
 export const DIVISIONS_FILE = 'divisions.json';
 export const PARQUET_FILE = 'pandas_to_parquet.parquet';
 

@@ -65,7 +65,8 @@ export function decodeColumnChunk(bytes: Uint8Array, column: ColumnChunkMeta, el
       }
       const valuesBody = body.subarray(v2.repLength + v2.defLength);
       const valuesSize = header.uncompressedSize - v2.repLength - v2.defLength;
-      const values = v2.isCompressed ? decompressPage(valuesBody, valuesSize, column.codec) : valuesBody;
+      // An empty v2 page may hold no compressed bytes at all.
+      const values = v2.isCompressed && valuesSize > 0 ? decompressPage(valuesBody, valuesSize, column.codec) : valuesBody;
       builder.addPage(v2.numValues, levels, v2.encoding, values, dictionary);
     }
     // Index pages and unknown page types are skipped.
@@ -169,6 +170,9 @@ class ChunkBuilder {
     if (dictionaryEncoded) {
       if (!dictionary) throw new RangeError('dictionary-encoded page without a dictionary page');
       const bitWidth = values[0] ?? 0;
+      if (bitWidth > 32) throw new RangeError(`dictionary index bit width ${bitWidth} is over 32`);
+      // Width 0 means "every index is 0": only a one-entry dictionary can be addressed that way.
+      if (bitWidth === 0 && present > 0 && dictionary.count !== 1) throw new RangeError(`dictionary indices of bit width 0 for a dictionary of ${dictionary.count} values`);
       const indices = new Int32Array(present);
       if (present > 0) decodeHybrid(values, 1, values.length, bitWidth, present, indices);
       for (let i = 0; i < present; i++) {

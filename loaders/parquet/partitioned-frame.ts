@@ -9,7 +9,7 @@ import { type Schema, Table, type RecordBatch } from 'apache-arrow';
 import { CorruptKeyError, InvalidInputError } from '../../src/errors.js';
 import { parseJsonText } from '../../src/ondisk.js';
 import { inspectParquet } from './codec.js';
-import { asTypedError, readFrameFile, readObjectMeta, type FrameLoadOptions } from './frame-io.js';
+import { asTypedError, readFrameFile, readKeyObjectMeta, type FrameLoadOptions } from './frame-io.js';
 import { OBJECT_META_KEY, frameIndexOf, withRangeIndex, withSchemaMetadata, type FrameIndex } from './frame.js';
 import { DIVISIONS_FILE, OBJECT_META_FILE, divisionsSchema, partitionFileName, type Division, type ObjectMetaJson } from './ondisk.js';
 
@@ -33,6 +33,7 @@ export class PartitionedFrame implements AsyncIterable<Table> {
     readonly schema: Schema,
     /** Options applied when a read gives none (set by `get(key, {columns, indexRange})`). */
     readonly defaults: PartitionReadOptions = {},
+    private readonly objectMetaPath = join(dir, OBJECT_META_FILE),
   ) {}
 
   static async open(dir: string, key: string, defaults: PartitionReadOptions = {}): Promise<PartitionedFrame> {
@@ -44,8 +45,8 @@ export class PartitionedFrame implements AsyncIterable<Table> {
       throw new CorruptKeyError(divisionsPath, 'file is missing or unreadable', key, { cause: err });
     }
     const divisions = parseJsonText(text, divisionsPath, divisionsSchema, key);
-    const objectMeta = await readObjectMeta(join(dir, OBJECT_META_FILE), key);
     const count = divisions.length - 1;
+    const { meta: objectMeta, path: objectMetaPath } = await readKeyObjectMeta(dir, join(dir, partitionFileName(count, 0)), { key, loader: LOADER });
     const present = new Set(await fs.readdir(dir));
     for (let i = 0; i < count; i++) {
       const name = partitionFileName(count, i);
@@ -59,7 +60,7 @@ export class PartitionedFrame implements AsyncIterable<Table> {
       throw asTypedError(err, first, { key, loader: LOADER });
     }
     const withMeta = withSchemaMetadata(new Table(schema), { [OBJECT_META_KEY]: JSON.stringify(objectMeta) }).schema;
-    return new PartitionedFrame(dir, key, divisions, objectMeta, withMeta, defaults);
+    return new PartitionedFrame(dir, key, divisions, objectMeta, withMeta, defaults, objectMetaPath);
   }
 
   get numPartitions(): number {
@@ -94,7 +95,7 @@ export class PartitionedFrame implements AsyncIterable<Table> {
       throw InvalidInputError.value('partition number', `key '${this.key}' has partitions 0..${this.numPartitions - 1}, not ${i}`);
     }
     const columns = options.columns ?? this.defaults.columns;
-    const { table } = await readFrameFile(this.partitionPath(i), this.objectMeta, join(this.dir, OBJECT_META_FILE),
+    const { table } = await readFrameFile(this.partitionPath(i), this.objectMeta, this.objectMetaPath,
       columns ? { columns } : {}, { key: this.key, loader: LOADER });
     return table;
   }

@@ -7,12 +7,11 @@ import { promises as fs } from 'node:fs';
 import {
   type DataType, type Field, Schema, Table, type RecordBatch, Struct, makeData, Field as ArrowField, Type, type Data,
 } from 'apache-arrow';
-import { decodeFileMeta, type FileMeta, type SchemaElement } from './format.js';
+import { EncryptedError, decodeFileMeta, type FileMeta, type SchemaElement } from './format.js';
 import { arrowTypeOf, deserializeArrowSchema, UnsupportedTypeError } from './arrow-types.js';
 import { decodeColumnChunk, UnsupportedFeatureError } from './page-decoder.js';
 import { recordBatchOf } from './record-batch.js';
 import { prepareDecompression } from './compression.js';
-import { ParquetFormatError } from '../../src/errors.js';
 
 export interface ParquetReadOptions {
   /** Column names to read (default: all), in file order. */
@@ -21,8 +20,8 @@ export interface ParquetReadOptions {
   rowGroups?: readonly number[];
 }
 
-/** A bad Parquet file: truncated, bad magic, or bytes that do not decode. */
-// Tagged (src/errors.ts): a user catching a corrupt file can branch with isDataBaseError.
+import { ParquetFormatError } from './errors.js';
+
 export { ParquetFormatError };
 
 const MAGIC = 'PAR1';
@@ -75,6 +74,12 @@ export class ParquetFileReader {
       const group = this.meta.rowGroups[g];
       if (!group) throw new RangeError(`row group ${g} does not exist (the file has ${this.meta.rowGroups.length})`);
       const children: Data[] = [];
+      if (group.numRows === 0) {
+        // Nothing to read (some writers record no usable page offsets for empty groups).
+        for (const c of columnIndexes) children.push(decodeColumnChunk(new Uint8Array(0), group.columns[c] as never, this.leaves[c] as SchemaElement, (this.schema.fields[c] as Field).type, 0));
+        batches.push(recordBatchOf(schema, makeData({ type: new Struct(fields), length: 0, nullCount: 0, children })));
+        continue;
+      }
       for (const span of this.spansOf(g, columnIndexes)) {
         const bytes = await this.readSpan(span.start, span.end);
         for (const c of span.columns) children.push(this.decodeChunk(g, c, bytes, span.start));
@@ -167,6 +172,7 @@ async function readFooter(handle: fs.FileHandle): Promise<{ meta: FileMeta; size
   await handle.read(head, 0, 4, 0);
   const tail = Buffer.alloc(8);
   await handle.read(tail, 0, 8, size - 8);
+  if (tail.toString('latin1', 4) === 'PARE') throw new UnsupportedFeatureError('encryption (encrypted footer, PARE magic)', true);
   if (head.toString('latin1') !== MAGIC || tail.toString('latin1', 4) !== MAGIC) {
     throw new ParquetFormatError('missing the PAR1 magic bytes (truncated or not Parquet)');
   }
@@ -177,14 +183,16 @@ async function readFooter(handle: fs.FileHandle): Promise<{ meta: FileMeta; size
   try {
     return { meta: decodeFileMeta(footer), size, footerBytes: 12 + footerLength };
   } catch (err) {
+    if (err instanceof EncryptedError) throw new UnsupportedFeatureError('encryption (encrypted columns under a plaintext footer)', true);
     throw new ParquetFormatError(`footer does not decode: ${(err as Error).message}`);
   }
 }
 
 function chunkStart(column: { dataPageOffset: number; dictionaryPageOffset?: number }): number {
   const dictionary = column.dictionaryPageOffset;
-  // Some writers record 0 for an absent dictionary page.
-  return dictionary !== undefined && dictionary > 0 && dictionary < column.dataPageOffset ? dictionary : column.dataPageOffset;
+  // Some writers record 0 for an absent dictionary page (or for the data page of an empty chunk).
+  if (dictionary !== undefined && dictionary > 0 && (dictionary < column.dataPageOffset || column.dataPageOffset < 4)) return dictionary;
+  return column.dataPageOffset;
 }
 
 /** The leaf columns of a flat schema; nested schemas are left to another codec. */
@@ -213,7 +221,8 @@ function arrowSchemaOf(meta: FileMeta, leaves: SchemaElement[]): Schema {
   const fields = leaves.map((leaf, i) => {
     const storedField = storedSchema?.fields[i];
     const type = storedField && storedField.name === leaf.name && readable(storedField.type) ? storedField.type : derivedType(leaf);
-    return new ArrowField(leaf.name, type, leaf.repetition !== 0);
+    // Always nullable: partitions of one key may differ in which columns hold nulls (REQUIRED vs OPTIONAL).
+    return new ArrowField(leaf.name, type, true);
   });
   return new Schema(fields, metadata);
 }

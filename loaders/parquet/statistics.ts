@@ -21,29 +21,27 @@ export function fixedMinMax(bytes: Uint8Array, physicalType: number, unsigned: b
     case PhysicalType.double: return floatMinMax(new Float64Array(bytes.buffer, bytes.byteOffset, bytes.length / 8), 8);
     case PhysicalType.float: return floatMinMax(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4), 4);
     case PhysicalType.int32: {
-      const values = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
-      let min = values[0] as number;
-      let max = min;
-      for (let i = 1; i < values.length; i++) {
-        const v = values[i] as number;
-        if (v < min) min = v;
-        else if (v > max) max = v;
-      }
-      return { min: Uint8Array.from(new Uint8Array(Int32Array.of(min).buffer)), max: Uint8Array.from(new Uint8Array(Int32Array.of(max).buffer)) };
+      const [min, max] = extremes(new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4));
+      return { min: new Uint8Array(Int32Array.of(min).buffer), max: new Uint8Array(Int32Array.of(max).buffer) };
     }
     case PhysicalType.int64: {
-      const values = new BigInt64Array(bytes.buffer, bytes.byteOffset, bytes.length / 8);
-      let min = values[0] as bigint;
-      let max = min;
-      for (let i = 1; i < values.length; i++) {
-        const v = values[i] as bigint;
-        if (v < min) min = v;
-        else if (v > max) max = v;
-      }
+      const [min, max] = extremes(new BigInt64Array(bytes.buffer, bytes.byteOffset, bytes.length / 8));
       return { min: new Uint8Array(BigInt64Array.of(min).buffer), max: new Uint8Array(BigInt64Array.of(max).buffer) };
     }
     default: return undefined;
   }
+}
+
+/** Smallest and largest of integer values (no NaN to skip); `values` is not empty. */
+function extremes<T extends number | bigint>(values: ArrayLike<T>): [T, T] {
+  let min = values[0] as T;
+  let max = min;
+  for (let i = 1; i < values.length; i++) {
+    const v = values[i] as T;
+    if (v < min) min = v;
+    else if (v > max) max = v;
+  }
+  return [min, max];
 }
 
 function floatMinMax(values: Float64Array | Float32Array, width: 4 | 8): { min: Uint8Array; max: Uint8Array } | undefined {

@@ -13,7 +13,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { type Data, type DataType, type Field, type Schema, type Table, Type, type Vector } from 'apache-arrow';
-import { Codec, Encoding, PageType, PhysicalType, encodeFileMeta, encodePageHeader, type ColumnChunkMeta, type RowGroupMeta, type SchemaElement } from './format.js';
+import { Codec, Encoding, PageType, PhysicalType, Repetition, encodeFileMeta, encodePageHeader, type ColumnChunkMeta, type RowGroupMeta, type SchemaElement } from './format.js';
 import { encodeHybrid, dictionaryOfWords, dictionaryOfStrings, bitWidthOf, byteStreamSplit, type DictionaryEncoding } from './encodings.js';
 import { allPresentLevels } from './rle.js';
 import { isSecondsTimestamp, needsArrowSchema, parquetElementOf, serializeArrowSchema } from './arrow-types.js';
@@ -31,6 +31,17 @@ export interface ParquetWriteOptions {
   byteStreamSplit?: boolean;
   /** Sees every byte of the file, in order, as it is written (to checksum it without reading it back). */
   onBytes?: (chunk: Uint8Array) => void;
+  /**
+   * Columns declared REQUIRED (no definition levels): the caller knows they hold no nulls in
+   * any table written to this file. The others are OPTIONAL, as pyarrow writes them.
+   */
+  required?: ReadonlySet<string>;
+  /**
+   * Columns whose chunks record min/max even in wide files (the index). In files of more than
+   * WIDE_COLUMNS columns the others record only null counts: there a time point's min/max over
+   * a few trials costs more footer bytes than its values.
+   */
+  alwaysMinMax?: ReadonlySet<string>;
 }
 
 const MAGIC = new TextEncoder().encode('PAR1');
@@ -42,6 +53,8 @@ const FLUSH_PARTS = 512;
 const WORTH_COMPRESSING = 7 / 8;
 /** Chunks smaller than this are not compressed: a compressor's framing eats what it could save. */
 const MIN_COMPRESSED_CHUNK = 256;
+/** Files with more columns than this record min/max only for `alwaysMinMax` columns. */
+export const WIDE_COLUMNS = 1000;
 export const CREATED_BY = 'isf-data-base version 0.1.0';
 
 /** Writes one Parquet file; tables appended with `writeTable` become row groups. */
@@ -52,6 +65,7 @@ export class ParquetFileWriter {
   private readonly rowGroups: RowGroupMeta[] = [];
   private readonly elements: SchemaElement[];
   private numRows = 0;
+  private readonly wide: boolean;
 
   private constructor(
     private readonly handle: fs.FileHandle,
@@ -60,7 +74,11 @@ export class ParquetFileWriter {
     private readonly compress: CompressFn | undefined,
     private readonly codec: number,
   ) {
-    this.elements = schema.fields.map(parquetElementOf);
+    this.elements = schema.fields.map((field) => {
+      const element = parquetElementOf(field);
+      return options.required?.has(field.name) ? { ...element, repetition: Repetition.required } : element;
+    });
+    this.wide = this.elements.length > WIDE_COLUMNS;
     this.push(MAGIC);
   }
 
@@ -98,7 +116,7 @@ export class ParquetFileWriter {
         rowGroups: this.rowGroups,
         keyValue,
         createdBy: CREATED_BY,
-        typeDefinedOrder: true,
+        typeDefinedOrder: this.rowGroups.some((g) => g.columns.some((c) => c.minValue !== undefined)),
       });
       const length = new Uint8Array(4);
       new DataView(length.buffer).setUint32(0, footer.length, true);
@@ -133,6 +151,10 @@ export class ParquetFileWriter {
   private writeColumnChunk(field: Field, element: SchemaElement, vector: Vector, start: number, end: number): ColumnChunkMeta {
     const pieces = slicesOf(vector, start, end);
     const plan = planChunk(field.type, element, pieces, this.options);
+    if (element.repetition === Repetition.required && plan.nullCount > 0) {
+      throw new Error(`internal: column '${field.name}' was declared required but holds ${plan.nullCount} nulls`);
+    }
+    if (this.wide && !this.options.alwaysMinMax?.has(field.name)) delete plan.minMax;
     const pages = pagesOf(pieces, field.type);
     // The first data page decides whether this chunk is compressed.
     let codec: number = Codec.uncompressed;
@@ -164,7 +186,10 @@ export class ParquetFileWriter {
       uncompressed += sizes.uncompressed;
       compressed += sizes.compressed;
     });
-    const encodings = plan.dictionary ? [Encoding.plain, Encoding.rle, Encoding.rleDictionary] : [plan.encoding, Encoding.rle];
+    // RLE is listed only when it is used: for levels (OPTIONAL columns) or dictionary indices.
+    const encodings = plan.dictionary ? [Encoding.plain, Encoding.rle, Encoding.rleDictionary] : plan.optional ? [plan.encoding, Encoding.rle] : [plan.encoding];
+    // A REQUIRED chunk without min/max has nothing to record: its null count is 0 by definition.
+    const statistics = plan.optional || plan.minMax ? { nullCount: plan.nullCount } : {};
     return {
       type: element.type as number,
       encodings,
@@ -175,7 +200,7 @@ export class ParquetFileWriter {
       totalCompressedSize: compressed,
       dataPageOffset,
       ...(dictionaryPageOffset === undefined ? {} : { dictionaryPageOffset }),
-      nullCount: plan.nullCount,
+      ...statistics,
       ...(plan.minMax ? { minValue: plan.minMax.min, maxValue: plan.minMax.max } : {}),
     };
   }
@@ -397,6 +422,7 @@ type ChunkKind = 'fixed' | 'bool' | 'string';
 
 interface ChunkPlan {
   kind: ChunkKind;
+  optional: boolean;
   pieces: Piece[];
   encoding: number;
   width: number;
@@ -425,7 +451,7 @@ function planChunk(type: DataType, element: SchemaElement, pieces: Piece[], opti
     nullCount += length - present;
     total += present;
   }
-  const plan: ChunkPlan = { kind, pieces, encoding: Encoding.plain, width: 0, valueBytes: [], nullCount };
+  const plan: ChunkPlan = { kind, optional: element.repetition !== Repetition.required, pieces, encoding: Encoding.plain, width: 0, valueBytes: [], nullCount };
   const wantDictionary = options.dictionary !== false;
   if (kind === 'fixed') {
     plan.valueBytes = pieces.map(({ data, offset, length }) => fixedWidthValues(data, offset, length));
@@ -478,9 +504,13 @@ function mergeFixed(parts: ({ min: Uint8Array; max: Uint8Array } | undefined)[],
 /** The body of one data page: definition levels, then the values in the chunk's encoding. */
 function pageBody(plan: ChunkPlan, page: PageSpec): Uint8Array[] {
   const { data } = plan.pieces[page.piece] as Piece;
-  const levels = page.present === page.count ? allPresentLevels(page.count) : definitionLevels(data, page.start, page.count);
-  const levelLength = new Uint8Array(4);
-  new DataView(levelLength.buffer).setUint32(0, levels.length, true);
+  let levelParts: Uint8Array[] = [];
+  if (plan.optional) {
+    const levels = page.present === page.count ? allPresentLevels(page.count) : definitionLevels(data, page.start, page.count);
+    const levelLength = new Uint8Array(4);
+    new DataView(levelLength.buffer).setUint32(0, levels.length, true);
+    levelParts = [levelLength, levels];
+  }
   let values: Uint8Array[];
   if (plan.dictionary) {
     const indices = plan.dictionary.indices.subarray(page.valueStart, page.valueStart + page.present);
@@ -495,7 +525,7 @@ function pageBody(plan: ChunkPlan, page: PageSpec): Uint8Array[] {
     const minMax = stringMinMax(values[0] as Uint8Array, page.present);
     plan.minMax = minMax && plan.minMax ? mergeStrings(plan.minMax, minMax) : page.valueStart === 0 ? minMax : undefined;
   }
-  return [levelLength, levels, ...values];
+  return [...levelParts, ...values];
 }
 
 function mergeStrings(a: { min: Uint8Array; max: Uint8Array }, b: { min: Uint8Array; max: Uint8Array }): { min: Uint8Array; max: Uint8Array } | undefined {

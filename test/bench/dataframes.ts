@@ -9,6 +9,8 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pythonWith } from '../services.js';
+import { benchDisk } from './dataframes-disk.js';
 
 export interface ChildResult {
   ms: number;
@@ -17,6 +19,17 @@ export interface ChildResult {
   bytesRead?: number;
   fileBytes?: number;
   extra?: Record<string, number>;
+}
+
+/** Best of 2 timings of pandas.read_parquet (pyarrow) in the venv, or why it was skipped. */
+function pandasRead(file: string): number | string {
+  const python = pythonWith(['pandas', 'pyarrow']);
+  if (!python.ok) return python.reason;
+  spawnSync('sync');
+  const script = 'import sys, time, pandas as pd\nbest = 1e9\nfor _ in range(2):\n    t = time.perf_counter(); pd.read_parquet(sys.argv[1]); best = min(best, time.perf_counter() - t)\nprint(best * 1000)';
+  const r = spawnSync(python.value, ['-c', script, file], { encoding: 'utf8' });
+  if (r.status !== 0) return `pandas failed: ${r.stderr.slice(-500)}`;
+  return Number(r.stdout.trim());
 }
 
 const RUNNER = fileURLToPath(new URL('./dataframes-run.js', import.meta.url));
@@ -65,22 +78,26 @@ export async function benchDataFrames(opts: { quick?: boolean } = {}): Promise<v
     const row = (name: string, r: ChildResult, bytes: number): void => {
       console.log(`${name.padEnd(44)} ${f1(r.ms).padStart(8)} ms ${f1(mbps(bytes, r.ms)).padStart(8)} MB/s   peak RSS ${f1(r.maxRssMB).padStart(7)} MB (${f2(r.maxRssMB * 1e6 / frameBytes)}x frame)`);
     };
-    row('set, ours (pandas_to_parquet, snappy)', oursSet, frameBytes);
+    row('set, ours (pandas_to_parquet, zstd default)', oursSet, frameBytes);
     row('set, DuckDB COPY TO parquet (snappy)', duckSet, frameBytes);
     row('get, ours (into Arrow Table)', oursGet, frameBytes);
     row('get, DuckDB read_parquet into JS arrays', duckGet, frameBytes);
     row('raw fs write of the file\'s bytes', { ms: raw.extra?.writeMs ?? 0, maxRssMB: raw.maxRssMB }, oursFile);
     row('raw fs read of the file\'s bytes', { ms: raw.extra?.readMs ?? 0, maxRssMB: raw.maxRssMB }, oursFile);
     console.log(`file sizes: ours ${f1(oursFile / 1e6)} MB, DuckDB ${f1(duckFile / 1e6)} MB`);
-    console.log(`ratio set  ours/DuckDB write speed: ${f2(duckSet.ms / oursSet.ms)}x  (goal >= 0.8)`);
+    console.log(`ratio set  ours/DuckDB write speed: ${f2(duckSet.ms / oursSet.ms)}x  (goal >= 1.0)`);
     console.log(`ratio get  ours/DuckDB read speed:  ${f2(duckGet.ms / oursGet.ms)}x  (goal >= 1.0)`);
     console.log(`ratio set  ours/raw fs write speed: ${f2((raw.extra?.writeMs ?? 0) / oursSet.ms * frameBytes / oursFile)}x`);
     console.log(`ratio get  ours/raw fs read speed:  ${f2((raw.extra?.readMs ?? 0) / oursGet.ms * frameBytes / oursFile)}x`);
     console.log(`peak RSS / frame size: set ${f2(oursSet.maxRssMB * 1e6 / frameBytes)}x, get ${f2(oursGet.maxRssMB * 1e6 / frameBytes)}x  (goal <= 2; includes node's own ~45 MB)`);
+    const pandas = pandasRead(join(dir, 'frame', 'pandas_to_parquet.parquet'));
+    if (typeof pandas === 'string') console.log(`moonshot (pandas read_parquet) skipped: ${pandas}`);
+    else console.log(`moonshot: pandas/pyarrow read_parquet of our file ${f1(pandas)} ms (${f1(mbps(frameBytes, pandas))} MB/s); ratio get ours/pandas: ${f2(pandas / oursGet.ms)}x  (goal >= 0.8)`);
     const readShare = (projection.bytesRead ?? 0) / (projection.fileBytes ?? 1);
     console.log(`projection: 1 of 5 columns read ${f1((projection.bytesRead ?? 0) / 1e6)} MB of ${f1((projection.fileBytes ?? 0) / 1e6)} MB = ${f2(readShare)} of the file in ${f1(projection.ms)} ms (goal <= ~0.25)`);
 
     const parts = runChild('partitions', dir, opts.quick ? 500 : 2000);
+    await benchDisk();
     const e = parts.extra ?? {};
     console.log(`partitioned: ${e.partitions} partitions of ${e.rowsPerPartition} rows written in ${f1(e.writeMs ?? 0)} ms; handle opened in ${f1(e.openMs ?? 0)} ms (goal < 1000); one partition read in ${f1(e.readOneMs ?? 0)} ms touching ${e.filesTouched} file(s); ${e.prunedPartitions} partition(s) selected by an index range`);
   } finally {

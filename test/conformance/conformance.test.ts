@@ -5,6 +5,8 @@
 import path from 'node:path';
 import { DataBase } from '../../src/index.js';
 import { defineLoaderConformance } from './suite.js';
+// Registers the Parquet loaders' cases (and the to_msgpack default) into the suite.
+import './parquet-cases.js';
 
 defineLoaderConformance('top-level database', (tmp) => DataBase.open(path.join(tmp, 'top')));
 

@@ -107,7 +107,7 @@ describe('files of other writers, read by ours', () => {
     expect(frameIndexOf(tableB)).toEqual({ kind: 'range', name: null, start: 0, stop: 3, step: 1 });
   });
 
-  it('falls back to parquet-wasm for types the fast reader lacks (decimal), keeping the pandas metadata', async () => {
+  it('falls back to the complete reader for types the fast reader lacks (decimal), keeping the pandas metadata', async () => {
     const file = await duckFile('decimal.parquet', `SELECT range * 1.5 AS x FROM range(3)`, `KV_METADATA {pandas: '{"index_columns": [], "columns": []}'}`);
     const { table, bytesRead } = await readParquet(file);
     expect(bytesRead).toBeUndefined();
