@@ -35,7 +35,9 @@ export async function reportFailure(command: string, err: unknown): Promise<numb
 }
 
 function classify(lib: Library, err: unknown): { code: number; message: string } {
-  if (lib.isDataBaseError(err, 'InvalidKeyError')) return { code: EXIT.usage, message: err.message };
+  if (lib.isDataBaseError(err, 'InvalidKeyError', 'UsageError')) return { code: EXIT.usage, message: err.message };
+  // A bad option or argument value (not the content of a file): a usage error too.
+  if (lib.isDataBaseError(err, 'InvalidInputError') && err.file === undefined) return { code: EXIT.usage, message: err.message };
   if (lib.isDataBaseError(err)) return { code: EXIT.failed, message: cliMessage(lib, err) };
   const fsError = lib.fileSystemErrorOf(err);
   if (fsError !== undefined) return { code: EXIT.failed, message: underlyingCause(lib, fsError).message };
