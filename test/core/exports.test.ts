@@ -10,12 +10,12 @@ import * as api from '../../src/index.js';
 import { repoRoot } from './helpers.js';
 
 const VALUE_EXPORTS = [
-  'CorruptKeyError', 'DataBase', 'DataBaseError', 'DataBaseNotFoundError', 'HISTORY_FOLDER', 'INFORMATIONAL_FINDINGS',
+  'CorruptKeyError', 'DataBase', 'DataBaseError', 'DataBaseNotFoundError', 'FileSystemError', 'HISTORY_FOLDER', 'INFORMATIONAL_FINDINGS',
   'InvalidInputError', 'InvalidKeyError', 'InvalidPathError', 'KeyNotFoundError', 'KeyTypeConflictError', 'LoaderError',
   'LockTimeoutError', 'NotADataBaseError', 'RECIPE_FIELD', 'ReadonlyError', 'Registry', 'UnknownLoaderError',
   'UnsupportedFormatError', 'VersionNotFoundError', 'ParquetFormatError', 'FrameError', 'UsageError', 'QueryError', 'DuplicateResultError',
   'canonicalJson', 'clearProvenanceCache', 'describeFinding',
-  'describeFsckFinding', 'enclosingDataBase', 'formatKey', 'fsckDataBase', 'getLoader',
+  'describeFsckFinding', 'enclosingDataBase', 'fileSystemErrorOf', 'formatKey', 'fsckDataBase', 'getLoader',
   'isDataBaseError', 'isErrorFinding', 'listLoaders', 'registerLoader', 'resolvePath',
   'unregisterLoader', 'verifyDataBase',
   // deprecated spellings, kept as aliases of the names above
