@@ -11,7 +11,14 @@ export async function sendFile(realRoot: string, relative: string, request: Fast
   const stat = await fs.stat(file);
   if (!stat.isFile()) throw new RefusedError(404, 'not a file');
   void reply.header('accept-ranges', 'bytes').header('last-modified', stat.mtime.toUTCString()).type('application/octet-stream');
-  const range = parseRange(request.headers.range, stat.size);
+  let range: [number, number] | undefined;
+  try {
+    range = parseRange(request.headers.range, stat.size);
+  } catch (err) {
+    // RFC 9110: a 416 names the current length, so the client can ask again.
+    if (err instanceof RefusedError && err.status === 416) void reply.header('content-range', `bytes */${stat.size}`);
+    throw err;
+  }
   if (range === undefined) {
     void reply.header('content-length', stat.size);
     return reply.send(request.method === 'HEAD' ? '' : createReadStream(file));

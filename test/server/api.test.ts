@@ -180,7 +180,9 @@ describe('viewer API', { timeout: 60_000 }, () => {
     expect(Buffer.from(await tail.arrayBuffer()).equals(bytes.subarray(bytes.length - 8))).toBe(true);
     const middle = await fetch(`${origin}/raw/voltage_traces/${name}`, { headers: { range: 'bytes=4-11' } });
     expect(Buffer.from(await middle.arrayBuffer()).equals(bytes.subarray(4, 12))).toBe(true);
-    expect((await fetch(`${origin}/raw/voltage_traces/${name}`, { headers: { range: `bytes=${bytes.length}-` } })).status).toBe(416);
+    const outside = await fetch(`${origin}/raw/voltage_traces/${name}`, { headers: { range: `bytes=${bytes.length}-` } });
+    expect(outside.status).toBe(416);
+    expect(outside.headers.get('content-range')).toBe(`bytes */${bytes.length}`);
     expect((await fetch(`${origin}/raw/voltage_traces/${name}`, { headers: { range: 'bytes=0-1,5-6' } })).status).toBe(416);
     const tuple = (await db.keys({ recurse: true })).find((k) => k[0] === 'dendritic_recordings')!;
     expect((await fetch(`${origin}/raw/dendritic_recordings/db/${tuple[1]}/divisions.json`)).status).toBe(200);
