@@ -100,7 +100,10 @@ describe.skipIf(noPython !== undefined)('optimize keys written by Python ISF (pa
       syn: await duckRows(copyFiles(await db.folderOf('syn'), path.join(temp, 'before-syn'))),
     };
 
+    const objectMeta = async (key: string): Promise<unknown> => JSON.parse(fs.readFileSync(path.join(await db.folderOf(key), 'object_meta.json'), 'utf8'));
+    const metaBefore = { vt: await objectMeta('vt'), syn: await objectMeta('syn') };
     const results: OptimizeResult[] = [await db.optimize('vt'), await db.optimize('syn')];
+    expect({ vt: await objectMeta('vt'), syn: await objectMeta('syn') }).toEqual(metaBefore); // labels keep their Python types
     for (const r of results) {
       expect(r.status).toBe('optimized');
       expect(r.compressionBefore).toEqual(['snappy']);
