@@ -12,8 +12,7 @@ import { CHECKSUMS_FIELD } from './ondisk.js';
 import type { DbFolder } from './db-folder.js';
 import { loadFolder, loaderNameAt, readKeyMetadata } from './key-io.js';
 import { getLoader } from '../loaders/index.js';
-import { Codec, decodeFileMeta } from '../loaders/parquet/format.js';
-import { CREATED_BY } from '../loaders/parquet/writer.js';
+import type { FileMeta } from '../loaders/parquet/format.js';
 
 export type OptimizeCompression = 'zstd' | 'snappy';
 
@@ -42,13 +41,21 @@ export interface OptimizeResult {
 /** What is on disk: the Parquet files of a key folder, their size, codecs and writers. */
 interface ParquetSurvey { files: number; bytes: number; codecs: string[]; createdBy: string[] }
 
-const CODEC_NAMES = new Map<number, string>(Object.entries(Codec).map(([name, code]) => [code, name]));
+/** What optimize needs of the Parquet codec, imported when it runs (the core loads no codec statically). */
+interface ParquetFacts { createdBy: string; codecName: (code: number) => string; decodeFooter: (bytes: Uint8Array) => FileMeta }
+
+async function parquetFacts(): Promise<ParquetFacts> {
+  const [{ Codec, decodeFileMeta }, { CREATED_BY }] = await Promise.all([import('../loaders/parquet/format.js'), import('../loaders/parquet/writer.js')]);
+  const names = new Map<number, string>(Object.entries(Codec).map(([name, code]) => [code, name]));
+  return { createdBy: CREATED_BY, codecName: (code) => names.get(code) ?? `codec ${code}`, decodeFooter: decodeFileMeta };
+}
 
 export async function optimizeKey(folder: DbFolder, name: string, shown: string, options: OptimizeOptions = {}): Promise<OptimizeResult> {
   const compression = options.compression ?? 'zstd';
   if (compression !== 'zstd' && compression !== 'snappy') {
     throw InvalidInputError.value('compression option', `is '${String(compression)}'; use 'zstd' or 'snappy'`);
   }
+  const parquet = await parquetFacts();
   return folder.withKeyLock(name, shown, async (lock) => {
     const loaderName = await loaderNameAt(folder.basedir, name);
     if (loaderName === undefined) throw new KeyNotFoundError(shown, folder.basedir);
@@ -56,10 +63,10 @@ export async function optimizeKey(folder: DbFolder, name: string, shown: string,
       throw new KeyTypeConflictError(shown, folder.basedir, `holds ${loaderName}, not a frame; optimize rewrites pandas_to_parquet and dask_to_parquet keys`);
     }
     const dir = path.join(folder.basedir, name);
-    const before = surveyParquet(dir, shown);
+    const before = surveyParquet(parquet, dir, shown);
     const result = { key: shown, loader: loaderName, files: before.files, bytesBefore: before.bytes, compressionBefore: before.codecs, createdByBefore: before.createdBy, compression } as const;
     // Our writer stores a chunk uncompressed where compression does not pay: such a key is done.
-    if (before.createdBy.length === 1 && before.createdBy[0] === CREATED_BY && before.codecs.every((c) => c === compression || c === 'uncompressed')) {
+    if (before.createdBy.length === 1 && before.createdBy[0] === parquet.createdBy && before.codecs.every((c) => c === compression || c === 'uncompressed')) {
       return { ...result, status: 'skipped', bytesAfter: before.bytes };
     }
     const { [CHECKSUMS_FIELD]: _oldChecksums, ...provenance } = await readKeyMetadata(folder.basedir, name, shown, false);
@@ -67,7 +74,7 @@ export async function optimizeKey(folder: DbFolder, name: string, shown: string,
     const record = {
       time: new Date().toISOString(),
       from: { compression: before.codecs, created_by: before.createdBy, bytes: before.bytes, files: before.files },
-      to: { compression, created_by: CREATED_BY },
+      to: { compression, created_by: parquet.createdBy },
     };
     // A dask key loads as a PartitionedFrame over the old folder, which the commit leaves in place
     // until it publishes: the dump reads one partition while it writes the next file.
@@ -77,29 +84,29 @@ export async function optimizeKey(folder: DbFolder, name: string, shown: string,
       extraMetadata: { ...provenance, isfdb_optimized: [...previous, record] },
       ...(options.keepVersions === undefined ? {} : { keepVersions: options.keepVersions }),
     });
-    const after = surveyParquet(dir, shown);
+    const after = surveyParquet(parquet, dir, shown);
     return { ...result, status: 'optimized', bytesAfter: after.bytes };
   });
 }
 
-function surveyParquet(dir: string, shown: string): ParquetSurvey {
+function surveyParquet(parquet: ParquetFacts, dir: string, shown: string): ParquetSurvey {
   const codecs = new Set<string>();
   const createdBy = new Set<string>();
   let bytes = 0;
   let files = 0;
   for (const entry of fs.readdirSync(dir).filter((f) => f.endsWith('.parquet')).sort()) {
     const file = path.join(dir, entry);
-    const meta = readFooter(file, shown);
+    const meta = readFooter(parquet, file, shown);
     files += 1;
     bytes += meta.size;
     createdBy.add(meta.createdBy ?? 'unknown');
-    for (const group of meta.rowGroups) for (const column of group.columns) codecs.add(CODEC_NAMES.get(column.codec) ?? `codec ${column.codec}`);
+    for (const group of meta.rowGroups) for (const column of group.columns) codecs.add(parquet.codecName(column.codec));
   }
   return { files, bytes, codecs: [...codecs].sort(), createdBy: [...createdBy].sort() };
 }
 
 /** The footer of one Parquet file; a damaged one is a CorruptKeyError naming the file. */
-function readFooter(file: string, shown: string): ReturnType<typeof decodeFileMeta> & { size: number } {
+function readFooter(parquet: ParquetFacts, file: string, shown: string): FileMeta & { size: number } {
   const fd = fs.openSync(file, 'r');
   try {
     const size = fs.fstatSync(fd).size;
@@ -112,7 +119,7 @@ function readFooter(file: string, shown: string): ReturnType<typeof decodeFileMe
     const footer = Buffer.alloc(length);
     fs.readSync(fd, footer, 0, length, size - 8 - length);
     try {
-      return { ...decodeFileMeta(footer), size };
+      return { ...parquet.decodeFooter(footer), size };
     } catch (err) {
       if (isDataBaseError(err)) throw err;
       throw new CorruptKeyError(file, `has an unreadable footer (${(err as Error).message})`, shown, { cause: err });
