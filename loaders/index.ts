@@ -99,6 +99,14 @@ export async function defaultDumperFor(value: unknown): Promise<Loader<never> | 
   return undefined;
 }
 
+/** Why no loader took `value` as default dumper: the loaders asked, and what value_to_msgpack (which takes any plain value) objects to. */
+export async function whyNoDefaultDumper(value: unknown): Promise<string> {
+  const tried = [...[...userLoaders.keys()].reverse(), ...DEFAULT_DUMPER_ORDER.filter((c) => c.mayTake(value)).map((c) => c.name)];
+  const { firstUnstorable } = await import('./value_to_msgpack.js');
+  const problem = firstUnstorable(value) ?? 'no loader accepted it';
+  return `${problem} (loaders tried: ${tried.join(', ')})`;
+}
+
 function hasFields(value: unknown, ...fields: string[]): boolean {
   return typeof value === 'object' && value !== null && fields.every((field) => field in value);
 }

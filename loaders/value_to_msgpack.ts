@@ -15,7 +15,8 @@ export const loader: Loader = {
   name: 'value_to_msgpack',
   canDump: isPlainValue,
   async dump(value, dir, ctx) {
-    if (!isPlainValue(value)) throw new TypeError('value_to_msgpack stores strings, numbers, booleans, null, bigints, arrays, plain objects and typed arrays');
+    const problem = firstUnstorable(value);
+    if (problem !== undefined) throw new TypeError(`value_to_msgpack stores strings, numbers, booleans, null, bigints, arrays, plain objects and typed arrays: ${problem}`);
     writeDataFile(path.join(dir, FILE), packValue(value), ctx);
   },
   async load(dir, _loaderJson, ctx) {
@@ -30,17 +31,39 @@ export const loader: Loader = {
 };
 
 /** JSON-like values only: a class instance would come back as a plain object, silently. */
-export function isPlainValue(value: unknown, depth = 0): boolean {
-  if (depth > 100) return false;
-  if (value === null || ['string', 'number', 'boolean', 'bigint'].includes(typeof value)) return true;
-  if (isTypedArray(value)) return true;
-  if (Array.isArray(value)) return value.every((item) => isPlainValue(item, depth + 1));
+export function isPlainValue(value: unknown): boolean {
+  return firstUnstorable(value) === undefined;
+}
+
+/**
+ * Where a value stops being one value_to_msgpack stores, as a path and a reason
+ * (`value.u is undefined`), or undefined when it stores all of it.
+ */
+export function firstUnstorable(value: unknown, at = 'value', depth = 0): string | undefined {
+  if (depth > 100) return `${at} is nested more than 100 levels deep`;
+  if (value === null || ['string', 'number', 'boolean', 'bigint'].includes(typeof value)) return undefined;
+  if (isTypedArray(value)) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = firstUnstorable(value[i], `${at}[${i}]`, depth + 1);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
   if (typeof value === 'object') {
     const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) return false;
+    if (proto !== Object.prototype && proto !== null) {
+      const name = (proto as { constructor?: { name?: string } }).constructor?.name ?? 'object';
+      const hint = ArrayBuffer.isView(value) ? ' (store its bytes as a plain Uint8Array: new Uint8Array(buffer))' : ' (only plain objects are stored)';
+      return `${at} is a ${name}${hint}`;
+    }
     // msgpackr renames an own '__proto__' key on unpacking: refuse rather than change the value.
-    if (Object.hasOwn(value, '__proto__')) return false;
-    return Object.values(value as object).every((item) => isPlainValue(item, depth + 1));
+    if (Object.hasOwn(value, '__proto__')) return `${at} has an own '__proto__' field`;
+    for (const [field, item] of Object.entries(value as object)) {
+      const found = firstUnstorable(item, /^[A-Za-z_$][\w$]*$/.test(field) ? `${at}.${field}` : `${at}[${JSON.stringify(field)}]`, depth + 1);
+      if (found !== undefined) return found;
+    }
+    return undefined;
   }
-  return false;
+  return `${at} is ${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`}`;
 }

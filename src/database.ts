@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { DataBaseNotFoundError, KeyNotFoundError, KeyTypeConflictError, NotADataBaseError, ReadonlyError, isDataBaseError } from './errors.js';
 import { createDbState, readDbState, refuseLegacy } from './dbstate.js';
-import { formatKey, keyParts, relativeKeyFolder, type Key } from './keys.js';
+import { checkKeyFolderLength, formatKey, keyParts, relativeKeyFolder, type Key } from './keys.js';
 import { LOADER_FILE, type DbStateJson, type MetadataJson, SUBDB_LOADER, FOLDER_LOADER, SUBDB_FOLDER } from './ondisk.js';
 import type { MaybeCalculateOptions, OpenOptions, SetManyEntry, WriteOptions } from './options.js';
 import { Registry } from './registry.js';
@@ -19,7 +19,7 @@ import { commitKeys, type KeyCommit } from './store/commit.js';
 import type { HeldLock } from './store/locks.js';
 import { checkVersionRef, diffVersions, listVersions, resolveVersionFolder, restoreVersion, type VersionDiff, type VersionInfo, type VersionRef } from './history.js';
 import { calculate, findStale, folderDigest, type CalculationPort, type StaleKey } from './lineage.js';
-import { chooseDumper, loadFolder, loaderNameAt, readKeyMetadata, readLoaderJson } from './key-io.js';
+import { chooseDumper, isSymbolicLink, loadFolder, loaderNameAt, readKeyMetadata, readLoaderJson, recordFolderChecksums, refuseLinkedKeyFolder } from './key-io.js';
 import { deleteKeyFolder, moveKeyFolder } from './key-ops.js';
 import { DbFolder } from './db-folder.js';
 import { getLoader, shortLoaderName } from '../loaders/index.js';
@@ -94,9 +94,15 @@ export class DataBase {
 
   async has(key: Key): Promise<boolean> {
     const parts = keyParts(key);
-    const parent = await this.parentOf(parts, { create: false });
+    // Below a symbolic link there are no keys (the only KeyTypeConflictError of a lookup).
+    const parent = await this.parentOf(parts, { create: false }).catch((err: unknown) => {
+      if (isDataBaseError(err, 'KeyTypeConflictError')) return undefined;
+      throw err;
+    });
     if (parent === undefined) return false;
     const folder = path.join(parent.basedir, parts[parts.length - 1]!);
+    // A symbolic link is not a key (keys() does not list it either).
+    if (isSymbolicLink(folder)) return false;
     return (await pathExists(path.join(folder, LOADER_FILE))) || pathExists(path.join(folder, 'Loader.pickle'));
   }
 
@@ -245,6 +251,7 @@ export class DataBase {
   async createSubDb(key: Key): Promise<DataBase> {
     const parts = keyParts(key);
     this.assertWritable('create a sub-database at', formatKey(parts));
+    checkKeyFolderLength(this.basedir, parts);
     let db: DataBase = this;
     for (let i = 0; i < parts.length; i++) {
       db = await db.subDbLocal(parts[i]!, formatKey(parts.slice(0, i + 1)));
@@ -265,6 +272,17 @@ export class DataBase {
       await parent.folder.writeUnlocked(name, shown, await getLoader(FOLDER_LOADER), undefined, undefined);
     });
     return folder;
+  }
+
+  /**
+   * Record the checksums of the files now in the managed folder `key` in its metadata.json, so that
+   * verify checks them: for folders a program fills (initSimrun's parameter files and morphologies).
+   * Folders filled by hand are reported as unverified. Returns the number of files recorded.
+   */
+  async recordManagedFiles(key: Key): Promise<number> {
+    const { db, name, shown } = await this.existingKey(key);
+    this.assertWritable('record the files of', shown);
+    return db.folder.withKeyLock(name, shown, () => recordFolderChecksums(db.basedir, name, shown));
   }
 
   /**
@@ -319,6 +337,8 @@ export class DataBase {
 
   /** The database directly holding the last part of `parts`, creating sub-databases on the way if asked. */
   private async parentOf(parts: readonly string[], { create }: { create: boolean }): Promise<DataBase | undefined> {
+    // Before the first sub-database on the way is created: a key too deep for the file system fails whole.
+    if (create) checkKeyFolderLength(this.basedir, parts);
     let db: DataBase = this;
     for (let i = 0; i < parts.length - 1; i++) {
       const name = parts[i]!;
@@ -358,6 +378,8 @@ export class DataBase {
 
   /** The sub-database in key folder `name`, opened once per instance while the folder stays the same one. */
   private async openSubDb(name: string): Promise<DataBase> {
+    refuseLinkedKeyFolder(this.basedir, name, name);
+    refuseLinkedKeyFolder(path.join(this.basedir, name), SUBDB_FOLDER, name);
     const identity = subDataBaseIdentity(path.join(this.basedir, name));
     const cached = this.subDbs.get(name);
     if (cached !== undefined && cached.identity === identity) return cached.db;
@@ -382,6 +404,7 @@ export class DataBase {
 
   private async existingKey(key: Key): Promise<{ db: DataBase; name: string; shown: string }> {
     const { parent, name, shown } = await this.locate(key);
+    refuseLinkedKeyFolder(parent.basedir, name, shown);
     if (!(await pathExists(path.join(parent.basedir, name)))) throw new KeyNotFoundError(shown, this.basedir);
     return { db: parent, name, shown };
   }
@@ -417,4 +440,20 @@ export class DataBase {
     };
   }
 
+  // ---------------------------------------------------------------- querying (src/query, loaded on first use)
+
+  /** The rows of a data frame key matching `where` (BlueETL's dialect, see src/query), reading only what they need. */
+  async query(key: Key, where: import('./query/index.js').Where, options: import('./query/index.js').QueryOptions = {}): Promise<import('apache-arrow').Table> {
+    return (await import('./query/stored.js')).queryStored(this, key, where, options);
+  }
+
+  /** The keys whose metadata (loader, time, commit, dirty, host, params.*) match `where`. */
+  async find(where: import('./query/index.js').Where): Promise<import('./query/index.js').FoundKey[]> {
+    return (await import('./query/find.js')).findKeys(this, where);
+  }
+
+  /** A collection of results unique by their params, stored as the sub-database `name`. */
+  async results(name: Key): Promise<import('./query/index.js').ResultsCollection> {
+    return (await import('./query/results.js')).ResultsCollection.open(this, name);
+  }
 }

@@ -17,7 +17,7 @@ import { redisLocks, type RedisLockOptions } from './store/redis-locks.js';
 
 /** Redis lock backends by their options object (`locks: { redis }`). */
 const redisBackends = new WeakMap<RedisLockOptions, KeyLocks>();
-import { loadKey, loaderNameAt, valueCommit } from './key-io.js';
+import { loadKey, loaderNameAt, refuseLinkedKeyFolder, valueCommit } from './key-io.js';
 import { lockKeyFolder } from './key-ops.js';
 import type { Loader, LoaderContext } from '../loaders/types.js';
 
@@ -46,7 +46,10 @@ export class DbFolder {
       basedir: this.basedir,
       readonly: this.readonly,
       createDatabase: async (dir: string) => createDbState(dir, dir),
-      openDatabase: (dir: string) => this.openDatabase(dir),
+      openDatabase: async (dir: string) => {
+        refuseLinkedKeyFolder(path.dirname(dir), path.basename(dir), shown);
+        return this.openDatabase(dir);
+      },
     };
   }
 
@@ -95,7 +98,9 @@ export class DbFolder {
     return backend;
   }
 
+  /** Every write of a key goes through its lock: the one place writes refuse a symbolic link in place of the key. */
   lockKey(name: string, shown: string): Promise<HeldLock> {
+    refuseLinkedKeyFolder(this.basedir, name, shown);
     return lockKeyFolder(this.locks(), this.basedir, name, shown, {
       timeoutMs: this.options.lockTimeoutMs ?? DEFAULT_LOCK_OPTIONS.timeoutMs,
       staleMs: this.options.lockStaleMs ?? DEFAULT_LOCK_OPTIONS.staleMs,

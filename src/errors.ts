@@ -150,6 +150,67 @@ export class VersionNotFoundError extends DataBaseError {
   }
 }
 
+/**
+ * A where-clause that cannot be evaluated (see src/query): an unknown operator, an empty
+ * operator object, a missing column, an operand of the wrong type, or a malformed regex.
+ */
+export class QueryError extends DataBaseError {
+  readonly _tag = 'QueryError';
+  constructor(readonly reason: string, readonly column?: string, readonly operator?: string, readonly value?: unknown) {
+    super(`where-clause${column === undefined ? '' : `, column '${column}'`}${operator === undefined ? '' : `, operator '${operator}'`}: ${reason}`);
+  }
+}
+
+/** A results collection already holds an entry with equal params (see db.results). */
+export class DuplicateResultError extends DataBaseError {
+  readonly _tag = 'DuplicateResultError';
+  constructor(readonly collection: string, readonly existingKey: string, readonly params: string) {
+    super(`results '${collection}' already hold an entry with params ${params} (key '${existingKey}'); pass { replace: true } to overwrite it`);
+  }
+}
+
+/** Plain-language names of the operating-system failures users meet (read-only mounts, quotas, ...). */
+const ERRNO_TEXT: Readonly<Record<string, string>> = {
+  EROFS: 'the file system is mounted read-only',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EIO: 'input/output error of the device',
+  EMFILE: 'too many open files in this process',
+  ENFILE: 'too many open files on this system',
+  ENOENT: 'no such file or folder',
+  ENOTDIR: 'a part of the path is not a folder',
+  EISDIR: 'is a folder, not a file',
+  ENAMETOOLONG: 'the path is too long for the file system',
+  ELOOP: 'too many levels of symbolic links',
+  EBUSY: 'the file or folder is busy',
+  ENOTEMPTY: 'the folder is not empty',
+  EEXIST: 'already exists',
+  EXDEV: 'cannot move across file systems',
+  ESTALE: 'stale NFS file handle',
+};
+
+/**
+ * The operating system refused a file-system operation (read-only mount, permissions, full disk...).
+ * Not a defect of the data: the same command works once the cause is fixed.
+ */
+export class FileSystemError extends DataBaseError {
+  readonly _tag = 'FileSystemError';
+  constructor(readonly code: string, readonly path: string | undefined, readonly syscall: string | undefined, options?: { cause?: unknown }) {
+    super(`${path === undefined ? '' : `${path}: `}${ERRNO_TEXT[code] ?? 'the operating system refused the operation'} (${code}${syscall === undefined ? '' : ` in ${syscall}`})`, options);
+  }
+}
+
+/** The FileSystemError of an operating-system error (an Error with an errno `code`), else undefined. */
+export function fileSystemErrorOf(err: unknown): FileSystemError | undefined {
+  if (err instanceof FileSystemError) return err;
+  if (!(err instanceof Error)) return undefined;
+  const { code, path, syscall } = err as NodeJS.ErrnoException;
+  if (typeof code !== 'string' || !/^E[A-Z0-9]+$/.test(code) || (path === undefined && syscall === undefined)) return undefined;
+  return new FileSystemError(code, path, syscall, { cause: err });
+}
+
 /** @deprecated Use NotADataBaseError (one spelling of DataBase in every name); the same class. */
 export const NotADatabaseError = NotADataBaseError;
 /** @deprecated Use NotADataBaseError. */
@@ -167,7 +228,9 @@ type ErrorByTag = {
   LoaderError: LoaderError; LockTimeoutError: LockTimeoutError;
   DataBaseNotFoundError: DataBaseNotFoundError; InvalidPathError: InvalidPathError;
   InvalidInputError: InvalidInputError; VersionNotFoundError: VersionNotFoundError;
+  QueryError: QueryError; DuplicateResultError: DuplicateResultError;
   ParquetFormatError: ParquetFormatError; FrameError: FrameError; UsageError: UsageError;
+  FileSystemError: FileSystemError;
   /** @deprecated tag spelling: NotADataBaseError */
   NotADatabaseError: NotADataBaseError;
   /** @deprecated tag spelling: DataBaseNotFoundError */

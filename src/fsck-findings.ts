@@ -18,6 +18,8 @@ export type FsckFinding =
   | { kind: 'unreadable-state'; path: string; key: string[]; reason: string }
   /** A database whose id is not registered to its folder. */
   | { kind: 'unregistered'; path: string; key: string[]; id: string; registeredTo?: string; repair?: FsckRepair }
+  /** A database holding the id registered to another folder that holds it too: a copy (or the original of one). */
+  | { kind: 'duplicate-id'; path: string; key: string[]; id: string; registeredTo: string; repair?: FsckRepair }
   /** A registry entry pointing inside this database at a folder that holds no database with that id. */
   | { kind: 'dangling-registration'; path: string; key: string[]; id: string; repair?: FsckRepair }
   /** A leftover temporary file of an atomic file replacement. */
@@ -29,7 +31,7 @@ export type FsckFindingKind = FsckFinding['kind'];
 
 /** What repair did about a finding. */
 export interface FsckRepair {
-  action: 'removed' | 'rolled-forward' | 'registered' | 'recreated' | 'left' | 'failed';
+  action: 'removed' | 'rolled-forward' | 'registered' | 'recreated' | 'new-id' | 'left' | 'failed';
   detail?: string;
 }
 
@@ -74,6 +76,7 @@ export function describeFsckFinding(finding: FsckFinding): string {
     case 'symlink': return `${key}: ${finding.path} is a symbolic link to ${finding.target} (not followed; remove it by hand if it should not be there)`;
     case 'subdb-missing-state': return `${key}: sub-database without db_state.json ${finding.path}${repaired}`;
     case 'unreadable-state': return `${key}: ${finding.path}: ${finding.reason}`;
+    case 'duplicate-id': return `${key}: database ${finding.path} holds id ${finding.id}, which is registered to ${finding.registeredTo}, a database with the same id: one is a copy of the other${finding.repair === undefined ? ` (isfdb fsck ${finding.path} --repair gives ${finding.path} an id of its own)` : repaired}`;
     case 'unregistered': return `${key}: database ${finding.path} (id ${finding.id}) is ${finding.registeredTo === undefined ? 'not registered' : `registered to ${finding.registeredTo}`}${repaired}`;
     case 'dangling-registration': return `${key}: registry entry ${finding.id} points at ${finding.path}, where no database with that id is${repaired}`;
     case 'temp-file': return `${key}: leftover temporary file ${finding.path}${repaired}`;

@@ -21,11 +21,11 @@ import fsSync, { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isDataBaseError, messageOf } from './errors.js';
 import { DELETING_MARK, isKeyFolderName } from './keys.js';
-import { newUniqueId } from './dbstate.js';
+import { newUniqueId, readDbState } from './dbstate.js';
 import { DB_STATE_FILE, LOADER_FILE, dbStateSchema, loaderJsonSchema, parseJsonText, pythonJson, SUBDB_LOADER, SUBDB_FOLDER, REGISTERED_DUMPERS } from './ondisk.js';
 import { Registry } from './registry.js';
 import { keyFolderEntries } from './walk.js';
-import { holdsId, registerChecked } from './registration.js';
+import { giveCopyItsOwnId, holdsId, isCopyOf, registerChecked } from './registration.js';
 import type { FsckFinding, FsckOptions, FsckRepair, FsckReport } from './fsck-findings.js';
 import { replaceFileAtomically, syncDirectory } from './store/durable.js';
 import { STAGING_FOLDER, keyOfStagedWrite, listStagedWrites, recoverKeyFolder, retireKeyFolder } from './store/keyfolder.js';
@@ -194,8 +194,19 @@ async function checkRegistration(dir: string, key: string[], ctx: Ctx): Promise<
     registeredTo = undefined;
   }
   if (registeredTo === dir) return;
-  // Registered elsewhere: only take the id over when no database with that id lives there (a
-  // copied database keeps its original's id; the original stays registered).
+  // Registered elsewhere, to a folder that holds the same id: one is a copy of the other. Never take
+  // the id over; repair gives this one its own id (as a writable open of a copy does).
+  if (registeredTo !== undefined && isCopyOf(dir, registeredTo, id)) {
+    const copy: FsckFinding = { kind: 'duplicate-id', path: dir, key, id, registeredTo };
+    if (ctx.options.repair) {
+      copy.repair = await attempt(async () => {
+        const state = await readDbState(dir);
+        if (state !== undefined) await giveCopyItsOwnId(ctx.registry, dir, state);
+      }, 'new-id');
+    }
+    ctx.report.findings.push(copy);
+    return;
+  }
   if (registeredTo !== undefined && holdsId(registeredTo, id)) return;
   const finding: FsckFinding = { kind: 'unregistered', path: dir, key, id, ...(registeredTo === undefined ? {} : { registeredTo }) };
   if (ctx.options.repair) {

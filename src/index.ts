@@ -23,7 +23,7 @@ export {
   DataBaseError, isDataBaseError, KeyNotFoundError, InvalidKeyError, KeyTypeConflictError, ReadonlyError,
   NotADataBaseError, UnknownLoaderError, UnsupportedFormatError, CorruptKeyError, LoaderError,
   LockTimeoutError, DataBaseNotFoundError, InvalidPathError, InvalidInputError, VersionNotFoundError,
-  ParquetFormatError, FrameError, UsageError,
+  ParquetFormatError, FrameError, UsageError, QueryError, DuplicateResultError, FileSystemError, fileSystemErrorOf,
   // Deprecated spellings (the same classes): NotADataBaseError, DataBaseNotFoundError.
   NotADatabaseError, DatabaseNotFoundError,
 } from './errors.js';

@@ -5,20 +5,52 @@
  */
 import fsSync from 'node:fs';
 import path from 'node:path';
-import { DataBaseError, KeyNotFoundError, LoaderError, UnknownLoaderError, UnsupportedFormatError, isDataBaseError } from './errors.js';
+import { DataBaseError, KeyNotFoundError, KeyTypeConflictError, LoaderError, UnknownLoaderError, UnsupportedFormatError, isDataBaseError } from './errors.js';
 import { createDbState } from './dbstate.js';
-import { CHECKSUMS_FIELD, LOADER_FILE, METADATA_FILE, loaderJsonSchema, metadataSchema, pythonJson, readJsonFile, type DbStateJson, type MetadataJson } from './ondisk.js';
+import { CHECKSUMS_FIELD, FOLDER_LOADER, LOADER_FILE, METADATA_FILE, loaderJsonSchema, metadataSchema, pythonJson, readJsonFile, type DbStateJson, type MetadataJson } from './ondisk.js';
 import { buildMetadata, postHocMetadata } from './provenance.js';
 import { replaceFileAtomically } from './store/durable.js';
 import type { KeyCommit } from './store/commit.js';
 import { readRetryingSwaps } from './store/read-retry.js';
-import { defaultDumperFor, fullLoaderName, getLoader, shortLoaderName } from '../loaders/index.js';
+import { checksumFolder } from './store/checksum.js';
+import { defaultDumperFor, fullLoaderName, getLoader, shortLoaderName, whyNoDefaultDumper } from '../loaders/index.js';
 import type { Loader, LoaderContext, LoaderJson } from '../loaders/types.js';
 
 type AnyLoader = Loader<never>;
 
+/**
+ * The one rule for symbolic links: a link in place of a key folder (or of a sub-database's `db`
+ * folder) is never followed, for reads as for writes, so nothing reads or writes outside the
+ * database through it. keys() does not list it; fsck reports it.
+ */
+export function refuseLinkedKeyFolder(dbDir: string, name: string, shown: string): void {
+  const folder = path.join(dbDir, name);
+  if (!isSymbolicLink(folder)) return;
+  const target = fsSync.readlinkSync(folder);
+  throw new KeyTypeConflictError(shown, dbDir, `${folder} is a symbolic link (to ${target}), and links in place of key or sub-database folders are never followed; replace it with the folder itself, or remove the link (isfdb fsck lists them)`);
+}
+
+export function isSymbolicLink(p: string): boolean {
+  return fsSync.lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink() === true;
+}
+
+/**
+ * Record in a managed folder's metadata.json the checksums of the files now in it (verify checks
+ * them); the caller holds the key's lock. Returns the number of files.
+ */
+export async function recordFolderChecksums(dbDir: string, name: string, shown: string): Promise<number> {
+  const loader = await loaderNameAt(dbDir, name);
+  if (loader !== FOLDER_LOADER) throw new KeyTypeConflictError(shown, dbDir, `holds ${loader ?? 'nothing'}, not a managed folder`);
+  const folder = path.join(dbDir, name);
+  const checksums = await checksumFolder(folder, [LOADER_FILE, METADATA_FILE]);
+  const metadata = await readKeyMetadata(dbDir, name, shown, false);
+  await replaceFileAtomically(path.join(folder, METADATA_FILE), pythonJson({ ...metadata, [CHECKSUMS_FIELD]: checksums }));
+  return Object.keys(checksums).length;
+}
+
 /** Loader.json of key folder `name` in `dbDir`; KeyNotFoundError when the folder is absent. */
 export async function readLoaderJson(dbDir: string, name: string, shown: string): Promise<LoaderJson> {
+  refuseLinkedKeyFolder(dbDir, name, shown);
   const folder = path.join(dbDir, name);
   try {
     return await readJsonFile(path.join(folder, LOADER_FILE), loaderJsonSchema, shown);
@@ -122,7 +154,7 @@ export async function chooseDumper(value: unknown, dumper: string | AnyLoader | 
   if (dumper !== undefined) return dumper;
   const chosen = await defaultDumperFor(value);
   if (chosen === undefined) {
-    throw new UnknownLoaderError('(default)', shown, `no loader stores a value of this kind (${describeKind(value)}); name a dumper, or register a loader whose canDump() accepts it`);
+    throw new UnknownLoaderError('(default)', shown, `no loader stores this value: ${await whyNoDefaultDumper(value)}; name a dumper, or register a loader whose canDump() accepts it`);
   }
   return chosen;
 }
@@ -138,10 +170,6 @@ export async function readKeyMetadata(dbDir: string, name: string, shown: string
   return meta;
 }
 
-function describeKind(value: unknown): string {
-  if (value === null || typeof value !== 'object') return typeof value;
-  return Object.getPrototypeOf(value)?.constructor?.name ?? 'object without prototype';
-}
 
 function isMissingFile(err: unknown): boolean {
   return isDataBaseError(err, 'CorruptKeyError') && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';

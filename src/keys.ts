@@ -55,6 +55,24 @@ export function relativeKeyFolder(parts: readonly string[]): string {
   return parts.join(`${path.sep}db${path.sep}`);
 }
 
+/** Linux's PATH_MAX (bytes, with the terminating NUL); macOS has 1024, refused there by the system itself. */
+const PATH_MAX = 4096;
+/**
+ * Room kept beyond a key folder's path for what is written in it and beside it: the staging
+ * folder's longer name, loader files (partition names), `db/db_state.json`, kept versions.
+ */
+const ROOM_FOR_KEY_CONTENTS = 160;
+
+/** Refuse a key whose folder below `basedir` would be too long a path, before anything is created. */
+export function checkKeyFolderLength(basedir: string, parts: readonly string[]): void {
+  const folder = path.join(basedir, relativeKeyFolder(parts));
+  const bytes = Buffer.byteLength(folder);
+  const limit = PATH_MAX - 1 - ROOM_FOR_KEY_CONTENTS;
+  if (bytes > limit) {
+    throw new InvalidKeyError(formatKey(parts), `its folder would be a path of ${bytes} bytes, and at most ${limit} fit (PATH_MAX ${PATH_MAX} less room for the files in it); use fewer or shorter key parts`);
+  }
+}
+
 /** True when a directory entry of a database folder can be a key. */
 export function isKeyFolderName(name: string): boolean {
   if (name.includes(DELETING_MARK) || name.endsWith('.lock')) return false;

@@ -35,7 +35,8 @@ async function resolveMdb(target: string, options: ResolveOptions): Promise<stri
   }
   const db = await DataBase.byId(id, { ...options.open, readonly: true });
   const keyFolder = await db.folderOf(key);
-  return insideOf(keyFolder, rest.join('/'), target);
+  // The key folder itself must not lead out of the database either (a symbolic link in its place).
+  return insideOf(keyFolder, rest.join('/'), target, db.basedir);
 }
 
 async function resolveReldb(target: string, options: ResolveOptions): Promise<string> {
@@ -70,13 +71,37 @@ async function folderOf(p: string): Promise<string> {
   }
 }
 
-/** Join and refuse a result that escapes `base` through `..`. */
-function insideOf(base: string, rest: string, target: string): string {
+/**
+ * Join and refuse a result that leaves `container` (default `base`): lexically through `..`, or
+ * really, through a symbolic link on the way (checked on the real paths of what exists).
+ */
+async function insideOf(base: string, rest: string, target: string, container = base): Promise<string> {
   const joined = path.resolve(base, rest);
-  if (joined !== base && !joined.startsWith(`${base}${path.sep}`)) {
-    throw new InvalidPathError(target, `the path leaves ${base}`);
+  if (!isWithin(joined, base)) throw new InvalidPathError(target, `the path leaves ${base}`);
+  const [realJoined, realContainer] = await Promise.all([realPathOfPrefix(joined), realPathOfPrefix(container)]);
+  if (!isWithin(realJoined, realContainer)) {
+    throw new InvalidPathError(target, `the path leaves ${container} through a symbolic link (it leads to ${realJoined})`);
   }
   return joined;
+}
+
+function isWithin(inner: string, outer: string): boolean {
+  return inner === outer || inner.startsWith(outer.endsWith(path.sep) ? outer : `${outer}${path.sep}`);
+}
+
+/** The real path of `p`: of its longest existing prefix, joined with the part that does not exist yet. */
+async function realPathOfPrefix(p: string): Promise<string> {
+  try {
+    return await fs.realpath(p);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
+    // A dangling symbolic link: where a write through it would land.
+    const link = await fs.readlink(p).catch(() => undefined);
+    if (link !== undefined) return realPathOfPrefix(path.resolve(path.dirname(p), link));
+    const parent = path.dirname(p);
+    return parent === p ? p : path.join(await realPathOfPrefix(parent), path.basename(p));
+  }
 }
 
 /** @deprecated Use enclosingDataBase (one spelling of DataBase in every name). */

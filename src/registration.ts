@@ -44,6 +44,7 @@ export async function ensureRegistered(registry: Registry, basedir: string, stat
     if (isDataBaseError(err, 'DataBaseNotFoundError', 'CorruptKeyError')) return undefined;
     throw err;
   });
+  if (registered !== undefined && isCopyOf(basedir, registered, id)) return giveCopyItsOwnId(registry, basedir, next);
   if (registered !== basedir) {
     await registry.register(id, basedir);
     // A concurrent delete of this sub-database may have unregistered it just before we registered
@@ -58,6 +59,32 @@ export async function ensureRegistered(registry: Registry, basedir: string, stat
     await writeDbState(basedir, next);
   }
   return next;
+}
+
+/**
+ * Whether the database in `dir` is a copy of the one registered at `registered` under the same id:
+ * that folder still holds the id, and it is another folder (not the same one reached through
+ * another path). Then `dir` must not take the id over: two folders would fight over one id.
+ */
+export function isCopyOf(dir: string, registered: string, id: string): boolean {
+  if (registered === dir || !holdsId(registered, id)) return false;
+  const here = fsSync.statSync(path.join(dir, DB_STATE_FILE), { throwIfNoEntry: false });
+  const there = fsSync.statSync(path.join(registered, DB_STATE_FILE), { throwIfNoEntry: false });
+  return here === undefined || there === undefined || here.dev !== there.dev || here.ino !== there.ino;
+}
+
+/**
+ * A copy of a database gets its own id (written to its db_state.json, then registered): the
+ * original keeps its id and its registration, and mdb:// paths keep pointing at the original.
+ */
+export async function giveCopyItsOwnId(registry: Registry, basedir: string, state: DbStateJson): Promise<DbStateJson> {
+  const fresh: DbStateJson = { ...state, _unique_id: newUniqueId(), _registered_to_path: basedir };
+  await writeDbState(basedir, fresh);
+  if (await registerChecked(registry, fresh._unique_id!, basedir)) return fresh;
+  // Another process gave the copy an id at the same moment, or the copy was removed: follow the folder.
+  const now = await readDbState(basedir).catch(() => undefined);
+  if (now === undefined) throw new NotADataBaseError(basedir, 'the database was removed while it was being opened');
+  return ensureRegistered(registry, basedir, now);
 }
 
 /** Unregister every database at or below `dir` (a sub-database folder moved away to be deleted). */

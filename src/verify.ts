@@ -133,7 +133,11 @@ async function verifyKeyFolder(folder: string, key: string[], report: VerifyRepo
     else await verifyDbFolder(sub, key, report, false);
     return;
   }
-  if (loader === FOLDER_LOADER) return; // the user's files: no checksums by design
+  if (loader === FOLDER_LOADER && checksums === undefined) {
+    // Files users put there carry no checksums; folders the library fills record them (db.recordManagedFiles).
+    report.findings.push({ kind: 'unverified', key, reason: 'managed folder filled by its user: no checksums recorded' });
+    return;
+  }
   if (checksums === undefined) {
     if (lstatOrUndefined(metadataFile) !== undefined) {
       report.findings.push({ kind: 'unverified', key, reason: 'metadata.json records no checksums (written by Python ISF)' });
@@ -181,10 +185,16 @@ async function verifyKeyFolder(folder: string, key: string[], report: VerifyRepo
       clean = false;
     }
   }
-  for (const relative of listFiles(folder)) {
-    if (relative === LOADER_FILE || relative === METADATA_FILE || listed.has(relative)) continue;
-    report.findings.push({ kind: 'unexpected-file', key, file: path.join(folder, relative) });
-    clean = false;
+  const extra = listFiles(folder).filter((relative) => relative !== LOADER_FILE && relative !== METADATA_FILE && !listed.has(relative));
+  if (loader === FOLDER_LOADER && extra.length > 0) {
+    // A managed folder stays open to its user: files added after the recorded ones are not errors.
+    const names = extra.length > 5 ? `${extra.slice(0, 5).join(', ')}, ... (${extra.length} files)` : extra.join(', ');
+    report.findings.push({ kind: 'unverified', key, reason: `managed folder: files added after its checksums were recorded: ${names}` });
+  } else {
+    for (const relative of extra) {
+      report.findings.push({ kind: 'unexpected-file', key, file: path.join(folder, relative) });
+      clean = false;
+    }
   }
   if (clean) report.keysVerified++;
 }

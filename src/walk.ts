@@ -39,7 +39,7 @@ export async function* walkDatabases(dir: string): AsyncGenerator<{ dir: string;
     return; // removed meanwhile
   }
   for (const entry of entries) {
-    if (entry.isDirectory()) yield* walkDatabases(path.join(dir, entry.name, SUBDB_FOLDER));
+    if (entry.isDirectory() && isRealFolder(path.join(dir, entry.name, SUBDB_FOLDER))) yield* walkDatabases(path.join(dir, entry.name, SUBDB_FOLDER));
   }
 }
 
@@ -60,7 +60,7 @@ export function walkKeys(dir: string, prefix: string[] = []): KeyLeaf[] {
       out.push({ key, folder });
       continue;
     }
-    const below = fsSync.existsSync(path.join(folder, SUBDB_FOLDER)) ? walkKeys(path.join(folder, SUBDB_FOLDER), key) : [];
+    const below = isRealFolder(path.join(folder, SUBDB_FOLDER)) ? walkKeys(path.join(folder, SUBDB_FOLDER), key) : [];
     if (below.length === 0) out.push({ key, folder });
     out.push(...below);
   }
@@ -78,4 +78,9 @@ export function subDataBaseIdentity(keyFolder: string): string {
   const folder = stat(keyFolder);
   const state = stat(path.join(keyFolder, SUBDB_FOLDER, DB_STATE_FILE));
   return `${folder === undefined ? '' : `${folder.dev}:${folder.ino}`}/${state === undefined ? '' : `${state.ino}:${state.mtimeMs}:${state.size}`}`;
+}
+
+/** A folder, not a symbolic link to one: links in place of key or `db` folders are never followed (key-io.ts). */
+function isRealFolder(dir: string): boolean {
+  return fsSync.lstatSync(dir, { throwIfNoEntry: false })?.isDirectory() === true;
 }

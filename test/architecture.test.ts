@@ -62,9 +62,9 @@ const inside = (folder: string) => (target: string) => target.startsWith(`${fold
 const under = (folder: string) => sourceFiles(folder);
 
 /** The public API modules: the root and its subpaths (package.json "exports"). */
-const PUBLIC_API = ['src/index.ts', 'src/frames.ts', 'src/simrun.ts', 'src/runs/index.ts'];
+const PUBLIC_API = ['src/index.ts', 'src/frames.ts', 'src/simrun.ts', 'src/runs/index.ts', 'src/query/index.ts', 'src/analyses/index.ts', 'src/server/index.ts'];
 /** Clients of the public API that live under src/ (query, analyses, runs, the viewer's server). */
-const CLIENT_FOLDERS = ['src/query', 'src/analyses', 'src/runs', 'src/server'];
+const CLIENT_FOLDERS = ['src/query', 'src/analyses', 'src/runs', 'src/server', 'src/viewer'];
 /** The core: src/ without the CLI, the clients and the public entry modules that reach the heavy parts. */
 const CORE = under('src').filter((f) => !inside('src/cli')(f) && !CLIENT_FOLDERS.some((c) => inside(c)(f)) && !['src/frames.ts', 'src/simrun.ts', 'src/lazy.ts'].includes(f));
 
@@ -110,6 +110,10 @@ describe('architecture: who may import what', () => {
 
   it('src/runs is a client of the public API (and of lineage.ts for recipes)', () => {
     expect(violations(under('src/runs'), (t) => PUBLIC_API.includes(t) || t === 'src/lineage.ts' || inside('src/runs')(t))).toEqual([]);
+  });
+
+  it('src/server imports only the public API (with its subpath exports) and its own files', () => {
+    expect(violations(under('src/server'), (t) => (PUBLIC_API.includes(t) && t !== 'src/server/index.ts') || inside('src/server')(t))).toEqual([]);
   });
 
   it('initializers import only the public API and their own files', () => {

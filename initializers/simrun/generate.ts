@@ -126,7 +126,7 @@ const size = (bytes: number): string => (bytes >= 1e12 ? `${(bytes / 1e12).toFix
 async function checkCampaignSize(root: string, o: Parameters<typeof estimateCampaignBytes>[0] & { trialsPerFolder: number }): Promise<void> {
   const bytes = estimateCampaignBytes(o);
   if (o.trials > MAX_TRIALS) {
-    throw new InvalidInputError('trials', `${o.trials.toLocaleString('en-US')} trials would write about ${size(bytes)}; the generator handles at most ${MAX_TRIALS.toLocaleString('en-US')} trials (it keeps every trial id in memory)`);
+    throw InvalidInputError.value('trials', `${o.trials.toLocaleString('en-US')} trials would write about ${size(bytes)}; the generator handles at most ${MAX_TRIALS.toLocaleString('en-US')} trials (it keeps every trial id in memory)`);
   }
   const fileChars = o.timePoints * 14 * (1 + Math.min(o.trials, o.trialsPerFolder));
   if (fileChars > MAX_FILE_CHARS) {

@@ -73,6 +73,8 @@ export async function writeParameterFiles(db: DataBase, scan: ParamScan, folders
   const dirs = {} as ManagedFolders;
   for (const k of MANAGED) dirs[k] = (await db.has(k)) ? (await db.get(k)) as string : await db.createManagedFolder(k);
   await copyParams(scan, dirs);
+  // Files this library wrote: verify checks them from now on.
+  for (const k of MANAGED) await db.recordManagedFiles(k);
   const pf = folders.flatMap((f) => f.trials.map(() => scan.byFolder.get(f.rel)!));
   await db.set('parameterfiles', stringTable([
     [INDEX, ids],

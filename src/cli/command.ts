@@ -3,7 +3,8 @@
  * a command runs (main.ts imports it dynamically): `isfdb --help` loads no library code.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError, isDataBaseError } from '../index.js';
+import { UsageError } from '../index.js';
+import { EXIT, reportFailure } from './failure.js';
 
 export interface CliCommand {
   readonly name: string;
@@ -75,14 +76,9 @@ export async function runCommand(command: CliCommand, args: string[]): Promise<n
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`isfdb ${command.name}: ${err.message} (see isfdb ${command.name} --help)\n`);
-      return 2;
+      return EXIT.usage;
     }
-    if (isDataBaseError(err)) {
-      process.stderr.write(`isfdb ${command.name}: ${err.message}\n`);
-      return 2;
-    }
-    process.stderr.write(`isfdb ${command.name}: unexpected failure: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-    return 1;
+    return reportFailure(command.name, err);
   }
 }
 

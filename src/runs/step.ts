@@ -109,7 +109,7 @@ export async function loadStep(file: string, name: string | undefined): Promise<
     throw new InvalidInputError(file, `defines ${steps.length} steps (${steps.map((s) => s.name).join(', ')}): name one`);
   }
   const step = steps.find((s) => s.name === name);
-  if (step === undefined) throw new InvalidInputError(file, `has no step '${name}' (it has ${steps.map((s) => s.name).join(', ')})`);
+  if (step === undefined) throw InvalidInputError.value(file, `has no step '${name}' (it has ${steps.map((s) => s.name).join(', ')})`);
   return step;
 }
 

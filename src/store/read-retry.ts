@@ -12,10 +12,15 @@ import { sleep } from './locks.js';
 /** How often a reader waits out a writer's swap of a key folder before giving up. */
 export const READ_RACE_RETRIES = 20;
 
-/** Which folder is at `dir` now (device and inode), or '' when none is. */
+/**
+ * Which folder is at `dir` now, or '' when none is. Device and inode alone are not enough: a
+ * retired folder is removed at once and its inode may be reused by the next staged folder, which
+ * then looks like the folder the reader started on. The change time (set by every rename and
+ * every file added) tells them apart.
+ */
 export function folderIdentity(dir: string): string {
-  const stat = fsSync.lstatSync(dir, { throwIfNoEntry: false });
-  return stat === undefined ? '' : `${stat.dev}:${stat.ino}`;
+  const stat = fsSync.lstatSync(dir, { throwIfNoEntry: false, bigint: true });
+  return stat === undefined ? '' : `${stat.dev}:${stat.ino}:${stat.ctimeNs}`;
 }
 
 /** A failure that a folder vanishing mid-read explains: missing key, missing JSON file, missing data file. */

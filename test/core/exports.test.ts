@@ -10,12 +10,12 @@ import * as api from '../../src/index.js';
 import { repoRoot } from './helpers.js';
 
 const VALUE_EXPORTS = [
-  'CorruptKeyError', 'DataBase', 'DataBaseError', 'DataBaseNotFoundError', 'HISTORY_FOLDER', 'INFORMATIONAL_FINDINGS',
+  'CorruptKeyError', 'DataBase', 'DataBaseError', 'DataBaseNotFoundError', 'FileSystemError', 'HISTORY_FOLDER', 'INFORMATIONAL_FINDINGS',
   'InvalidInputError', 'InvalidKeyError', 'InvalidPathError', 'KeyNotFoundError', 'KeyTypeConflictError', 'LoaderError',
   'LockTimeoutError', 'NotADataBaseError', 'RECIPE_FIELD', 'ReadonlyError', 'Registry', 'UnknownLoaderError',
-  'UnsupportedFormatError', 'VersionNotFoundError', 'ParquetFormatError', 'FrameError', 'UsageError',
+  'UnsupportedFormatError', 'VersionNotFoundError', 'ParquetFormatError', 'FrameError', 'UsageError', 'QueryError', 'DuplicateResultError',
   'canonicalJson', 'clearProvenanceCache', 'describeFinding',
-  'describeFsckFinding', 'enclosingDataBase', 'formatKey', 'fsckDataBase', 'getLoader',
+  'describeFsckFinding', 'enclosingDataBase', 'fileSystemErrorOf', 'formatKey', 'fsckDataBase', 'getLoader',
   'isDataBaseError', 'isErrorFinding', 'listLoaders', 'registerLoader', 'resolvePath',
   'unregisterLoader', 'verifyDataBase',
   // deprecated spellings, kept as aliases of the names above
@@ -35,6 +35,9 @@ const FRAMES_EXPORTS = [
   'PartitionedFrame', 'columnLabelTypes', 'columnLabels', 'dataColumnsOf', 'frameIndexOf', 'indexColumnOf', 'pandasMetadataOf',
   'withColumnLabelTypes', 'withIndex',
 ];
+
+/** isf-data-base/server (src/server/index.ts). */
+const SERVER_EXPORTS = ['ServeOptionsError', 'defaultAssetsDir', 'isLoopbackHost', 'parseRange', 'startServer', 'tokenMatches'];
 
 /** isf-data-base/simrun (src/simrun.ts). */
 const SIMRUN_EXPORTS = ['PyTuple', 'addDendriticSpikeTimes', 'addDendriticVoltageTraces', 'generateCampaign', 'initSimrun', 'parsePyLiteral', 'startSimrunWorker', 'toPyLiteral'];
@@ -74,12 +77,14 @@ describe('public API of src/index.ts', () => {
     expect(Object.keys(api).sort()).toEqual([...VALUE_EXPORTS].sort());
   });
 
-  it('the subpaths isf-data-base/frames, /simrun and /runs export exactly these names, declared in package.json', async () => {
+  it('the subpaths isf-data-base/frames, /simrun, /runs and /server export exactly these names, declared in package.json', async () => {
     expect(Object.keys(await import('../../src/frames.js')).sort()).toEqual([...FRAMES_EXPORTS].sort());
     expect(Object.keys(await import('../../src/simrun.js')).sort()).toEqual([...SIMRUN_EXPORTS].sort());
     const pkg = JSON.parse(fsSync.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { exports: Record<string, { default: string }> };
     expect(Object.keys(await import('../../src/runs/index.js')).sort()).toEqual([...RUNS_EXPORTS].sort());
-    expect(Object.keys(pkg.exports).sort()).toEqual(['.', './frames', './runs', './simrun']);
+    expect(Object.keys(await import('../../src/server/index.js')).sort()).toEqual([...SERVER_EXPORTS].sort());
+    expect(Object.keys(pkg.exports).sort()).toEqual(['.', './analyses', './frames', './query', './runs', './server', './simrun']);
+    expect(pkg.exports['./server']!.default).toBe('./dist/src/server/index.js');
     expect(pkg.exports['./runs']!.default).toBe('./dist/src/runs/index.js');
     expect(pkg.exports['./frames']!.default).toBe('./dist/src/frames.js');
     expect(pkg.exports['./simrun']!.default).toBe('./dist/src/simrun.js');

@@ -54,6 +54,6 @@ describe('lazy loading of heavy modules', () => {
   it('isfdb --help loads neither the core nor any command', async () => {
     const loaded = await modulesLoadedBy(`process.argv.splice(2, 0, '--help'); await import(${dist('src/cli/main.js')});`);
     const ours = loaded.filter((url) => url.includes('/dist/')).map((url) => url.slice(url.indexOf('/dist/'))).sort();
-    expect(ours).toEqual(['/dist/src/cli/commands/index.js', '/dist/src/cli/main.js']);
+    expect(ours).toEqual(['/dist/src/cli/commands/index.js', '/dist/src/cli/failure.js', '/dist/src/cli/main.js', '/dist/src/cli/process-io.js']);
   });
 });

@@ -123,9 +123,12 @@ describe.skipIf(!present)('parquet-testing data/: same values as pyarrow, or a t
  */
 describe.skipIf(!present)('parquet-testing bad_data/: a typed error (or pyarrow\'s values), never a hang or a crash', () => {
   for (const file of badFiles) {
-    it(path.relative(ROOT, file), async () => {
+    it(path.relative(ROOT, file), async (context) => {
       const result = await readParquetFile(file, {}, site(file)).then((r) => r.table, (err: unknown) => err);
       const want = expected[file];
+      // A file we read is right only if pyarrow reads the same values: without pyarrow, nothing to compare with.
+      const noOracle = skipReason(python, 'comparing a readable bad_data file with pyarrow');
+      if (!(result instanceof Error) && want === undefined && noOracle !== undefined) context.skip(noOracle);
       if (result instanceof Error || !want?.rows) {
         expect(isDataBaseError(result, 'CorruptKeyError', 'UnsupportedFormatError'), String(result)).toBe(true);
         expect((result as Error).message).toContain(file);

@@ -37,7 +37,7 @@ describe('verify', () => {
     fsSync.writeFileSync(path.join(db.basedir, 'f', 'user.txt'), 'mine'); // managed folders are the user's
     const report = await db.verify();
     expect(report.ok).toBe(false);
-    expect(report.findings.map((f) => `${f.kind} ${f.key.join('/')}`).sort()).toEqual(['checksum-mismatch a', 'missing-file b', 'unexpected-file s/c']);
+    expect(report.findings.map((f) => `${f.kind} ${f.key.join('/')}`).sort()).toEqual(['checksum-mismatch a', 'missing-file b', 'unexpected-file s/c', 'unverified f']);
     expect((await db.verify('a')).findings.map((f) => f.kind)).toEqual(['checksum-mismatch']);
     fsSync.writeFileSync(path.join(db.basedir, 'a', 'Loader.json'), '{"Loader": ');
     expect((await db.verify('a')).findings.map((f) => f.kind)).toEqual(['unreadable-json']);

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DataBase } from '../../src/index.js';
+import { DataBase, isErrorFinding } from '../../src/index.js';
 import { recordEvents } from '../../src/runs/index.js';
 import { cleanupTemp, sandbox, type Sandbox } from '../core/helpers.js';
 import { skipReason, testRedisUrl } from '../services.js';
@@ -60,7 +60,7 @@ describe.skipIf(skip !== undefined)(`runs on a BullMQ queue${skip ? ` (${skip})`
     // At most the record the killed worker was running is invoked twice.
     expect(total - records.length).toBeLessThanOrEqual(1);
     expect(busy.size).toBeGreaterThan(0);
-    expect((await db.verify()).findings).toEqual([]);
+    expect((await db.verify()).findings.filter(isErrorFinding)).toEqual([]); // the runs' event log folder is reported as unverified (informational)
     const status = (await db.status('square')).toArray();
     expect(status.every((r) => r.status === 'done')).toBe(true);
     // The record the killed worker had started was finished by another worker after the lease.

@@ -53,7 +53,7 @@ describe.skipIf(!haveBuild)('isfdb gen-simrun / init-simrun', () => {
       expect(init.code).toBe(0);
       expect(JSON.parse(init.stdout).trials).toBe(6);
       const missing = await isfdb('init-simrun', path.join(raw, 'nope'), path.join(dbDir, 'new-db'));
-      expect(missing.code).toBe(2);
+      expect(missing.code).toBe(1);
       expect(missing.stderr).toMatch(/nope.*does not exist/);
       expect(existsSync(path.join(dbDir, 'new-db'))).toBe(false);
       const badMap = await isfdb('init-simrun', raw, dbDir, '--path-map', '/gpfs/x');

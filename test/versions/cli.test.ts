@@ -56,7 +56,7 @@ describe('isfdb history / diff / stale', { timeout: 30_000 }, () => {
     expect(text.stdout).toContain('content: changed');
     expect(text.stdout).toContain('  isfdb_recipe.params.bin:\n    - 10\n    + 20');
     const missing = runCli(['diff', db.basedir, 'rate', '7', 'current']);
-    expect(missing.code).toBe(2);
+    expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('has no version 7');
     expect(runCli(['diff', db.basedir, 'rate', 'x', 'current']).code).toBe(2);
   });

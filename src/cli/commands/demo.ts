@@ -1,40 +1,22 @@
 import os from 'node:os';
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
-import { DataBase, generateCampaign, initSimrun } from '../../index.js';
-import { numberFlag, parseCommandArgs, type CliCommand } from '../command.js';
-import { describeValue } from '../describe.js';
+import { DataBase, Registry, generateCampaign, initSimrun } from '../../index.js';
+import { UsageError, numberFlag, parseCommandArgs, type CliCommand } from '../command.js';
+import { summarize } from '../summary.js';
+
+/** Marks a folder as made by this command, so that a later run may replace it (and nothing else). */
+const DEMO_MARKER = '.isfdb-demo';
 
 const usage = `isfdb demo [<dir>] [--raw <campaign>] [--trials <n>] [--quiet]
 
 The main job, end to end: generate a small synthetic simulation campaign (or use --raw), turn it
-into a database in <dir> (default ./demo-db, replaced if it holds a database) with initSimrun,
-and list the keys with their shapes and a few figures.`;
+into a database in <dir> (default ./demo-db) with initSimrun, and list the keys with their shapes
+and a few figures.
 
-interface FrameLike {
-  numPartitions: number;
-  schema: { fields: { name: string }[] };
-  readPartition(i: number, o?: { columns?: string[] }): Promise<{ numRows: number }>;
-}
-
-function isFrame(v: unknown): v is FrameLike {
-  return typeof v === 'object' && v !== null && 'numPartitions' in v && 'readPartition' in v;
-}
-
-async function shapeOf(value: unknown, loader: string): Promise<string> {
-  if (isFrame(value)) {
-    let rows = 0;
-    for (let i = 0; i < value.numPartitions; i++) rows += (await value.readPartition(i, { columns: [] })).numRows;
-    return `partitioned table ${rows} rows x ${value.schema.fields.length - 1} columns in ${value.numPartitions} partitions`;
-  }
-  if (loader === 'just_create_folder' && typeof value === 'string') {
-    const files = (await fs.readdir(value, { recursive: true, withFileTypes: true }).catch(() => []))
-      .filter((e) => e.isFile() && e.name !== 'Loader.json' && e.name !== 'metadata.json');
-    return `managed folder, ${files.length} file(s)`;
-  }
-  if (typeof value === 'string') return JSON.stringify(value);
-  return describeValue(value);
-}
+<dir> must be absent, empty, or a database an earlier 'isfdb demo' made (it carries a ${DEMO_MARKER}
+file): only that is replaced. Any other folder, the working folder or a folder above it, and
+the campaign given with --raw (or a folder inside or around it) are refused.`;
 
 export const command: CliCommand = {
   name: 'demo',
@@ -49,6 +31,7 @@ export const command: CliCommand = {
     const trials = numberFlag(values, 'trials', { integer: true, min: 1 }) ?? 60;
     let raw = values.raw as string | undefined;
     let generated: string | undefined;
+    await refuseUnsafeTarget(dir, raw);
     if (raw === undefined) {
       generated = await fs.mkdtemp(path.join(os.tmpdir(), 'isfdb-demo-campaign-'));
       const summary = await generateCampaign(generated, { trials, trialsPerFolder: 10, timePoints: 2001, synapsesPerTrial: 300, cellsPerTrial: 150, seed: 1 });
@@ -56,12 +39,14 @@ export const command: CliCommand = {
       raw = generated;
     }
     try {
-      await fs.rm(dir, { recursive: true, force: true });
+      await replaceEarlierDemo(dir);
       const db = await DataBase.open(dir);
+      await fs.writeFile(path.join(dir, DEMO_MARKER), `${JSON.stringify({ made_by: 'isfdb demo', id: db.id, created: new Date().toISOString() })}\n`);
       const report = await initSimrun(raw, db, { quiet: values.quiet === true });
       process.stdout.write(`\ndatabase ${db.basedir} (id ${db.id})\n`);
       for (const key of await db.keys({ recurse: true })) {
-        process.stdout.write(`  ${key.join('/')}: ${await db.loaderOf(key)}, ${await shapeOf(await db.get(key), await db.loaderOf(key))}\n`);
+        const loader = await db.loaderOf(key);
+        process.stdout.write(`  ${key.join('/')}: ${loader}, ${(await summarize(await db.get(key), loader)).shape}\n`);
       }
       const seconds = report.elapsedMs / 1000;
       process.stdout.write(`\n${report.trials} trials from ${report.folders} run folders, ${report.timePoints} time points, ${report.spikes} somatic spikes\n`);
@@ -75,3 +60,57 @@ export const command: CliCommand = {
     }
   },
 };
+
+/** Is `inner` the folder `outer` or inside it? (Both absolute and resolved.) */
+function isWithin(inner: string, outer: string): boolean {
+  const rel = path.relative(outer, inner);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/** The real path of `p`, or of its nearest existing ancestor joined with the rest. */
+async function realPathOf(p: string): Promise<string> {
+  const resolved = path.resolve(p);
+  try {
+    return await fs.realpath(resolved);
+  } catch {
+    const parent = path.dirname(resolved);
+    return parent === resolved ? resolved : path.join(await realPathOf(parent), path.basename(resolved));
+  }
+}
+
+/** Refuse targets whose replacement could destroy something the user has (see the usage text). */
+async function refuseUnsafeTarget(dir: string, raw: string | undefined): Promise<void> {
+  const real = await realPathOf(dir);
+  const stat = await fs.lstat(dir).catch(() => undefined);
+  if (stat?.isSymbolicLink()) throw new UsageError(`refusing to use ${dir}: it is a symbolic link; name the folder itself`);
+  if (isWithin(await realPathOf(process.cwd()), real)) {
+    throw new UsageError(`refusing to use ${dir}: it is the working folder or holds it; name a new folder, e.g. ./demo-db`);
+  }
+  if (raw !== undefined) {
+    const campaign = await realPathOf(raw);
+    if (isWithin(real, campaign) || isWithin(campaign, real)) {
+      throw new UsageError(`refusing to use ${dir}: it is, holds or lies inside the campaign ${path.resolve(raw)} given with --raw; name another folder`);
+    }
+  }
+  if (stat === undefined) return;
+  if (!stat.isDirectory()) throw new UsageError(`refusing to use ${dir}: it is a file, not a folder`);
+  const entries = await fs.readdir(dir);
+  if (entries.length > 0 && !entries.includes(DEMO_MARKER)) {
+    throw new UsageError(`refusing to replace ${dir}: it is not empty and was not made by isfdb demo (no ${DEMO_MARKER} file in it); name a new or empty folder`);
+  }
+}
+
+/** Remove the database an earlier demo made in `dir` (refuseUnsafeTarget checked its marker), and its registry entries. */
+async function replaceEarlierDemo(dir: string): Promise<void> {
+  if (!(await fs.access(path.join(dir, DEMO_MARKER)).then(() => true, () => false))) return;
+  const registry = Registry.default();
+  const stateFiles = (await fs.readdir(dir, { recursive: true, withFileTypes: true }))
+    .filter((entry) => entry.isFile() && entry.name === 'db_state.json');
+  for (const entry of stateFiles) {
+    const db = await DataBase.open(entry.parentPath, { readonly: true }).catch(() => undefined);
+    if (db !== undefined && db.id !== '' && (await registry.lookup(db.id).catch(() => undefined)) === db.basedir) {
+      await registry.unregister(db.id);
+    }
+  }
+  await fs.rm(dir, { recursive: true, force: true });
+}

@@ -1,4 +1,5 @@
-import { DataBase, type VersionRef } from '../../index.js';
+import type { VersionRef } from '../../index.js';
+import { openExisting } from '../open.js';
 import { parseCliKey, parseCommandArgs, printJson, UsageError, type CliCommand } from '../command.js';
 
 const usage = `isfdb diff <db> <key> <v1> <v2> [--json]
@@ -22,7 +23,7 @@ export const command: CliCommand = {
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean' } }, { min: 4, max: 4, names: '<db> <key> <v1> <v2>' });
-    const db = await DataBase.open(positionals[0]!, { readonly: true });
+    const db = await openExisting(positionals[0]!, 'read');
     const key = parseCliKey(positionals[1]!);
     const refs = [positionals[2]!, positionals[3]!].map((text): VersionRef => {
       if (text === 'current') return text;

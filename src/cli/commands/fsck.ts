@@ -1,4 +1,5 @@
-import { DataBase, describeFsckFinding } from '../../index.js';
+import { describeFsckFinding } from '../../index.js';
+import { openExisting } from '../open.js';
 import { numberFlag, parseCommandArgs, printJson, type CliCommand } from '../command.js';
 
 const usage = `isfdb fsck <db> [--repair] [--offline] [--stale-ms N] [--json]
@@ -23,7 +24,7 @@ export const command: CliCommand = {
     }, { min: 1, max: 1, names: '<db>' });
     const staleMs = numberFlag(values, 'stale-ms', { min: 0 });
     const repair = values.repair === true;
-    const db = await DataBase.open(positionals[0]!, repair ? { nocreate: true } : { readonly: true });
+    const db = await openExisting(positionals[0]!, repair ? 'write' : 'read');
     const report = await db.fsck({ repair, offline: values.offline === true, ...(staleMs === undefined ? {} : { lockStaleMs: staleMs }) });
     if (values.json) {
       printJson(report);

@@ -1,4 +1,5 @@
-import { DataBase } from '../../index.js';
+import { KeyNotFoundError, formatKey } from '../../index.js';
+import { openExisting } from '../open.js';
 import { parseCliKey, parseCommandArgs, printJson, type CliCommand } from '../command.js';
 
 const usage = `isfdb history <db> <key> [--json]
@@ -8,21 +9,21 @@ version number, write time (UTC), git commit and dirty flag of the writing code,
 size, and content checksum. Versions are kept when the database (or the write) uses
 keepVersions: N; read one with db.get(key, { version }) and bring it back with db.restore.
 Tuple keys are written with slashes: A/1/B is the key ('A', '1', 'B').
-  --json   print [{ "version", "current", "time", "gitCommit", "gitVersion", "dirty", "loader", "size", "checksum", "recipe", "folder" }, ...]`;
+  --json   print [{ "version", "current", "time", "gitCommit", "gitVersion", "dirty", "loader", "size", "checksum", "recipe", "folder" }, ...]
+Exit code 1 when the key has neither a current value nor kept versions.`;
 
 export const command: CliCommand = {
   name: 'history',
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean' } }, { min: 2, max: 2, names: '<db> <key>' });
-    const db = await DataBase.open(positionals[0]!, { readonly: true });
-    const versions = await db.history(parseCliKey(positionals[1]!));
+    const db = await openExisting(positionals[0]!, 'read');
+    const key = parseCliKey(positionals[1]!);
+    const versions = await db.history(key);
+    // No current value and no kept version: the key does not exist (a typo, most often).
+    if (versions.length === 0) throw new KeyNotFoundError(formatKey(key), db.basedir);
     if (values.json) {
       printJson(versions);
-      return 0;
-    }
-    if (versions.length === 0) {
-      process.stdout.write(`key '${positionals[1]}' has no current value and no kept versions\n`);
       return 0;
     }
     const rows = versions.map((v) => [

@@ -7,9 +7,10 @@ import type { CommandEntry } from '../command.js';
 
 export const COMMANDS: readonly CommandEntry[] = [
   { name: 'ls', summary: 'list keys as a tree with their loaders', load: async () => (await import('./ls.js')).command },
-  { name: 'show', summary: 'show a key: loader, metadata and a preview', load: async () => (await import('./show.js')).command },
+  { name: 'show', summary: 'show a key: shape, index, dtypes, first rows, size, provenance', load: async () => (await import('./show.js')).command },
+  { name: 'query', summary: 'filter a data frame key with a where-clause, reading only what it needs', load: async () => (await import('./query.js')).command },
   { name: 'rm', summary: 'delete keys', load: async () => (await import('./rm.js')).command },
-  { name: 'registry', summary: 'list registered databases or resolve an id', load: async () => (await import('./registry.js')).command },
+  { name: 'registry', summary: 'list, resolve or prune registered databases', load: async () => (await import('./registry.js')).command },
   { name: 'history', summary: 'list the kept versions of a key with their provenance', load: async () => (await import('./history.js')).command },
   { name: 'diff', summary: 'compare the provenance and content of two versions of a key', load: async () => (await import('./diff.js')).command },
   { name: 'stale', summary: 'list computed keys whose inputs changed (transitively)', load: async () => (await import('./stale.js')).command },
@@ -18,6 +19,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'verify', summary: 'recompute checksums and report damaged keys', load: async () => (await import('./verify.js')).command },
   { name: 'optimize', summary: 'rewrite frame keys (also Python-written ones) into our compressed Parquet encoding', load: async () => (await import('./optimize.js')).command },
   { name: 'fsck', summary: 'find (and --repair) debris of killed writers', load: async () => (await import('./fsck.js')).command },
+  { name: 'serve', summary: 'browse a database in a web browser (read-only)', load: async () => (await import('./serve.js')).command },
   { name: 'demo', summary: 'generate a small simulation campaign, build its database, list the keys', load: async () => (await import('./demo.js')).command },
   { name: 'run', summary: 'run a step over records in worker processes or on a queue', load: async () => (await import('./run.js')).command },
   { name: 'status', summary: 'per-record status of the steps run in a database', load: async () => (await import('./status.js')).command },

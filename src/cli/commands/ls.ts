@@ -1,4 +1,5 @@
 import { DataBase } from '../../index.js';
+import { openExisting } from '../open.js';
 import { numberFlag, parseCommandArgs, printJson, type CliCommand } from '../command.js';
 
 const usage = `isfdb ls <db> [--depth N] [--json]
@@ -15,7 +16,7 @@ export const command: CliCommand = {
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, { depth: { type: 'string' }, json: { type: 'boolean' } }, { min: 1, max: 1, names: '<db>' });
     const depth = numberFlag(values, 'depth', { integer: true, min: 0 }) ?? Infinity;
-    const db = await DataBase.open(positionals[0]!, { readonly: true });
+    const db = await openExisting(positionals[0]!, 'read');
     const tree = await collect(db, depth);
     if (values.json) printJson(flatten(tree, []));
     else process.stdout.write(`${db.basedir}\n${render(tree, '')}`);
@@ -28,8 +29,14 @@ async function collect(db: DataBase, depth: number): Promise<Node[]> {
   for (const name of await db.keys()) {
     const loader = await db.loaderOf(name).catch((err: Error) => `unreadable: ${err.message}`);
     const isSubDb = loader === 'just_create_isf_db';
-    const children = isSubDb && depth > 0 ? await collect((await db.get(name)) as DataBase, depth - 1) : [];
-    nodes.push({ name, loader: isSubDb ? 'sub-database' : loader, children });
+    if (!isSubDb || depth <= 0) {
+      nodes.push({ name, loader: isSubDb ? 'sub-database' : loader, children: [] });
+      continue;
+    }
+    // A damaged sub-database (or one refused, like a symbolic link) is shown as such; the rest is listed.
+    const sub = await db.get(name).then((value) => value as DataBase, (err: Error) => err);
+    if (sub instanceof Error) nodes.push({ name, loader: `sub-database, unreadable: ${sub.message}`, children: [] });
+    else nodes.push({ name, loader: 'sub-database', children: await collect(sub, depth - 1) });
   }
   return nodes;
 }

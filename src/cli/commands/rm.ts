@@ -1,4 +1,4 @@
-import { DataBase } from '../../index.js';
+import { openExisting } from '../open.js';
 import { parseCliKey, parseCommandArgs, type CliCommand } from '../command.js';
 
 const usage = `isfdb rm <db> <key> [<key> ...]
@@ -10,7 +10,7 @@ export const command: CliCommand = {
   usage,
   async run(args) {
     const { positionals } = parseCommandArgs(args, {}, { min: 2, max: Infinity, names: '<db> <key> [<key> ...]' });
-    const db = await DataBase.open(positionals[0]!, { nocreate: true });
+    const db = await openExisting(positionals[0]!, 'write');
     for (const text of positionals.slice(1)) {
       await db.delete(parseCliKey(text));
       process.stdout.write(`deleted ${text}\n`);

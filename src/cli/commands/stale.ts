@@ -1,4 +1,5 @@
-import { DataBase, formatKey } from '../../index.js';
+import { formatKey } from '../../index.js';
+import { openExisting } from '../open.js';
 import { parseCommandArgs, printJson, type CliCommand } from '../command.js';
 
 const usage = `isfdb stale <db> [--json] [--exit-code]
@@ -15,7 +16,7 @@ export const command: CliCommand = {
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean' }, 'exit-code': { type: 'boolean' } }, { min: 1, max: 1, names: '<db>' });
-    const db = await DataBase.open(positionals[0]!, { readonly: true });
+    const db = await openExisting(positionals[0]!, 'read');
     const stale = await db.stale();
     if (values.json) printJson(stale);
     else if (stale.length === 0) process.stdout.write('no stale keys\n');

@@ -1,4 +1,5 @@
-import { DataBase, describeFinding, isErrorFinding } from '../../index.js';
+import { describeFinding, isErrorFinding } from '../../index.js';
+import { openExisting } from '../open.js';
 import { parseCliKey, parseCommandArgs, printJson, type CliCommand } from '../command.js';
 
 const usage = `isfdb verify <db> [key] [--json]
@@ -15,7 +16,7 @@ export const command: CliCommand = {
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean' } }, { min: 1, max: 2, names: '<db> [key]' });
-    const db = await DataBase.open(positionals[0]!, { readonly: true });
+    const db = await openExisting(positionals[0]!, 'read');
     const key = positionals[1] === undefined ? undefined : parseCliKey(positionals[1]);
     const report = await db.verify(key);
     if (values.json) {
