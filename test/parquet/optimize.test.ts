@@ -8,10 +8,10 @@ import fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Table, makeVector, tableFromArrays, vectorFromArray, Utf8 } from 'apache-arrow';
+import { Table } from 'apache-arrow';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { DataBase, isDataBaseError, type OptimizeResult } from '../../src/index.js';
-import { withColumnLabelTypes, withIndex } from '../../loaders/parquet/frame.js';
+import { activations, traces } from './sample-frames.js';
 import type { PartitionedFrame } from '../../loaders/parquet/partitioned-frame.js';
 import { pythonWith, runPython, skipReason } from '../services.js';
 import { runCli } from '../versions/procs.js';
@@ -26,23 +26,7 @@ afterAll(() => fs.rmSync(temp, { recursive: true, force: true }));
 /** ISF's metadata.json of a key Python wrote: no checksums, its own provenance. */
 const ISF_METADATA = { dumper: 'pandas_to_parquet', time: [2024, 1, 10, 10, 0, 0, 2, 10, 0], hostname: 'isf-host', version: '0.4.0+12.gabc', 'full-revisionid': 'abc123', dirty: false };
 
-function traces(ids: string[], offset: number): Table {
-  const columns: Record<string, ReturnType<typeof makeVector>> = { sim_trial_index: vectorFromArray(ids, new Utf8()) };
-  for (const t of ['100.0', '100.025', '100.05']) {
-    columns[t] = makeVector(Float64Array.from(ids, (_, i) => (i % 3 === 1 ? Number.NaN : -65 + offset + i + Number(t) / 1000)));
-  }
-  return withColumnLabelTypes(withIndex(new Table(columns), 'sim_trial_index'), { '100.0': 'float', '100.025': 'float', '100.05': 'float' });
-}
-
-function activations(ids: string[], types: string[]): Table {
-  return withIndex(tableFromArrays({
-    sim_trial_index: ids,
-    synapse_type: types,
-    synapse_ID: Int32Array.from(ids, (_, i) => i),
-    '0': Float64Array.from(ids, (_, i) => (i % 2 ? Number.NaN : i * 1.5)),
-  }), 'sim_trial_index');
-}
-
+const tracesWithNaN = (ids: string[], offset: number): Table => traces(ids, offset, (row) => row % 3 === 1);
 const many = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}/${String(i).padStart(6, '0')}`);
 
 /** Field names and values of a table (or of every partition), for exact comparison. */
@@ -89,7 +73,7 @@ function makePythonWritten(folder: string, dumper: string): void {
 describe.skipIf(noPython !== undefined)('optimize keys written by Python ISF (pandas + pyarrow)', () => {
   it('rewrites them with the same values and index (loader and DuckDB), smaller, provenance kept and the rewrite recorded', async () => {
     const db = await DataBase.open(path.join(temp, 'py'));
-    await db.set('vt', traces(many('C2/run', 400), 0));
+    await db.set('vt', tracesWithNaN(many('C2/run', 400), 0));
     const types = ['VPM_C2', 'L4ss', 'L5tt', 'L6cc'];
     await db.set('syn', [0, 1, 2].map((p) => activations(many(`run${p}`, 300), Array.from({ length: 300 }, (_, i) => types[(i * 7 + p) % 4]!))), 'dask_to_parquet');
     makePythonWritten(await db.folderOf('vt'), 'pandas_to_parquet');
@@ -150,7 +134,7 @@ describe.skipIf(noPython !== undefined)('optimize keys written by Python ISF (pa
 describe('optimize', () => {
   it('keeps the previous value in the history when keepVersions is on', async () => {
     const db = await DataBase.open(path.join(temp, 'hist'), { keepVersions: 2 });
-    await db.set('vt', traces(many('a', 50), 0), 'pandas_to_parquet', { compression: 'snappy' });
+    await db.set('vt', tracesWithNaN(many('a', 50), 0), 'pandas_to_parquet', { compression: 'snappy' });
     const original = await snapshot(await db.get('vt'));
     const result = await db.optimize('vt');
     expect(result).toMatchObject({ status: 'optimized', compressionBefore: ['snappy'], compression: 'zstd' });
@@ -163,7 +147,7 @@ describe('optimize', () => {
 
   it('a corrupt partition fails with a typed error naming key and file, and leaves the key as it was', async () => {
     const db = await DataBase.open(path.join(temp, 'corrupt'));
-    await db.set('parts', [0, 1, 2].map((p) => traces(many(`r${p}`, 200), p)), 'dask_to_parquet', { compression: 'snappy' });
+    await db.set('parts', [0, 1, 2].map((p) => tracesWithNaN(many(`r${p}`, 200), p)), 'dask_to_parquet', { compression: 'snappy' });
     const folder = await db.folderOf('parts');
     const bad = parquetFiles(folder)[1]!;
     const bytes = fs.readFileSync(bad);
@@ -183,7 +167,7 @@ describe('optimize', () => {
   it('refuses a readonly database, keys that are not frames and unknown codecs, with typed errors', async () => {
     const dir = path.join(temp, 'refuse');
     const db = await DataBase.open(dir);
-    await db.set('vt', traces(many('a', 5), 0));
+    await db.set('vt', tracesWithNaN(many('a', 5), 0));
     await db.set('plain', ['x']);
     const ro = await DataBase.open(dir, { readonly: true });
     const readonly = await ro.optimize('vt').then(() => undefined, (e: unknown) => e);
@@ -204,8 +188,8 @@ describe('optimize', () => {
     const dir = path.join(temp, 'cli');
     const db = await DataBase.open(dir);
     // (large enough that compression pays: our writer stores small chunks uncompressed)
-    await db.set('vt', traces(many('a', 2000), 0), 'pandas_to_parquet', { compression: 'snappy' });
-    await db.set(['sub', 'parts'], [traces(many('b', 1000), 0), traces(many('c', 1000), 1)], 'dask_to_parquet', { compression: 'snappy' });
+    await db.set('vt', tracesWithNaN(many('a', 2000), 0), 'pandas_to_parquet', { compression: 'snappy' });
+    await db.set(['sub', 'parts'], [tracesWithNaN(many('b', 1000), 0), tracesWithNaN(many('c', 1000), 1)], 'dask_to_parquet', { compression: 'snappy' });
     await db.set('plain', { a: 1 });
     const text = runCli(['optimize', dir]);
     expect(text.code, text.stderr).toBe(0);

@@ -9,35 +9,17 @@ import { mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Table, tableFromArrays, vectorFromArray, Utf8, makeVector } from 'apache-arrow';
+import type { Table } from 'apache-arrow';
 import { DataBase } from '../../src/index.js';
 import { generateCampaign, initSimrun } from '../../initializers/index.js';
 import type { PartitionedFrame } from '../../loaders/parquet/partitioned-frame.js';
-import { withColumnLabelTypes, withIndex } from '../../loaders/parquet/frame.js';
+import { activations, traces } from './sample-frames.js';
 import { REPO_ROOT, pythonWith, skipReason } from '../services.js';
 
 const python = pythonWith(['pandas', 'pyarrow', 'dask', 'msgpack']);
 const reason = skipReason(python, 'ISF-style loads with pandas, dask and msgpack');
 const temp = mkdtempSync(path.join(tmpdir(), 'isfdb-pyinterop-'));
 afterAll(() => rmSync(temp, { recursive: true, force: true }));
-
-function traces(ids: string[], offset: number): Table {
-  const columns: Record<string, ReturnType<typeof makeVector>> = { sim_trial_index: vectorFromArray(ids, new Utf8()) };
-  for (const t of ['100.0', '100.025', '100.05']) {
-    columns[t] = makeVector(Float64Array.from(ids, (_, i) => (i === 1 && t === '100.025' ? Number.NaN : -65 + offset + i + Number(t) / 1000)));
-  }
-  return withColumnLabelTypes(withIndex(new Table(columns), 'sim_trial_index'), { '100.0': 'float', '100.025': 'float', '100.05': 'float' });
-}
-
-/** Like simrun's activation partitions: tableFromArrays makes the string columns dictionaries. */
-function activations(ids: string[], types: string[]): Table {
-  return withIndex(tableFromArrays({
-    sim_trial_index: ids,
-    synapse_type: types,
-    synapse_ID: Int32Array.from(ids, (_, i) => i),
-    '0': Float64Array.from(ids, (_, i) => (i % 2 ? Number.NaN : i * 1.5)),
-  }), 'sim_trial_index');
-}
 
 describe.skipIf(reason !== undefined)('keys written here, loaded by Python the way ISF loads them', () => {
   it('pandas_to_parquet, dask_to_parquet (string columns), legacy keys and plain values', async () => {
