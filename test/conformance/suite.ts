@@ -385,7 +385,7 @@ export function defineLoaderConformance(
       const before = fsSync.readdirSync(db.basedir).sort();
       const err = await db.set('custom-class', new Custom()).then(() => undefined, (e: unknown) => e);
       expect(err).toBeInstanceOf(UnknownLoaderError);
-      expect((err as Error).message).toBe("no loader for key 'custom-class': no loader stores this value: value is a Custom (only plain objects are stored) (loaders tried: value_to_msgpack); name a dumper, or register a loader whose canDump() accepts it");
+      expect((err as Error).message).toBe("no loader for key 'custom-class': no loader stores this value: value is a Custom (only plain objects are stored) (loaders tried: to_msgpack, value_to_msgpack); name a dumper, or register a loader whose canDump() accepts it");
       expect(await db.has('custom-class')).toBe(false);
       expect(fsSync.readdirSync(db.basedir).filter((e) => !before.includes(e) && e !== STAGING_FOLDER)).toEqual([]);
     });
