@@ -2,8 +2,10 @@
  * `npm ci` with npm 11 blocks dependency install scripts not covered by package.json's
  * allowScripts and warns about each: every package of the lock file that has one is decided.
  * lmdb and msgpackr-extract are approved (their script only picks the prebuilt binary for the
- * platform); zstd-napi is denied (its script downloads a binary from GitHub or compiles one; the
- * optional native zstd is then absent and the WebAssembly zstd is used, as with npm 11's default).
+ * platform); zstd-napi is approved (its script fetches a prebuilt binary or, offline, compiles one
+ * with node-gyp in about 40 s; it is an optional dependency, so where neither works the WebAssembly
+ * zstd is used); esbuild is denied (its script only checks the platform package, which npm
+ * installs anyway).
  */
 import fsSync from 'node:fs';
 import path from 'node:path';
