@@ -17,7 +17,7 @@ export const EXIT_CODES_HELP = `Exit codes:
   1  the command failed on the data or the file system (a key or database not found, a damaged
      file, a read-only file system, no permission, a full disk, ...), or verify/fsck/stale
      --exit-code found problems
-  2  usage error: unknown command or option, a bad option value, a malformed key
+  2  usage error: unknown command or option, a bad option value, a malformed key or where-clause
   3  a defect of isfdb (please report it; --debug prints the stack trace)
 --debug (anywhere on the command line) prints the stack trace of any failure.`;
 
@@ -35,7 +35,8 @@ export async function reportFailure(command: string, err: unknown): Promise<numb
 }
 
 function classify(lib: Library, err: unknown): { code: number; message: string } {
-  if (lib.isDataBaseError(err, 'InvalidKeyError', 'UsageError')) return { code: EXIT.usage, message: err.message };
+  // A where-clause comes from the command line too (isfdb query --where).
+  if (lib.isDataBaseError(err, 'InvalidKeyError', 'UsageError', 'QueryError')) return { code: EXIT.usage, message: err.message };
   // A bad option or argument value (not the content of a file): a usage error too.
   if (lib.isDataBaseError(err, 'InvalidInputError') && err.file === undefined) return { code: EXIT.usage, message: err.message };
   if (lib.isDataBaseError(err)) return { code: EXIT.failed, message: cliMessage(lib, err) };
