@@ -30,7 +30,9 @@ const DEFAULT_DUMPER_ORDER: ReadonlyArray<{ name: string; mayTake: (value: unkno
   // Arrow Tables (and arrays of them) are recognised without importing the Parquet codec first.
   { name: 'pandas_to_parquet', mayTake: (v) => hasFields(v, 'schema', 'batches') },
   { name: 'dask_to_parquet', mayTake: (v) => hasFields(v, 'divisions', 'schema') || (Array.isArray(v) && v.length > 0 && hasFields(v[0], 'schema', 'batches')) },
-  // (to_msgpack, ISF's own plain-msgpack format, is chosen by name: initSimrun's plain keys.)
+  // Plain values in ISF's own format, which Python ISF loads; what plain msgpack cannot hold
+  // (typed arrays, bigints, -0) in ours.
+  { name: 'to_msgpack', mayTake: () => true },
   { name: 'value_to_msgpack', mayTake: () => true },
 ];
 

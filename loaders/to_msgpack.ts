@@ -31,9 +31,9 @@ export function isPortableValue(value: unknown, depth = 0): boolean {
 export const loader: Loader = {
   name: 'to_msgpack',
   canDump: isPortableValue,
-  async dump(value, dir) {
+  async dump(value, dir, ctx) {
     if (!isPortableValue(value)) throw new TypeError('to_msgpack stores strings, numbers, booleans, null, arrays and plain objects (typed arrays, bigints and -0 need value_to_msgpack)');
-    writeDataFile(path.join(dir, FILE), packr.pack(value));
+    writeDataFile(path.join(dir, FILE), packr.pack(value), ctx);
   },
   async load(dir, _loaderJson, ctx) {
     const file = path.join(dir, FILE);

@@ -295,6 +295,12 @@ export class DataBase {
     return calculate(await this.calculationPort(key, options), fn, options);
   }
 
+  /** Rewrite a frame key into our Parquet encoding, atomically, keeping its provenance (see optimize.ts). */
+  async optimize(key: Key, options?: import('./optimize.js').OptimizeOptions): Promise<import('./optimize.js').OptimizeResult> {
+    const { parent, name, shown } = await this.locate(key, { writing: 'optimize' });
+    return (await import('./optimize.js')).optimizeKey(parent.folder, name, shown, options);
+  }
+
   // ---------------------------------------------------------------- checking (src/verify.ts, src/fsck.ts)
 
   /** Recompute the checksums of every key (or of `key` and what is below it); reads only, takes no lock. */

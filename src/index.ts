@@ -31,6 +31,7 @@ export type { DataBaseErrorTag } from './errors.js';
 export type { Key } from './keys.js';
 export { formatKey } from './keys.js';
 export type { MetadataJson, DbStateJson } from './ondisk.js';
+export type { OptimizeOptions, OptimizeResult, OptimizeCompression } from './optimize.js';
 export { registerLoader, unregisterLoader, listLoaders, getLoader } from '../loaders/index.js';
 export type { Loader, LoaderContext, LoaderJson, NdArray, NdArrayDType, TypedArray } from '../loaders/types.js';
 export type { Cell, CellSection, CellSynapse } from '../loaders/cell_to_msgpack.js';

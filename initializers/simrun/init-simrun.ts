@@ -220,8 +220,9 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
         options: optionsRecord,
         writtenAt: new Date().toISOString(),
       };
-      // written last: a run interrupted before this point is redone from the previous state
-      await target.set(STATE_KEY, state, 'value_to_msgpack');
+      // written last: a run interrupted before this point is redone from the previous state;
+      // the default dumper: ISF's to_msgpack (Python reads it) unless a value needs ours
+      await target.set(STATE_KEY, state);
     }
     progress.phase = 'done';
     report(true);

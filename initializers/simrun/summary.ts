@@ -31,9 +31,9 @@ export async function writeSpikeTable(db: DataBase, key: string | string[], ids:
 export const dendriticSpikeKey = (label: string, threshold: number): string => `${label}_${pyFloatRepr(threshold)}`;
 
 export async function writeCoreKeys(db: DataBase, campaign: Campaign, folders: RunFolder[], ids: string[]): Promise<string[]> {
-  await db.set('simresult_path', campaign.root, 'value_to_msgpack');
-  await db.set('filelist', campaign.filelist, 'value_to_msgpack');
-  await db.set('sim_trial_index', ids, 'value_to_msgpack');
+  await db.set('simresult_path', campaign.root, 'to_msgpack');
+  await db.set('filelist', campaign.filelist, 'to_msgpack');
+  await db.set('sim_trial_index', ids, 'to_msgpack');
   const rows = folders.flatMap((f) => f.trials.map((t) => ({ f, t })));
   const meta = stringTable([
     [INDEX, ids],
@@ -88,6 +88,6 @@ export async function writeParameterFiles(db: DataBase, scan: ParamScan, folders
 
 export async function writeFailedRuns(db: DataBase, failed: FailedRun[]): Promise<string[]> {
   if (failed.length === 0) return [];
-  await db.set('failed_runs', failed, 'value_to_msgpack');
+  await db.set('failed_runs', failed, 'to_msgpack');
   return ['failed_runs'];
 }

@@ -255,8 +255,10 @@ const msgpackValues: Array<[string, unknown]> = [
   ['bigint', { small: 5n, big: 2n ** 62n, min: -(2n ** 63n), umax: 2n ** 64n - 1n }],
   ['params-like', { network: { L5tt: { synapses: { receptors: { glutamate_syn: { weight: [1.47, 1.47] } } } } }, seed: 7 }],
 ];
+/** What plain msgpack cannot hold; every other plain value goes to ISF's to_msgpack by default, which Python ISF loads. */
+const needsValueToMsgpack = new Set(['negative-zero', 'typed-arrays-inside', 'bigint']);
 for (const [name, value] of msgpackValues) {
-  registerConformanceCases({ loader: 'value_to_msgpack', name, value, defaultLoader: 'value_to_msgpack' });
+  registerConformanceCases({ loader: 'value_to_msgpack', name, value, defaultLoader: needsValueToMsgpack.has(name) ? 'value_to_msgpack' : 'to_msgpack' });
 }
 
 registerConformanceCases(
@@ -383,7 +385,7 @@ export function defineLoaderConformance(
       const before = fsSync.readdirSync(db.basedir).sort();
       const err = await db.set('custom-class', new Custom()).then(() => undefined, (e: unknown) => e);
       expect(err).toBeInstanceOf(UnknownLoaderError);
-      expect((err as Error).message).toBe("no loader for key 'custom-class': no loader stores this value: value is a Custom (only plain objects are stored) (loaders tried: value_to_msgpack); name a dumper, or register a loader whose canDump() accepts it");
+      expect((err as Error).message).toBe("no loader for key 'custom-class': no loader stores this value: value is a Custom (only plain objects are stored) (loaders tried: to_msgpack, value_to_msgpack); name a dumper, or register a loader whose canDump() accepts it");
       expect(await db.has('custom-class')).toBe(false);
       expect(fsSync.readdirSync(db.basedir).filter((e) => !before.includes(e) && e !== STAGING_FOLDER)).toEqual([]);
     });

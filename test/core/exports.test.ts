@@ -51,7 +51,7 @@ const TYPE_EXPORTS = [
   'CampaignSummary', 'Cell', 'CellSection', 'CellSynapse', 'DataBaseErrorTag', 'DbStateJson', 'FieldDifference',
   'FsckFinding', 'FsckFindingKind', 'FsckOptions', 'FsckRepair', 'FsckReport', 'GenerateCampaignOptions',
   'InitSimrunOptions', 'InitSimrunReport', 'Key', 'KeyInfo', 'Loader', 'LoaderContext', 'LoaderJson',
-  'MaybeCalculateOptions', 'MetadataJson', 'NdArray', 'NdArrayDType', 'OpenOptions', 'ProgressEvent', 'PyValue',
+  'MaybeCalculateOptions', 'MetadataJson', 'NdArray', 'NdArrayDType', 'OpenOptions', 'OptimizeCompression', 'OptimizeOptions', 'OptimizeResult', 'ProgressEvent', 'PyValue',
   'RecipeJson', 'RecipeOptions', 'RegistryEntry', 'ResolveOptions', 'StaleKey', 'StaleReason', 'TypedArray',
   'VerifyFinding', 'VerifyFindingKind', 'VerifyReport', 'VersionDiff', 'VersionInfo', 'VersionRef', 'WriteOptions',
   'FrameDumpOptions', 'FrameIndex', 'FrameLoadOptions', 'IndexRange', 'LabelType', 'PartitionReadOptions',

@@ -77,9 +77,10 @@ describe('Loader.json', () => {
     await db.set('npy', new Int16Array([1]));
     await db.set('npz', new Int16Array([1]), 'numpy_to_npz');
     await db.set('msg', { a: 1 });
+    await db.set('vmsg', { a: 1n });
     await db.createManagedFolder('folder');
     await db.createSubDb('sub');
-    for (const [key, name] of [['npy', 'numpy_to_npy'], ['npz', 'numpy_to_npz'], ['msg', 'value_to_msgpack'], ['folder', 'just_create_folder'], ['sub', 'just_create_isf_db']]) {
+    for (const [key, name] of [['npy', 'numpy_to_npy'], ['npz', 'numpy_to_npz'], ['msg', 'to_msgpack'], ['vmsg', 'value_to_msgpack'], ['folder', 'just_create_folder'], ['sub', 'just_create_isf_db']]) {
       expect(read(path.join(db.basedir, key!, 'Loader.json'))).toBe(`{"Loader": "${PREFIX}${name}"}`);
     }
   });
@@ -315,7 +316,7 @@ describe('damaged files', () => {
     expect((err as CorruptKeyError).file).toBe(file);
     expect(err.message).toContain(`key 'bad': ${file}: is not valid JSON`);
     expect(await db.get('bad')).toEqual({ fine: false });
-    expect((await db.metadata('good')).dumper).toBe('value_to_msgpack');
+    expect((await db.metadata('good')).dumper).toBe('to_msgpack');
     expect(read(file)).toBe('{not json');
   });
 
@@ -372,9 +373,9 @@ describe('damaged files', () => {
     expect(err).toBeInstanceOf(CorruptKeyError);
     expect((err as CorruptKeyError).file).toBe(npy);
     expect(err.message).toBe(`key 'arr': ${npy}: data is truncated: shape [3] needs 24 bytes, file has 20`);
-    await fs.rm(path.join(db.basedir, 'msg', 'value.msgpack'));
+    await fs.rm(path.join(db.basedir, 'msg', 'to_pickle_dump'));
     const missing = await caught(() => db.get('msg'));
     expect(missing).toBeInstanceOf(CorruptKeyError);
-    expect(missing.message).toBe(`key 'msg': ${path.join(db.basedir, 'msg', 'value.msgpack')}: data file is missing`);
+    expect(missing.message).toBe(`key 'msg': ${path.join(db.basedir, 'msg', 'to_pickle_dump')}: data file is missing`);
   });
 });

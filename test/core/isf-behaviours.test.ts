@@ -216,7 +216,7 @@ describe('managed folders', () => {
     await db.set('data', [1, 2, 3]);
     const err = await caught(() => db.createManagedFolder('data'));
     expect(err).toBeInstanceOf(KeyTypeConflictError);
-    expect(err.message).toBe(`key 'data' in ${db.basedir}: holds value_to_msgpack, not a managed folder; a managed folder does not overwrite an existing key`);
+    expect(err.message).toBe(`key 'data' in ${db.basedir}: holds to_msgpack, not a managed folder; a managed folder does not overwrite an existing key`);
     expect(await db.get('data')).toEqual([1, 2, 3]);
     await db.createSubDb('sub');
     await expect(db.createManagedFolder('sub')).rejects.toBeInstanceOf(KeyTypeConflictError);
@@ -393,9 +393,9 @@ describe('sub-database / data conflicts (ISF\'s four cases)', () => {
     const db = await prepared();
     const err = await caught(() => db.set(['A', '1'], 3));
     expect(err).toBeInstanceOf(KeyTypeConflictError);
-    expect(err.message).toBe(`key '('A', '1')' in ${db.basedir}: A holds data (value_to_msgpack), not a sub-database; delete it first`);
+    expect(err.message).toBe(`key '('A', '1')' in ${db.basedir}: A holds data (to_msgpack), not a sub-database; delete it first`);
     expect(await db.get('A')).toBe(1);
-    expect(ls(path.join(db.basedir, 'A'))).toEqual(['Loader.json', 'metadata.json', 'value.msgpack']);
+    expect(ls(path.join(db.basedir, 'A'))).toEqual(['Loader.json', 'metadata.json', 'to_pickle_dump']);
   });
 
   it('setting B fails when B is a sub-database, and its keys stay', async () => {
@@ -416,7 +416,7 @@ describe('sub-database / data conflicts (ISF\'s four cases)', () => {
     const db = await prepared();
     const err = await caught(() => db.set(['B', '1', '2'], 3));
     expect(err).toBeInstanceOf(KeyTypeConflictError);
-    expect(err.message).toBe(`key '('B', '1', '2')' in ${db.basedir}: ('B', '1') holds data (value_to_msgpack), not a sub-database; delete it first`);
+    expect(err.message).toBe(`key '('B', '1', '2')' in ${db.basedir}: ('B', '1') holds data (to_msgpack), not a sub-database; delete it first`);
     expect(await db.get(['B', '1'])).toBe(2);
   });
 
@@ -424,7 +424,7 @@ describe('sub-database / data conflicts (ISF\'s four cases)', () => {
     const db = await prepared();
     const err = await caught(() => db.createSubDb('A'));
     expect(err).toBeInstanceOf(KeyTypeConflictError);
-    expect(err.message).toBe(`key 'A' in ${db.basedir}: holds data (value_to_msgpack); a key holding data cannot become a sub-database, delete it first`);
+    expect(err.message).toBe(`key 'A' in ${db.basedir}: holds data (to_msgpack); a key holding data cannot become a sub-database, delete it first`);
   });
 });
 

@@ -166,7 +166,7 @@ describe('user loaders', () => {
     await db.set('shout', 'UPPER:hello');
     await db.set('plain', 'hello');
     expect(await db.loaderOf('shout')).toBe('upper_text');
-    expect(await db.loaderOf('plain')).toBe('value_to_msgpack');
+    expect(await db.loaderOf('plain')).toBe('to_msgpack');
     expect(fsSync.readFileSync(path.join(db.basedir, 'shout', 'Loader.json'), 'utf8')).toBe(
       '{"Loader": "data_base.isf_data_base.IO.LoaderDumper.upper_text", "encoding": "utf8"}',
     );

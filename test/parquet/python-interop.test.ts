@@ -5,13 +5,15 @@
  * to_msgpack load with msgpack.load. Skips with the reason without Python.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Table, tableFromArrays, vectorFromArray, Utf8, makeVector } from 'apache-arrow';
+import type { Table } from 'apache-arrow';
 import { DataBase } from '../../src/index.js';
-import { withColumnLabelTypes, withIndex } from '../../loaders/parquet/frame.js';
+import { generateCampaign, initSimrun } from '../../initializers/index.js';
+import type { PartitionedFrame } from '../../loaders/parquet/partitioned-frame.js';
+import { activations, traces } from './sample-frames.js';
 import { REPO_ROOT, pythonWith, skipReason } from '../services.js';
 
 const python = pythonWith(['pandas', 'pyarrow', 'dask', 'msgpack']);
@@ -19,32 +21,16 @@ const reason = skipReason(python, 'ISF-style loads with pandas, dask and msgpack
 const temp = mkdtempSync(path.join(tmpdir(), 'isfdb-pyinterop-'));
 afterAll(() => rmSync(temp, { recursive: true, force: true }));
 
-function traces(ids: string[], offset: number): Table {
-  const columns: Record<string, ReturnType<typeof makeVector>> = { sim_trial_index: vectorFromArray(ids, new Utf8()) };
-  for (const t of ['100.0', '100.025', '100.05']) {
-    columns[t] = makeVector(Float64Array.from(ids, (_, i) => (i === 1 && t === '100.025' ? Number.NaN : -65 + offset + i + Number(t) / 1000)));
-  }
-  return withColumnLabelTypes(withIndex(new Table(columns), 'sim_trial_index'), { '100.0': 'float', '100.025': 'float', '100.05': 'float' });
-}
-
-/** Like simrun's activation partitions: tableFromArrays makes the string columns dictionaries. */
-function activations(ids: string[], types: string[]): Table {
-  return withIndex(tableFromArrays({
-    sim_trial_index: ids,
-    synapse_type: types,
-    synapse_ID: Int32Array.from(ids, (_, i) => i),
-    '0': Float64Array.from(ids, (_, i) => (i % 2 ? Number.NaN : i * 1.5)),
-  }), 'sim_trial_index');
-}
-
 describe.skipIf(reason !== undefined)('keys written here, loaded by Python the way ISF loads them', () => {
   it('pandas_to_parquet, dask_to_parquet (string columns), legacy keys and plain values', async () => {
     const db = await DataBase.open(path.join(temp, 'db'));
     await db.set('vt', traces(['a/000000', 'a/000001', 'a/000002'], 0));
     await db.set('parts', [activations(['a/0', 'a/1', 'a/2'], ['VPM_C2', 'L4ss', 'VPM_C2']), activations(['b/0', 'b/1'], ['L5tt', 'L5tt'])], 'dask_to_parquet');
     await db.set('traces', [traces(['a/000000', 'a/000001'], 0), traces(['b/000000', 'b/000001'], 10)], 'dask_to_parquet');
-    await db.set('filelist', ['/raw/a/0_vm.csv', '/raw/b/1_vm.csv'], 'to_msgpack');
-    await db.set('state', { folders: 2, done: true, ratio: 0.25, names: ['x', 'ü'], nested: { n: null } }, 'to_msgpack');
+    // plain values go to ISF's to_msgpack by default
+    await db.set('filelist', ['/raw/a/0_vm.csv', '/raw/b/1_vm.csv']);
+    await db.set('state', { folders: 2, done: true, ratio: 0.25, names: ['x', 'ü'], nested: { n: null } });
+    expect(await db.loaderOf('state')).toBe('to_msgpack');
     expect(await db.get('filelist')).toEqual(['/raw/a/0_vm.csv', '/raw/b/1_vm.csv']);
     const refused = await db.set('typed', { a: new Float64Array([1, 2]) }, 'to_msgpack').then(() => undefined, (e: unknown) => e);
     expect(String(refused)).toContain('typed arrays, bigints and -0 need value_to_msgpack');
@@ -76,6 +62,52 @@ describe.skipIf(reason !== undefined)('keys written here, loaded by Python the w
     expect(out['filelist']).toEqual(['/raw/a/0_vm.csv', '/raw/b/1_vm.csv']);
     expect(out['state']).toEqual({ folders: 2, done: true, ratio: 0.25, names: ['x', 'ü'], nested: { n: null } });
   }, 120_000);
+
+  it('every key of an initSimrun database loads in Python: frames with pandas and dask, plain keys with msgpack', async () => {
+    const raw = path.join(temp, 'raw');
+    await generateCampaign(raw, { trials: 6, trialsPerFolder: 3, timePoints: 50, seed: 5 });
+    const db = await DataBase.open(path.join(temp, 'simdb'));
+    await initSimrun(raw, db, { quiet: true, workers: 1 });
+    const jobs: Record<'frames' | 'dask' | 'msgpack', Array<[string, string]>> = { frames: [], dask: [], msgpack: [] };
+    const byLoader = new Map<string, string[]>();
+    const rows = new Map<string, number>();
+    const folders: string[][] = [];
+    for (const key of await db.keys({ recurse: true })) {
+      const name = key.join('/');
+      const loader = await db.loaderOf(key);
+      byLoader.set(loader, [...(byLoader.get(loader) ?? []), name]);
+      if (loader === 'pandas_to_parquet') {
+        jobs.frames.push([name, await db.folderOf(key)]);
+        rows.set(name, (await db.get(key) as Table).numRows);
+      } else if (loader === 'dask_to_parquet') {
+        jobs.dask.push([name, await db.folderOf(key)]);
+        let n = 0;
+        for await (const part of await db.get(key) as PartitionedFrame) n += part.numRows;
+        rows.set(name, n);
+      } else if (loader === 'to_msgpack') {
+        jobs.msgpack.push([name, await db.folderOf(key)]);
+      } else if (loader === 'just_create_folder') {
+        folders.push(key); // ISF's loader returns the folder's path
+      } else {
+        throw new Error(`initSimrun wrote ${name} with ${loader}, which Python ISF cannot load`);
+      }
+    }
+    expect(byLoader.get('to_msgpack')?.sort()).toEqual(['filelist', 'sim_trial_index', 'simresult_path', 'simrun_init_state']);
+    expect(jobs.dask.map(([name]) => name)).toEqual(expect.arrayContaining(['voltage_traces', 'synapse_activation', 'cell_activation']));
+    expect(jobs.frames.map(([name]) => name)).toEqual(expect.arrayContaining(['metadata', 'spike_times', 'parameterfiles']));
+
+    const r = spawnSync(python.ok ? python.value : 'python3', [path.join(REPO_ROOT, 'test', 'parquet', 'isf_load.py')], { input: JSON.stringify(jobs), encoding: 'utf8', maxBuffer: 1 << 28 });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as Record<string, any>;
+    for (const [name] of jobs.msgpack) expect(out[name], name).toEqual(await db.get(name.split('/')));
+    for (const [name] of [...jobs.frames, ...jobs.dask]) expect(out[name].index.length, name).toBe(rows.get(name));
+    const ids = await db.get('sim_trial_index') as string[];
+    expect(ids).toHaveLength(6);
+    expect(out['voltage_traces'].index).toEqual(ids);
+    expect(out['metadata'].values['sim_trial_index']).toEqual(ids); // a column, as in ISF's metadata
+    expect(out['voltage_traces'].index_name).toBe('sim_trial_index');
+    for (const key of folders) expect(statSync(await db.get(key) as string).isDirectory()).toBe(true);
+  }, 180_000);
 
   it('older ISF keys: no object_meta.json (or the older dask_meta.json name) load with string labels', async () => {
     const db = await DataBase.open(path.join(temp, 'legacy'));

@@ -63,7 +63,7 @@ describe.skipIf(skip !== undefined)(`distributed initSimrun${skip ? ` (${skip})`
       expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
       // Byte for byte, except the state key: it records when it was written.
       const differing = [...want].filter(([file, bytes]) => got.get(file) !== bytes).map(([file]) => file);
-      expect(differing).toEqual(['simrun_init_state/metadata.json', 'simrun_init_state/value.msgpack']);
+      expect(differing).toEqual(['simrun_init_state/metadata.json', 'simrun_init_state/to_pickle_dump']);
       const state = async (db: DataBase) => ({ ...(await db.get('simrun_init_state') as Record<string, unknown>), writtenAt: null });
       expect(await state(distributed)).toEqual(await state(local));
       // The workers did the parsing: they logged nothing, but the queue saw every folder's two requests.

@@ -37,9 +37,9 @@ describe('a value no loader stores', () => {
   it('names the offending field and the loaders tried', async () => {
     const undef = await caught(() => db.set('x', { a: 1, nested: { u: undefined } }));
     expect(isDataBaseError(undef, 'UnknownLoaderError')).toBe(true);
-    expect(undef.message).toBe("no loader for key 'x': no loader stores this value: value.nested.u is undefined (loaders tried: value_to_msgpack); name a dumper, or register a loader whose canDump() accepts it");
+    expect(undef.message).toBe("no loader for key 'x': no loader stores this value: value.nested.u is undefined (loaders tried: to_msgpack, value_to_msgpack); name a dumper, or register a loader whose canDump() accepts it");
     const buffer = await caught(() => db.set('b', Buffer.from('abc')));
-    expect(buffer.message).toContain('value is a Buffer (store its bytes as a plain Uint8Array: new Uint8Array(buffer)) (loaders tried: numpy_to_npy, value_to_msgpack)');
+    expect(buffer.message).toContain('value is a Buffer (store its bytes as a plain Uint8Array: new Uint8Array(buffer)) (loaders tried: numpy_to_npy, to_msgpack, value_to_msgpack)');
     const inList = await caught(() => db.set('f', { list: [1, () => 2] }));
     expect(inList.message).toContain('value.list[1] is a function');
     expect(await db.keys()).toEqual([]);

@@ -10,7 +10,7 @@ import { tableFromArrays, type Table } from 'apache-arrow';
 export type ValueKind = 'npy' | 'msgpack' | 'parquet';
 export interface ValueSpec { kind: ValueKind; id: number; bytes: number }
 
-export const LOADER_OF_KIND: Record<ValueKind, string> = { npy: 'numpy_to_npy', msgpack: 'value_to_msgpack', parquet: 'pandas_to_parquet' };
+export const LOADER_OF_KIND: Record<ValueKind, string> = { npy: 'numpy_to_npy', msgpack: 'to_msgpack', parquet: 'pandas_to_parquet' };
 
 /** A small seeded PRNG (xorshift32); `next()` gives a uint32. */
 export function rng(seed: number): { next(): number; int(n: number): number; pick<T>(items: readonly T[]): T; chance(p: number): boolean } {

@@ -39,7 +39,7 @@ describe('isfdb history / diff / stale', { timeout: 30_000 }, () => {
     expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(['1', 'current']);
     const json = JSON.parse(runCli(['history', db.basedir, 'rate', '--json']).stdout) as Array<{ version: unknown; loader: string; checksum: string }>;
     expect(json.map((v) => v.version)).toEqual([1, 'current']);
-    expect(json[0]!.loader).toBe('value_to_msgpack');
+    expect(json[0]!.loader).toBe('to_msgpack');
     expect(json[0]!.checksum).toMatch(/^sha256:/);
   });
 

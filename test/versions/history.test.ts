@@ -47,7 +47,7 @@ describe('version history', () => {
     expect(isDataBaseError(err, 'VersionNotFoundError')).toBe(true);
     expect(err.message).toBe(`key 'a' in ${db.basedir} has no version 1: versions in its history: 2, 3 (see db.history)`);
     for (const v of history) {
-      expect(v.loader).toBe('value_to_msgpack');
+      expect(v.loader).toBe('to_msgpack');
       expect(v.size).toBeGreaterThan(0);
       expect(v.checksum).toMatch(/^sha256:[0-9a-f]{64}$/);
       expect(v.time).toMatch(/^\d{4}-\d\d-\d\dT/);

@@ -17,6 +17,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'init-simrun', summary: 'build a database from a raw simulation campaign', load: async () => (await import('./init-simrun.js')).command },
   { name: 'gen-simrun', summary: 'write a synthetic raw simulation campaign (seeded)', load: async () => (await import('./gen-simrun.js')).command },
   { name: 'verify', summary: 'recompute checksums and report damaged keys', load: async () => (await import('./verify.js')).command },
+  { name: 'optimize', summary: 'rewrite frame keys (also Python-written ones) into our compressed Parquet encoding', load: async () => (await import('./optimize.js')).command },
   { name: 'fsck', summary: 'find (and --repair) debris of killed writers', load: async () => (await import('./fsck.js')).command },
   { name: 'serve', summary: 'browse a database in a web browser (read-only)', load: async () => (await import('./serve.js')).command },
   { name: 'demo', summary: 'generate a small simulation campaign, build its database, list the keys', load: async () => (await import('./demo.js')).command },
