@@ -35,7 +35,7 @@ import path from 'node:path';
 import { InvalidInputError, NotADataBaseError } from '../errors.js';
 import { checksumBytes, checksumFile, type FileChecksums } from './checksum.js';
 import { pathExists, syncDirectoryShared, syncPaths, SYNC_CONCURRENCY } from './durable.js';
-import { COMPLETE_MARKER, METADATA_NAME, createTempKeyFolder, publishStaged, removeInBackground, retireKeyFolder } from './keyfolder.js';
+import { COMPLETE_MARKER, METADATA_NAME, createTempKeyFolder, publishStaged, removeInBackground, retireKeyFolder, stagingDir } from './keyfolder.js';
 import { moveIntoHistory, pruneHistory, HISTORY_FOLDER } from './versions.js';
 
 /** The staged folder of one key being committed; `write` fills it. */
@@ -205,8 +205,12 @@ async function keepInHistory(commit: KeyCommit, old: string): Promise<number | u
 /** A concurrent delete of the sub-database holding a key removes the folder under the writer: say so, typed. */
 async function explainMissingDatabase(err: unknown, commits: readonly KeyCommit[]): Promise<unknown> {
   if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return err;
+  // Only a removal of the database folder takes our own staged folder away: the folder may already
+  // have been created again by another writer, so its presence now proves nothing.
+  const missing = (err as NodeJS.ErrnoException).path;
   for (const commit of commits) {
-    if (!(await pathExists(commit.dbDir))) {
+    const insideStaging = typeof missing === 'string' && missing.startsWith(`${stagingDir(commit.dbDir)}${path.sep}`);
+    if (insideStaging || !(await pathExists(commit.dbDir))) {
       return new NotADataBaseError(commit.dbDir, `the database folder was removed (its sub-database key was deleted) while key '${commit.name}' was being written`);
     }
   }

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import fsSync from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DataBase, verifyDataBase } from '../../src/index.js';
+import { DataBase, isDataBaseError, verifyDataBase } from '../../src/index.js';
 import { commitKey, commitKeys, type KeyCommit } from '../../src/store/commit.js';
 import { checksumBytes } from '../../src/store/checksum.js';
 import { STAGING_FOLDER, settleBackgroundRemovals } from '../../src/store/keyfolder.js';
@@ -108,6 +108,26 @@ describe('store/commit.ts', () => {
     const lock = { compromised: new Error('lock lost') };
     await expect(commitKey(textKey(db.basedir, 'k', { 'v.txt': 'new' }, { lock }))).rejects.toThrow('lock lost');
     expect(fsSync.readFileSync(path.join(db.basedir, 'k', 'v.txt'), 'utf8')).toBe('old');
+  });
+
+  it('a database folder removed and created again while a key is staged gives NotADataBaseError, not ENOENT', async () => {
+    const sb = await sandbox();
+    const dbDir = path.join(sb.root, 'sub', 'db');
+    fsSync.mkdirSync(dbDir, { recursive: true });
+    const commit: KeyCommit = {
+      dbDir,
+      name: 'k',
+      write: async (staged) => {
+        staged.writeFile('v.txt', 'value');
+        // Another process deletes the sub-database and a third creates it again, mid-write.
+        fsSync.rmSync(path.join(sb.root, 'sub'), { recursive: true });
+        fsSync.mkdirSync(dbDir, { recursive: true });
+        return { loaderJson: json({ Loader: 'x' }), metadata: () => json({}) };
+      },
+    };
+    const err = await caught(() => commitKey(commit));
+    expect(isDataBaseError(err, 'NotADataBaseError'), String(err)).toBe(true);
+    expect(ls(dbDir)).toEqual([]);
   });
 
   it('a durable set of a key with 5,000 files works under a low open-file limit (no EMFILE)', async () => {
