@@ -1,10 +1,11 @@
 /** Shared test helpers: temp folders, a per-test registry, directory listings, child processes. */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fsSync, { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Registry } from '../../src/index.js';
+import { pythonWith, runPython } from '../services.js';
 
 const created: string[] = [];
 
@@ -154,19 +155,14 @@ export function spawnProc(name: string, args: string[], env: Record<string, stri
   };
 }
 
-/** Whether python3 with numpy is usable here (checked once). */
-let numpyAvailable: boolean | undefined;
+/** Whether a Python with numpy is usable here (found once, by test/services.ts). */
 export function hasNumpy(): boolean {
-  if (numpyAvailable === undefined) {
-    const r = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' });
-    numpyAvailable = r.status === 0;
-  }
-  return numpyAvailable;
+  return pythonWith(['numpy']).ok;
 }
 
-/** Run a python3 script (numpy available); throws with stderr on failure. */
+/** Run a Python script with numpy available; throws with stderr on failure. */
 export function python(script: string, args: string[] = []): string {
-  const r = spawnSync('python3', ['-c', script, ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`python3 failed (${String(r.status)}): ${r.stderr}`);
-  return r.stdout;
+  const found = pythonWith(['numpy']);
+  if (!found.ok) throw new Error(found.reason);
+  return runPython(found.value, script, args);
 }

@@ -1,6 +1,6 @@
 /**
  * Folders written by Python ISF (built here from the documented layout) and NumPy files both ways.
- * The NumPy tests run when `python3 -c 'import numpy'` works and are skipped with a message otherwise;
+ * The NumPy tests run when a Python with numpy is found (test/services.ts) and are skipped with a message otherwise;
  * the hand-built .npy files (big-endian, Fortran order, v2.0 header) are checked either way.
  */
 import fsSync, { promises as fs } from 'node:fs';
@@ -17,7 +17,7 @@ beforeEach(async () => { sb = await sandbox(); });
 afterEach(cleanupTemp);
 
 const NUMPY = hasNumpy();
-const NUMPY_SKIP = 'python3 with numpy is not available here (python3 -c "import numpy" failed): NumPy interop tests skipped';
+const NUMPY_SKIP = 'no Python with numpy here ($ISFDB_PYTHON, .venv, python3): NumPy interop tests skipped';
 if (!NUMPY) console.warn(NUMPY_SKIP);
 
 /** A .npy file built by hand (independently of the code under test). */
