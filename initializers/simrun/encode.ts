@@ -8,11 +8,16 @@
  */
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { copyFile, mkdir, readFile, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
 import { InvalidInputError, getLoader, type Loader, type LoaderContext } from '../../src/index.js';
-import { type FolderResult, type FolderTimings, type ParseOptions, parseFolder } from './parse-folder.js';
+import { prepareFrame } from '../../loaders/parquet/frame-io.js';
+import { withPlainStrings } from '../../loaders/parquet/frame.js';
+import { partitionFileName } from '../../loaders/parquet/ondisk.js';
+import { WideDoubleLayout } from '../../loaders/parquet/wide-doubles.js';
+import { pythonJson } from '../../src/ondisk.js';
+import { type FolderResult, type FolderTimings, type ParseOptions, type Strings, type TraceBlock, parseFolder } from './parse-folder.js';
 import type { RunFolder } from './scan.js';
 import { INDEX, activationTable, gridLabels, traceTable } from './tables.js';
 
@@ -80,9 +85,49 @@ export function traceDumpOptions(labels: string[]): Record<string, unknown> {
   return options;
 }
 
-/** One voltage partition, its time labels marked as Python floats. */
-export async function stageTrace(table: Table, dir: string, key: string, labels: string[]): Promise<StagedPartition> {
-  return stageTable(table, dir, key, traceDumpOptions(labels));
+interface TraceLayout { layout: WideDoubleLayout | undefined; objectMeta: string }
+
+const traceLayouts = new WeakMap<string[], Promise<TraceLayout>>();
+
+/**
+ * What every voltage partition on one time grid shares: the schema as written, its pandas
+ * metadata and object_meta.json, and the lean writer's precomputed footer pieces. Built once per
+ * grid from the first partition through the loader's own frame preparation.
+ */
+function traceLayoutOf(table: Table, key: string, labels: string[]): Promise<TraceLayout> {
+  let layout = traceLayouts.get(labels);
+  if (!layout) {
+    const { frame, objectMeta } = prepareFrame(withPlainStrings(table), traceDumpOptions(labels), { key, loader: 'dask_to_parquet' });
+    const dataNames = frame.schema.fields.map((f) => f.name).filter((n) => n !== INDEX);
+    const sameOrder = dataNames.length === labels.length && dataNames.every((n, i) => n === labels[i]);
+    layout = (sameOrder ? WideDoubleLayout.of(frame.schema, INDEX) : Promise.resolve(undefined))
+      .then((l) => ({ layout: l, objectMeta: pythonJson(objectMeta) }));
+    traceLayouts.set(labels, layout);
+  }
+  return layout;
+}
+
+/**
+ * One voltage partition (index + one float64 column per time point), its time labels marked as
+ * Python floats. Written by the Parquet writer's lean path for wide float64 frames straight from
+ * the parsed values; the general writer takes shapes that path does not (see wide-doubles.ts).
+ */
+export async function stageTrace(index: Strings, block: TraceBlock, dir: string, key: string, labels: string[]): Promise<StagedPartition> {
+  const rows = block.nCols;
+  const cached = traceLayouts.get(labels);
+  const { layout, objectMeta } = await (cached ?? traceLayoutOf(traceTable(index, block, labels), key, labels));
+  if (!layout || !layout.fits(rows)) return stageTable(traceTable(index, block, labels), dir, key, traceDumpOptions(labels));
+  await mkdir(dir, { recursive: true });
+  const sum = fileChecksum();
+  const file = path.join(dir, partitionFileName(1, 0));
+  await layout.write(file, { rows, index, values: block.values }, sum.update);
+  const objectMetaFile = path.join(dir, OBJECT_META);
+  await writeFile(objectMetaFile, objectMeta);
+  const staged: StagedPartition = { file, objectMeta: objectMetaFile, rows, checksum: sum.digest() };
+  const dec = new TextDecoder();
+  staged.first = dec.decode(index.data.subarray(index.offsets[0], index.offsets[1]));
+  staged.last = dec.decode(index.data.subarray(index.offsets[rows - 1], index.offsets[rows]));
+  return staged;
 }
 
 /** Write one table as a one-partition dask_to_parquet dataset in `dir`; return it as staged. */
@@ -115,7 +160,7 @@ export async function encodeFolder(r: FolderResult, spec: EncodeSpec, timings?: 
     const dir = path.join(spec.dir, key.replace(/\//g, '__'));
     if (key === 'voltage_traces' && r.vm) {
       const labels = gridLabels(r.vm.time);
-      staged[key] = await stageTrace(timed(() => traceTable(r.index, r.vm!, labels)), dir, key, labels);
+      staged[key] = await stageTrace(r.index, r.vm, dir, key, labels);
     } else if (key === 'synapse_activation' && r.syn) {
       staged[key] = await stageTable(timed(() => activationTable(r.syn!, 'synapses')), dir, key, { index: INDEX });
     } else if (key === 'cell_activation' && r.cells) {
@@ -125,7 +170,7 @@ export async function encodeFolder(r: FolderResult, spec: EncodeSpec, timings?: 
       const d = r.dend.find((x) => x.label === label);
       if (d) {
         const labels = gridLabels(d.block.time);
-        staged[key] = await stageTrace(timed(() => traceTable(r.index, d.block, labels)), dir, key, labels);
+        staged[key] = await stageTrace(r.index, d.block, dir, key, labels);
       }
     }
   }

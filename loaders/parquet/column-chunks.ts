@@ -322,6 +322,13 @@ function stringAt(data: Data): (i: number) => [bytes: Uint8Array, from: number, 
 
 function visitStrings(pieces: Piece[], visit: (bytes: Uint8Array, from: number, to: number) => boolean): void {
   for (const { data, offset, length } of pieces) {
+    if (data.type.typeId !== Type.Dictionary && data.nullCount === 0 && data.valueOffsets instanceof Int32Array) {
+      // plain strings without nulls: straight from the offsets (no tuple per value)
+      const offsets = data.valueOffsets;
+      const bytes = data.values as Uint8Array;
+      for (let i = offset; i < offset + length; i++) if (!visit(bytes, offsets[i] as number, offsets[i + 1] as number)) return;
+      continue;
+    }
     const at = stringAt(data);
     for (let i = offset; i < offset + length; i++) {
       if (!isValid(data, i)) continue;

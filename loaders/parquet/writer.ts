@@ -46,9 +46,9 @@ const MAGIC = new TextEncoder().encode('PAR1');
 const FLUSH_BYTES = 32 << 20;
 const FLUSH_PARTS = 512;
 /** A chunk is compressed only when its first page shrinks to this fraction or less. */
-const WORTH_COMPRESSING = 7 / 8;
+export const WORTH_COMPRESSING = 7 / 8;
 /** Chunks smaller than this are not compressed: a compressor's framing eats what it could save. */
-const MIN_COMPRESSED_CHUNK = 256;
+export const MIN_COMPRESSED_CHUNK = 256;
 /** Files with more columns than this record min/max only for `alwaysMinMax` columns. */
 export const WIDE_COLUMNS = 1000;
 export const CREATED_BY = 'isf-data-base version 0.1.0';

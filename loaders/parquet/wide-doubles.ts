@@ -1,0 +1,315 @@
+/**
+ * The lean path of the Parquet writer for wide float64 frames (voltage traces: a few trials x
+ * ~10,000 time-point columns per partition). The general writer (writer.ts) pays per column for
+ * an Arrow vector, a chunk plan, page objects, a footer object and its Thrift closures; for a
+ * 10 x 9,802 partition that is ~10x the cost of its 0.8 MB of values. Here everything that is
+ * the same for every file of one schema (schema elements, column paths, key-value metadata,
+ * column orders) is encoded once per layout, and each file is one pass over the values into one
+ * output buffer: page header, values (or one compression call per chunk), footer.
+ *
+ * The bytes are exactly those writer.ts writes for the same table and options (tested in
+ * test/parquet/wide-doubles.test.ts), so every reader of ours, pyarrow and DuckDB read them alike.
+ * Only the shape writer.ts writes as one row group of one page per column is taken: all columns
+ * REQUIRED float64 except one REQUIRED utf8 index column, no dictionary.
+ */
+import { promises as fs } from 'node:fs';
+import { type Schema, Type } from 'apache-arrow';
+import { Codec, Encoding, PageType, PhysicalType, Repetition, encodeFileMeta, encodePageHeader, type SchemaElement } from './format.js';
+import { needsArrowSchema, parquetElementOf } from './arrow-types.js';
+import { codecOf, compressorFor, DEFAULT_COMPRESSION, type CompressFn, type Compression } from './compression.js';
+import { rowGroupRowsOf } from './column-chunks.js';
+import { fixedMinMax, stringMinMax } from './statistics.js';
+import { CREATED_BY, MIN_COMPRESSED_CHUNK, WIDE_COLUMNS, WORTH_COMPRESSING } from './writer.js';
+
+/** A frame in the shape of this path: one utf8 index column and float64 data columns. */
+export interface WideDoubleFrame {
+  rows: number;
+  /** the index column's UTF-8 bytes and offsets (Arrow's layout), no nulls */
+  index: { data: Uint8Array; offsets: Int32Array };
+  /** the data columns end to end: column j is values[j * rows, (j + 1) * rows) */
+  values: Float64Array;
+}
+
+const utf8 = new TextEncoder();
+const MAGIC = utf8.encode('PAR1');
+/** num_rows 0 and an empty list of row groups, as the compact protocol writes them. */
+const EMPTY_ROW_GROUPS = [0x16, 0x00, 0x19, 0x0c];
+/** Strings rows per page in writer.ts (column-chunks.ts rowsPerPageOf). */
+const STRING_PAGE_ROWS = 64 * 1024;
+
+/** What every file of one schema shares, encoded once. */
+export class WideDoubleLayout {
+  private constructor(
+    readonly schema: Schema,
+    /** schema position of the index column */
+    private readonly indexAt: number,
+    /** per schema position: the column's path as Thrift (list header + binary) */
+    private readonly paths: Uint8Array[],
+    /** footer fields 1 (version) and 2 (schema) */
+    private readonly head: Uint8Array,
+    /** footer fields 5.. and the stop byte, with and without column orders */
+    private readonly tail: { ordered: Uint8Array; unordered: Uint8Array },
+    private readonly wide: boolean,
+    private readonly compress: CompressFn | undefined,
+    private readonly codec: number,
+    readonly maxRows: number,
+  ) {}
+
+  /**
+   * The layout of `schema` (as written: fields in file order, pandas metadata attached), or
+   * undefined when the schema is not of this path's shape (the caller uses writer.ts).
+   */
+  static async of(schema: Schema, indexName: string, compression: Compression = DEFAULT_COMPRESSION): Promise<WideDoubleLayout | undefined> {
+    const fields = schema.fields;
+    const indexAt = fields.findIndex((f) => f.name === indexName);
+    if (indexAt === -1 || fields[indexAt]!.type.typeId !== Type.Utf8 || needsArrowSchema(schema)) return undefined;
+    for (let i = 0; i < fields.length; i++) {
+      const type = fields[i]!.type as { typeId: Type; precision?: number };
+      if (i !== indexAt && !(type.typeId === Type.Float && type.precision === 2)) return undefined;
+    }
+    const elements: SchemaElement[] = fields.map((f) => ({ ...parquetElementOf(f), repetition: Repetition.required }));
+    const schemaList: SchemaElement[] = [{ name: 'schema', numChildren: elements.length }, ...elements];
+    // The constant parts of the footer come from format.ts' own encoder: a footer without row
+    // groups ends with num_rows 0 (16 00), an empty row group list (19 0c), then fields 5...
+    const bare = encodeFileMeta({ version: 2, schema: schemaList, numRows: 0, rowGroups: [], keyValue: new Map() });
+    const head = bare.slice(0, bare.length - 7);
+    const tailOf = (typeDefinedOrder: boolean): Uint8Array | undefined => {
+      const full = encodeFileMeta({ version: 2, schema: schemaList, numRows: 0, rowGroups: [], keyValue: new Map(schema.metadata), createdBy: CREATED_BY, typeDefinedOrder });
+      const between = full.subarray(head.length, head.length + 4);
+      return startsWith(full, head) && equalBytes(between, EMPTY_ROW_GROUPS) ? full.slice(head.length + 4) : undefined;
+    };
+    const ordered = tailOf(true);
+    const unordered = tailOf(false);
+    if (!equalBytes(bare.subarray(head.length), Uint8Array.of(...EMPTY_ROW_GROUPS, 0x19, 0x0c, 0)) || !ordered || !unordered) return undefined;
+    const paths = fields.map((f) => {
+      const name = utf8.encode(f.name);
+      const out = new Output(6 + name.length);
+      out.byte(0x18); // a list of one binary
+      out.varint(name.length);
+      out.bytes(name);
+      return out.result();
+    });
+    const compress = await compressorFor(compression);
+    return new WideDoubleLayout(
+      schema, indexAt, paths, head, { ordered, unordered },
+      fields.length > WIDE_COLUMNS, compress, codecOf(compression),
+      Math.min(rowGroupRowsOf(schema), STRING_PAGE_ROWS),
+    );
+  }
+
+  /** Whether writer.ts would write `rows` rows as one row group of one page per column. */
+  fits(rows: number): boolean {
+    return rows > 0 && rows <= this.maxRows;
+  }
+
+  /** The whole file, in one buffer. */
+  encode(frame: WideDoubleFrame): Uint8Array {
+    const { rows, values } = frame;
+    const columns = this.schema.fields.length;
+    if (!this.fits(rows)) throw new RangeError(`internal: ${rows} rows do not fit one row group of this layout`);
+    if (values.length !== (columns - 1) * rows) throw new RangeError(`internal: ${values.length} values for ${columns - 1} columns of ${rows} rows`);
+    const indexBody = plainStrings(frame.index, rows);
+    const out = new Output(4 + columns * (32 + 8 * rows) + indexBody.length + this.head.length + this.tail.ordered.length + columns * 64);
+    out.bytes(MAGIC);
+    const chunks: Chunk[] = new Array<Chunk>(columns);
+    const valueBytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    let totalByteSize = 0;
+    let ordered = false;
+    let j = 0;
+    for (let c = 0; c < columns; c++) {
+      let body: Uint8Array;
+      let minMax: { min: Uint8Array; max: Uint8Array } | undefined;
+      if (c === this.indexAt) {
+        body = indexBody;
+        minMax = stringMinMax(indexBody, rows);
+      } else {
+        body = valueBytes.subarray(j * rows * 8, (j + 1) * rows * 8);
+        j++;
+        if (!this.wide) minMax = fixedMinMax(body, PhysicalType.double, false);
+      }
+      const chunk = this.writeChunk(out, body, rows);
+      chunk.minMax = minMax;
+      if (minMax) ordered = true;
+      totalByteSize += chunk.uncompressed;
+      chunks[c] = chunk;
+    }
+    const footerStart = out.length;
+    out.bytes(this.head);
+    out.i64Field(1, rows); // field 3: num_rows
+    out.byte(0x19); // field 4: row_groups, a list
+    out.byte(0x1c); // of one struct
+    out.byte(0x19); // row group field 1: columns, a list of structs
+    out.listSize(columns, 0x0c);
+    for (let c = 0; c < columns; c++) this.writeColumnMeta(out, chunks[c]!, c, rows);
+    out.i64Field(1, totalByteSize); // field 2
+    out.i64Field(1, rows); // field 3
+    out.byte(0);
+    out.bytes(ordered ? this.tail.ordered : this.tail.unordered);
+    const footerLength = out.length - footerStart;
+    out.ensure(8);
+    out.u32(footerLength);
+    out.bytes(MAGIC);
+    return out.result();
+  }
+
+  /** One chunk of one data page: compressed when writer.ts would (its first page shrinks by an eighth). */
+  private writeChunk(out: Output, body: Uint8Array, rows: number): Chunk {
+    let stored = body;
+    let codec: number = Codec.uncompressed;
+    if (this.compress && body.length >= MIN_COMPRESSED_CHUNK) {
+      const compressed = this.compress(body);
+      if (compressed.length <= body.length * WORTH_COMPRESSING) {
+        stored = compressed;
+        codec = this.codec;
+      }
+    }
+    const offset = out.length;
+    const header = pageHeader(body.length, stored.length, rows);
+    out.ensure(header.length + stored.length);
+    out.bytes(header);
+    out.bytes(stored);
+    return { offset, codec, uncompressed: header.length + body.length, compressed: header.length + stored.length, minMax: undefined };
+  }
+
+  /** A ColumnChunk struct, as format.ts encodeFileMeta writes it. */
+  private writeColumnMeta(out: Output, chunk: Chunk, c: number, rows: number): void {
+    const path = this.paths[c]!;
+    out.ensure(64 + path.length + (chunk.minMax ? chunk.minMax.min.length + chunk.minMax.max.length : 0));
+    out.i64Field(2, chunk.offset); // field 2: file_offset
+    out.byte(0x1c); // field 3: meta_data
+    out.byte(0x15); out.varint(2 * (c === this.indexAt ? PhysicalType.byteArray : PhysicalType.double));
+    out.byte(0x19); out.byte(0x15); out.byte(2 * Encoding.plain); // encodings: [PLAIN]
+    out.byte(0x19); out.bytes(path);
+    out.byte(0x15); out.varint(2 * chunk.codec);
+    out.i64Field(1, rows); // field 5: num_values
+    out.i64Field(1, chunk.uncompressed); // 6
+    out.i64Field(1, chunk.compressed); // 7
+    out.i64Field(2, chunk.offset); // 9: data_page_offset
+    if (chunk.minMax) {
+      out.byte(0x3c); // field 12: statistics
+      out.byte(0x36); out.byte(0); // null_count 0
+      out.byte(0x28); out.varint(chunk.minMax.max.length); out.bytes(chunk.minMax.max);
+      out.byte(0x18); out.varint(chunk.minMax.min.length); out.bytes(chunk.minMax.min);
+      out.byte(0);
+    }
+    out.byte(0);
+    out.byte(0);
+  }
+
+  /** Encode and write one file; `onBytes` sees its bytes (one call) before they are written. */
+  async write(file: string, frame: WideDoubleFrame, onBytes?: (bytes: Uint8Array) => void): Promise<number> {
+    const bytes = this.encode(frame);
+    onBytes?.(bytes);
+    await fs.writeFile(file, bytes);
+    return bytes.length;
+  }
+}
+
+function equalBytes(a: Uint8Array, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function startsWith(a: Uint8Array, prefix: Uint8Array): boolean {
+  return a.length >= prefix.length && equalBytes(a.subarray(0, prefix.length), prefix);
+}
+
+interface Chunk { offset: number; codec: number; uncompressed: number; compressed: number; minMax: { min: Uint8Array; max: Uint8Array } | undefined }
+
+const headers = new Map<string, Uint8Array>();
+
+/** A v1 data page header (PLAIN, RLE levels); the few distinct ones of a layout are cached. */
+function pageHeader(uncompressed: number, compressed: number, rows: number): Uint8Array {
+  const key = `${uncompressed},${compressed},${rows}`;
+  let header = headers.get(key);
+  if (!header) {
+    header = encodePageHeader({
+      type: PageType.data, uncompressedSize: uncompressed, compressedSize: compressed,
+      dataPage: { numValues: rows, encoding: Encoding.plain, defEncoding: Encoding.rle, repEncoding: Encoding.rle },
+    });
+    if (headers.size > 4096) headers.clear();
+    headers.set(key, header);
+  }
+  return header;
+}
+
+/** PLAIN BYTE_ARRAY values: a 4-byte length before each string's bytes. */
+function plainStrings(index: { data: Uint8Array; offsets: Int32Array }, rows: number): Uint8Array {
+  const { data, offsets } = index;
+  const start = offsets[0]!;
+  const out = new Uint8Array(4 * rows + offsets[rows]! - start);
+  const view = new DataView(out.buffer);
+  let pos = 0;
+  for (let i = 0; i < rows; i++) {
+    const from = offsets[i]!;
+    const to = offsets[i + 1]!;
+    view.setUint32(pos, to - from, true);
+    out.set(data.subarray(from, to), pos + 4);
+    pos += 4 + to - from;
+  }
+  return out;
+}
+
+/** A growable byte buffer with the few compact-protocol pieces the footer needs. */
+class Output {
+  private buffer: Uint8Array;
+  length = 0;
+
+  constructor(capacity: number) {
+    this.buffer = new Uint8Array(capacity);
+  }
+
+  ensure(extra: number): void {
+    if (this.length + extra <= this.buffer.length) return;
+    const grown = new Uint8Array(Math.max(this.buffer.length * 2, this.length + extra));
+    grown.set(this.buffer.subarray(0, this.length));
+    this.buffer = grown;
+  }
+
+  byte(value: number): void {
+    this.ensure(1);
+    this.buffer[this.length++] = value;
+  }
+
+  bytes(value: Uint8Array): void {
+    this.ensure(value.length);
+    if (value.length < 32) for (let i = 0; i < value.length; i++) this.buffer[this.length + i] = value[i]!;
+    else this.buffer.set(value, this.length);
+    this.length += value.length;
+  }
+
+  u32(value: number): void {
+    this.ensure(4);
+    new DataView(this.buffer.buffer, this.buffer.byteOffset).setUint32(this.length, value, true);
+    this.length += 4;
+  }
+
+  /** Unsigned varint (values here are non-negative and below 2^52). */
+  varint(value: number): void {
+    let v = value;
+    while (v >= 0x80) {
+      this.byte((v % 0x80) | 0x80);
+      v = Math.floor(v / 0x80);
+    }
+    this.byte(v);
+  }
+
+  /** An i64 field `delta` ids after the previous one, holding a non-negative value. */
+  i64Field(delta: number, value: number): void {
+    this.byte((delta << 4) | 6);
+    this.varint(2 * value);
+  }
+
+  listSize(size: number, elementType: number): void {
+    if (size < 15) this.byte((size << 4) | elementType);
+    else {
+      this.byte(0xf0 | elementType);
+      this.varint(size);
+    }
+  }
+
+  result(): Uint8Array {
+    return this.buffer.subarray(0, this.length);
+  }
+}
