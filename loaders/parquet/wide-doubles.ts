@@ -73,14 +73,20 @@ export class WideDoubleLayout {
     // groups ends with num_rows 0 (16 00), an empty row group list (19 0c), then fields 5...
     const bare = encodeFileMeta({ version: 2, schema: schemaList, numRows: 0, rowGroups: [], keyValue: new Map() });
     const head = bare.slice(0, bare.length - 7);
-    const tailOf = (typeDefinedOrder: boolean): Uint8Array | undefined => {
-      const full = encodeFileMeta({ version: 2, schema: schemaList, numRows: 0, rowGroups: [], keyValue: new Map(schema.metadata), createdBy: CREATED_BY, typeDefinedOrder });
-      const between = full.subarray(head.length, head.length + 4);
-      return startsWith(full, head) && equalBytes(between, EMPTY_ROW_GROUPS) ? full.slice(head.length + 4) : undefined;
-    };
-    const ordered = tailOf(true);
-    const unordered = tailOf(false);
-    if (!equalBytes(bare.subarray(head.length), Uint8Array.of(...EMPTY_ROW_GROUPS, 0x19, 0x0c, 0)) || !ordered || !unordered) return undefined;
+    // fields 5 (key-value metadata), 6 (created_by), stop: from the encoder, on the root alone
+    const root: SchemaElement[] = [{ name: 'schema', numChildren: 0 }];
+    const small = encodeFileMeta({ version: 2, schema: root, numRows: 0, rowGroups: [], keyValue: new Map(schema.metadata), createdBy: CREATED_BY });
+    const smallHead = encodeFileMeta({ version: 2, schema: root, numRows: 0, rowGroups: [], keyValue: new Map() }).length - 7;
+    if (!equalBytes(bare.subarray(head.length), [...EMPTY_ROW_GROUPS, 0x19, 0x0c, 0]) || !equalBytes(small.subarray(smallHead, smallHead + 4), EMPTY_ROW_GROUPS)) return undefined;
+    const unordered = small.slice(smallHead + 4);
+    // field 7, column_orders: one TYPE_ORDER union (1c 00 00) per leaf column, then the stop byte
+    const orders = new Output(8 + 3 * elements.length);
+    orders.bytes(unordered.subarray(0, unordered.length - 1));
+    orders.byte(0x19);
+    orders.listSize(elements.length, 0x0c);
+    for (let i = 0; i < elements.length; i++) { orders.byte(0x1c); orders.byte(0); orders.byte(0); }
+    orders.byte(0);
+    const ordered = orders.result();
     const paths = fields.map((f) => {
       const name = utf8.encode(f.name);
       const out = new Output(6 + name.length);
@@ -209,10 +215,6 @@ function equalBytes(a: Uint8Array, b: ArrayLike<number>): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-function startsWith(a: Uint8Array, prefix: Uint8Array): boolean {
-  return a.length >= prefix.length && equalBytes(a.subarray(0, prefix.length), prefix);
 }
 
 interface Chunk { offset: number; codec: number; uncompressed: number; compressed: number; minMax: { min: Uint8Array; max: Uint8Array } | undefined }
