@@ -8,27 +8,22 @@
  */
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { copyFile, mkdir, readFile, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
 import { InvalidInputError, getLoader, type Loader, type LoaderContext } from '../../src/index.js';
-import { prepareFrame } from '../../loaders/parquet/frame-io.js';
-import { withPlainStrings } from '../../loaders/parquet/frame.js';
-import { partitionFileName } from '../../loaders/parquet/ondisk.js';
-import { WideDoubleLayout } from '../../loaders/parquet/wide-doubles.js';
-import { pythonJson } from '../../src/ondisk.js';
+import { WideDoublePartitions, daskLayoutFiles, partitionFileName } from '../../src/frames.js';
 import { type FolderResult, type FolderTimings, type ParseOptions, type Strings, type TraceBlock, parseFolder } from './parse-folder.js';
 import type { RunFolder } from './scan.js';
 import { INDEX, activationTable, gridLabels, traceTable } from './tables.js';
 
 export const OBJECT_META = 'object_meta.json';
-export const DIVISIONS = 'divisions.json';
 
 /** One partition already written as Parquet, waiting to be moved into its key. */
 export interface StagedPartition {
   /** the .parquet file */
   file: string;
-  /** its object_meta.json (what the key's object_meta.json is when this is partition 0) */
+  /** the text of its object_meta.json (what the key's object_meta.json is when this is partition 0) */
   objectMeta: string;
   rows: number;
   /** first and last index value (trial ids), undefined when the partition is empty */
@@ -85,50 +80,35 @@ export function traceDumpOptions(labels: string[]): Record<string, unknown> {
   return options;
 }
 
-interface TraceLayout { layout: WideDoubleLayout | undefined; objectMeta: string }
-
-const traceLayouts = new WeakMap<string[], Promise<TraceLayout>>();
-
-/**
- * What every voltage partition on one time grid shares: the schema as written, its pandas
- * metadata and object_meta.json, and the lean writer's precomputed footer pieces. Built once per
- * grid from the first partition through the loader's own frame preparation.
- */
-function traceLayoutOf(table: Table, key: string, labels: string[]): Promise<TraceLayout> {
-  let layout = traceLayouts.get(labels);
-  if (!layout) {
-    const { frame, objectMeta } = prepareFrame(withPlainStrings(table), traceDumpOptions(labels), { key, loader: 'dask_to_parquet' });
-    const dataNames = frame.schema.fields.map((f) => f.name).filter((n) => n !== INDEX);
-    const sameOrder = dataNames.length === labels.length && dataNames.every((n, i) => n === labels[i]);
-    layout = (sameOrder ? WideDoubleLayout.of(frame.schema, INDEX) : Promise.resolve(undefined))
-      .then((l) => ({ layout: l, objectMeta: pythonJson(objectMeta) }));
-    traceLayouts.set(labels, layout);
-  }
-  return layout;
-}
+const traceWriters = new WeakMap<string[], Promise<WideDoublePartitions>>();
 
 /**
  * One voltage partition (index + one float64 column per time point), its time labels marked as
- * Python floats. Written by the Parquet writer's lean path for wide float64 frames straight from
- * the parsed values; the general writer takes shapes that path does not (see wide-doubles.ts).
+ * Python floats, written straight from the parsed values by the Parquet writer's lean path for
+ * wide float64 frames. What all partitions of a time grid share (pandas metadata,
+ * object_meta.json, the footer's constant parts) is built once per grid, on its first partition.
  */
 export async function stageTrace(index: Strings, block: TraceBlock, dir: string, key: string, labels: string[]): Promise<StagedPartition> {
   const rows = block.nCols;
-  const cached = traceLayouts.get(labels);
-  const { layout, objectMeta } = await (cached ?? traceLayoutOf(traceTable(index, block, labels), key, labels));
-  if (!layout || !layout.fits(rows)) return stageTable(traceTable(index, block, labels), dir, key, traceDumpOptions(labels));
+  let writer = traceWriters.get(labels);
+  if (!writer) {
+    writer = WideDoublePartitions.of(traceTable(index, block, labels), { ...traceDumpOptions(labels), index: INDEX }, key);
+    traceWriters.set(labels, writer);
+  }
+  const partitions = await writer;
   await mkdir(dir, { recursive: true });
   const sum = fileChecksum();
   const file = path.join(dir, partitionFileName(1, 0));
-  await layout.write(file, { rows, index, values: block.values }, sum.update);
-  const objectMetaFile = path.join(dir, OBJECT_META);
-  await writeFile(objectMetaFile, objectMeta);
-  const staged: StagedPartition = { file, objectMeta: objectMetaFile, rows, checksum: sum.digest() };
-  const dec = new TextDecoder();
-  staged.first = dec.decode(index.data.subarray(index.offsets[0], index.offsets[1]));
-  staged.last = dec.decode(index.data.subarray(index.offsets[rows - 1], index.offsets[rows]));
+  await partitions.write(file, { rows, index, values: block.values }, () => traceTable(index, block, labels), sum.update);
+  const staged: StagedPartition = { file, objectMeta: partitions.objectMeta, rows, checksum: sum.digest() };
+  if (rows > 0) {
+    staged.first = utf8.decode(index.data.subarray(index.offsets[0], index.offsets[1]));
+    staged.last = utf8.decode(index.data.subarray(index.offsets[rows - 1], index.offsets[rows]));
+  }
   return staged;
 }
+
+const utf8 = new TextDecoder();
 
 /** Write one table as a one-partition dask_to_parquet dataset in `dir`; return it as staged. */
 export async function stageTable(table: Table, dir: string, key: string, options: Record<string, unknown>): Promise<StagedPartition> {
@@ -139,7 +119,8 @@ export async function stageTable(table: Table, dir: string, key: string, options
   const files = (await readdir(dir)).filter((f) => f.endsWith('.parquet'));
   if (files.length !== 1) throw new Error(`internal: staging ${key} wrote ${files.length} parquet files in ${dir}`);
   const index = table.getChild(INDEX);
-  const staged: StagedPartition = { file: path.join(dir, files[0]!), objectMeta: path.join(dir, OBJECT_META), rows: table.numRows, checksum: sum.digest() };
+  const objectMeta = await readFile(path.join(dir, OBJECT_META), 'utf8');
+  const staged: StagedPartition = { file: path.join(dir, files[0]!), objectMeta, rows: table.numRows, checksum: sum.digest() };
   if (index && table.numRows > 0) {
     staged.first = String(index.get(0));
     staged.last = String(index.get(table.numRows - 1));
@@ -201,10 +182,6 @@ function writeKeyFile(ctx: LoaderContext, file: string, text: string): void {
   else writeFileSync(file, text);
 }
 
-function divisionsJson(values: (string | null)[]): string {
-  return `[${values.map((v) => JSON.stringify(v)).join(', ')}]`;
-}
-
 /**
  * A `dask_to_parquet` dumper whose value is an (async) iterable of staged partitions: it moves
  * them into the key folder as `pandas_to_parquet.<N>.<i>.parquet`, takes object_meta.json from
@@ -225,11 +202,8 @@ export async function stagedDaskLoader(): Promise<Loader<AsyncIterable<StagedPar
       let meta: string | undefined;
       for await (const p of parts) {
         const i = partial.length;
-        const text = await readFile(p.objectMeta, 'utf8');
-        if (meta === undefined) {
-          meta = text;
-          writeKeyFile(ctx, path.join(dir, OBJECT_META), text);
-        } else if (text !== meta) {
+        if (meta === undefined) meta = p.objectMeta;
+        else if (p.objectMeta !== meta) {
           throw new InvalidInputError(`partition ${i} of key '${ctx.key}'`, 'its columns or dtypes differ from partition 0');
         }
         const target = path.join(dir, `pandas_to_parquet.partial.${i}.parquet`);
@@ -241,13 +215,13 @@ export async function stagedDaskLoader(): Promise<Loader<AsyncIterable<StagedPar
         last = p.last ?? null;
       }
       const n = partial.length;
-      if (n === 0) throw new InvalidInputError(`value for key '${ctx.key}'`, 'a partitioned frame needs at least one partition');
-      await Promise.all(partial.map((f, i) => rename(f, path.join(dir, `pandas_to_parquet.${n}.${i}.parquet`))));
+      if (n === 0 || meta === undefined) throw new InvalidInputError(`value for key '${ctx.key}'`, 'a partitioned frame needs at least one partition');
+      await Promise.all(partial.map((f, i) => rename(f, path.join(dir, partitionFileName(n, i)))));
       // checksums from the workers, computed while they wrote: the commit does not read these files back
-      checksums.forEach((sum, i) => { if (sum !== undefined) ctx.recordChecksum?.(path.join(dir, `pandas_to_parquet.${n}.${i}.parquet`), sum); });
+      checksums.forEach((sum, i) => { if (sum !== undefined) ctx.recordChecksum?.(path.join(dir, partitionFileName(n, i)), sum); });
       const values = [...firsts, last];
       const sorted = known && values.every((v, i) => i === 0 || (values[i - 1]! <= v!));
-      writeKeyFile(ctx, path.join(dir, DIVISIONS), divisionsJson(sorted ? values : values.map(() => null)));
+      for (const [name, text] of daskLayoutFiles(meta, sorted ? values : undefined, n, false)) writeKeyFile(ctx, path.join(dir, name), text);
     },
     load: real.load.bind(real) as Loader<AsyncIterable<StagedPartition>>['load'],
   };

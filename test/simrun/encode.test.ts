@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stageTrace } from '../../initializers/simrun/encode.js';
@@ -16,7 +15,7 @@ describe('staged encoding', () => {
       const index = { data: ids, offsets: Int32Array.from([0, 8, 16]) };
       const labels = timeLabels(time);
       const staged = await stageTrace(index, { time, values, nCols: 2, file: "x" }, path.join(dir, "a"), "k", labels);
-      const meta = JSON.parse(await readFile(staged.objectMeta, 'utf8')) as { columns: string[]; column_name_dtypes: string[] };
+      const meta = JSON.parse(staged.objectMeta) as { columns: string[]; column_name_dtypes: string[] };
       expect(meta.columns).toEqual(labels);
       expect(new Set(meta.column_name_dtypes)).toEqual(new Set(['float64']));
       expect([staged.first, staged.last, staged.rows]).toEqual(['a/000001', 'a/000002', 2]);
