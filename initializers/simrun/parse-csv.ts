@@ -179,7 +179,9 @@ class ByteList {
       bigger.set(this.data.subarray(0, this.used));
       this.data = bigger;
     }
-    this.data.set(src.subarray(a, b), this.used);
+    // short fields (types, labels): a byte loop beats creating a subarray per row
+    const data = this.data;
+    for (let i = a, j = this.used; i < b; i++, j++) data[j] = src[i]!;
     this.used = need;
     this.n++;
     this.offsets[this.n] = need;
@@ -222,8 +224,10 @@ export function parseActivationCsv(buf: Uint8Array, file: string, kind: 'synapse
     // fixed fields
     let q = p;
     for (let f = 0; f < nFixed; f++) {
-      let t = buf.indexOf(9, q);
-      if (t === -1 || t > e) {
+      // the next tab, by a byte loop (fields are short: cheaper than a native indexOf call)
+      let t = q;
+      while (t < e && buf[t] !== 9) t++;
+      if (t === e) {
         if (f === nFixed - 1 && !syn) t = e; // cells: times may be missing entirely
         else fail(file, `ragged row: ${f + 1} tab-separated fields where ${nFixed + 1} are expected`, line);
       }
@@ -246,7 +250,8 @@ export function parseActivationCsv(buf: Uint8Array, file: string, kind: 'synapse
     // times: t1,t2,..., up to end of line
     let count = 0;
     if (q <= e) {
-      if (buf.indexOf(9, q) !== -1 && buf.indexOf(9, q) < e) fail(file, `ragged row: more than ${nFixed + 1} tab-separated fields`, line);
+      const tab = buf.indexOf(9, q);
+      if (tab !== -1 && tab < e) fail(file, `ragged row: more than ${nFixed + 1} tab-separated fields`, line);
       while (q < e) {
         const c = buf[q]!;
         if (c === 44 || c === 32) { q++; continue; }
