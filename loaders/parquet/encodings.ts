@@ -224,6 +224,8 @@ export function dictionaryOfStrings(
   return builder.result();
 }
 
+const RECENT_MASK = 63;
+
 /**
  * The dictionary being built. A value equal to the one before it (an index column repeated over
  * thousands of rows) is matched without hashing.
@@ -241,6 +243,7 @@ export class StringDictionary {
   private failed = false;
   private readonly maxEntries: number;
   private previous = -1;
+  private readonly recent = new Int32Array(RECENT_MASK + 1).fill(-1);
 
   constructor(total: number, private readonly force: boolean, private readonly limits: DictionaryLimits) {
     this.maxEntries = force ? Number.MAX_SAFE_INTEGER : Math.max(1, Math.floor(total / 2));
@@ -249,12 +252,26 @@ export class StringDictionary {
     this.indices = new Int32Array(total);
   }
 
+  /** Adds the strings i in [start, end) of Arrow-style `offsets` into `bytes`; false when the dictionary stopped paying. */
+  addRange(bytes: Uint8Array, offsets: Int32Array, start: number, end: number): boolean {
+    for (let i = start; i < end; i++) if (!this.add(bytes, offsets[i] as number, offsets[i + 1] as number)) return false;
+    return true;
+  }
+
   /** Adds one value; false (and the dictionary fails) when it stops paying. */
   add(bytes: Uint8Array, from: number, to: number): boolean {
     const length = to - from;
     const page = this.page.buffer;
     if (this.previous !== -1 && this.lengths[this.previous] === length && sameBytes(bytes, from, to, page, (this.starts[this.previous] as number) + 4)) {
       this.indices[this.n++] = this.previous;
+      return true;
+    }
+    // a few distinct values in any order (types, labels): a small cache by length and end bytes
+    const recentSlot = length === 0 ? 0 : ((length * 31 + (bytes[from] as number) * 7 + (bytes[to - 1] as number)) & RECENT_MASK);
+    const recent = this.recent[recentSlot] as number;
+    if (recent !== -1 && this.lengths[recent] === length && sameBytes(bytes, from, to, page, (this.starts[recent] as number) + 4)) {
+      this.indices[this.n++] = recent;
+      this.previous = recent;
       return true;
     }
     if (this.count * 2 >= this.capacity) this.grow();
@@ -266,6 +283,7 @@ export class StringDictionary {
       if (this.lengths[at] === length && sameBytes(bytes, from, to, page, (this.starts[at] as number) + 4)) {
         this.indices[this.n++] = at;
         this.previous = at;
+        this.recent[recentSlot] = at;
         return true;
       }
       slot = (slot + 1) & mask;
