@@ -108,36 +108,62 @@ export class WideDoubleLayout {
     return rows > 0 && rows <= this.maxRows;
   }
 
-  /** The whole file, in one buffer. */
+  /**
+   * The whole file, in one buffer. Per column only bytes are written (no object, no subarray
+   * unless the chunk is compressed): the first file a thread writes runs this loop cold.
+   */
   encode(frame: WideDoubleFrame): Uint8Array {
     const { rows, values } = frame;
     const columns = this.schema.fields.length;
     if (!this.fits(rows)) throw new RangeError(`internal: ${rows} rows do not fit one row group of this layout`);
     if (values.length !== (columns - 1) * rows) throw new RangeError(`internal: ${values.length} values for ${columns - 1} columns of ${rows} rows`);
     const indexBody = plainStrings(frame.index, rows);
-    const out = new Output(4 + columns * (32 + 8 * rows) + indexBody.length + this.head.length + this.tail.ordered.length + columns * 64);
-    out.bytes(MAGIC);
-    const chunks: Chunk[] = new Array<Chunk>(columns);
     const valueBytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    const chunkBytes = 8 * rows;
+    const plainHeader = pageHeader(chunkBytes, chunkBytes, rows);
+    const tryCompress = this.compress !== undefined && chunkBytes >= MIN_COMPRESSED_CHUNK;
+    const out = new Output(4 + columns * (plainHeader.length + chunkBytes) + 64 + indexBody.length);
+    out.bytes(MAGIC);
+    // per column: where its page starts, its sizes (header included) and codec
+    const offsets = new Float64Array(columns);
+    const uncompressed = new Int32Array(columns);
+    const stored = new Int32Array(columns);
+    const codecs = new Uint8Array(columns);
+    const minMax: ({ min: Uint8Array; max: Uint8Array } | undefined)[] = new Array<undefined>(columns);
     let totalByteSize = 0;
     let ordered = false;
     let j = 0;
     for (let c = 0; c < columns; c++) {
-      let body: Uint8Array;
-      let minMax: { min: Uint8Array; max: Uint8Array } | undefined;
+      offsets[c] = out.length;
       if (c === this.indexAt) {
-        body = indexBody;
-        minMax = stringMinMax(indexBody, rows);
+        const chunk = this.writeChunk(out, indexBody, rows);
+        uncompressed[c] = chunk.uncompressed;
+        stored[c] = chunk.stored;
+        codecs[c] = chunk.codec;
+        minMax[c] = stringMinMax(indexBody, rows);
       } else {
-        body = valueBytes.subarray(j * rows * 8, (j + 1) * rows * 8);
+        const from = j * chunkBytes;
         j++;
-        if (!this.wide) minMax = fixedMinMax(body, PhysicalType.double, false);
+        if (!this.wide) minMax[c] = fixedMinMax(valueBytes.subarray(from, from + chunkBytes), PhysicalType.double, false);
+        if (tryCompress) {
+          const chunk = this.writeChunk(out, valueBytes.subarray(from, from + chunkBytes), rows);
+          uncompressed[c] = chunk.uncompressed;
+          stored[c] = chunk.stored;
+          codecs[c] = chunk.codec;
+        } else {
+          // inline byte loops: this loop is the whole cost of a partition, and it runs cold
+          out.ensure(plainHeader.length + chunkBytes);
+          const buffer = out.buffer;
+          let at = out.length;
+          for (let k = 0; k < plainHeader.length; k++) buffer[at++] = plainHeader[k]!;
+          for (let k = 0; k < chunkBytes; k++) buffer[at++] = valueBytes[from + k]!;
+          out.length = at;
+          uncompressed[c] = plainHeader.length + chunkBytes;
+          stored[c] = plainHeader.length + chunkBytes;
+        }
       }
-      const chunk = this.writeChunk(out, body, rows);
-      chunk.minMax = minMax;
-      if (minMax) ordered = true;
-      totalByteSize += chunk.uncompressed;
-      chunks[c] = chunk;
+      if (minMax[c]) ordered = true;
+      totalByteSize += uncompressed[c]!;
     }
     const footerStart = out.length;
     out.bytes(this.head);
@@ -146,7 +172,30 @@ export class WideDoubleLayout {
     out.byte(0x1c); // of one struct
     out.byte(0x19); // row group field 1: columns, a list of structs
     out.listSize(columns, 0x0c);
-    for (let c = 0; c < columns; c++) this.writeColumnMeta(out, chunks[c]!, c, rows);
+    for (let c = 0; c < columns; c++) {
+      // a ColumnChunk struct, as format.ts encodeFileMeta writes it
+      const stats = minMax[c];
+      out.ensure(64 + this.paths[c]!.length + (stats ? stats.min.length + stats.max.length : 0));
+      out.i64Field(2, offsets[c]!); // field 2: file_offset
+      out.byte(0x1c); // field 3: meta_data
+      out.byte(0x15); out.byte(2 * (c === this.indexAt ? PhysicalType.byteArray : PhysicalType.double));
+      out.byte(0x19); out.byte(0x15); out.byte(2 * Encoding.plain); // encodings: [PLAIN]
+      out.byte(0x19); out.bytes(this.paths[c]!);
+      out.byte(0x15); out.byte(2 * codecs[c]!);
+      out.i64Field(1, rows); // field 5: num_values
+      out.i64Field(1, uncompressed[c]!); // 6: total_uncompressed_size
+      out.i64Field(1, stored[c]!); // 7: total_compressed_size
+      out.i64Field(2, offsets[c]!); // 9: data_page_offset
+      if (stats) {
+        out.byte(0x3c); // field 12: statistics
+        out.byte(0x36); out.byte(0); // null_count 0
+        out.byte(0x28); out.varint(stats.max.length); out.bytes(stats.max);
+        out.byte(0x18); out.varint(stats.min.length); out.bytes(stats.min);
+        out.byte(0);
+      }
+      out.byte(0);
+      out.byte(0);
+    }
     out.i64Field(1, totalByteSize); // field 2
     out.i64Field(1, rows); // field 3
     out.byte(0);
@@ -159,7 +208,7 @@ export class WideDoubleLayout {
   }
 
   /** One chunk of one data page: compressed when writer.ts would (its first page shrinks by an eighth). */
-  private writeChunk(out: Output, body: Uint8Array, rows: number): Chunk {
+  private writeChunk(out: Output, body: Uint8Array, rows: number): { codec: number; uncompressed: number; stored: number } {
     let stored = body;
     let codec: number = Codec.uncompressed;
     if (this.compress && body.length >= MIN_COMPRESSED_CHUNK) {
@@ -169,37 +218,10 @@ export class WideDoubleLayout {
         codec = this.codec;
       }
     }
-    const offset = out.length;
     const header = pageHeader(body.length, stored.length, rows);
-    out.ensure(header.length + stored.length);
     out.bytes(header);
     out.bytes(stored);
-    return { offset, codec, uncompressed: header.length + body.length, compressed: header.length + stored.length, minMax: undefined };
-  }
-
-  /** A ColumnChunk struct, as format.ts encodeFileMeta writes it. */
-  private writeColumnMeta(out: Output, chunk: Chunk, c: number, rows: number): void {
-    const path = this.paths[c]!;
-    out.ensure(64 + path.length + (chunk.minMax ? chunk.minMax.min.length + chunk.minMax.max.length : 0));
-    out.i64Field(2, chunk.offset); // field 2: file_offset
-    out.byte(0x1c); // field 3: meta_data
-    out.byte(0x15); out.varint(2 * (c === this.indexAt ? PhysicalType.byteArray : PhysicalType.double));
-    out.byte(0x19); out.byte(0x15); out.byte(2 * Encoding.plain); // encodings: [PLAIN]
-    out.byte(0x19); out.bytes(path);
-    out.byte(0x15); out.varint(2 * chunk.codec);
-    out.i64Field(1, rows); // field 5: num_values
-    out.i64Field(1, chunk.uncompressed); // 6
-    out.i64Field(1, chunk.compressed); // 7
-    out.i64Field(2, chunk.offset); // 9: data_page_offset
-    if (chunk.minMax) {
-      out.byte(0x3c); // field 12: statistics
-      out.byte(0x36); out.byte(0); // null_count 0
-      out.byte(0x28); out.varint(chunk.minMax.max.length); out.bytes(chunk.minMax.max);
-      out.byte(0x18); out.varint(chunk.minMax.min.length); out.bytes(chunk.minMax.min);
-      out.byte(0);
-    }
-    out.byte(0);
-    out.byte(0);
+    return { codec, uncompressed: header.length + body.length, stored: header.length + stored.length };
   }
 
   /** Encode and write one file; `onBytes` sees its bytes (one call) before they are written. */
@@ -216,8 +238,6 @@ function equalBytes(a: Uint8Array, b: ArrayLike<number>): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
-
-interface Chunk { offset: number; codec: number; uncompressed: number; compressed: number; minMax: { min: Uint8Array; max: Uint8Array } | undefined }
 
 const headers = new Map<string, Uint8Array>();
 
@@ -255,7 +275,7 @@ function plainStrings(index: { data: Uint8Array; offsets: Int32Array }, rows: nu
 
 /** A growable byte buffer with the few compact-protocol pieces the footer needs. */
 class Output {
-  private buffer: Uint8Array;
+  buffer: Uint8Array;
   length = 0;
 
   constructor(capacity: number) {
