@@ -186,8 +186,9 @@ class ByteList {
     this.n++;
     this.offsets[this.n] = need;
   }
+  /** Views, not copies: the caller (mergeActivations) copies a folder's files into one block anyway. */
   done(): { data: Uint8Array; offsets: Int32Array } {
-    return { data: this.data.slice(0, this.used), offsets: this.offsets.slice(0, this.n + 1) };
+    return { data: this.data.subarray(0, this.used), offsets: this.offsets.subarray(0, this.n + 1) };
   }
 }
 
@@ -272,18 +273,19 @@ export function parseActivationCsv(buf: Uint8Array, file: string, kind: 'synapse
     timeOffsets[row] = nt;
     p = eol + 1;
   }
+  // views over the parse buffers (no second copy): mergeActivations copies them into the folder's block
   const out: ActivationColumns = {
     rows: row,
     type: types.done(),
-    id: id.slice(0, row),
-    times: times.slice(0, nt),
-    timeOffsets: timeOffsets.slice(0, row + 1),
+    id: id.subarray(0, row),
+    times: times.subarray(0, nt),
+    timeOffsets: timeOffsets.subarray(0, row + 1),
     maxTimes,
   };
   if (syn) {
-    out.somaDistance = somaDistance!.slice(0, row);
-    out.sectionId = sectionId!.slice(0, row);
-    out.sectionPtId = sectionPtId!.slice(0, row);
+    out.somaDistance = somaDistance!.subarray(0, row);
+    out.sectionId = sectionId!.subarray(0, row);
+    out.sectionPtId = sectionPtId!.subarray(0, row);
     out.dendriteLabel = labels!.done();
   }
   return out;
