@@ -42,7 +42,11 @@ export interface InitSimrunOptions {
   dendriticSpikeTimesThreshold?: number;
   /** mV, default 0 */
   spikeTimesThreshold?: number;
-  /** parsing threads (default: available cores, at most 8); 0 parses in the main thread */
+  /**
+   * worker threads that parse and encode; 0 parses in the main thread. Default: one per core
+   * but one (at most 7), and the main thread parses too between its commits (docs/simrun.md:
+   * on 2 cores this costs ~1.2 CPU seconds less than 2 workers on ISF's example campaign).
+   */
   workers?: number;
   /** old-space limit of each worker's heap in MB (default: V8's own): lower peak RSS, slower */
   workerHeapMb?: number;
@@ -119,7 +123,11 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
   };
   const dendThreshold = options.dendriticSpikeTimesThreshold ?? -30;
   const somaThreshold = options.spikeTimesThreshold ?? 0;
-  const workers = options.workers ?? Math.max(1, Math.min(8, availableParallelism()));
+  // by default the main thread is one of the parsers: a worker thread costs its own module
+  // loading and JIT warm-up, which the main thread has already paid
+  const cores = Math.max(1, Math.min(8, availableParallelism()));
+  const workers = options.workers ?? cores - 1;
+  const mainParses = options.workers === undefined && workers > 0;
   const recordFailedRuns = options.recordFailedRuns ?? false;
 
   const plan = await planSimrun(rawPath, { parameterfiles: want.parameterfiles, recordFailedRuns, pathMap: normalizePathMap(options.pathMap) });
@@ -142,7 +150,7 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
   });
 
   const pool: FolderParser = options.redis === undefined
-    ? new ParsePool(workers, options.workerHeapMb)
+    ? new ParsePool(workers, options.workerHeapMb, mainParses)
     : await (await import('./distributed.js')).QueueParsePool.open(typeof options.redis === 'string' ? { url: options.redis } : options.redis);
   let staging: string | undefined;
   try {
@@ -183,7 +191,7 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
     staging = await makeStaging(target.basedir);
     const parts = await writePartitionedKeys({
       db: target, folders, newFolders, prev, oldFrames: old.frames, labels, want, dendThreshold, parseOpts, pool,
-      window: Math.max(2, pool.mode === 'workers' ? workers + 1 : 1), stagingDir: staging,
+      window: Math.max(2, pool.mode === 'workers' ? workers + (mainParses ? 2 : 1) : 1), stagingDir: staging,
       onFolderParsed: (folder: RunFolder) => {
         progress.folders++;
         progress.trials += folder.trials.length;
