@@ -5,8 +5,8 @@
  * outgrow the limits, and the chunk is written PLAIN.
  */
 
-/** Growable byte output. */
-class Bytes {
+/** Growable byte output (also the lean wide writer's file buffer, wide-doubles.ts). */
+export class Bytes {
   buffer: Uint8Array;
   length = 0;
   constructor(capacity: number) {
@@ -18,6 +18,7 @@ class Bytes {
     grown.set(this.buffer.subarray(0, this.length));
     this.buffer = grown;
   }
+  /** Unsigned varint (values below 2^52). */
   varint(value: number): void {
     this.reserve(10);
     let v = value;
@@ -26,6 +27,35 @@ class Bytes {
       v = Math.floor(v / 0x80);
     }
     this.buffer[this.length++] = v;
+  }
+  byte(value: number): void {
+    this.reserve(1);
+    this.buffer[this.length++] = value;
+  }
+  bytes(value: Uint8Array): void {
+    this.reserve(value.length);
+    if (value.length < 32) for (let i = 0; i < value.length; i++) this.buffer[this.length + i] = value[i] as number;
+    else this.buffer.set(value, this.length);
+    this.length += value.length;
+  }
+  /** Little-endian 32-bit unsigned. */
+  u32(value: number): void {
+    this.reserve(4);
+    new DataView(this.buffer.buffer, this.buffer.byteOffset).setUint32(this.length, value, true);
+    this.length += 4;
+  }
+  /** Thrift compact: an i64 field `delta` ids after the previous one, holding a non-negative value. */
+  i64Field(delta: number, value: number): void {
+    this.byte((delta << 4) | 6);
+    this.varint(2 * value);
+  }
+  /** Thrift compact: a list header of `size` elements of `elementType`. */
+  listSize(size: number, elementType: number): void {
+    if (size < 15) this.byte((size << 4) | elementType);
+    else {
+      this.byte(0xf0 | elementType);
+      this.varint(size);
+    }
   }
   finish(): Uint8Array {
     return this.buffer.subarray(0, this.length);

@@ -18,6 +18,7 @@ import { Codec, Encoding, PageType, PhysicalType, Repetition, encodeFileMeta, en
 import { needsArrowSchema, parquetElementOf } from './arrow-types.js';
 import { codecOf, compressorFor, DEFAULT_COMPRESSION, type CompressFn, type Compression } from './compression.js';
 import { rowGroupRowsOf } from './column-chunks.js';
+import { Bytes } from './encodings.js';
 import { fixedMinMax, stringMinMax } from './statistics.js';
 import { CREATED_BY, MIN_COMPRESSED_CHUNK, WIDE_COLUMNS, WORTH_COMPRESSING } from './writer.js';
 
@@ -80,20 +81,20 @@ export class WideDoubleLayout {
     if (!equalBytes(bare.subarray(head.length), [...EMPTY_ROW_GROUPS, 0x19, 0x0c, 0]) || !equalBytes(small.subarray(smallHead, smallHead + 4), EMPTY_ROW_GROUPS)) return undefined;
     const unordered = small.slice(smallHead + 4);
     // field 7, column_orders: one TYPE_ORDER union (1c 00 00) per leaf column, then the stop byte
-    const orders = new Output(8 + 3 * elements.length);
+    const orders = new Bytes(8 + 3 * elements.length);
     orders.bytes(unordered.subarray(0, unordered.length - 1));
     orders.byte(0x19);
     orders.listSize(elements.length, 0x0c);
     for (let i = 0; i < elements.length; i++) { orders.byte(0x1c); orders.byte(0); orders.byte(0); }
     orders.byte(0);
-    const ordered = orders.result();
+    const ordered = orders.finish();
     const paths = fields.map((f) => {
       const name = utf8.encode(f.name);
-      const out = new Output(6 + name.length);
+      const out = new Bytes(6 + name.length);
       out.byte(0x18); // a list of one binary
       out.varint(name.length);
       out.bytes(name);
-      return out.result();
+      return out.finish();
     });
     const compress = await compressorFor(compression);
     return new WideDoubleLayout(
@@ -122,7 +123,7 @@ export class WideDoubleLayout {
     const chunkBytes = 8 * rows;
     const plainHeader = pageHeader(chunkBytes, chunkBytes, rows);
     const tryCompress = this.compress !== undefined && chunkBytes >= MIN_COMPRESSED_CHUNK;
-    const out = new Output(4 + columns * (plainHeader.length + chunkBytes) + 64 + indexBody.length);
+    const out = new Bytes(4 + columns * (plainHeader.length + chunkBytes) + 64 + indexBody.length);
     out.bytes(MAGIC);
     // per column: where its page starts, its sizes (header included) and codec
     const offsets = new Float64Array(columns);
@@ -152,7 +153,7 @@ export class WideDoubleLayout {
           codecs[c] = chunk.codec;
         } else {
           // inline byte loops: this loop is the whole cost of a partition, and it runs cold
-          out.ensure(plainHeader.length + chunkBytes);
+          out.reserve(plainHeader.length + chunkBytes);
           const buffer = out.buffer;
           let at = out.length;
           for (let k = 0; k < plainHeader.length; k++) buffer[at++] = plainHeader[k]!;
@@ -175,7 +176,7 @@ export class WideDoubleLayout {
     for (let c = 0; c < columns; c++) {
       // a ColumnChunk struct, as format.ts encodeFileMeta writes it
       const stats = minMax[c];
-      out.ensure(64 + this.paths[c]!.length + (stats ? stats.min.length + stats.max.length : 0));
+      out.reserve(64 + this.paths[c]!.length + (stats ? stats.min.length + stats.max.length : 0));
       out.i64Field(2, offsets[c]!); // field 2: file_offset
       out.byte(0x1c); // field 3: meta_data
       out.byte(0x15); out.byte(2 * (c === this.indexAt ? PhysicalType.byteArray : PhysicalType.double));
@@ -201,14 +202,14 @@ export class WideDoubleLayout {
     out.byte(0);
     out.bytes(ordered ? this.tail.ordered : this.tail.unordered);
     const footerLength = out.length - footerStart;
-    out.ensure(8);
+    out.reserve(8);
     out.u32(footerLength);
     out.bytes(MAGIC);
-    return out.result();
+    return out.finish();
   }
 
   /** One chunk of one data page: compressed when writer.ts would (its first page shrinks by an eighth). */
-  private writeChunk(out: Output, body: Uint8Array, rows: number): { codec: number; uncompressed: number; stored: number } {
+  private writeChunk(out: Bytes, body: Uint8Array, rows: number): { codec: number; uncompressed: number; stored: number } {
     let stored = body;
     let codec: number = Codec.uncompressed;
     if (this.compress && body.length >= MIN_COMPRESSED_CHUNK) {
@@ -271,67 +272,4 @@ function plainStrings(index: { data: Uint8Array; offsets: Int32Array }, rows: nu
     pos += 4 + to - from;
   }
   return out;
-}
-
-/** A growable byte buffer with the few compact-protocol pieces the footer needs. */
-class Output {
-  buffer: Uint8Array;
-  length = 0;
-
-  constructor(capacity: number) {
-    this.buffer = new Uint8Array(capacity);
-  }
-
-  ensure(extra: number): void {
-    if (this.length + extra <= this.buffer.length) return;
-    const grown = new Uint8Array(Math.max(this.buffer.length * 2, this.length + extra));
-    grown.set(this.buffer.subarray(0, this.length));
-    this.buffer = grown;
-  }
-
-  byte(value: number): void {
-    this.ensure(1);
-    this.buffer[this.length++] = value;
-  }
-
-  bytes(value: Uint8Array): void {
-    this.ensure(value.length);
-    if (value.length < 32) for (let i = 0; i < value.length; i++) this.buffer[this.length + i] = value[i]!;
-    else this.buffer.set(value, this.length);
-    this.length += value.length;
-  }
-
-  u32(value: number): void {
-    this.ensure(4);
-    new DataView(this.buffer.buffer, this.buffer.byteOffset).setUint32(this.length, value, true);
-    this.length += 4;
-  }
-
-  /** Unsigned varint (values here are non-negative and below 2^52). */
-  varint(value: number): void {
-    let v = value;
-    while (v >= 0x80) {
-      this.byte((v % 0x80) | 0x80);
-      v = Math.floor(v / 0x80);
-    }
-    this.byte(v);
-  }
-
-  /** An i64 field `delta` ids after the previous one, holding a non-negative value. */
-  i64Field(delta: number, value: number): void {
-    this.byte((delta << 4) | 6);
-    this.varint(2 * value);
-  }
-
-  listSize(size: number, elementType: number): void {
-    if (size < 15) this.byte((size << 4) | elementType);
-    else {
-      this.byte(0xf0 | elementType);
-      this.varint(size);
-    }
-  }
-
-  result(): Uint8Array {
-    return this.buffer.subarray(0, this.length);
-  }
 }
