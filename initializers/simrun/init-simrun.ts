@@ -26,7 +26,7 @@ import { ProgressBar, type ProgressEvent } from './progress.js';
 import { type RunFolder, trialId } from './scan.js';
 import { makeStaging } from './staging.js';
 import { STATE_KEY, type SimrunState, openOldFrames, previousState } from './state.js';
-import { writeCoreKeys, writeDendriticSpikeKeys, writeFailedRuns, writeParameterFiles, writeSpikeTable } from './summary.js';
+import { KeyBatch, writeCoreKeys, writeDendriticSpikeKeys, writeFailedRuns, writeParameterFiles, writeSpikeTable } from './summary.js';
 
 export interface InitSimrunOptions {
   /** simresult_path, filelist, sim_trial_index, metadata (default true) */
@@ -206,17 +206,20 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
     report(true);
     const written = [...parts.written];
     const ids = folders.flatMap((f) => f.trials.map((t) => trialId(f.rel, t)));
-    if (core) written.push(...await writeCoreKeys(target, campaign, folders, ids));
+    // the top-level small keys go in one batch (setMany: shared fsyncs), each key still atomic
+    const batch = new KeyBatch();
+    if (core) written.push(...writeCoreKeys(batch, campaign, folders, ids));
     let nSpikes = 0;
     if (want.spikeTimes) {
-      nSpikes = await writeSpikeTable(target, 'spike_times', ids, parts.spikes.flat());
+      nSpikes = await writeSpikeTable(batch, 'spike_times', ids, parts.spikes.flat());
       written.push('spike_times');
     }
     if (want.dendriticSpikeTimes) written.push(...await writeDendriticSpikeKeys(target, folders, labels, parts.dendSpikes, dendThreshold));
-    if (want.parameterfiles && plan.paramScan) written.push(...await writeParameterFiles(target, plan.paramScan, folders, ids));
+    if (want.parameterfiles && plan.paramScan) written.push(...await writeParameterFiles(target, plan.paramScan, folders, ids, batch));
+    // a partial run (the add* functions) leaves failed_runs of the full run as it was
+    if (partial.writeState) written.push(...await writeFailedRuns(batch, plan.failed));
+    await batch.commit(target);
     if (partial.writeState) {
-      // a partial run (the add* functions) leaves failed_runs of the full run as it was
-      written.push(...await writeFailedRuns(target, plan.failed));
       const state: SimrunState = {
         version: 1,
         simresult_path: campaign.root,
