@@ -13,7 +13,7 @@
  */
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import path from 'node:path';
 import { DataBase } from '../../src/index.js';
 import { type FailedRun, checkFolders, normalizePathMap, planSimrun } from './plan.js';
@@ -109,6 +109,20 @@ export async function initSimrun(rawPath: string, db: DataBase | string, options
   return runSimrun(rawPath, db, options, { writeState: true });
 }
 
+/**
+ * The default parsing threads: one per core idle now (by the 1-minute load average), the main
+ * thread being one of them (it parses between its commits), so `cores - 1` worker threads on an
+ * idle machine and none on a busy one. A worker thread costs ~0.8 CPU s of its own (module
+ * loading, JIT warm-up: docs/simrun.md), which only pays where a core would otherwise be idle.
+ */
+function defaultThreads(): { workers: number; reason?: string } {
+  const cores = Math.max(1, Math.min(8, availableParallelism()));
+  const load = loadavg()[0] ?? 0;
+  const parsers = Math.max(1, Math.min(cores, Math.round(cores - load)));
+  if (parsers > 1 || cores === 1) return { workers: parsers - 1 };
+  return { workers: 0, reason: `one parsing thread: load average ${load.toFixed(1)} on ${cores} cores (set workers to override)` };
+}
+
 export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, options: InitSimrunOptions, partial: PartialRun): Promise<InitSimrunReport> {
   const t0 = Date.now();
   const elu0 = performance.eventLoopUtilization();
@@ -123,10 +137,8 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
   };
   const dendThreshold = options.dendriticSpikeTimesThreshold ?? -30;
   const somaThreshold = options.spikeTimesThreshold ?? 0;
-  // by default the main thread is one of the parsers: a worker thread costs its own module
-  // loading and JIT warm-up, which the main thread has already paid
-  const cores = Math.max(1, Math.min(8, availableParallelism()));
-  const workers = options.workers ?? cores - 1;
+  const threads = options.workers === undefined ? defaultThreads() : { workers: options.workers };
+  const workers = threads.workers;
   const mainParses = options.workers === undefined && workers > 0;
   const recordFailedRuns = options.recordFailedRuns ?? false;
 
@@ -236,6 +248,7 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
       await target.set(STATE_KEY, state);
     }
     progress.phase = 'done';
+    const parsingReason = threads.reason ?? pool.reason;
     report(true);
     return done({
       trials: ids.length,
@@ -245,7 +258,7 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
       newFolders: newFolders.length,
       keys: written,
       parsing: pool.mode,
-      ...(pool.reason === undefined ? {} : { parsingReason: pool.reason }),
+      ...(parsingReason === undefined ? {} : { parsingReason }),
       profile: {
         ...parts.timings, planMs, partitionedMs, summaryMs: Date.now() - t0 - planMs - partitionedMs,
         mainBusyMs: performance.eventLoopUtilization(elu0).active,
