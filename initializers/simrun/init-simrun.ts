@@ -43,9 +43,9 @@ export interface InitSimrunOptions {
   /** mV, default 0 */
   spikeTimesThreshold?: number;
   /**
-   * worker threads that parse and encode; 0 parses in the main thread. Default: one per core
-   * but one (at most 7), and the main thread parses too between its commits (docs/simrun.md:
-   * on 2 cores this costs ~1.2 CPU seconds less than 2 workers on ISF's example campaign).
+   * worker threads that parse and encode, the main thread only committing; 0 parses in the main
+   * thread. Default: one parsing thread per idle core (cores minus the 1-minute load average,
+   * at most 8), the main thread being one of them (docs/simrun.md, "The worker pool").
    */
   workers?: number;
   /** old-space limit of each worker's heap in MB (default: V8's own): lower peak RSS, slower */
