@@ -34,7 +34,7 @@ import fsSync, { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InvalidInputError, NotADataBaseError } from '../errors.js';
 import { checksumBytes, checksumFile, type FileChecksums } from './checksum.js';
-import { forEachLimited, pathExists, syncDirectoryShared, syncPaths, SYNC_CONCURRENCY } from './durable.js';
+import { forEachLimited, pathExists, syncDirectoryShared, syncPaths, writeFileAsync, SYNC_CONCURRENCY } from './durable.js';
 import { COMPLETE_MARKER, METADATA_NAME, createTempKeyFolder, ensureStagingDir, publishStaged, removeInBackground, retireKeyFolder, stagingDir, stagingToken } from './keyfolder.js';
 import { moveIntoHistory, pruneHistory, HISTORY_FOLDER } from './versions.js';
 
@@ -56,7 +56,7 @@ export class StagedKey {
   /** Write a file of the value (path relative to `dir`, or absolute inside it), hashing the bytes as they are written. */
   writeFile(file: string, data: string | Uint8Array): void {
     const relative = this.relative(file);
-    if (this.concurrent) this.pending.push(fs.writeFile(path.join(this.dir, relative), data));
+    if (this.concurrent) this.pending.push(writeFileAsync(path.join(this.dir, relative), data));
     else fsSync.writeFileSync(path.join(this.dir, relative), data);
     this.sums.set(relative, checksumBytes(data));
   }
@@ -223,7 +223,7 @@ async function stageOne(commit: KeyCommit, token: string, concurrent: boolean): 
     for (const [name, text] of [[METADATA_NAME, await files.metadata(checksums)], [COMPLETE_MARKER, files.loaderJson]] as const) {
       if (text === undefined) continue;
       const file = path.join(dir, name);
-      if (concurrent) await fs.writeFile(file, text);
+      if (concurrent) await writeFileAsync(file, text);
       else fsSync.writeFileSync(file, text);
       if (!entry.files.includes(file)) entry.files.push(file);
     }
