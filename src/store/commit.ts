@@ -38,8 +38,10 @@ import { forEachLimited, pathExists, syncDirectoryShared, syncPaths, writeFileAs
 import { COMPLETE_MARKER, METADATA_NAME, createTempKeyFolder, ensureStagingDir, publishStaged, removeInBackground, retireKeyFolder, stagingDir, stagingToken } from './keyfolder.js';
 import { moveIntoHistory, pruneHistory, HISTORY_FOLDER } from './versions.js';
 
-/** How many keys of a batch are staged at once. */
+/** How many keys of a batch are staged at once (setMany is for many small keys). */
 const STAGE_CONCURRENCY = 16;
+/** Files up to this size are written through the thread pool in a batch; larger ones at once. */
+const CONCURRENT_WRITE_MAX = 1 << 20;
 
 /** The staged folder of one key being committed; `write` fills it. */
 export class StagedKey {
@@ -56,7 +58,8 @@ export class StagedKey {
   /** Write a file of the value (path relative to `dir`, or absolute inside it), hashing the bytes as they are written. */
   writeFile(file: string, data: string | Uint8Array): void {
     const relative = this.relative(file);
-    if (this.concurrent) this.pending.push(writeFileAsync(path.join(this.dir, relative), data));
+    // Large files are written at once: nothing to overlap, and their bytes are not kept waiting in memory.
+    if (this.concurrent && data.length <= CONCURRENT_WRITE_MAX) this.pending.push(writeFileAsync(path.join(this.dir, relative), data));
     else fsSync.writeFileSync(path.join(this.dir, relative), data);
     this.sums.set(relative, checksumBytes(data));
   }
