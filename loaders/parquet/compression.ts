@@ -38,11 +38,31 @@ interface NativeZstd {
 }
 
 let nativeZstd: NativeZstd | null | undefined;
+
+export type ZstdChoice = 'auto' | 'native' | 'wasm';
+
+/**
+ * Which zstd to use: 'auto' (native where it built, else wasm), or one forced. The first use
+ * reads $ISFDB_ZSTD (`wasm` exercises the fallback on a machine where the native build works);
+ * tests switch it with setZstdImplementation. 'native' fails where zstd-napi is absent.
+ */
+let zstdChoice: ZstdChoice | undefined;
+
+export function setZstdImplementation(choice: ZstdChoice): void {
+  if (choice !== 'auto' && choice !== 'native' && choice !== 'wasm') throw new RangeError(`zstd implementation '${String(choice)}' is not auto, native or wasm`);
+  zstdChoice = choice;
+  nativeZstd = undefined;
+  nativeZstdDecompressor = undefined;
+}
+
 function loadNativeZstd(): NativeZstd | null {
+  zstdChoice ??= (process.env['ISFDB_ZSTD'] as ZstdChoice | undefined) ?? 'auto';
+  if (zstdChoice === 'wasm') return null;
   if (nativeZstd === undefined) {
     try {
       nativeZstd = require('zstd-napi') as NativeZstd;
-    } catch {
+    } catch (err) {
+      if (zstdChoice === 'native') throw new Error(`zstd-napi is not available: ${(err as Error).message}`, { cause: err });
       nativeZstd = null;
     }
   }
