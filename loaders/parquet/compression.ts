@@ -53,6 +53,7 @@ export function setZstdImplementation(choice: ZstdChoice): void {
   zstdChoice = choice;
   nativeZstd = undefined;
   nativeZstdDecompressor = undefined;
+  nativeDctx = undefined;
 }
 
 function loadNativeZstd(): NativeZstd | null {
@@ -101,6 +102,38 @@ export async function compressorFor(compression: Compression): Promise<CompressF
 }
 
 let nativeZstdDecompressor: { decompress(b: Uint8Array): Buffer } | undefined;
+let nativeDctx: { decompress(dst: Uint8Array, src: Uint8Array): number } | null | undefined;
+
+/**
+ * Decompresses a page straight into `out` (a view into the column's final array) when the
+ * codec allows it without an intermediate buffer: uncompressed, snappy, and native zstd (its
+ * ZSTD_decompressDCtx takes the destination). False when `out` must come from decompressPage.
+ */
+export function decompressInto(body: Uint8Array, out: Uint8Array, codec: number): boolean {
+  switch (codec) {
+    case Codec.uncompressed:
+      if (body.length !== out.length) return false;
+      out.set(body);
+      return true;
+    case Codec.snappy:
+      snappyDecompress(body, out);
+      return true;
+    case Codec.zstd: {
+      if (!loadNativeZstd()) return false;
+      nativeDctx ??= new (require('zstd-napi/binding') as { DCtx: new () => { decompress(dst: Uint8Array, src: Uint8Array): number } }).DCtx();
+      let written: number;
+      try {
+        written = nativeDctx.decompress(out, body);
+      } catch (err) {
+        throw new RangeError(`zstd: ${(err as Error).message}`);
+      }
+      if (written !== out.length) throw new RangeError(`zstd page holds ${written} bytes, its header says ${out.length}`);
+      return true;
+    }
+    default:
+      return false;
+  }
+}
 let fzstd: ((input: Uint8Array, output?: Uint8Array) => Uint8Array) | undefined;
 
 /** Prepares the decompressors a file's codecs need (the fallbacks are ES modules). */

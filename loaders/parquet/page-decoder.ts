@@ -10,7 +10,7 @@ import {
   type Data, type DataType, Type, TimeUnit, makeData, makeVector, Utf8, type Vector,
 } from 'apache-arrow';
 import { Encoding, PageType, PhysicalType, decodePageHeader, type ColumnChunkMeta, type PageHeader, type SchemaElement } from './format.js';
-import { decompressPage } from './compression.js';
+import { decompressInto, decompressPage } from './compression.js';
 import { byteStreamJoin } from './encodings.js';
 import { decodeHybrid } from './rle.js';
 import { UnsupportedFeatureError } from './errors.js';
@@ -45,6 +45,9 @@ export function decodeColumnChunk(bytes: Uint8Array, column: ColumnChunkMeta, el
     if (header.type === PageType.dictionary) {
       dictionary = decodeDictionaryPage(header, decompressPage(body, header.uncompressedSize, column.codec), column.type);
       builder.setDictionary(dictionary);
+    } else if (header.type === PageType.data && header.dataPage && !optional && header.dataPage.encoding === Encoding.plain
+      && builder.fillPlain(header.dataPage.numValues, header.uncompressedSize, (out) => decompressInto(body, out, column.codec))) {
+      // A PLAIN page of a REQUIRED column went straight into the column's array.
     } else if (header.type === PageType.data && header.dataPage) {
       const page = decompressPage(body, header.uncompressedSize, column.codec);
       let levels: Uint8Array | undefined;
@@ -161,6 +164,21 @@ class ChunkBuilder {
       throw new UnsupportedFeatureError('two dictionary pages in one column chunk');
     }
     this.dictionaryValues = dictionary;
+  }
+
+  /**
+   * Lets `fill` write `count` PLAIN values of `bytes` bytes straight into the output array
+   * (no intermediate page buffer) when they are its bytes as they are; false, with nothing
+   * consumed, when they need decoding or `fill` cannot.
+   */
+  fillPlain(count: number, bytes: number, fill: (out: Uint8Array) => boolean): boolean {
+    const width = this.physicalWidth;
+    const out = this.out;
+    if (this.kind !== 'fixed' || width === 0 || !out || out.BYTES_PER_ELEMENT !== width || this.needsConversion()) return false;
+    if (bytes !== count * width || this.row + count > this.rows) return false;
+    if (!fill(new Uint8Array(out.buffer, out.byteOffset + this.row * width, bytes))) return false;
+    this.row += count;
+    return true;
   }
 
   addPage(count: number, levels: Uint8Array | undefined, encoding: number, values: Uint8Array, dictionary: DictionaryValues | undefined): void {

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import {
   type DataType, type Field, Schema, Table, type RecordBatch, Struct, makeData, Field as ArrowField, Type, type Data,
 } from 'apache-arrow';
-import { EncryptedError, decodeFileMeta, type FileMeta, type SchemaElement } from './format.js';
+import { EncryptedError, decodeFileMeta, type FileMeta, type RowGroupMeta, type SchemaElement } from './format.js';
 import { arrowTypeOf, deserializeArrowSchema, UnsupportedTypeError } from './arrow-types.js';
 import { decodeColumnChunk, UnsupportedFeatureError } from './page-decoder.js';
 import { recordBatchOf } from './record-batch.js';
@@ -26,12 +26,12 @@ export { ParquetFormatError };
 
 const MAGIC = 'PAR1';
 const SPAN_GAP = 64 << 10;
-const SPAN_BYTES = 64 << 20;
+const SPAN_BYTES = 16 << 20;
 
 export class ParquetFileReader {
   /** Bytes read from the file so far (footer included). */
   bytesRead = 0;
-  private scratch = Buffer.alloc(0);
+  private readonly scratch = [Buffer.alloc(0), Buffer.alloc(0)];
 
   private constructor(
     private readonly handle: fs.FileHandle,
@@ -69,10 +69,26 @@ export class ParquetFileReader {
     const fields = columnIndexes.map((i) => this.schema.fields[i] as Field);
     const schema = new Schema(fields, this.schema.metadata);
     const groups = options.rowGroups ?? this.meta.rowGroups.map((_, i) => i);
-    const batches: RecordBatch[] = [];
-    for (const g of groups) {
+    const reads: { nth: number; start: number; end: number; columns: number[] }[] = [];
+    groups.forEach((g, nth) => {
       const group = this.meta.rowGroups[g];
       if (!group) throw new RangeError(`row group ${g} does not exist (the file has ${this.meta.rowGroups.length})`);
+      if (group.numRows > 0) for (const span of this.spansOf(g, columnIndexes)) reads.push({ nth, ...span });
+    });
+    // The next span is read (on libuv's pool) while this one decodes (on this thread).
+    // A read still pending when decoding fails must not become an unhandled rejection.
+    const start = (k: number): Promise<Uint8Array> | undefined => {
+      const span = reads[k];
+      if (!span) return undefined;
+      const pending = this.readSpan(span.start, span.end, k % 2);
+      pending.catch(() => undefined);
+      return pending;
+    };
+    let next = start(0);
+    let at = 0;
+    const batches: RecordBatch[] = [];
+    for (const [nth, g] of groups.entries()) {
+      const group = this.meta.rowGroups[g] as RowGroupMeta;
       const children: Data[] = [];
       if (group.numRows === 0) {
         // Nothing to read (some writers record no usable page offsets for empty groups).
@@ -80,8 +96,11 @@ export class ParquetFileReader {
         batches.push(recordBatchOf(schema, makeData({ type: new Struct(fields), length: 0, nullCount: 0, children })));
         continue;
       }
-      for (const span of this.spansOf(g, columnIndexes)) {
-        const bytes = await this.readSpan(span.start, span.end);
+      while (at < reads.length && (reads[at] as { nth: number }).nth === nth) {
+        const span = reads[at] as { start: number; end: number; columns: number[] };
+        const bytes = await (next as Promise<Uint8Array>);
+        at++;
+        next = start(at);
         for (const c of span.columns) children.push(this.decodeChunk(g, c, bytes, span.start));
       }
       batches.push(recordBatchOf(schema, makeData({ type: new Struct(fields), length: group.numRows, nullCount: 0, children })));
@@ -122,17 +141,19 @@ export class ParquetFileReader {
     return { start, end: start + length };
   }
 
-  private async readSpan(start: number, end: number): Promise<Uint8Array> {
+  /** Reads bytes [start, end) into scratch buffer `slot` (two, so one is read while the other decodes). */
+  private async readSpan(start: number, end: number, slot: number): Promise<Uint8Array> {
     const length = end - start;
-    if (this.scratch.length < length) this.scratch = Buffer.allocUnsafe(length);
+    let scratch = this.scratch[slot] as Buffer;
+    if (scratch.length < length) scratch = this.scratch[slot] = Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await this.handle.read(this.scratch, done, length - done, start + done);
+      const { bytesRead } = await this.handle.read(scratch, done, length - done, start + done);
       if (bytesRead === 0) throw new ParquetFormatError(`unexpected end of file at byte ${start + done}`);
       done += bytesRead;
     }
     this.bytesRead += length;
-    return this.scratch.subarray(0, length);
+    return scratch.subarray(0, length);
   }
 
   private decodeChunk(groupIndex: number, columnIndex: number, span: Uint8Array, spanStart: number): Data {
