@@ -104,6 +104,16 @@ export async function compressorFor(compression: Compression): Promise<CompressF
 let nativeZstdDecompressor: { decompress(b: Uint8Array): Buffer } | undefined;
 let nativeDctx: { decompress(dst: Uint8Array, src: Uint8Array): number } | null | undefined;
 
+/** The native zstd binding's file, for worker threads (undefined without native zstd). */
+export function zstdBindingPath(): string | undefined {
+  if (!loadNativeZstd()) return undefined;
+  try {
+    return require.resolve('zstd-napi/binding');
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Decompresses a page straight into `out` (a view into the column's final array) when the
  * codec allows it without an intermediate buffer: uncompressed, snappy, and native zstd (its

@@ -7,11 +7,12 @@ import { promises as fs } from 'node:fs';
 import {
   type DataType, type Field, Schema, Table, type RecordBatch, Struct, makeData, Field as ArrowField, Type, type Data,
 } from 'apache-arrow';
-import { EncryptedError, decodeFileMeta, type FileMeta, type RowGroupMeta, type SchemaElement } from './format.js';
+import { Codec, EncryptedError, decodeFileMeta, type FileMeta, type RowGroupMeta, type SchemaElement } from './format.js';
 import { arrowTypeOf, deserializeArrowSchema, UnsupportedTypeError } from './arrow-types.js';
-import { decodeColumnChunk, UnsupportedFeatureError } from './page-decoder.js';
+import { decodeColumnChunk, UnsupportedFeatureError, type ParallelPages } from './page-decoder.js';
+import { decompressAll, parallelZstdFor, type ZstdTask } from './zstd-pool.js';
 import { recordBatchOf } from './record-batch.js';
-import { prepareDecompression } from './compression.js';
+import { decompressInto, prepareDecompression } from './compression.js';
 
 export interface ParquetReadOptions {
   /** Column names to read (default: all), in file order. */
@@ -28,10 +29,14 @@ const MAGIC = 'PAR1';
 const SPAN_GAP = 64 << 10;
 const SPAN_BYTES = 16 << 20;
 
+function decompressTask({ src, dst }: ZstdTask): void {
+  decompressInto(src, dst, Codec.zstd);
+}
+
 export class ParquetFileReader {
   /** Bytes read from the file so far (footer included). */
   bytesRead = 0;
-  private readonly scratch = [Buffer.alloc(0), Buffer.alloc(0)];
+  private readonly scratch: Uint8Array[] = [new Uint8Array(0), new Uint8Array(0)];
 
   private constructor(
     private readonly handle: fs.FileHandle,
@@ -76,11 +81,12 @@ export class ParquetFileReader {
       if (group.numRows > 0) for (const span of this.spansOf(g, columnIndexes)) reads.push({ nth, ...span });
     });
     // The next span is read (on libuv's pool) while this one decodes (on this thread).
+    const parallel = this.parallelFor(groups, columnIndexes);
     // A read still pending when decoding fails must not become an unhandled rejection.
     const start = (k: number): Promise<Uint8Array> | undefined => {
       const span = reads[k];
       if (!span) return undefined;
-      const pending = this.readSpan(span.start, span.end, k % 2);
+      const pending = this.readSpan(span.start, span.end, k % 2, parallel !== undefined);
       pending.catch(() => undefined);
       return pending;
     };
@@ -101,7 +107,11 @@ export class ParquetFileReader {
         const bytes = await (next as Promise<Uint8Array>);
         at++;
         next = start(at);
-        for (const c of span.columns) children.push(this.decodeChunk(g, c, bytes, span.start));
+        const tasks: ZstdTask[] = [];
+        const pages = parallel && { defer: (src: Uint8Array, dst: Uint8Array) => { tasks.push({ src, dst }); } };
+        for (const c of span.columns) children.push(this.decodeChunk(g, c, bytes, span.start, pages || undefined));
+        // The span's scratch buffer is read into again two spans on: its pages are done by then.
+        if (tasks.length > 0) await decompressAll(tasks, decompressTask);
       }
       batches.push(recordBatchOf(schema, makeData({ type: new Struct(fields), length: group.numRows, nullCount: 0, children })));
     }
@@ -141,11 +151,28 @@ export class ParquetFileReader {
     return { start, end: start + length };
   }
 
+  /**
+   * Whether this read decompresses zstd pages on several threads: when native zstd and a second
+   * core are there and the read holds at least 32 MiB of zstd chunks.
+   */
+  private parallelFor(groups: readonly number[], columnIndexes: number[]): true | undefined {
+    let zstdBytes = 0;
+    for (const g of groups) {
+      for (const c of columnIndexes) {
+        const column = this.meta.rowGroups[g]?.columns[c];
+        if (column?.codec === Codec.zstd) zstdBytes += column.totalCompressedSize;
+      }
+    }
+    return parallelZstdFor(zstdBytes) ? true : undefined;
+  }
+
   /** Reads bytes [start, end) into scratch buffer `slot` (two, so one is read while the other decodes). */
-  private async readSpan(start: number, end: number, slot: number): Promise<Uint8Array> {
+  private async readSpan(start: number, end: number, slot: number, shared: boolean): Promise<Uint8Array> {
     const length = end - start;
-    let scratch = this.scratch[slot] as Buffer;
-    if (scratch.length < length) scratch = this.scratch[slot] = Buffer.allocUnsafe(length);
+    let scratch = this.scratch[slot] as Uint8Array;
+    if (scratch.length < length || (shared && !(scratch.buffer instanceof SharedArrayBuffer))) {
+      scratch = this.scratch[slot] = shared ? new Uint8Array(new SharedArrayBuffer(length)) : Buffer.allocUnsafe(length);
+    }
     let done = 0;
     while (done < length) {
       const { bytesRead } = await this.handle.read(scratch, done, length - done, start + done);
@@ -156,7 +183,7 @@ export class ParquetFileReader {
     return scratch.subarray(0, length);
   }
 
-  private decodeChunk(groupIndex: number, columnIndex: number, span: Uint8Array, spanStart: number): Data {
+  private decodeChunk(groupIndex: number, columnIndex: number, span: Uint8Array, spanStart: number, parallel?: ParallelPages): Data {
     const group = this.meta.rowGroups[groupIndex];
     const column = group?.columns[columnIndex];
     const element = this.leaves[columnIndex];
@@ -164,7 +191,7 @@ export class ParquetFileReader {
     if (!group || !column || !element || !field) throw new ParquetFormatError(`row group ${groupIndex} lacks column ${columnIndex}`);
     const { start, end } = this.chunkRange(groupIndex, columnIndex);
     try {
-      return decodeColumnChunk(span.subarray(start - spanStart, end - spanStart), column, element, field.type, group.numRows);
+      return decodeColumnChunk(span.subarray(start - spanStart, end - spanStart), column, element, field.type, group.numRows, parallel);
     } catch (err) {
       if (err instanceof UnsupportedFeatureError) throw err;
       throw new ParquetFormatError(`column '${element.name}', row group ${groupIndex}: ${(err as Error).message}`);
