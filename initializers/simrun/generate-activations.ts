@@ -1,8 +1,8 @@
 /**
  * The activation files of a generated campaign (`simulation_runNNNN_synapses.csv` and
  * `_presynaptic_cells.csv`), in two flavours:
- * - realistic: one fixed network, as ISF's simrun output shows it (docs/simrun.md, "Generated
- *   campaigns"): each synapse has the same anatomy in every trial, its activation times are the
+ * - realistic: one fixed network, as ISF's simrun output shows it (docs/parquet.md, "Activation
+ *   frames"): each synapse has the same anatomy in every trial, its activation times are the
  *   released spikes of its presynaptic cell, and numbers carry 12 significant digits (Python 2's
  *   `str(float)`, which simrun uses);
  * - random: the old worst case, every value a fresh random double with 10 decimals.

@@ -43,7 +43,7 @@ export interface GenerateCampaignOptions {
   referencePrefix?: string;
   /**
    * 'realistic' (default): the activation files of one fixed network, as ISF's simrun writes
-   * them (see docs/simrun.md, "Generated campaigns"): every synapse keeps its anatomy (soma
+   * them (see docs/parquet.md, "Activation frames"): every synapse keeps its anatomy (soma
    * distance, section, point, label) in every trial and run folder, a synapse's activation times
    * are spikes of its presynaptic cell (so they repeat across that cell's synapses and in
    * presynaptic_cells.csv), and times and distances are written with 12 significant digits.
