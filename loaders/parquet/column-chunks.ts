@@ -13,6 +13,8 @@ import { fixedMinMax, stringMinMax } from './statistics.js';
 import type { ParquetWriteOptions } from './writer.js';
 import type { CompressFn } from './compression.js';
 
+/** Values a trial-compressed chunk's dictionary sees before it may give up (encodings.ts). */
+const TRIAL_EARLY_LOOK = 1 << 16;
 /** Target size of a data page's values. */
 const PAGE_BYTES = 1 << 20;
 /** Target size of a row group's values. */
@@ -219,7 +221,7 @@ export function planChunk(type: DataType, element: SchemaElement, pieces: Piece[
       const words = plan.width === 8 ? 2 : 1;
       const segments = plan.valueBytes.map(aligned32);
       if (trial) {
-        const dictionary = dictionaryOfWords(segments, words, total, { ...DEFAULT_DICTIONARY_LIMITS, earlyGiveUp: false });
+        const dictionary = dictionaryOfWords(segments, words, total, { ...DEFAULT_DICTIONARY_LIMITS, earlyLook: TRIAL_EARLY_LOOK });
         if (dictionary) Object.assign(plan, smallerOf(plan, { ...dictionary, bitWidth: bitWidthOf(dictionary.count) }, trial));
       } else {
         const dictionary = dictionaryOfWords(segments, words, total);

@@ -113,11 +113,11 @@ export interface DictionaryLimits {
   /** Largest dictionary page (pyarrow's default: 1 MiB). */
   maxPageBytes: number;
   /**
-   * Give up after EARLY_LOOK values when 3/4 of them are distinct (default true). The writer
-   * turns it off where it compares compressed sizes anyway: activation frames are sorted by
+   * Values seen before giving up when 3/4 of them are distinct (default 1,024). The writer looks
+   * further (65,536) where it compares compressed sizes anyway: activation frames are sorted by
    * trial, so their first thousand soma distances are all distinct, and later trials repeat them.
    */
-  earlyGiveUp?: boolean;
+  earlyLook?: number;
 }
 
 export const DEFAULT_DICTIONARY_LIMITS: DictionaryLimits = { maxPageBytes: 1 << 20 };
@@ -146,7 +146,7 @@ export function dictionaryOfWords(segments: readonly Uint32Array[], words: 1 | 2
   let count = 0;
   const indices = new Int32Array(total);
   let n = 0;
-  const early = limits.earlyGiveUp !== false;
+  const earlyLook = limits.earlyLook ?? EARLY_LOOK;
   for (const segment of segments) {
     const values = segment.length / words;
     for (let v = 0; v < values; v++) {
@@ -156,7 +156,7 @@ export function dictionaryOfWords(segments: readonly Uint32Array[], words: 1 | 2
       for (;;) {
         const at = table[slot] as number;
         if (at === -1) {
-          if (count >= maxEntries || (early && n >= EARLY_LOOK && count > n * EARLY_DISTINCT)) return undefined;
+          if (count >= maxEntries || (n >= earlyLook && count > n * EARLY_DISTINCT)) return undefined;
           table[slot] = count;
           entries[count * words] = lo;
           if (words === 2) entries[count * words + 1] = hi;

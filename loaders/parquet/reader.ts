@@ -80,9 +80,9 @@ export class ParquetFileReader {
       if (!group) throw new RangeError(`row group ${g} does not exist (the file has ${this.meta.rowGroups.length})`);
       if (group.numRows > 0) for (const span of this.spansOf(g, columnIndexes)) reads.push({ nth, ...span });
     });
-    // The next span is read (on libuv's pool) while this one decodes (on this thread).
     const parallel = this.parallelFor(groups, columnIndexes);
-    // A read still pending when decoding fails must not become an unhandled rejection.
+    // The next span is read (on libuv's pool) while this one decodes (on this thread). A read
+    // still pending when decoding fails must not become an unhandled rejection.
     const start = (k: number): Promise<Uint8Array> | undefined => {
       const span = reads[k];
       if (!span) return undefined;
@@ -120,7 +120,7 @@ export class ParquetFileReader {
 
   /**
    * The byte ranges to read for these columns of a row group: neighbouring chunks (gaps under
-   * 64 KiB) are read together, up to 64 MiB per read, so a 10,000-column frame costs a few
+   * 64 KiB) are read together, up to 16 MiB per read, so a 10,000-column frame costs a few
    * reads instead of 10,000.
    */
   private spansOf(groupIndex: number, columnIndexes: number[]): { start: number; end: number; columns: number[] }[] {
