@@ -63,4 +63,11 @@ export interface SetManyEntry {
   value: unknown;
   dumper?: string | Loader<never>;
   dumpOptions?: Record<string, unknown>;
+  /**
+   * Fields added to this key's metadata.json (after the provenance and checksums), e.g. the
+   * recipe that maybeCalculate records: `{ [RECIPE_FIELD]: await buildRecipe(...) }`.
+   */
+  extraMetadata?: Record<string, unknown>;
+  /** Overrides setMany's (and the database's) keepVersions for this key. */
+  keepVersions?: number;
 }

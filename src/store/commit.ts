@@ -34,21 +34,41 @@ import fsSync, { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InvalidInputError, NotADataBaseError } from '../errors.js';
 import { checksumBytes, checksumFile, type FileChecksums } from './checksum.js';
-import { pathExists, syncDirectoryShared, syncPaths, SYNC_CONCURRENCY } from './durable.js';
-import { COMPLETE_MARKER, METADATA_NAME, createTempKeyFolder, publishStaged, removeInBackground, retireKeyFolder, stagingDir } from './keyfolder.js';
+import { forEachLimited, pathExists, syncDirectoryShared, syncPaths, writeFileAsync, SYNC_CONCURRENCY } from './durable.js';
+import { COMPLETE_MARKER, METADATA_NAME, createTempKeyFolder, ensureStagingDir, publishStaged, removeInBackground, retireKeyFolder, stagingDir, stagingToken } from './keyfolder.js';
 import { moveIntoHistory, pruneHistory, HISTORY_FOLDER } from './versions.js';
+
+/** How many keys of a batch are staged at once (setMany is for many small keys). */
+const STAGE_CONCURRENCY = 16;
+/** Files up to this size are written through the thread pool in a batch; larger ones at once. */
+const CONCURRENT_WRITE_MAX = 1 << 20;
 
 /** The staged folder of one key being committed; `write` fills it. */
 export class StagedKey {
   private readonly sums = new Map<string, string>();
+  private readonly pending: Array<Promise<void>> = [];
 
-  constructor(readonly dir: string) {}
+  /**
+   * `concurrent` (a batch): `writeFile` starts the write through the thread pool and returns, so
+   * that the files of many keys are created at once; the commit waits for them before it lists,
+   * checksums and fsyncs the folder. A dump must then neither read back nor change what it gave.
+   */
+  constructor(readonly dir: string, private readonly concurrent = false) {}
 
   /** Write a file of the value (path relative to `dir`, or absolute inside it), hashing the bytes as they are written. */
   writeFile(file: string, data: string | Uint8Array): void {
     const relative = this.relative(file);
-    fsSync.writeFileSync(path.join(this.dir, relative), data);
+    // Large files are written at once: nothing to overlap, and their bytes are not kept waiting in memory.
+    if (this.concurrent && data.length <= CONCURRENT_WRITE_MAX) this.pending.push(writeFileAsync(path.join(this.dir, relative), data));
+    else fsSync.writeFileSync(path.join(this.dir, relative), data);
     this.sums.set(relative, checksumBytes(data));
+  }
+
+  /** Wait for the writes started by `writeFile`; the first failure is thrown once all have ended. */
+  async settled(): Promise<void> {
+    const results = await Promise.allSettled(this.pending.splice(0));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
   }
 
   /** The checksum of a file placed by other means (moved in, streamed), computed by its producer while writing it. */
@@ -77,7 +97,7 @@ export interface KeyFiles {
   /** The text of Loader.json (written last of all). */
   loaderJson: string;
   /** The text of metadata.json, given the data files' checksums (undefined when `checksums` is false); undefined: no metadata.json. */
-  metadata(checksums: FileChecksums | undefined): string | undefined;
+  metadata(checksums: FileChecksums | undefined): string | undefined | Promise<string | undefined>;
   /** Record checksums of the data files (default true); containers (sub-databases, managed folders) do not. */
   checksums?: boolean;
 }
@@ -121,12 +141,38 @@ interface Staged {
   dirs: string[];
 }
 
-/** Commit many key folders with shared fsyncs; each key is atomic, the batch is not. Names must differ per database folder. */
+/**
+ * Commit many key folders with shared work; each key is atomic, the batch is not. Names must
+ * differ per database folder. Per database folder the batch checks the staging folder once and
+ * fsyncs the folder once; per key it makes one staged folder, writes its files, and renames it
+ * into place (after retiring the old value, when there is one). All files and folders of the batch
+ * are fsynced together, `syncConcurrency` at a time, before the first key is published.
+ */
 export async function commitKeys(commits: readonly KeyCommit[], options: CommitOptions = {}): Promise<CommitResult[]> {
   const durable = options.durable !== false;
   const staged: Staged[] = [];
   try {
-    for (const commit of commits) staged.push(await stageOne(commit));
+    const token = stagingToken();
+    const ready = new Set<string>();
+    for (const commit of commits) {
+      if (!ready.has(commit.dbDir)) {
+        ensureStagingDir(commit.dbDir, commit.name);
+        ready.add(commit.dbDir);
+      }
+    }
+    if (commits.length === 1) {
+      staged.push(await stageOne(commits[0]!, token, false));
+    } else {
+      // Many keys at once: file creations overlap in the thread pool (about 2x faster on a busy disk).
+      const slots: Array<Staged | undefined> = [];
+      try {
+        await forEachLimited(commits.map((commit, i) => ({ commit, i })), STAGE_CONCURRENCY, async ({ commit, i }) => {
+          slots[i] = await stageOne(commit, `${token}-${i}`, true);
+        });
+      } finally {
+        staged.push(...slots.filter((s): s is Staged => s !== undefined));
+      }
+    }
     if (durable) {
       await syncPaths(staged.flatMap((s) => s.files), staged.flatMap((s) => s.dirs), options.syncConcurrency ?? SYNC_CONCURRENCY);
     }
@@ -135,14 +181,29 @@ export async function commitKeys(commits: readonly KeyCommit[], options: CommitO
     await Promise.all(staged.map((s) => fs.rm(s.dir, { recursive: true, force: true })));
     throw await explainMissingDatabase(err, commits);
   }
-  const retired = staged.map(({ commit, dir }) => {
-    const old = retireKeyFolder(commit.dbDir, commit.name);
-    publishStaged(dir, commit.dbDir, commit.name);
-    return old;
-  });
-  if (durable) await Promise.all([...new Set(commits.map((c) => c.dbDir))].map((dir) => syncDirectoryShared(dir)));
+  // Each key's commit point is its rename into place (publishStaged).
+  const retired: Array<string | undefined> = [];
+  let failure: { err: unknown } | undefined;
+  for (const { commit, dir } of staged) {
+    let old: string | undefined;
+    try {
+      old = retireKeyFolder(commit.dbDir, commit.name);
+      publishStaged(dir, commit.dbDir, commit.name);
+    } catch (err) {
+      // A concurrent delete of the sub-database removed a folder under the batch: the keys
+      // published so far stay (each is atomic); this one gets its old value back where its folder
+      // still exists, and the rest are dropped with their staged folders.
+      if (old !== undefined) {
+        try { publishStaged(old, commit.dbDir, commit.name); } catch { /* the database folder is gone */ }
+      }
+      failure = { err };
+      break;
+    }
+    retired.push(old);
+  }
+  if (durable) await Promise.all([...new Set(commits.slice(0, retired.length).map((c) => c.dbDir))].map((dir) => syncDirectoryShared(dir)));
   const results: CommitResult[] = [];
-  for (let i = 0; i < staged.length; i++) {
+  for (let i = 0; i < retired.length; i++) {
     const { commit } = staged[i]!;
     const old = retired[i];
     const result: CommitResult = { folder: path.join(commit.dbDir, commit.name) };
@@ -154,15 +215,20 @@ export async function commitKeys(commits: readonly KeyCommit[], options: CommitO
     }
     results.push(result);
   }
+  if (failure !== undefined) {
+    await Promise.all(staged.slice(retired.length).map((s) => fs.rm(s.dir, { recursive: true, force: true })));
+    throw await explainMissingDatabase(failure.err, commits);
+  }
   return results;
 }
 
-async function stageOne(commit: KeyCommit): Promise<Staged> {
-  const dir = createTempKeyFolder(commit.dbDir, commit.name);
+async function stageOne(commit: KeyCommit, token: string, concurrent: boolean): Promise<Staged> {
+  const dir = createTempKeyFolder(commit.dbDir, commit.name, token);
   const entry: Staged = { commit, dir, files: [], dirs: [dir] };
-  const stagedKey = new StagedKey(dir);
+  const stagedKey = new StagedKey(dir, concurrent);
   try {
     const files = await commit.write(stagedKey);
+    await stagedKey.settled();
     const dataFiles: string[] = [];
     for (const item of fsSync.readdirSync(dir, { withFileTypes: true, recursive: true })) {
       const full = path.join(item.parentPath, item.name);
@@ -175,13 +241,15 @@ async function stageOne(commit: KeyCommit): Promise<Staged> {
     }
     const checksums = files.checksums === false ? undefined : await stagedKey.checksums(dataFiles);
     // Loader.json last: its presence marks the folder complete (see keyfolder.ts, recoverKeyFolder).
-    for (const [name, text] of [[METADATA_NAME, files.metadata(checksums)], [COMPLETE_MARKER, files.loaderJson]] as const) {
+    for (const [name, text] of [[METADATA_NAME, await files.metadata(checksums)], [COMPLETE_MARKER, files.loaderJson]] as const) {
       if (text === undefined) continue;
       const file = path.join(dir, name);
-      fsSync.writeFileSync(file, text);
+      if (concurrent) await writeFileAsync(file, text);
+      else fsSync.writeFileSync(file, text);
       if (!entry.files.includes(file)) entry.files.push(file);
     }
   } catch (err) {
+    await stagedKey.settled().catch(() => undefined);
     await fs.rm(dir, { recursive: true, force: true });
     throw err;
   }
