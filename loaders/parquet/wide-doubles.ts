@@ -20,7 +20,7 @@ import { codecOf, compressorFor, DEFAULT_COMPRESSION, type CompressFn, type Comp
 import { rowGroupRowsOf } from './column-chunks.js';
 import { Bytes } from './encodings.js';
 import { fixedMinMax, stringMinMax } from './statistics.js';
-import { CREATED_BY, MIN_COMPRESSED_CHUNK, WIDE_COLUMNS, WORTH_COMPRESSING } from './writer.js';
+import { CREATED_BY, MIN_COMPRESSED_CHUNK, WIDE_COLUMNS, WIDE_COMPRESSION_PROBE, WORTH_COMPRESSING } from './writer.js';
 
 /** A frame in the shape of this path: one utf8 index column and float64 data columns. */
 export interface WideDoubleFrame {
@@ -134,6 +134,8 @@ export class WideDoubleLayout {
     let totalByteSize = 0;
     let ordered = false;
     let j = 0;
+    let tried = 0;
+    let paid = 0;
     for (let c = 0; c < columns; c++) {
       offsets[c] = out.length;
       if (c === this.indexAt) {
@@ -146,11 +148,16 @@ export class WideDoubleLayout {
         const from = j * chunkBytes;
         j++;
         if (!this.wide) minMax[c] = fixedMinMax(valueBytes.subarray(from, from + chunkBytes), PhysicalType.double, false);
-        if (tryCompress) {
+        // as writer.ts: once the first WIDE_COMPRESSION_PROBE chunks did not pay, the rest are not tried
+        if (tryCompress && !(tried >= WIDE_COMPRESSION_PROBE && paid === 0)) {
           const chunk = this.writeChunk(out, valueBytes.subarray(from, from + chunkBytes), rows);
           uncompressed[c] = chunk.uncompressed;
           stored[c] = chunk.stored;
           codecs[c] = chunk.codec;
+          if (this.wide) {
+            tried++;
+            if (chunk.codec !== Codec.uncompressed) paid++;
+          }
         } else {
           // inline byte loops: this loop is the whole cost of a partition, and it runs cold
           out.reserve(plainHeader.length + chunkBytes);

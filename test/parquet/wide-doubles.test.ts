@@ -10,6 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { readParquet, writeParquet } from '../../loaders/parquet/codec.js';
 import type { Compression } from '../../loaders/parquet/compression.js';
 import { WideDoubleLayout } from '../../loaders/parquet/wide-doubles.js';
+import { readFileMeta } from '../../loaders/parquet/reader.js';
+import { Codec } from '../../loaders/parquet/format.js';
 
 const INDEX = 'sim_trial_index';
 
@@ -74,6 +76,20 @@ describe('wide float64 frames through the lean path', () => {
       }
     }, 30_000);
   }
+
+  it('wide, 40 rows: after 64 float chunks that do not compress, the rest are not tried (both writers)', async () => {
+    // random doubles first (incompressible), constant columns later (they would compress)
+    const next = (k: number, r: number): number => (k < 100 ? Math.sin(k * 977 + r * 131) * 1e5 + Math.cos(r * k) : -65);
+    const { general, lean, dir } = await both({ columns: 1200, rows: 40, value: (r, k) => next(k, r) }, 'zstd');
+    try {
+      expect(Buffer.from(lean).equals(Buffer.from(general))).toBe(true);
+      const codecs = (await readFileMeta(path.join(dir, 'lean.parquet'))).rowGroups[0]!.columns.map((c) => c.codec);
+      expect(codecs.slice(0, 100).every((c) => c === Codec.uncompressed)).toBe(true);
+      expect(codecs[1000]).toBe(Codec.uncompressed);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 
   it('other shapes are left to the general writer', async () => {
     const f64 = new Field('a', new Float64(), false);
