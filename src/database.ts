@@ -181,6 +181,7 @@ export class DataBase {
    * its fsyncs (all files in parallel, one fsync per database folder), so durable small keys are
    * written several times faster than one `set` after another. Keys must differ; sub-databases are
    * not created here (use createSubDb). When a value fails to dump, no key of the batch is written.
+   * An entry may carry extra metadata fields, and a `skipIf` check made under its lock (batched runs).
    */
   async setMany(entries: readonly SetManyEntry[], writeOptions: WriteOptions = {}): Promise<void> {
     const planned: Array<{ parent: DataBase; name: string; shown: string; loader: AnyLoader; entry: SetManyEntry }> = [];
@@ -205,7 +206,9 @@ export class DataBase {
         const lock = await p.parent.folder.lockKey(p.name, p.shown);
         locks.push(lock);
         await p.parent.folder.refuseSubDbOverwrite(p.name, p.shown);
-        commits.push(p.parent.folder.valueWrite(p.name, p.shown, p.loader, p.entry.value, p.entry.dumpOptions, lock, writeOptions).commit);
+        if (p.entry.skipIf !== undefined && (await p.entry.skipIf())) continue;
+        const extras = p.entry.extraMetadata === undefined ? writeOptions : { ...writeOptions, extraMetadata: p.entry.extraMetadata };
+        commits.push(p.parent.folder.valueWrite(p.name, p.shown, p.loader, p.entry.value, p.entry.dumpOptions, lock, extras).commit);
       }
       await commitKeys(commits, { durable: this.options.fsync !== false });
     } finally {

@@ -63,4 +63,11 @@ export interface SetManyEntry {
   value: unknown;
   dumper?: string | Loader<never>;
   dumpOptions?: Record<string, unknown>;
+  /** Fields added to this key's metadata.json (as maybeCalculate adds its recipe, `isfdb_recipe`). */
+  extraMetadata?: Record<string, unknown>;
+  /**
+   * Called while this key's lock is held, right before it is written: true leaves the key as it
+   * is (a check-then-write under the lock, as maybeCalculate does, e.g. "a fresh result is there").
+   */
+  skipIf?: () => boolean | Promise<boolean>;
 }
