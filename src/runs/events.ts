@@ -1,16 +1,16 @@
 /**
  * The event log of runs, kept in the database in the managed folder `isfdb_runs`:
  *
- *   isfdb_runs/<step>/step.json                     what the last run of the step was (module, records)
- *   isfdb_runs/<step>/records/<xx>/<record>.jsonl   one JSON line per event of that record
+ *   isfdb_runs/<step>/step.json                          what the last run of the step was (module, records)
+ *   isfdb_runs/<step>/events/<host>.<pid>.<t>.jsonl      one file per writing process: a JSON line per event, naming its record
+ *   isfdb_runs/<step>/records/<xx>/<record>.jsonl        the older layout (a file per record), still read
  *
- * One file per record: only the process running a record appends to it (records are reserved
- * by the local pool or by the queue), so no two writers share a file, which holds on NFS too.
- * `<xx>` (256 shards) keeps folders small at a million records. Whether a record is done is
- * never read from here but from its output key and recipe; the log adds what the key cannot
- * tell: running, the errors with their stacks, and how many attempts were made.
+ * One file per process: only that process appends to it, so no two writers share a file, which
+ * holds on NFS too; a batch of events (the 'done' of every record of one commit) is one write.
+ * A file per record cost a file creation per record, most of a run's bookkeeping on a slow disk.
+ * Whether a record is done is never read from here but from its output key and recipe; the log
+ * adds what the key cannot tell: running, the errors with their stacks, how many attempts were made.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +23,7 @@ export type EventKind = 'start' | 'done' | 'error' | 'missing-input' | 'log';
 
 export const eventSchema = z.looseObject({
   event: z.enum(['start', 'done', 'error', 'missing-input', 'log']),
+  record: z.string().optional(),
   time: z.string(),
   attempt: z.number().optional(),
   host: z.string().optional(),
@@ -62,61 +63,131 @@ export function runsFolder(db: DataBase): Promise<string> {
   return folder;
 }
 
-/** The file name of a record's log: readable when the id is a plain name, else a digest. */
-export function recordFileName(id: string): string {
-  if (/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/.test(id)) return `${id}.jsonl`;
-  const safe = id.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60);
-  return `${safe}~${digest(id).slice(0, 16)}.jsonl`;
-}
-
-function digest(text: string): string {
-  return createHash('sha1').update(text).digest('hex');
-}
-
-export function recordLogPath(runs: string, step: string, id: string): string {
-  return path.join(runs, step, 'records', digest(id).slice(0, 2), recordFileName(id));
-}
-
-const madeDirs = new Set<string>();
 const HOST = os.hostname();
 
-/** Append one event (a single write of one line: a killed writer leaves at most a torn last line). */
+/** An event as written: what happened to which record (time, host and pid are added). */
+export type NewEvent = Omit<RunEvent, 'time' | 'host' | 'pid'> & { record: string } & Record<string, unknown>;
+
+/** This process's log file of one step, opened on first use and kept open. */
+class ProcessLog {
+  private fd: number | undefined;
+  private file: string | undefined;
+
+  constructor(private readonly dir: string) {}
+
+  /** All lines in one write: a killed writer leaves at most a torn last line, which readers skip. */
+  append(events: readonly NewEvent[]): void {
+    if (events.length === 0) return;
+    const time = new Date().toISOString();
+    const text = events.map((e) => `${JSON.stringify({ ...e, time, host: HOST, pid: process.pid })}\n`).join('');
+    const fd = this.open();
+    fs.writeSync(fd, text);
+  }
+
+  private open(): number {
+    // A file unlinked under us (the database deleted and created again) would swallow the events.
+    if (this.fd !== undefined && fs.fstatSync(this.fd).nlink > 0) return this.fd;
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    fs.mkdirSync(this.dir, { recursive: true });
+    const safeHost = HOST.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60);
+    this.file ??= path.join(this.dir, `${safeHost}.${process.pid}.${Date.now().toString(36)}.jsonl`);
+    this.fd = fs.openSync(this.file, 'a');
+    return this.fd;
+  }
+}
+
+const logs = new Map<string, ProcessLog>();
+
+/** This process's event log of `step` in the runs folder `runs`. */
+export function eventLog(runs: string, step: string): ProcessLog {
+  const dir = path.join(runs, step, 'events');
+  let log = logs.get(dir);
+  if (log === undefined) logs.set(dir, log = new ProcessLog(dir));
+  return log;
+}
+
+/** Append one event of record `id`. */
 export function appendEvent(runs: string, step: string, id: string, event: Omit<RunEvent, 'time' | 'host' | 'pid'> & Record<string, unknown>): void {
-  const file = recordLogPath(runs, step, id);
-  const dir = path.dirname(file);
-  if (!madeDirs.has(dir)) {
-    fs.mkdirSync(dir, { recursive: true });
-    madeDirs.add(dir);
-  }
-  const line = `${JSON.stringify({ ...event, record: id, time: new Date().toISOString(), host: HOST, pid: process.pid })}\n`;
+  eventLog(runs, step).append([{ ...event, record: id }]);
+}
+
+interface ParsedFile { stamp: string; byRecord: Map<string, RunEvent[]> }
+/** Parsed log files by path, reused while their size and mtime stay the same (status and tests read a step's events often). */
+const parsed = new Map<string, ParsedFile>();
+/** The merged events of a step, by its folder, reused while no file changed. */
+const mergedCache = new Map<string, { stamps: string; merged: Map<string, RunEvent[]> }>();
+
+function stampOf(file: string): string | undefined {
   try {
-    fs.appendFileSync(file, line);
+    const stat = fs.statSync(file);
+    return `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
   } catch (err) {
-    // The folder was removed since we made it (a database deleted and created again).
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    fs.mkdirSync(dir, { recursive: true });
-    fs.appendFileSync(file, line);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
   }
+}
+
+function parseFile(file: string, stamp: string): Map<string, RunEvent[]> {
+  const cached = parsed.get(file);
+  if (cached?.stamp === stamp) return cached.byRecord;
+  const byRecord = new Map<string, RunEvent[]>();
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    if (line === '') continue;
+    try {
+      const result = eventSchema.safeParse(JSON.parse(line));
+      const record = result.success ? result.data['record'] : undefined;
+      if (typeof record !== 'string') continue;
+      let list = byRecord.get(record);
+      if (list === undefined) byRecord.set(record, list = []);
+      list.push(result.data!);
+    } catch { /* torn line */ }
+  }
+  parsed.set(file, { stamp, byRecord });
+  return byRecord;
+}
+
+function logFiles(runs: string, step: string): string[] {
+  const files: string[] = [];
+  const dir = path.join(runs, step, 'events');
+  try {
+    for (const name of fs.readdirSync(dir).sort()) if (name.endsWith('.jsonl')) files.push(path.join(dir, name));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const older = path.join(runs, step, 'records');
+  if (fs.existsSync(older)) {
+    for (const entry of fs.readdirSync(older, { withFileTypes: true, recursive: true })) {
+      if (entry.isFile() && entry.name.endsWith('.jsonl')) files.push(path.join(entry.parentPath, entry.name));
+    }
+  }
+  return files;
+}
+
+/** Every record's events of `step`, oldest first (by time; lines of one file keep their order). */
+export function readStepEvents(runs: string, step: string): Map<string, RunEvent[]> {
+  const files = logFiles(runs, step).map((file) => ({ file, stamp: stampOf(file) }));
+  const stamps = files.map((f) => `${f.file}=${f.stamp ?? ''}`).join('\n');
+  const folder = path.join(runs, step);
+  const cached = mergedCache.get(folder);
+  if (cached?.stamps === stamps) return cached.merged;
+  const merged = new Map<string, RunEvent[]>();
+  for (const { file, stamp } of files) {
+    if (stamp === undefined) continue;
+    for (const [record, events] of parseFile(file, stamp)) {
+      const list = merged.get(record);
+      if (list === undefined) merged.set(record, [...events]);
+      else list.push(...events);
+    }
+  }
+  // A stable sort: events of the same millisecond keep their file order.
+  for (const list of merged.values()) list.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+  mergedCache.set(folder, { stamps, merged });
+  return merged;
 }
 
 /** A record's events, oldest first; a torn last line (a killed writer) is skipped. */
 export function readEvents(runs: string, step: string, id: string): RunEvent[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(recordLogPath(runs, step, id), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-  const events: RunEvent[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    try {
-      const parsed = eventSchema.safeParse(JSON.parse(line));
-      if (parsed.success) events.push(parsed.data);
-    } catch { /* torn line */ }
-  }
-  return events;
+  return readStepEvents(runs, step).get(id) ?? [];
 }
 
 /** The events of one record of a step in `db` (empty when it never ran). */

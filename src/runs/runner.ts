@@ -1,15 +1,18 @@
 /**
  * db.run(step, options): the records that are not done run in a pool of worker processes
- * (tinypool's child_process runtime: a killed worker takes only its own record with it), or on a
- * BullMQ queue (queue.ts). Each process commits its results itself, through maybeCalculate.
+ * (tinypool's child_process runtime: a killed worker takes only its own records with it), or on a
+ * BullMQ queue (queue.ts). Each process computes one record at a time and commits its results
+ * itself, in groups (execute.ts): `batch` records are handed to each worker at once, so that one
+ * computes while the ones before it commit.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { Tinypool } from 'tinypool';
 import { InvalidInputError, type DataBase, type Key } from '../index.js';
-import { appendEvent, runsFolder, writeStepFile } from './events.js';
-import { executeRecord, keyState, type ExecuteResult } from './record.js';
+import { appendEvent, eventLog, runsFolder, writeStepFile } from './events.js';
+import { executorOf, type ExecuteResult } from './execute.js';
+import { keyState } from './record.js';
 import { resolveRecords, type RecordsSpec } from './records.js';
 import { recordId, type RecordValue, type Step } from './step.js';
 import type { WorkerOpenOptions } from './open.js';
@@ -35,6 +38,11 @@ export interface RunOptions<R extends RecordValue> {
   records: RecordsSpec<R>;
   /** Worker processes (default: the number of cores, at most 8); 0 runs in this process. */
   workers?: number;
+  /**
+   * Records handed to each worker process at once (default 16): it computes one at a time and
+   * commits the finished ones together. A killed worker's uncommitted records run again.
+   */
+  batch?: number;
   /** Recompute every record, fresh or not. */
   force?: boolean;
   /** Skip records with missing inputs (status missing-input) instead of refusing the run. */
@@ -75,9 +83,10 @@ export async function runStep<R extends RecordValue>(db: DataBase, step: Step<R,
 
   // The worker processes start while the records are classified (starting them takes longer).
   const workers = options.redis !== undefined ? 0 : options.workers ?? Math.min(8, os.availableParallelism());
-  const pool = workers > 0 ? startPool(db, step, workers, open, options.force === true) : undefined;
+  const batch = Math.max(1, options.batch ?? 16);
+  const pool = workers > 0 ? startPool(db, step, workers, batch, open, options.force === true) : undefined;
   try {
-    return await runClassified(db, step, options, open, { records, runs, started, workers, pool });
+    return await runClassified(db, step, options, open, { records, runs, started, workers, batch, pool });
   } finally {
     await pool?.close();
   }
@@ -88,6 +97,7 @@ interface Prepared<R> {
   runs: string;
   started: number;
   workers: number;
+  batch: number;
   pool: LocalPool<R> | undefined;
 }
 
@@ -97,7 +107,7 @@ interface LocalPool<R> {
   close(): Promise<void>;
 }
 
-async function runClassified<R extends RecordValue>(db: DataBase, step: Step<R, unknown>, options: RunOptions<R>, open: WorkerOpenOptions, { records, runs, started, workers, pool }: Prepared<R>): Promise<RunReport> {
+async function runClassified<R extends RecordValue>(db: DataBase, step: Step<R, unknown>, options: RunOptions<R>, open: WorkerOpenOptions, { records, runs, started, workers, batch, pool }: Prepared<R>): Promise<RunReport> {
   const todo: R[] = [];
   const missing: RunReport['missing'] = [];
   let alreadyDone = 0;
@@ -111,7 +121,7 @@ async function runClassified<R extends RecordValue>(db: DataBase, step: Step<R, 
     const shown = missing.slice(0, 3).map((m) => `${m.record} (${m.missing.join(', ')})`).join('; ');
     throw InvalidInputError.value(`step '${step.name}'`, `${missing.length} record(s) lack inputs, e.g. ${shown}: create them, or pass ignoreMissing to run the others`);
   }
-  for (const m of missing) appendEvent(runs, step.name, m.record, { event: 'missing-input', missing: m.missing });
+  eventLog(runs, step.name).append(missing.map((m) => ({ record: m.record, event: 'missing-input', missing: m.missing })));
 
   const progress: RunProgress = {
     total: records.length, alreadyDone, done: 0, errors: 0, missingInput: missing.length,
@@ -134,7 +144,8 @@ async function runClassified<R extends RecordValue>(db: DataBase, step: Step<R, 
     return { ...progress, ...base, computed: outcome.computed, failures: outcome.failures, mode: 'queue', workers: 0, elapsedMs: performance.now() - started };
   }
 
-  const execute: Executor<R> = pool?.execute ?? ((record, attempt) => executeRecord(db, step, record, { attempt, force: options.force === true }));
+  const inProcess = executorOf(db);
+  const execute: Executor<R> = pool?.execute ?? ((record, attempt) => inProcess.execute(step, record, { attempt, force: options.force === true }));
   const attempts = Math.max(1, options.attempts ?? 3);
   const backoffMs = options.backoffMs ?? 100;
   const runOne = async (record: R): Promise<void> => {
@@ -153,7 +164,7 @@ async function runClassified<R extends RecordValue>(db: DataBase, step: Step<R, 
         const message = errorMessage(err);
         if (pool?.diedOf(err)) {
           // The worker process died (killed, out of memory): it could not log that itself.
-          appendEvent(runs, step.name, recordId(record), { event: 'error', attempt, message: `worker process exited while running the record: ${message}`, stack: '' });
+          appendEvent(runs, step.name, recordId(record), { event: 'error', attempt, message: `worker process exited before the record was committed: ${message}`, stack: '' });
         }
         if (attempt >= attempts) {
           progress.errors++;
@@ -166,7 +177,8 @@ async function runClassified<R extends RecordValue>(db: DataBase, step: Step<R, 
     progress.remaining--;
     report();
   };
-  const concurrency = Math.max(1, workers);
+  // Enough records in flight for every worker to compute one while its previous ones commit.
+  const concurrency = Math.max(1, workers) * batch;
   let next = 0;
   await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, async () => {
     while (next < todo.length) await runOne(todo[next++]!);
@@ -203,7 +215,7 @@ export function compiledBeside(metaUrl: string, file: string): string {
   return built;
 }
 
-function startPool<R extends RecordValue>(db: DataBase, step: Step<R, unknown>, workers: number, open: WorkerOpenOptions, force: boolean): LocalPool<R> {
+function startPool<R extends RecordValue>(db: DataBase, step: Step<R, unknown>, workers: number, batch: number, open: WorkerOpenOptions, force: boolean): LocalPool<R> {
   if (step.module === undefined) {
     throw InvalidInputError.value(`step '${step.name}'`, 'worker processes cannot import it: define it in a module file (defineStep finds the file from its caller, or pass module: import.meta.url), or run with workers: 0');
   }
@@ -213,6 +225,7 @@ function startPool<R extends RecordValue>(db: DataBase, step: Step<R, unknown>, 
     runtime: 'child_process',
     minThreads: workers,
     maxThreads: workers,
+    concurrentTasksPerWorker: batch,
     env,
   });
   const module = step.module;

@@ -5,11 +5,11 @@
  */
 import { tableFromArrays, type Table } from 'apache-arrow';
 import { InvalidInputError, type DataBase } from '../index.js';
-import { loggedSteps, readStepFile, runsFolder, RUNS_KEY } from './events.js';
+import { loggedSteps, readStepEvents, readStepFile, runsFolder, RUNS_KEY } from './events.js';
 import { stepCached } from './open.js';
 import { recordState, type RecordState } from './record.js';
 import { resolveRecords } from './records.js';
-import { isStep, type RecordValue, type Step } from './step.js';
+import { isStep, recordId, type RecordValue, type Step } from './step.js';
 
 export interface StatusRow extends RecordState {
   step: string;
@@ -39,8 +39,9 @@ export async function statusRows(db: DataBase, step?: string | Step, records?: r
     if (logged === undefined) throw InvalidInputError.value(`step '${resolved.name}'`, 'never ran here: pass the records');
     list = logged.json.records_key !== null ? await resolveRecords(db, { key: logged.json.records_key }) : (logged.records as RecordValue[] | undefined) ?? [];
   }
+  const events = runs === undefined ? new Map() : readStepEvents(runs, resolved.name);
   const rows: StatusRow[] = [];
-  for (const record of list) rows.push({ step: resolved.name, ...(await recordState(db, resolved as Step<RecordValue, unknown>, record, runs)) });
+  for (const record of list) rows.push({ step: resolved.name, ...(await recordState(db, resolved as Step<RecordValue, unknown>, record, events.get(recordId(record)) ?? [])) });
   return rows;
 }
 
