@@ -14,37 +14,38 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { z } from 'zod';
-import { isDataBaseError, type DataBase } from '../index.js';
+import type { DataBase } from '../index.js';
 
 export const RUNS_KEY = 'isfdb_runs';
 
 export type EventKind = 'start' | 'done' | 'error' | 'missing-input' | 'log';
 
-export const eventSchema = z.looseObject({
-  event: z.enum(['start', 'done', 'error', 'missing-input', 'log']),
-  record: z.string().optional(),
-  time: z.string(),
-  attempt: z.number().optional(),
-  host: z.string().optional(),
-  pid: z.number().optional(),
-  /** done: whether this attempt computed (false: a fresh result was already stored). */
-  computed: z.boolean().optional(),
-  duration_ms: z.number().optional(),
-  message: z.string().optional(),
-  stack: z.string().optional(),
-  missing: z.array(z.string()).optional(),
-});
-export type RunEvent = z.infer<typeof eventSchema>;
+/** One line of the event log (validated by event-read.ts; zod loads only where logs are read). */
+export interface RunEvent {
+  event: EventKind;
+  record?: string;
+  time: string;
+  attempt?: number;
+  host?: string;
+  pid?: number;
+  /** done: whether this attempt's value was stored (false: a fresh result was already there). */
+  computed?: boolean;
+  duration_ms?: number;
+  message?: string;
+  stack?: string;
+  missing?: string[];
+  [field: string]: unknown;
+}
 
-export const stepFileSchema = z.looseObject({
-  name: z.string(),
-  module: z.string().nullable(),
+/** step.json: what the last run of a step was. */
+export interface StepFileJson {
+  name: string;
+  module: string | null;
   /** A key whose value lists the records, or null when the list is in records.json. */
-  records_key: z.union([z.string(), z.array(z.string())]).nullable(),
-  updated: z.string(),
-});
-export type StepFileJson = z.infer<typeof stepFileSchema>;
+  records_key: string | string[] | null;
+  updated: string;
+  [field: string]: unknown;
+}
 
 const runsFolders = new WeakMap<DataBase, Promise<string>>();
 
@@ -111,125 +112,11 @@ export function appendEvent(runs: string, step: string, id: string, event: Omit<
   eventLog(runs, step).append([{ ...event, record: id }]);
 }
 
-interface ParsedFile { stamp: string; byRecord: Map<string, RunEvent[]> }
-/** Parsed log files by path, reused while their size and mtime stay the same (status and tests read a step's events often). */
-const parsed = new Map<string, ParsedFile>();
-/** The merged events of a step, by its folder, reused while no file changed. */
-const mergedCache = new Map<string, { stamps: string; merged: Map<string, RunEvent[]> }>();
-
-function stampOf(file: string): string | undefined {
-  try {
-    const stat = fs.statSync(file);
-    return `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
-function parseFile(file: string, stamp: string): Map<string, RunEvent[]> {
-  const cached = parsed.get(file);
-  if (cached?.stamp === stamp) return cached.byRecord;
-  const byRecord = new Map<string, RunEvent[]>();
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    if (line === '') continue;
-    try {
-      const result = eventSchema.safeParse(JSON.parse(line));
-      const record = result.success ? result.data['record'] : undefined;
-      if (typeof record !== 'string') continue;
-      let list = byRecord.get(record);
-      if (list === undefined) byRecord.set(record, list = []);
-      list.push(result.data!);
-    } catch { /* torn line */ }
-  }
-  parsed.set(file, { stamp, byRecord });
-  return byRecord;
-}
-
-function logFiles(runs: string, step: string): string[] {
-  const files: string[] = [];
-  const dir = path.join(runs, step, 'events');
-  try {
-    for (const name of fs.readdirSync(dir).sort()) if (name.endsWith('.jsonl')) files.push(path.join(dir, name));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  const older = path.join(runs, step, 'records');
-  if (fs.existsSync(older)) {
-    for (const entry of fs.readdirSync(older, { withFileTypes: true, recursive: true })) {
-      if (entry.isFile() && entry.name.endsWith('.jsonl')) files.push(path.join(entry.parentPath, entry.name));
-    }
-  }
-  return files;
-}
-
-/** Every record's events of `step`, oldest first (by time; lines of one file keep their order). */
-export function readStepEvents(runs: string, step: string): Map<string, RunEvent[]> {
-  const files = logFiles(runs, step).map((file) => ({ file, stamp: stampOf(file) }));
-  const stamps = files.map((f) => `${f.file}=${f.stamp ?? ''}`).join('\n');
-  const folder = path.join(runs, step);
-  const cached = mergedCache.get(folder);
-  if (cached?.stamps === stamps) return cached.merged;
-  const merged = new Map<string, RunEvent[]>();
-  for (const { file, stamp } of files) {
-    if (stamp === undefined) continue;
-    for (const [record, events] of parseFile(file, stamp)) {
-      const list = merged.get(record);
-      if (list === undefined) merged.set(record, [...events]);
-      else list.push(...events);
-    }
-  }
-  // A stable sort: events of the same millisecond keep their file order.
-  for (const list of merged.values()) list.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
-  mergedCache.set(folder, { stamps, merged });
-  return merged;
-}
-
-/** A record's events, oldest first; a torn last line (a killed writer) is skipped. */
-export function readEvents(runs: string, step: string, id: string): RunEvent[] {
-  return readStepEvents(runs, step).get(id) ?? [];
-}
-
-/** The events of one record of a step in `db` (empty when it never ran). */
-export async function recordEvents(db: DataBase, step: string, id: string): Promise<RunEvent[]> {
-  if (!(await db.has(RUNS_KEY))) return [];
-  return readEvents(await db.folderOf(RUNS_KEY), step, id);
-}
-
 export function writeStepFile(runs: string, json: StepFileJson, records: readonly unknown[] | undefined): void {
   const dir = path.join(runs, json.name);
   fs.mkdirSync(dir, { recursive: true });
   if (records !== undefined) replaceFile(path.join(dir, 'records.json'), JSON.stringify(records));
   replaceFile(path.join(dir, 'step.json'), `${JSON.stringify(json, null, 2)}\n`);
-}
-
-export function readStepFile(runs: string, step: string): { json: StepFileJson; records: unknown[] | undefined } | undefined {
-  const dir = path.join(runs, step);
-  let json: StepFileJson;
-  try {
-    json = stepFileSchema.parse(JSON.parse(fs.readFileSync(path.join(dir, 'step.json'), 'utf8')));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  const recordsFile = path.join(dir, 'records.json');
-  const records = json.records_key === null && fs.existsSync(recordsFile) ? JSON.parse(fs.readFileSync(recordsFile, 'utf8')) as unknown[] : undefined;
-  return { json, records };
-}
-
-/** The steps that have a step.json in the database. */
-export async function loggedSteps(db: DataBase): Promise<string[]> {
-  let runs: string;
-  try {
-    if (!(await db.has(RUNS_KEY))) return [];
-    runs = await db.folderOf(RUNS_KEY);
-  } catch (err) {
-    if (isDataBaseError(err, 'KeyNotFoundError')) return [];
-    throw err;
-  }
-  return fs.readdirSync(runs, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && fs.existsSync(path.join(runs, e.name, 'step.json')))
-    .map((e) => e.name).sort();
 }
 
 function replaceFile(file: string, text: string): void {

@@ -23,7 +23,8 @@ import { createHash } from 'node:crypto';
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { InvalidInputError, type DataBase } from '../index.js';
-import { appendEvent, readStepEvents, runsFolder } from './events.js';
+import { appendEvent, runsFolder } from './events.js';
+import { readStepEvents } from './event-read.js';
 import { executorOf, type ExecuteResult } from './execute.js';
 import { keyState } from './record.js';
 import { openCached, type WorkerOpenOptions } from './open.js';
@@ -100,25 +101,34 @@ export async function runOnQueue<R extends RecordValue>(
   const pending = new Map<string, R>();
   const outcome: QueueOutcome = { computed: 0, failures: [] };
   let wake: () => void = () => undefined;
+  const failing = new Set<string>();
+  const recordFailure = async (record: R, failed: string): Promise<void> => {
+    const rid = recordId(record);
+    const events = (await readStepEvents(runs, step.name)).get(rid) ?? [];
+    const attempts = events.filter((e) => e.event === 'start').length;
+    if (events.at(-1)?.event !== 'error') {
+      // Failed without its worker logging it: stalled too often (killed workers).
+      appendEvent(runs, step.name, rid, { event: 'error', attempt: attempts, message: failed, stack: '' });
+    }
+    outcome.failures.push({ record: rid, message: failed, attempts });
+  };
   const finish = (id: string, failed: string | undefined, result: ExecuteResult | undefined): void => {
     const record = pending.get(id);
-    if (record === undefined) return;
-    pending.delete(id);
+    if (record === undefined || failing.has(id)) return;
     if (failed === undefined) {
+      pending.delete(id);
       if (result?.status === 'done' && result.computed) outcome.computed++;
       onDelta({ done: 1, errors: 0 });
-    } else {
-      const rid = recordId(record);
-      const events = readStepEvents(runs, step.name).get(rid) ?? [];
-      const attempts = events.filter((e) => e.event === 'start').length;
-      if (events.at(-1)?.event !== 'error') {
-        // Failed without its worker logging it: stalled too often (killed workers).
-        appendEvent(runs, step.name, rid, { event: 'error', attempt: attempts, message: failed, stack: '' });
-      }
-      outcome.failures.push({ record: rid, message: failed, attempts });
-      onDelta({ done: 0, errors: 1 });
+      if (pending.size === 0) wake();
+      return;
     }
-    if (pending.size === 0) wake();
+    failing.add(id);
+    void recordFailure(record, failed).catch(() => undefined).then(() => {
+      failing.delete(id);
+      pending.delete(id);
+      onDelta({ done: 0, errors: 1 });
+      if (pending.size === 0) wake();
+    });
   };
   try {
     events.on('completed', ({ jobId: id, returnvalue }) => finish(id, undefined, parseReturn(returnvalue)));
@@ -165,7 +175,7 @@ async function reconcile<R extends RecordValue>(
   const exists = (await pipeline.exec()) ?? [];
   const gone = ids.filter((_, i) => exists[i]?.[1] === 0);
   if (gone.length === 0) return;
-  const events = readStepEvents(runs, step.name);
+  const events = await readStepEvents(runs, step.name);
   for (const id of gone) {
     const record = pending.get(id)!;
     if ((await keyState(db, step, record)).state === 'done') finish(id, undefined, undefined);

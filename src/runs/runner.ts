@@ -8,7 +8,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
-import { Tinypool } from 'tinypool';
 import { InvalidInputError, type DataBase, type Key } from '../index.js';
 import { appendEvent, eventLog, runsFolder, writeStepFile } from './events.js';
 import { executorOf, type ExecuteResult } from './execute.js';
@@ -84,7 +83,7 @@ export async function runStep<R extends RecordValue>(db: DataBase, step: Step<R,
   // The worker processes start while the records are classified (starting them takes longer).
   const workers = options.redis !== undefined ? 0 : options.workers ?? Math.min(8, os.availableParallelism());
   const batch = Math.max(1, options.batch ?? 16);
-  const pool = workers > 0 ? startPool(db, step, workers, batch, open, options.force === true) : undefined;
+  const pool = workers > 0 ? await startPool(db, step, workers, batch, open, options.force === true) : undefined;
   try {
     return await runClassified(db, step, options, open, { records, runs, started, workers, batch, pool });
   } finally {
@@ -215,10 +214,12 @@ export function compiledBeside(metaUrl: string, file: string): string {
   return built;
 }
 
-function startPool<R extends RecordValue>(db: DataBase, step: Step<R, unknown>, workers: number, batch: number, open: WorkerOpenOptions, force: boolean): LocalPool<R> {
+async function startPool<R extends RecordValue>(db: DataBase, step: Step<R, unknown>, workers: number, batch: number, open: WorkerOpenOptions, force: boolean): Promise<LocalPool<R>> {
   if (step.module === undefined) {
     throw InvalidInputError.value(`step '${step.name}'`, 'worker processes cannot import it: define it in a module file (defineStep finds the file from its caller, or pass module: import.meta.url), or run with workers: 0');
   }
+  // tinypool loads only here: step modules import this package in every worker process.
+  const { Tinypool } = await import('tinypool');
   const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
   const pool = new Tinypool({
     filename: compiledBeside(import.meta.url, 'pool-worker.js'),

@@ -90,7 +90,7 @@ export async function benchRuns({ quick }: { quick: boolean }): Promise<void> {
       const prefix = `isfdbbench-${process.pid}`;
       const workers: Child[] = [];
       try {
-        for (let i = 0; i < 3; i++) workers.push(await spawnCli(['worker', STEPS_FILE, '--redis', redis.value, '--prefix', prefix, '--quiet'], { ISFDB_REGISTRY: registryDir, RUNS_SLEEP_MS: '10' }));
+        for (let i = 0; i < 3; i++) workers.push(await spawnCli(['worker', STEPS_FILE, '--redis', redis.value, '--prefix', prefix, '--quiet', '--batch', '16'], { ISFDB_REGISTRY: registryDir, RUNS_SLEEP_MS: '10' }));
         for (const w of workers) await until(() => w.output().includes('worker '), 'a queue worker to start');
         const queued: RunFigure[] = [];
         for (let r = 0; r < rounds; r++) queued.push(await timedRun(root, `sleep-queue-${r}`, sleepRecords, { workers: 0, redis: { url: redis.value, prefix } }));
