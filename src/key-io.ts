@@ -12,7 +12,7 @@ import { buildMetadata, postHocMetadata } from './provenance.js';
 import { replaceFileAtomically } from './store/durable.js';
 import type { KeyCommit } from './store/commit.js';
 import { readRetryingSwaps } from './store/read-retry.js';
-import { checksumFolder } from './store/checksum.js';
+import { checksumFolder, type FileChecksums } from './store/checksum.js';
 import { defaultDumperFor, fullLoaderName, getLoader, shortLoaderName, whyNoDefaultDumper } from '../loaders/index.js';
 import type { Loader, LoaderContext, LoaderJson } from '../loaders/types.js';
 
@@ -113,6 +113,33 @@ export interface ValueWrite {
   extraMetadata?: Record<string, unknown>;
   keep: number;
   lock?: { readonly compromised: Error | undefined };
+  /** Shares the provenance part of metadata.json across a batch (default: built for this key alone). */
+  texts?: MetadataTexts;
+}
+
+/**
+ * The texts of metadata.json for the keys of one batch: the provenance (git facts, modules, host,
+ * time) is built and serialised once per dumper; each key adds only its checksums and extra
+ * fields. One batch commits at one time, so the keys share the commit's time stamp.
+ */
+export class MetadataTexts {
+  private readonly byDumper = new Map<string, Promise<{ json: MetadataJson; open: string }>>();
+
+  constructor(private readonly gitDir: string | undefined) {}
+
+  async text(dumper: string, checksums: FileChecksums | undefined, extra: Record<string, unknown> | undefined): Promise<string> {
+    let base = this.byDumper.get(dumper);
+    if (base === undefined) {
+      base = buildMetadata(dumper, { gitDir: this.gitDir }).then((json) => ({ json, open: pythonJson(json).slice(0, -1) }));
+      this.byDumper.set(dumper, base);
+    }
+    const { json, open } = await base;
+    const tail: Record<string, unknown> = { ...(checksums === undefined ? {} : { [CHECKSUMS_FIELD]: checksums }), ...extra };
+    // A field that replaces a provenance field keeps its place, as the object spread does: serialise whole.
+    if (Object.keys(tail).some((field) => field in json)) return pythonJson({ ...json, ...tail });
+    const rest = pythonJson(tail).slice(1);
+    return rest === '}' ? `${open}}` : `${open}, ${rest}`;
+  }
 }
 
 /** The commit of a value written by its loader; `created()` is the state of a sub-database it created. */
@@ -136,12 +163,13 @@ export function valueCommit(w: ValueWrite): { commit: KeyCommit; created: () => 
         },
       };
       const extras = await callLoader(w.loader, 'dump', w.shown, () => w.loader.dump(w.value as never, staged.dir, ctx, w.dumpOptions));
-      const metadata: MetadataJson = await buildMetadata(w.loader.name, { gitDir: w.gitDir });
+      const texts = w.texts ?? new MetadataTexts(w.gitDir);
+      const metadata = async (checksums: FileChecksums | undefined) => texts.text(w.loader.name, checksums, w.extraMetadata);
       return {
         loaderJson: pythonJson({ Loader: fullLoaderName(w.loader.name), ...(extras ?? {}) }),
         // Containers change in place after creation; only data keys carry checksums.
         checksums: w.loader.kind === undefined || w.loader.kind === 'data',
-        metadata: (checksums) => pythonJson({ ...metadata, ...(checksums === undefined ? {} : { [CHECKSUMS_FIELD]: checksums }), ...w.extraMetadata }),
+        metadata,
       };
     },
   };

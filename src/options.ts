@@ -63,11 +63,16 @@ export interface SetManyEntry {
   value: unknown;
   dumper?: string | Loader<never>;
   dumpOptions?: Record<string, unknown>;
-  /** Fields added to this key's metadata.json (as maybeCalculate adds its recipe, `isfdb_recipe`). */
+  /**
+   * Fields added to this key's metadata.json (after the provenance and checksums), e.g. the
+   * recipe that maybeCalculate records: `{ [RECIPE_FIELD]: await buildRecipe(...) }`.
+   */
   extraMetadata?: Record<string, unknown>;
+  /** Overrides setMany's (and the database's) keepVersions for this key. */
+  keepVersions?: number;
   /**
    * Called while this key's lock is held, right before it is written: true leaves the key as it
-   * is (a check-then-write under the lock, as maybeCalculate does, e.g. "a fresh result is there").
+   * is (a check-then-write under the lock, as maybeCalculate does: "a fresh result is there").
    */
   skipIf?: () => boolean | Promise<boolean>;
 }

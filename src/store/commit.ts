@@ -35,7 +35,7 @@ import path from 'node:path';
 import { InvalidInputError, NotADataBaseError } from '../errors.js';
 import { checksumBytes, checksumFile, type FileChecksums } from './checksum.js';
 import { pathExists, syncDirectoryShared, syncPaths, SYNC_CONCURRENCY } from './durable.js';
-import { COMPLETE_MARKER, METADATA_NAME, createTempKeyFolder, publishStaged, removeInBackground, retireKeyFolder, stagingDir } from './keyfolder.js';
+import { COMPLETE_MARKER, METADATA_NAME, createTempKeyFolder, ensureStagingDir, publishStaged, removeInBackground, retireKeyFolder, stagingDir, stagingToken } from './keyfolder.js';
 import { moveIntoHistory, pruneHistory, HISTORY_FOLDER } from './versions.js';
 
 /** The staged folder of one key being committed; `write` fills it. */
@@ -77,7 +77,7 @@ export interface KeyFiles {
   /** The text of Loader.json (written last of all). */
   loaderJson: string;
   /** The text of metadata.json, given the data files' checksums (undefined when `checksums` is false); undefined: no metadata.json. */
-  metadata(checksums: FileChecksums | undefined): string | undefined;
+  metadata(checksums: FileChecksums | undefined): string | undefined | Promise<string | undefined>;
   /** Record checksums of the data files (default true); containers (sub-databases, managed folders) do not. */
   checksums?: boolean;
 }
@@ -121,12 +121,27 @@ interface Staged {
   dirs: string[];
 }
 
-/** Commit many key folders with shared fsyncs; each key is atomic, the batch is not. Names must differ per database folder. */
+/**
+ * Commit many key folders with shared work; each key is atomic, the batch is not. Names must
+ * differ per database folder. Per database folder the batch checks the staging folder once and
+ * fsyncs the folder once; per key it makes one staged folder, writes its files, and renames it
+ * into place (after retiring the old value, when there is one). All files and folders of the batch
+ * are fsynced together, `syncConcurrency` at a time, before the first key is published.
+ */
 export async function commitKeys(commits: readonly KeyCommit[], options: CommitOptions = {}): Promise<CommitResult[]> {
   const durable = options.durable !== false;
   const staged: Staged[] = [];
   try {
-    for (const commit of commits) staged.push(await stageOne(commit));
+    const token = stagingToken();
+    const ready = new Set<string>();
+    for (let i = 0; i < commits.length; i++) {
+      const commit = commits[i]!;
+      if (!ready.has(commit.dbDir)) {
+        ensureStagingDir(commit.dbDir, commit.name);
+        ready.add(commit.dbDir);
+      }
+      staged.push(await stageOne(commit, commits.length === 1 ? token : `${token}-${i}`));
+    }
     if (durable) {
       await syncPaths(staged.flatMap((s) => s.files), staged.flatMap((s) => s.dirs), options.syncConcurrency ?? SYNC_CONCURRENCY);
     }
@@ -135,6 +150,7 @@ export async function commitKeys(commits: readonly KeyCommit[], options: CommitO
     await Promise.all(staged.map((s) => fs.rm(s.dir, { recursive: true, force: true })));
     throw await explainMissingDatabase(err, commits);
   }
+  // Each key's commit point is its rename into place (publishStaged).
   const retired = staged.map(({ commit, dir }) => {
     const old = retireKeyFolder(commit.dbDir, commit.name);
     publishStaged(dir, commit.dbDir, commit.name);
@@ -157,8 +173,8 @@ export async function commitKeys(commits: readonly KeyCommit[], options: CommitO
   return results;
 }
 
-async function stageOne(commit: KeyCommit): Promise<Staged> {
-  const dir = createTempKeyFolder(commit.dbDir, commit.name);
+async function stageOne(commit: KeyCommit, token: string): Promise<Staged> {
+  const dir = createTempKeyFolder(commit.dbDir, commit.name, token);
   const entry: Staged = { commit, dir, files: [], dirs: [dir] };
   const stagedKey = new StagedKey(dir);
   try {
@@ -175,7 +191,7 @@ async function stageOne(commit: KeyCommit): Promise<Staged> {
     }
     const checksums = files.checksums === false ? undefined : await stagedKey.checksums(dataFiles);
     // Loader.json last: its presence marks the folder complete (see keyfolder.ts, recoverKeyFolder).
-    for (const [name, text] of [[METADATA_NAME, files.metadata(checksums)], [COMPLETE_MARKER, files.loaderJson]] as const) {
+    for (const [name, text] of [[METADATA_NAME, await files.metadata(checksums)], [COMPLETE_MARKER, files.loaderJson]] as const) {
       if (text === undefined) continue;
       const file = path.join(dir, name);
       fsSync.writeFileSync(file, text);

@@ -23,24 +23,45 @@ export function stagingDir(dbDir: string): string {
   return path.join(dbDir, STAGING_FOLDER);
 }
 
-/** Create an empty temporary folder for a new value of key folder `name`. */
-export function createTempKeyFolder(dbDir: string, name: string): string {
+/** The database folder removed under a writer: typed, naming the key. */
+function removedUnder(dbDir: string, name: string): NotADataBaseError {
+  return new NotADataBaseError(dbDir, `the database folder was removed (its sub-database key was deleted) while key '${name}' was being written`);
+}
+
+/**
+ * Make sure the staging folder of `dbDir` exists; a batch calls this once per database folder.
+ * Never `recursive: true` here. When a concurrent delete has removed the (sub-)database folder, a
+ * recursive mkdir re-created it as an orphan key folder without Loader.json, and the write then
+ * "succeeded" into a folder nobody can read.
+ */
+export function ensureStagingDir(dbDir: string, name: string): void {
   const staging = stagingDir(dbDir);
-  // Never `recursive: true` here. When a concurrent delete has removed the (sub-)database folder, a
-  // recursive mkdir re-created it as an orphan key folder without Loader.json, and the write then
-  // "succeeded" into a folder nobody can read.
+  // lstat first: a failed mkdir (EEXIST) costs an exception, and the folder exists nearly always.
+  if (fsSync.lstatSync(staging, { throwIfNoEntry: false })?.isDirectory()) return;
   try {
     fsSync.mkdirSync(staging);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new NotADataBaseError(dbDir, `the database folder was removed (its sub-database key was deleted) while key '${name}' was being written`);
+    if (code === 'ENOENT') throw removedUnder(dbDir, name);
     if (code !== 'EEXIST') throw err;
   }
-  const temp = path.join(staging, `${name}${SEP}tmp${SEP}${process.pid}${SEP}${randomToken(6)}`);
+}
+
+/** A token naming the staged folders of one commit (a batch shares it; each key adds its index). */
+export function stagingToken(): string {
+  return `${process.pid}${SEP}${randomToken(6)}`;
+}
+
+/**
+ * Create an empty temporary folder for a new value of key folder `name`; `token` (from
+ * `stagingToken`, plus something unique within the batch) names it. Call `ensureStagingDir` first.
+ */
+export function createTempKeyFolder(dbDir: string, name: string, token = stagingToken()): string {
+  const temp = path.join(stagingDir(dbDir), `${name}${SEP}tmp${SEP}${token}`);
   try {
     fsSync.mkdirSync(temp);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotADataBaseError(dbDir, `the database folder was removed (its sub-database key was deleted) while key '${name}' was being written`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw removedUnder(dbDir, name);
     throw err;
   }
   return temp;
@@ -56,6 +77,8 @@ export function publishStaged(stagedDir: string, dbDir: string, name: string): v
 
 /** Rename a key folder out of the way (ISF's `.deleting.` convention); returns where it went. */
 export function retireKeyFolder(dbDir: string, name: string): string | undefined {
+  // No old value (a new key, the common case of a batch): one lstat instead of a failed rename.
+  if (fsSync.lstatSync(path.join(dbDir, name), { throwIfNoEntry: false }) === undefined) return undefined;
   const retired = path.join(dbDir, `${name}${DELETING_MARK}${randomToken(5)}`);
   try {
     fsSync.renameSync(path.join(dbDir, name), retired);
@@ -122,6 +145,12 @@ export async function recoverKeyFolder(dbDir: string, name: string): Promise<{ r
     result.removed.push(folder);
   }
   return result;
+}
+
+/** `recoverKeyFolder` for many keys of `dbDir` (the caller holds their locks), listing the staging folder once. */
+export async function recoverKeyFolders(dbDir: string, names: readonly string[]): Promise<void> {
+  const pending = new Set(listStagedWrites(dbDir).map(keyOfStagedWrite));
+  for (const name of names) if (pending.has(name)) await recoverKeyFolder(dbDir, name);
 }
 
 async function hasRetiredValue(dbDir: string, name: string): Promise<boolean> {
