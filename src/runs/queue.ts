@@ -177,7 +177,8 @@ async function reconcile<R extends RecordValue>(
   if (gone.length === 0) return;
   const events = await readStepEvents(runs, step.name);
   for (const id of gone) {
-    const record = pending.get(id)!;
+    const record = pending.get(id);
+    if (record === undefined) continue; // its event arrived meanwhile
     if ((await keyState(db, step, record)).state === 'done') finish(id, undefined, undefined);
     else {
       const last = events.get(recordId(record))?.at(-1);
