@@ -1,20 +1,14 @@
 /**
- * Where a run's time goes per record, in one process (issue 14): the pieces a worker does for each
- * record, timed alone. `node dist/test/bench/runs-profile.js [dir]`.
+ * Where a run's time goes per record (issue 14): the pieces a worker does for each record, timed
+ * alone in this process, wall and CPU. `npm run bench -- --only=runs` prints them first.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { DataBase, Registry } from '../../src/index.js';
-import { appendEvent, runsFolder } from '../../src/runs/events.js';
-import { keyExists } from '../../src/runs/record.js';
-
-const base = process.argv[2] ?? os.tmpdir();
-const root = fs.mkdtempSync(path.join(base, 'isfdb-runs-profile-'));
-const registryDir = path.join(root, 'registry');
-fs.mkdirSync(registryDir);
-process.env['ISFDB_REGISTRY'] = registryDir;
-void new Registry(registryDir);
+import { DataBase } from '../../src/index.js';
+import { eventLog, runsFolder } from '../../src/runs/events.js';
+import { holdsRecipe, keyExists, recordRecipe } from '../../src/runs/record.js';
+import { defineStep } from '../../src/runs/index.js';
+import { fmt, line } from './measure.js';
 
 async function timed(label: string, n: number, body: (i: number) => Promise<unknown> | unknown): Promise<void> {
   const cpu0 = process.cpuUsage();
@@ -22,28 +16,32 @@ async function timed(label: string, n: number, body: (i: number) => Promise<unkn
   for (let i = 0; i < n; i++) await body(i);
   const wall = (performance.now() - t0) / n;
   const cpu = process.cpuUsage(cpu0);
-  process.stdout.write(`${label.padEnd(48)} ${wall.toFixed(3)} ms wall, ${((cpu.user + cpu.system) / 1000 / n).toFixed(3)} ms CPU per record\n`);
+  line(`  ${label}`, `${fmt(wall * 1000)} µs`, `wall per record; CPU ${fmt((cpu.user + cpu.system) / n)} µs`);
 }
 
-try {
-  const db = await DataBase.open(path.join(root, 'db'));
+const probe = defineStep({ name: 'probe', module: import.meta.url, output: (n: number) => ['squares', String(n)], version: '1', run: (n: number) => n });
+
+/** Per-record costs in a fresh database under `root`. */
+export async function profileRecordCosts(root: string, n: number): Promise<void> {
+  process.stdout.write('  per record, alone in one process:\n');
+  const db = await DataBase.open(path.join(root, 'profile-db'));
   const runs = await runsFolder(db);
   await db.createSubDb('squares');
-  const n = 200;
-  await timed('keyExists (output, absent)', n, (i) => keyExists(db, ['squares', `x${i}`]));
-  await timed('appendEvent, new per-record file', n, (i) => appendEvent(runs, 'p', String(i), { event: 'start', attempt: 1 }));
-  await timed('appendEvent, existing per-record file', n, (i) => appendEvent(runs, 'p', String(i), { event: 'done', attempt: 1 }));
-  const fd = fs.openSync(path.join(root, 'one.jsonl'), 'a');
-  await timed('append a line to an open file', n, (i) => fs.writeSync(fd, `{"record":"${i}","event":"start"}\n`));
-  fs.closeSync(fd);
-  await timed('maybeCalculate, small key, recipe', n, (i) => db.maybeCalculate(['squares', `m${i}`], () => ({ n: i, square: i * i }), { params: { step: 's', record: String(i) }, inputs: [], code: '1' }));
-  await timed('set, small key', n, (i) => db.set(['squares', `s${i}`], { n: i, square: i * i }));
+  await timed('keyExists (one stat)', n, (i) => keyExists(db, ['squares', `x${i}`]));
+  await timed('recipe + fresh check (absent output)', n, async (i) => holdsRecipe(db, probe.output(i), await recordRecipe(db, probe, i)));
+  const log = eventLog(runs, 'probe');
+  await timed('event-log line, one append each', n, (i) => log.append([{ record: String(i), event: 'start', attempt: 1 }]));
+  await timed('event-log lines, one append per 16', n, (i) => {
+    if (i % 16 === 0) log.append(Array.from({ length: 16 }, (_, j) => ({ record: String(i + j), event: 'done' as const, attempt: 1 })));
+  });
+  const perRecord = path.join(root, 'per-record');
+  fs.mkdirSync(perRecord);
+  await timed('a file per record (the older layout)', n, (i) => fs.appendFileSync(path.join(perRecord, `${i}.jsonl`), '{}\n'));
+  await timed('maybeCalculate, small key with recipe', n, (i) => db.maybeCalculate(['squares', `m${i}`], () => ({ n: i }), { params: { step: 's', record: String(i) }, inputs: [], code: '1' }));
   for (const size of [1, 4, 16, 64]) {
-    await timed(`setMany, batches of ${size}`, n, async (i) => {
+    await timed(`setMany of small keys, groups of ${size}`, n, async (i) => {
       if (i % size !== 0) return;
-      await db.setMany(Array.from({ length: size }, (_, j) => ({ key: ['squares', `b${size}-${i + j}`], value: { n: i + j, square: (i + j) ** 2 } })));
+      await db.setMany(Array.from({ length: size }, (_, j) => ({ key: ['squares', `b${size}-${i + j}`], value: { n: i + j } })));
     });
   }
-} finally {
-  fs.rmSync(root, { recursive: true, force: true });
 }

@@ -13,6 +13,7 @@ import type { RunProgress } from '../../src/runs/index.js';
 import { STEPS_FILE, compiledSteps, dropPrefix, spawnCli, until, type Child } from '../runs/helpers.js';
 import { testRedisUrl } from '../services.js';
 import { fmt, line } from './measure.js';
+import { profileRecordCosts } from './runs-profile.js';
 
 interface RunFigure { rate: number; steady: number }
 
@@ -56,6 +57,7 @@ export async function benchRuns({ quick }: { quick: boolean }): Promise<void> {
   const rounds = quick ? 1 : 3;
   const sleepRecords = quick ? 400 : 1200;
   try {
+    await profileRecordCosts(root, quick ? 64 : 256);
     // No work at all: what bookkeeping and commits alone allow with 4 workers (the ceiling).
     const empty: RunFigure[] = [];
     for (let r = 0; r < rounds; r++) empty.push(await timedRun(root, `empty-local-${r}`, sleepRecords, { workers: 4 }));
