@@ -71,20 +71,19 @@ export type Executor<R> = (record: R, attempt: number) => Promise<ExecuteResult>
 export async function runStep<R extends RecordValue>(db: DataBase, step: Step<R, unknown>, options: RunOptions<R>, open: WorkerOpenOptions): Promise<RunReport> {
   if (db.readonly) throw InvalidInputError.value('db.run', `database ${db.basedir} is open readonly; runs write their results`);
   const started = performance.now();
-  const records = await resolveRecords(db, options.records);
-  const runs = await runsFolder(db);
-  writeStepFile(runs, {
-    name: step.name,
-    module: step.module ?? null,
-    records_key: recordsKeyOf(options.records),
-    updated: new Date().toISOString(),
-  }, recordsKeyOf(options.records) === null ? records : undefined);
-
-  // The worker processes start while the records are classified (starting them takes longer).
+  // The worker processes start first: starting them takes longer than reading and classifying the records.
   const workers = options.redis !== undefined ? 0 : options.workers ?? Math.min(8, os.availableParallelism());
   const batch = Math.max(1, options.batch ?? 16);
   const pool = workers > 0 ? await startPool(db, step, workers, batch, open, options.force === true) : undefined;
   try {
+    const records = await resolveRecords(db, options.records);
+    const runs = await runsFolder(db);
+    writeStepFile(runs, {
+      name: step.name,
+      module: step.module ?? null,
+      records_key: recordsKeyOf(options.records),
+      updated: new Date().toISOString(),
+    }, recordsKeyOf(options.records) === null ? records : undefined);
     return await runClassified(db, step, options, open, { records, runs, started, workers, batch, pool });
   } finally {
     await pool?.close();
