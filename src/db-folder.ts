@@ -4,11 +4,12 @@
  * of a key, and writes through the one commit (store/commit.ts). DataBase (database.ts) is the
  * public face over a DbFolder; sub-databases each have their own.
  */
+import fsSync from 'node:fs';
 import path from 'node:path';
 import { KeyNotFoundError, KeyTypeConflictError, NotADataBaseError, ReadonlyError, isDataBaseError } from './errors.js';
 import { createDbState, readDbState, refuseLegacy } from './dbstate.js';
 import { checkKeyFolderLength, formatKey, keyParts, type Key } from './keys.js';
-import { SUBDB_FOLDER, SUBDB_LOADER, type DbStateJson } from './ondisk.js';
+import { LOADER_FILE, SUBDB_FOLDER, SUBDB_LOADER, type DbStateJson } from './ondisk.js';
 import type { OpenOptions, WriteExtras } from './options.js';
 import { Registry } from './registry.js';
 import { ensureRegistered, registerChecked } from './registration.js';
@@ -24,6 +25,15 @@ import { getLoader } from '../loaders/index.js';
 import type { Loader, LoaderContext } from '../loaders/types.js';
 
 type AnyLoader = Loader<never>;
+
+/** Whether the key folder's Loader.json text contains `word` (a cheap pre-check; a missing file contains nothing). */
+function loaderJsonMentions(folder: string, word: string): boolean {
+  try {
+    return fsSync.readFileSync(path.join(folder, LOADER_FILE), 'utf8').includes(word);
+  } catch {
+    return false;
+  }
+}
 export type FolderOptions = OpenOptions & { registry: Registry };
 
 /** Redis lock backends by their options object (`locks: { redis }`). */
@@ -187,6 +197,8 @@ export class DbFolder {
   async refuseSubDbOverwrite(name: string, shown: string): Promise<void> {
     // Nothing there (a new key, the common case of a batch): one lstat.
     if (!(await pathExists(path.join(this.basedir, name)))) return;
+    // A data key (an overwrite): its Loader.json does not name the sub-database loader, and no `db` folder.
+    if (!(await pathExists(path.join(this.basedir, name, SUBDB_FOLDER))) && !loaderJsonMentions(path.join(this.basedir, name), SUBDB_LOADER)) return;
     const existing = await loaderNameAt(this.basedir, name).catch(() => undefined);
     if (existing === SUBDB_LOADER || (await pathExists(path.join(this.basedir, name, SUBDB_FOLDER)))) {
       throw new KeyTypeConflictError(shown, this.basedir, 'is a sub-database and cannot be overwritten with data; delete it first');

@@ -20,25 +20,20 @@
 import fsSync, { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isDataBaseError, messageOf } from './errors.js';
-import { DELETING_MARK, isKeyFolderName } from './keys.js';
+import { isKeyFolderName } from './keys.js';
 import { newUniqueId, readDbState } from './dbstate.js';
 import { DB_STATE_FILE, LOADER_FILE, dbStateSchema, loaderJsonSchema, parseJsonText, pythonJson, SUBDB_LOADER, SUBDB_FOLDER, REGISTERED_DUMPERS } from './ondisk.js';
 import { Registry } from './registry.js';
-import { keyFolderEntries } from './walk.js';
+import { keyOfRetired, listDbFolder, retiredValuesOf } from './walk.js';
 import { giveCopyItsOwnId, holdsId, isCopyOf, registerChecked } from './registration.js';
 import type { FsckFinding, FsckOptions, FsckRepair, FsckReport } from './fsck-findings.js';
 import { replaceFileAtomically, syncDirectory } from './store/durable.js';
-import { STAGING_FOLDER, keyOfStagedWrite, listStagedWrites, recoverKeyFolder, retireKeyFolder } from './store/keyfolder.js';
+import { listStagedWrites, recoverKeyFolder, retireKeyFolder } from './store/keyfolder.js';
 import { DEFAULT_LOCK_OPTIONS, acquireLock, type HeldLock } from './store/locks.js';
 import { shortLoaderName } from '../loaders/index.js';
 
 export type { FsckFinding, FsckFindingKind, FsckRepair, FsckOptions, FsckReport } from './fsck-findings.js';
 export { describeFsckFinding } from './fsck-findings.js';
-
-/** Our internal folders in a database folder: `.isfdb.deleting.staging`, `.isfdb.deleting.history`. */
-const INTERNAL_PREFIX = '.isfdb';
-const TEMP_FILE = /^\..+\.\d+\.[0-9a-f]+\.tmp$/;
-const STATE_TEMP_FILE = new RegExp(`^\\.${DB_STATE_FILE.replace('.', '\\.')}\\.\\d+\\.[A-Z0-9]+$`);
 
 /** Check (and with `repair`, fix) the database folder `dir` and every sub-database below it. */
 export async function fsckDataBase(dir: string, options: FsckOptions = {}): Promise<FsckReport> {
@@ -67,42 +62,26 @@ async function checkDbFolder(dir: string, prefix: string[], ctx: Ctx): Promise<v
   const { report, options } = ctx;
   report.databasesChecked++;
   await checkRegistration(dir, prefix, ctx);
-  let entries: fsSync.Dirent[];
+  let listing: ReturnType<typeof listDbFolder>;
   try {
-    entries = fsSync.readdirSync(dir, { withFileTypes: true });
+    listing = listDbFolder(dir);
   } catch (err) {
     report.findings.push({ kind: 'unreadable-state', path: dir, key: prefix, reason: messageOf(err) });
     return;
   }
-  const names = entries.map((e) => e.name).sort();
-  const byName = new Map(entries.map((e) => [e.name, e]));
+  const { debris } = listing;
+  if (debris.stagingLink !== undefined) {
+    report.findings.push({ kind: 'symlink', path: debris.stagingLink, key: prefix, target: readlinkOr(debris.stagingLink) });
+  }
+  // Locks: stale ones are removed before anything waits for them.
+  for (const name of debris.locks) await checkLock(dir, name, prefix, ctx);
 
   // Keys that have debris needing the key's lock: staged writes and retired values.
-  const debrisKeys = new Set<string>();
-  const staging = path.join(dir, STAGING_FOLDER);
-  const stagingEntry = byName.get(STAGING_FOLDER);
-  if (stagingEntry?.isSymbolicLink()) {
-    report.findings.push({ kind: 'symlink', path: staging, key: prefix, target: readlinkOr(staging) });
-  } else if (stagingEntry?.isDirectory()) {
-    for (const staged of listStagedWrites(dir)) debrisKeys.add(keyOfStagedWrite(staged));
-  }
-  for (const name of names) {
-    if (!isRetiredName(name)) continue;
-    debrisKeys.add(name.slice(0, name.indexOf(DELETING_MARK)));
-  }
-
-  // Locks: stale ones are removed before anything waits for them.
-  for (const name of names) {
-    if (!name.endsWith('.lock')) continue;
-    await checkLock(dir, name, prefix, ctx);
-  }
-
+  const debrisKeys = new Set([...debris.stagedKeys, ...debris.retired.map(keyOfRetired)]);
   for (const name of [...debrisKeys].sort()) await cleanKeyDebris(dir, name, prefix, ctx);
 
   // Temporary files of atomic replacements.
-  for (const name of names) {
-    const entry = byName.get(name)!;
-    if (!entry.isFile() || !(TEMP_FILE.test(name) || STATE_TEMP_FILE.test(name))) continue;
+  for (const name of debris.tempFiles) {
     const file = path.join(dir, name);
     const age = ageMs(file);
     if (age === undefined) continue;
@@ -113,7 +92,7 @@ async function checkDbFolder(dir: string, prefix: string[], ctx: Ctx): Promise<v
   }
 
   // Key folders (as the walker lists them, from the listing read above).
-  for (const entry of keyFolderEntries(dir, entries)) {
+  for (const entry of listing.keys) {
     const name = entry.name;
     const folder = path.join(dir, name);
     const key = [...prefix, name];
@@ -264,7 +243,7 @@ async function cleanKeyDebris(dir: string, name: string, prefix: string[], ctx: 
   const key = [...prefix, name];
   // Listed again once the lock is held: what a live writer committed meanwhile is not debris.
   const list = (): Array<Extract<FsckFinding, { kind: 'staged-write' | 'retired-value' }>> => {
-    const retired = fsSync.readdirSync(dir).filter((entry) => isRetiredName(entry) && entry.startsWith(`${name}${DELETING_MARK}`)).map((entry) => path.join(dir, entry));
+    const retired = retiredValuesOf(dir, name);
     return [
       ...listStagedWrites(dir, name).map((p) => ({ kind: 'staged-write' as const, path: p, key })),
       // Online, a retired value younger than a stale lock may still be being removed by its writer.
@@ -347,14 +326,6 @@ async function removeIncompleteKey(dir: string, name: string, key: string[], ctx
   } finally {
     await lock.release();
   }
-}
-
-/**
- * `<key>.deleting.<X>`: an old value being removed. Our own folders (`.isfdb.deleting.staging`,
- * `.isfdb.deleting.history`, ...) also carry the mark so that no reader lists them; they are not debris.
- */
-function isRetiredName(name: string): boolean {
-  return name.includes(DELETING_MARK) && !name.startsWith(INTERNAL_PREFIX) && name.indexOf(DELETING_MARK) > 0;
 }
 
 function idOf(dbDir: string): string | undefined {

