@@ -219,7 +219,9 @@ async function startPool<R extends RecordValue>(db: DataBase, step: Step<R, unkn
   }
   // tinypool loads only here: step modules import this package in every worker process.
   const { Tinypool } = await import('tinypool');
+  const module = step.module;
   const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+  env['ISFDB_RUNS_WARMUP'] = JSON.stringify({ db: db.basedir, open, module, step: step.name }); // see pool-worker.ts
   const pool = new Tinypool({
     filename: compiledBeside(import.meta.url, 'pool-worker.js'),
     runtime: 'child_process',
@@ -228,7 +230,6 @@ async function startPool<R extends RecordValue>(db: DataBase, step: Step<R, unkn
     concurrentTasksPerWorker: batch,
     env,
   });
-  const module = step.module;
   return {
     execute: (record: R, attempt: number): Promise<ExecuteResult> => pool.run({ db: db.basedir, open, module, step: step.name, record, attempt, force } satisfies PoolTask),
     // tinypool's rejection when the process running the task exits.
