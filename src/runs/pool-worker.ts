@@ -9,7 +9,7 @@
  * is still read at that write: src/runs reaches only the public API.)
  */
 import { executorOf, type ExecuteResult } from './execute.js';
-import { openCached, stepCached, type WorkerOpenOptions } from './open.js';
+import { openCached, stepCached, WARMUP_ENV, type WorkerOpenOptions } from './open.js';
 import type { RecordValue } from './step.js';
 
 export interface PoolTask {
@@ -21,8 +21,6 @@ export interface PoolTask {
   attempt: number;
   force: boolean;
 }
-
-export const WARMUP_ENV = 'ISFDB_RUNS_WARMUP';
 
 function warmUp(text: string | undefined): void {
   if (text === undefined) return;

@@ -14,7 +14,7 @@ import { executorOf, type ExecuteResult } from './execute.js';
 import { keyState } from './record.js';
 import { resolveRecords, type RecordsSpec } from './records.js';
 import { recordId, type RecordValue, type Step } from './step.js';
-import type { WorkerOpenOptions } from './open.js';
+import { WARMUP_ENV, type WorkerOpenOptions } from './open.js';
 import type { PoolTask } from './pool-worker.js';
 import type { QueueOptions } from './queue.js';
 
@@ -221,7 +221,7 @@ async function startPool<R extends RecordValue>(db: DataBase, step: Step<R, unkn
   const { Tinypool } = await import('tinypool');
   const module = step.module;
   const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
-  env['ISFDB_RUNS_WARMUP'] = JSON.stringify({ db: db.basedir, open, module, step: step.name }); // see pool-worker.ts
+  env[WARMUP_ENV] = JSON.stringify({ db: db.basedir, open, module, step: step.name }); // see pool-worker.ts
   const pool = new Tinypool({
     filename: compiledBeside(import.meta.url, 'pool-worker.js'),
     runtime: 'child_process',
