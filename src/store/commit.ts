@@ -182,14 +182,28 @@ export async function commitKeys(commits: readonly KeyCommit[], options: CommitO
     throw await explainMissingDatabase(err, commits);
   }
   // Each key's commit point is its rename into place (publishStaged).
-  const retired = staged.map(({ commit, dir }) => {
-    const old = retireKeyFolder(commit.dbDir, commit.name);
-    publishStaged(dir, commit.dbDir, commit.name);
-    return old;
-  });
-  if (durable) await Promise.all([...new Set(commits.map((c) => c.dbDir))].map((dir) => syncDirectoryShared(dir)));
+  const retired: Array<string | undefined> = [];
+  let failure: { err: unknown } | undefined;
+  for (const { commit, dir } of staged) {
+    let old: string | undefined;
+    try {
+      old = retireKeyFolder(commit.dbDir, commit.name);
+      publishStaged(dir, commit.dbDir, commit.name);
+    } catch (err) {
+      // A concurrent delete of the sub-database removed a folder under the batch: the keys
+      // published so far stay (each is atomic); this one gets its old value back where its folder
+      // still exists, and the rest are dropped with their staged folders.
+      if (old !== undefined) {
+        try { publishStaged(old, commit.dbDir, commit.name); } catch { /* the database folder is gone */ }
+      }
+      failure = { err };
+      break;
+    }
+    retired.push(old);
+  }
+  if (durable) await Promise.all([...new Set(commits.slice(0, retired.length).map((c) => c.dbDir))].map((dir) => syncDirectoryShared(dir)));
   const results: CommitResult[] = [];
-  for (let i = 0; i < staged.length; i++) {
+  for (let i = 0; i < retired.length; i++) {
     const { commit } = staged[i]!;
     const old = retired[i];
     const result: CommitResult = { folder: path.join(commit.dbDir, commit.name) };
@@ -200,6 +214,10 @@ export async function commitKeys(commits: readonly KeyCommit[], options: CommitO
       removeInBackground(old);
     }
     results.push(result);
+  }
+  if (failure !== undefined) {
+    await Promise.all(staged.slice(retired.length).map((s) => fs.rm(s.dir, { recursive: true, force: true })));
+    throw await explainMissingDatabase(failure.err, commits);
   }
   return results;
 }

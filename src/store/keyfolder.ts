@@ -69,7 +69,8 @@ export function createTempKeyFolder(dbDir: string, name: string, token = staging
 
 /**
  * Rename a complete staged folder into place as key folder `name`. The one place a staged folder
- * becomes a value: the commit (commit.ts) and the roll-forward of recovery call it.
+ * becomes a value: the commit (commit.ts) and the roll-forward of recovery call it (and a batch
+ * whose publishing failed puts a key's retired old value back with it).
  */
 export function publishStaged(stagedDir: string, dbDir: string, name: string): void {
   fsSync.renameSync(stagedDir, path.join(dbDir, name));

@@ -87,6 +87,32 @@ describe('store/commit.ts', () => {
     expect(ls(path.join(db.basedir, STAGING_FOLDER))).toEqual([]);
   });
 
+  it('a batch whose publishing fails midway keeps the keys published so far, puts the failing key\'s old value back, and leaves no debris', async () => {
+    const sb = await sandbox();
+    const db = await DataBase.open(path.join(sb.root, 'db'), { registry: sb.registry });
+    await commitKeys(['a', 'b', 'c'].map((name) => textKey(db.basedir, name, { 'v.txt': 'old' })));
+    // Read right before publishing: b's staged folder vanishes there (as when a concurrent delete removes folders).
+    const sabotage = {
+      get compromised(): Error | undefined {
+        for (const entry of ls(path.join(db.basedir, STAGING_FOLDER))) {
+          if (entry.startsWith('b#')) fsSync.rmSync(path.join(db.basedir, STAGING_FOLDER, entry), { recursive: true });
+        }
+        return undefined;
+      },
+    };
+    const err = await caught(() => commitKeys([
+      textKey(db.basedir, 'a', { 'v.txt': 'new' }, { lock: sabotage }),
+      textKey(db.basedir, 'b', { 'v.txt': 'new' }),
+      textKey(db.basedir, 'c', { 'v.txt': 'new' }),
+    ]));
+    expect(isDataBaseError(err, 'NotADataBaseError')).toBe(true);
+    const value = (name: string) => fsSync.readFileSync(path.join(db.basedir, name, 'v.txt'), 'utf8');
+    expect([value('a'), value('b'), value('c')]).toEqual(['new', 'old', 'old']);
+    await settleBackgroundRemovals();
+    expect(ls(db.basedir).filter((name) => name !== STAGING_FOLDER && name.includes('.deleting.'))).toEqual([]);
+    expect(ls(path.join(db.basedir, STAGING_FOLDER))).toEqual([]);
+  });
+
   it('retires the old value into the history when asked, else removes it', async () => {
     const sb = await sandbox();
     const db = await DataBase.open(path.join(sb.root, 'db'), { registry: sb.registry });

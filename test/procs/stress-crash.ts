@@ -1,5 +1,5 @@
 /**
- * Crash-harness child: performs random set/overwrite/delete/createSubDb/createManagedFolder
+ * Crash-harness child: performs random set/setMany/overwrite/delete/createSubDb/createManagedFolder
  * operations on a small fixed key set, forever, journaling each one before ("B") and after
  * ("E"); the parent kills it with SIGKILL at a random moment and checks the database against the
  * journal. Args: <db> <journal> <seed> <maxBytes>.
@@ -29,6 +29,18 @@ function nextOp(n: number): CrashOp {
   const id = seed * 100_000 + n;
   const roll = random.int(100);
   const kind: ValueKind = random.pick(['npy', 'npy', 'msgpack', 'parquet'] as const);
+  if (roll < 12) {
+    // A batch of 2 to 5 distinct keys, plain and in the sub-database (created on the way).
+    const pool = [...CRASH_DATA_KEYS.map((k) => [k]), ...CRASH_SUB_KEYS.map((k) => ['s1', k])];
+    const count = 2 + random.int(4);
+    const keys: string[][] = [];
+    while (keys.length < count) {
+      const key = random.pick(pool);
+      if (!keys.includes(key)) keys.push(key);
+    }
+    const entries = keys.map((key, i) => ({ key, spec: { kind: random.pick(['npy', 'msgpack', 'parquet'] as const), id: id * 10 + i, bytes: size(false) } as ValueSpec }));
+    return { op: 'setMany', key: entries[0]!.key, entries };
+  }
   if (roll < 45) {
     const key = random.pick(CRASH_DATA_KEYS);
     const big = key === CRASH_DATA_KEYS[0];
@@ -48,6 +60,7 @@ async function run(db: DataBase, op: CrashOp): Promise<void> {
   const key = op.key.length === 1 ? op.key[0]! : op.key;
   switch (op.op) {
     case 'set': await db.set(key, makeValue(op.spec!)); break;
+    case 'setMany': await db.setMany(op.entries!.map((e) => ({ key: e.key.length === 1 ? e.key[0]! : e.key, value: makeValue(e.spec) }))); break;
     case 'delete': await db.delete(key); break;
     case 'createSubDb': await db.createSubDb(key); break;
     case 'createManagedFolder': await db.createManagedFolder(key); break;

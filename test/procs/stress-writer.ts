@@ -25,7 +25,17 @@ for (let n = 0; n < ops; n++) {
   const roll = random.int(100);
   let rec: ConcRecord;
   if (n < CONC_SUBDBS.length) rec = { w: worker, n, op: 'createSubDb', key: CONC_SUBDBS[n]!, ok: false };
-  else if (roll < 70) {
+  else if (roll < 15) {
+    // A batch of 2 to 4 distinct keys, possibly in sub-databases other writers delete meanwhile.
+    const keys: string[][] = [];
+    const count = 2 + random.int(3);
+    while (keys.length < count) {
+      const key = random.pick(CONC_DATA_KEYS);
+      if (!keys.includes(key)) keys.push(key);
+    }
+    const entries = keys.map((key, i) => ({ key, spec: { kind: random.pick(['npy', 'msgpack', 'parquet'] as const), id: ((worker + 1) * 1_000_000 + n) * 10 + i, bytes: 16 + random.int(8 * 1024) } }));
+    rec = { w: worker, n, op: 'setMany', key: entries[0]!.key, entries, ok: false };
+  } else if (roll < 70) {
     const kind: ValueKind = random.pick(['npy', 'npy', 'msgpack', 'parquet'] as const);
     rec = { w: worker, n, op: 'set', key: random.pick(CONC_DATA_KEYS), spec: { kind, id: (worker + 1) * 1_000_000 + n, bytes: 16 + random.int(random.chance(0.1) ? 2 << 20 : 8 * 1024) }, ok: false };
   } else if (roll < 82) rec = { w: worker, n, op: 'delete', key: random.pick(CONC_DATA_KEYS), ok: false };
@@ -34,6 +44,7 @@ for (let n = 0; n < ops; n++) {
   else rec = { w: worker, n, op: 'createSubDb', key: random.pick(CONC_SUBDBS), ok: false };
   try {
     if (rec.op === 'set') await db.set(rec.key, makeValue(rec.spec!));
+    else if (rec.op === 'setMany') await db.setMany(rec.entries!.map((e) => ({ key: e.key, value: makeValue(e.spec) })));
     else if (rec.op === 'delete') await db.delete(rec.key);
     else await db.createSubDb(rec.key);
     rec.ok = true;

@@ -5,9 +5,11 @@ export const CONC_SUBDBS: string[][] = [['g0'], ['g1'], ['g1', 'h']];
 export interface ConcRecord {
   w: number;
   n: number;
-  op: 'set' | 'delete' | 'createSubDb';
+  op: 'set' | 'setMany' | 'delete' | 'createSubDb';
   key: string[];
   spec?: { kind: 'npy' | 'msgpack' | 'parquet'; id: number; bytes: number };
+  /** setMany's keys and values (`key` is then the first one's); on failure, some of them may have been written. */
+  entries?: Array<{ key: string[]; spec: { kind: 'npy' | 'msgpack' | 'parquet'; id: number; bytes: number } }>;
   ok: boolean;
   tag?: string;
   untyped?: string;

@@ -119,10 +119,14 @@ export async function runConcurrency(options: ConcurrencyOptions): Promise<Concu
     f.keysChecked++;
     const name = key.join('/');
     const written: ValueSpec[] = records.filter((r) => r.ok && r.op === 'set' && r.key.join('/') === name).map((r) => r.spec!);
+    // A batch's keys are each atomic: a failed batch (its sub-database deleted meanwhile) may have written some.
+    const batched = records.flatMap((r) => (r.op === 'setMany' ? r.entries!.filter((e) => e.key.join('/') === name).map((e) => e.spec) : []));
+    written.push(...batched);
     const deleted = records.some((r) => r.ok && r.op === 'delete' && (name === r.key.join('/') || name.startsWith(`${r.key.join('/')}/`)));
     const seen = await observe(db, name, written);
     if (seen.problem !== undefined) { f.wrongValues++; fail(`key ${name}: ${seen.problem}`); continue; }
-    if (seen.state.t === 'absent' && written.length > 0 && !deleted) { f.lostKeys++; fail(`key ${name}: absent although ${written.length} set(s) succeeded and nothing deleted it`); }
+    const mustExist = written.length > batched.length || records.some((r) => r.ok && r.op === 'setMany' && r.entries!.some((e) => e.key.join('/') === name));
+    if (seen.state.t === 'absent' && mustExist && !deleted) { f.lostKeys++; fail(`key ${name}: absent although ${written.length} set(s) succeeded and nothing deleted it`); }
     if (seen.state.t !== 'absent' && seen.state.t !== 'data') { f.wrongValues++; fail(`key ${name}: holds a ${seen.state.t}`); }
   }
   for (const key of CONC_SUBDBS) {

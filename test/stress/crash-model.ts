@@ -5,9 +5,11 @@ export const CRASH_DATA_KEYS = ['k0', 'k1', 'k2', 'k3'] as const;
 export const CRASH_SUB_KEYS = ['x0', 'x1'] as const;
 
 export interface CrashOp {
-  op: 'set' | 'delete' | 'createSubDb' | 'createManagedFolder' | 'initSimrun';
+  op: 'set' | 'setMany' | 'delete' | 'createSubDb' | 'createManagedFolder' | 'initSimrun';
   key: string[];
   spec?: ValueSpec;
+  /** setMany's keys and values (`key` is then the first one's). */
+  entries?: Array<{ key: string[]; spec: ValueSpec }>;
 }
 
 /** What a key holds, as the checker models it. */
@@ -35,6 +37,13 @@ export function applyOp(model: Model, op: CrashOp): Model {
     case 'set':
       next.set(name, { t: 'data', spec: op.spec! });
       if (op.key.length > 1) next.set(op.key[0]!, { t: 'subdb' });
+      break;
+    case 'setMany':
+      // Each key of a batch is atomic on its own: a killed batch leaves each one old or new.
+      for (const entry of op.entries!) {
+        next.set(entry.key.join('/'), { t: 'data', spec: entry.spec });
+        if (entry.key.length > 1) next.set(entry.key[0]!, { t: 'subdb' });
+      }
       break;
     case 'delete':
       next.set(name, { t: 'absent' });

@@ -89,12 +89,14 @@ export async function runCrash(options: CrashOptions): Promise<CrashFigures> {
     }
     let inFlight: CrashOp | undefined;
     for (const rec of journal) {
-      if (rec.b !== undefined) { inFlight = { op: rec.op!, key: rec.key!, ...(rec.spec ? { spec: rec.spec } : {}) }; continue; }
+      if (rec.b !== undefined) { inFlight = { op: rec.op!, key: rec.key!, ...(rec.spec ? { spec: rec.spec } : {}), ...(rec.entries ? { entries: rec.entries } : {}) }; continue; }
       if (rec.e !== undefined && inFlight !== undefined) {
         if (rec.untyped) fail(`iteration ${it}: untyped error in the child: ${rec.untyped.slice(0, 300)}`);
         if (rec.ok) model = applyOp(model, inFlight);
         figures.operationsCompleted++;
-        if (inFlight.spec) figures.largestValueBytes = Math.max(figures.largestValueBytes, inFlight.spec.bytes);
+        for (const spec of [inFlight.spec, ...(inFlight.entries ?? []).map((e) => e.spec)]) {
+          if (spec) figures.largestValueBytes = Math.max(figures.largestValueBytes, spec.bytes);
+        }
         inFlight = undefined;
       }
     }
