@@ -135,8 +135,9 @@ export async function runOnQueue<R extends RecordValue>(
     events.on('failed', ({ jobId: id, failedReason }) => finish(id, failedReason || 'failed', undefined));
     await events.waitUntilReady();
     const attempts = Math.max(1, q.attempts ?? options.attempts ?? 3);
-    for (let i = 0; i < todo.length; i += 1000) {
-      const chunk = todo.slice(i, i + 1000).map((record) => {
+    // A small first chunk, so that workers start while the rest is added.
+    for (let i = 0, size = 100; i < todo.length; i += size, size = 1000) {
+      const chunk = todo.slice(i, i + size).map((record) => {
         const id = jobId(db, step.name, recordId(record));
         pending.set(id, record);
         return {

@@ -71,6 +71,9 @@ export type Executor<R> = (record: R, attempt: number) => Promise<ExecuteResult>
 export async function runStep<R extends RecordValue>(db: DataBase, step: Step<R, unknown>, options: RunOptions<R>, open: WorkerOpenOptions): Promise<RunReport> {
   if (db.readonly) throw InvalidInputError.value('db.run', `database ${db.basedir} is open readonly; runs write their results`);
   const started = performance.now();
+  // bullmq and ioredis load while the records are read and classified.
+  const queueModule = options.redis !== undefined ? import('./queue.js') : undefined;
+  queueModule?.catch(() => undefined);
   // The worker processes start first: starting them takes longer than reading and classifying the records.
   const workers = options.redis !== undefined ? 0 : options.workers ?? Math.min(8, os.availableParallelism());
   const batch = Math.max(1, options.batch ?? 16);
@@ -84,7 +87,7 @@ export async function runStep<R extends RecordValue>(db: DataBase, step: Step<R,
       records_key: recordsKeyOf(options.records),
       updated: new Date().toISOString(),
     }, recordsKeyOf(options.records) === null ? records : undefined);
-    return await runClassified(db, step, options, open, { records, runs, started, workers, batch, pool });
+    return await runClassified(db, step, options, open, { records, runs, started, workers, batch, pool, queueModule });
   } finally {
     await pool?.close();
   }
@@ -97,6 +100,7 @@ interface Prepared<R> {
   workers: number;
   batch: number;
   pool: LocalPool<R> | undefined;
+  queueModule: Promise<typeof import('./queue.js')> | undefined;
 }
 
 interface LocalPool<R> {
@@ -105,7 +109,7 @@ interface LocalPool<R> {
   close(): Promise<void>;
 }
 
-async function runClassified<R extends RecordValue>(db: DataBase, step: Step<R, unknown>, options: RunOptions<R>, open: WorkerOpenOptions, { records, runs, started, workers, batch, pool }: Prepared<R>): Promise<RunReport> {
+async function runClassified<R extends RecordValue>(db: DataBase, step: Step<R, unknown>, options: RunOptions<R>, open: WorkerOpenOptions, { records, runs, started, workers, batch, pool, queueModule }: Prepared<R>): Promise<RunReport> {
   const todo: R[] = [];
   const missing: RunReport['missing'] = [];
   let alreadyDone = 0;
@@ -121,6 +125,8 @@ async function runClassified<R extends RecordValue>(db: DataBase, step: Step<R, 
   }
   eventLog(runs, step.name).append(missing.map((m) => ({ record: m.record, event: 'missing-input', missing: m.missing })));
 
+  await createOutputParent(db, step, todo[0]);
+
   const progress: RunProgress = {
     total: records.length, alreadyDone, done: 0, errors: 0, missingInput: missing.length,
     remaining: todo.length, rate: 0, elapsedMs: 0,
@@ -134,7 +140,7 @@ async function runClassified<R extends RecordValue>(db: DataBase, step: Step<R, 
 
   const base = { step: step.name, computed: 0, failures: [] as RunReport['failures'], missing };
   if (options.redis !== undefined) {
-    const { runOnQueue } = await import('./queue.js');
+    const { runOnQueue } = await (queueModule ?? import('./queue.js'));
     const outcome = await runOnQueue(db, step, todo, { ...options, redis: options.redis }, open, (delta) => {
       Object.assign(progress, { done: progress.done + delta.done, errors: progress.errors + delta.errors, remaining: progress.remaining - delta.done - delta.errors });
       report();
@@ -183,6 +189,19 @@ async function runClassified<R extends RecordValue>(db: DataBase, step: Step<R, 
   }));
   progress.elapsedMs = performance.now() - started;
   return { ...progress, ...base, mode: pool ? 'processes' : 'in-process', workers: pool ? workers : 0 };
+}
+
+/**
+ * Create the sub-database holding the first record's output (usually every record's), so that
+ * the workers do not all race to create it with their first commits (lock waits with backoff).
+ * A failure here is left to the records, which report it each.
+ */
+async function createOutputParent<R extends RecordValue>(db: DataBase, step: Step<R, unknown>, first: R | undefined): Promise<void> {
+  if (first === undefined) return;
+  try {
+    const output = step.output(first);
+    if (typeof output !== 'string' && output.length > 1) await db.createSubDb(output.slice(0, -1));
+  } catch { /* reported by the records */ }
 }
 
 /** A rejection's message: tinypool's child processes reject with plain objects, not Errors. */
