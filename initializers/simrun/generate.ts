@@ -11,6 +11,7 @@ import { InvalidInputError } from '../../src/errors.js';
 import path from 'node:path';
 import { zipSync } from 'fflate';
 import { pyFloatRepr } from './pyfloat.js';
+import { buildNetwork, randomActivations } from './generate-activations.js';
 
 export interface GenerateCampaignOptions {
   /** total number of trials (default 20) */
@@ -40,6 +41,16 @@ export interface GenerateCampaignOptions {
    * init needs the path map `<prefix>/getting_started/example_data=<root>/example_data`.
    */
   referencePrefix?: string;
+  /**
+   * 'realistic' (default): the activation files of one fixed network, as ISF's simrun writes
+   * them (see docs/parquet.md, "Activation frames"): every synapse keeps its anatomy (soma
+   * distance, section, point, label) in every trial and run folder, a synapse's activation times
+   * are spikes of its presynaptic cell (so they repeat across that cell's synapses and in
+   * presynaptic_cells.csv), and times and distances are written with 12 significant digits.
+   * 'random': the worst case for compression, every time and distance a fresh random double
+   * with 10 decimals, no structure across rows or trials.
+   */
+  activations?: 'realistic' | 'random';
 }
 
 export interface CampaignSummary {
@@ -67,7 +78,6 @@ export function seededRandom(seed: number): () => number {
 }
 
 const CELL_TYPES = ['L4ss_C2', 'L5tt_C2', 'L23_C1', 'L6cc_D2', 'VPM_C2'];
-const LABELS = ['ApicalDendrite', 'BasalDendrite', 'Soma', 'Dendrite'];
 
 function siteLabel(i: number): string {
   const dist = (198.1 + i * 361.3).toFixed(1);
@@ -184,6 +194,10 @@ export async function generateCampaign(root: string, options: GenerateCampaignOp
     conFiles.push(named(con));
   }
   const sites = Array.from({ length: nSites }, (_, i) => siteLabel(i));
+  // Realistic activations draw from their own stream, so the network does not depend on the
+  // traces' draws (and the random mode's stream is the one it always was).
+  const ra = seededRandom((seed * 2654435761 + 0x5eed) >>> 0);
+  const network = (options.activations ?? 'realistic') === 'realistic' ? buildNetwork(ra, nSyn, nCells) : undefined;
 
   // run folder places: a few sub-trees, one at the root, old and new naming
   const nFolders = Math.ceil(trials / perFolder);
@@ -250,30 +264,10 @@ export async function generateCampaign(root: string, options: GenerateCampaignOp
       await writeFile(path.join(dir, `${uid}_${site}_vm_dend_traces.csv`), text);
     }
     for (const num of nums) {
-      const syn = ['# synapse type\tsynapse ID\tsoma distance\tsection ID\tsection pt ID\tdendrite label\tactivation times'];
-      const ns = Math.max(1, Math.round(nSyn * (0.5 + r())));
-      for (let s = 0; s < ns; s++) {
-        const k = 1 + Math.floor(r() * r() * 6);
-        const ts: string[] = [];
-        let at = r() * 40;
-        for (let i = 0; i < k; i++) { at += r() * 60; ts.push(`${pyFloatRepr(Math.round(at * 1e10) / 1e10)},`); }
-        syn.push(`${CELL_TYPES[Math.floor(r() * CELL_TYPES.length)]}\t${s * 3 + Math.floor(r() * 3)}\t${pyFloatRepr(Math.round(r() * 1.5e13) / 1e10)}\t${Math.floor(r() * 120)}\t${Math.floor(r() * 90)}\t${LABELS[Math.floor(r() * LABELS.length)]}\t${ts.join('')}`);
-      }
-      const synText = syn.join('\n');
-      bytes += synText.length;
-      await writeFile(path.join(dir, `simulation_run${String(num).padStart(4, '0')}_synapses.csv`), synText);
-      const cells = ['# presynaptic cell type\tcell ID\tspike times'];
-      const nc = Math.max(1, Math.round(nCells * (0.5 + r())));
-      for (let c = 0; c < nc; c++) {
-        const k = 1 + Math.floor(r() * r() * 5);
-        const ts: string[] = [];
-        let at = r() * 30;
-        for (let i = 0; i < k; i++) { at += r() * 70; ts.push(`${pyFloatRepr(Math.round(at * 1e10) / 1e10)},`); }
-        cells.push(`${CELL_TYPES[Math.floor(r() * CELL_TYPES.length)]}\t${c * 2 + Math.floor(r() * 2)}\t${ts.join('')}`);
-      }
-      const cellText = cells.join('\n');
-      bytes += cellText.length;
-      await writeFile(path.join(dir, `simulation_run${String(num).padStart(4, '0')}_presynaptic_cells.csv`), cellText);
+      const files = network === undefined ? randomActivations(r, nSyn, nCells) : network.trial(ra);
+      bytes += files.synapses.length + files.cells.length;
+      await writeFile(path.join(dir, `simulation_run${String(num).padStart(4, '0')}_synapses.csv`), files.synapses);
+      await writeFile(path.join(dir, `simulation_run${String(num).padStart(4, '0')}_presynaptic_cells.csv`), files.cells);
     }
     const variant = f % 2;
     await writeFile(path.join(dir, `${uid}_neuron_model.param`), neuronParam(named(hoc), named(landmarks), variant));

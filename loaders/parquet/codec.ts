@@ -95,6 +95,44 @@ function fallsBack(err: unknown): boolean {
   return err instanceof UnsupportedFeatureError && !err.final;
 }
 
+/** An opened file: its schema and row count from the footer, read once for both. */
+export interface OpenedParquet {
+  readonly schema: Schema;
+  readonly numRows: number;
+  read(options?: ParquetReadOptions): Promise<ReadParquetResult>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a file once for inspecting and reading (a frame `get` needs the schema before it reads):
+ * the fast reader keeps its handle and decoded footer; a file it cannot read goes to the
+ * complete reader as readParquet does.
+ */
+export async function openParquet(path: string): Promise<OpenedParquet> {
+  let reader: ParquetFileReader;
+  try {
+    reader = await ParquetFileReader.open(path);
+  } catch (err) {
+    if (!fallsBack(err)) throw err;
+    const { schema, numRows } = await completeCodec.inspect(path);
+    return { schema, numRows, read: (options) => completeCodec.read(path, options), close: async () => undefined };
+  }
+  return {
+    schema: reader.schema,
+    numRows: reader.numRows,
+    async read(options = {}) {
+      try {
+        const table = await reader.read(options);
+        return { table, bytesRead: reader.bytesRead };
+      } catch (err) {
+        if (!fallsBack(err)) throw err;
+        return completeCodec.read(path, options);
+      }
+    },
+    close: () => reader.close(),
+  };
+}
+
 export async function inspectParquet(path: string): Promise<{ schema: Schema; numRows: number }> {
   try {
     return await fastCodec.inspect(path);

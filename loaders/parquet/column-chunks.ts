@@ -6,12 +6,15 @@
  */
 import { type Data, type DataType, type Schema, Type, type Vector } from 'apache-arrow';
 import { Encoding, PhysicalType, Repetition, type SchemaElement } from './format.js';
-import { encodeHybrid, dictionaryOfWords, dictionaryOfStrings, bitWidthOf, byteStreamSplit, type DictionaryEncoding } from './encodings.js';
+import { encodeHybrid, dictionaryOfWords, dictionaryOfStrings, bitWidthOf, byteStreamSplit, DEFAULT_DICTIONARY_LIMITS, type DictionaryEncoding } from './encodings.js';
 import { allPresentLevels } from './rle.js';
 import { isSecondsTimestamp } from './arrow-types.js';
 import { fixedMinMax, stringMinMax } from './statistics.js';
 import type { ParquetWriteOptions } from './writer.js';
+import type { CompressFn } from './compression.js';
 
+/** Values a trial-compressed chunk's dictionary sees before it may give up (encodings.ts). */
+const TRIAL_EARLY_LOOK = 1 << 16;
 /** Target size of a data page's values. */
 const PAGE_BYTES = 1 << 20;
 /** Target size of a row group's values. */
@@ -180,6 +183,8 @@ interface ChunkPlan {
   valueBytes: Uint8Array[];
   nullCount: number;
   minMax?: { min: Uint8Array; max: Uint8Array };
+  /** Set when a trial compression decided it: whether compressing the chunk pays at all. */
+  compressPays?: boolean;
 }
 
 function kindOf(type: DataType): ChunkKind {
@@ -190,8 +195,14 @@ function kindOf(type: DataType): ChunkKind {
   }
 }
 
-/** Chooses the chunk's encoding (and builds its dictionary and statistics where they are cheap). */
-export function planChunk(type: DataType, element: SchemaElement, pieces: Piece[], options: ParquetWriteOptions): ChunkPlan {
+/**
+ * Chooses the chunk's encoding (and builds its dictionary and statistics where they are cheap).
+ * With `trial` (a compressor; the writer passes one for frames that are not wide), a
+ * fixed-width chunk with a dictionary candidate is compressed both ways and the smaller is
+ * kept: zstd finds repeated doubles in PLAIN pages too, and often beats a dictionary whose
+ * indices are nearly random (docs/parquet.md, "Activation frames").
+ */
+export function planChunk(type: DataType, element: SchemaElement, pieces: Piece[], options: ParquetWriteOptions, trial?: CompressFn): ChunkPlan {
   const kind = kindOf(type);
   let nullCount = 0;
   let total = 0;
@@ -208,8 +219,14 @@ export function planChunk(type: DataType, element: SchemaElement, pieces: Piece[
     const unsigned = element.logicalType?.kind === 'integer' && !element.logicalType.signed;
     if (wantDictionary && total > 1) {
       const words = plan.width === 8 ? 2 : 1;
-      const dictionary = dictionaryOfWords(plan.valueBytes.map(aligned32), words, total);
-      if (dictionary && pays(dictionary, total, total * plan.width)) plan.dictionary = { ...dictionary, bitWidth: bitWidthOf(dictionary.count) };
+      const segments = plan.valueBytes.map(aligned32);
+      if (trial) {
+        const dictionary = dictionaryOfWords(segments, words, total, { ...DEFAULT_DICTIONARY_LIMITS, earlyLook: TRIAL_EARLY_LOOK });
+        if (dictionary) Object.assign(plan, smallerOf(plan, { ...dictionary, bitWidth: bitWidthOf(dictionary.count) }, trial));
+      } else {
+        const dictionary = dictionaryOfWords(segments, words, total);
+        if (dictionary && pays(dictionary, total, total * plan.width)) plan.dictionary = { ...dictionary, bitWidth: bitWidthOf(dictionary.count) };
+      }
     }
     if (plan.dictionary) {
       plan.minMax = fixedMinMax(plan.dictionary.page, element.type as number, unsigned);
@@ -229,6 +246,21 @@ export function planChunk(type: DataType, element: SchemaElement, pieces: Piece[
   }
   if (plan.dictionary) plan.encoding = Encoding.rleDictionary;
   return plan;
+}
+
+/**
+ * PLAIN or the dictionary, whichever stores fewer bytes, each compressed or not (the codec is
+ * per chunk). Page headers and levels are the same either way, so they are left out.
+ */
+function smallerOf(plan: ChunkPlan, dictionary: NonNullable<ChunkPlan['dictionary']>, compress: CompressFn): Pick<ChunkPlan, 'dictionary' | 'compressPays'> {
+  const plain = concat(plan.valueBytes);
+  const plainZ = compress(plain).length;
+  const indices = encodeHybrid(dictionary.indices, dictionary.indices.length, dictionary.bitWidth);
+  const dictRaw = dictionary.page.length + indices.length + 1;
+  const dictZ = compress(dictionary.page).length + compress(indices).length + 1;
+  const best = Math.min(plain.length, plainZ, dictRaw, dictZ);
+  if (best === dictZ || best === dictRaw) return { dictionary, compressPays: dictZ < dictRaw };
+  return { compressPays: plainZ < plain.length };
 }
 
 /** Whether dictionary page + indices (at full bit width, before RLE) beat PLAIN by a quarter. */

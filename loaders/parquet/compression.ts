@@ -38,11 +38,32 @@ interface NativeZstd {
 }
 
 let nativeZstd: NativeZstd | null | undefined;
+
+export type ZstdChoice = 'auto' | 'native' | 'wasm';
+
+/**
+ * Which zstd to use: 'auto' (native where it built, else wasm), or one forced. The first use
+ * reads $ISFDB_ZSTD (`wasm` exercises the fallback on a machine where the native build works);
+ * tests switch it with setZstdImplementation. 'native' fails where zstd-napi is absent.
+ */
+let zstdChoice: ZstdChoice | undefined;
+
+export function setZstdImplementation(choice: ZstdChoice): void {
+  if (choice !== 'auto' && choice !== 'native' && choice !== 'wasm') throw new RangeError(`zstd implementation '${String(choice)}' is not auto, native or wasm`);
+  zstdChoice = choice;
+  nativeZstd = undefined;
+  nativeZstdDecompressor = undefined;
+  nativeDctx = undefined;
+}
+
 function loadNativeZstd(): NativeZstd | null {
+  zstdChoice ??= (process.env['ISFDB_ZSTD'] as ZstdChoice | undefined) ?? 'auto';
+  if (zstdChoice === 'wasm') return null;
   if (nativeZstd === undefined) {
     try {
       nativeZstd = require('zstd-napi') as NativeZstd;
-    } catch {
+    } catch (err) {
+      if (zstdChoice === 'native') throw new Error(`zstd-napi is not available: ${(err as Error).message}`, { cause: err });
       nativeZstd = null;
     }
   }
@@ -81,6 +102,48 @@ export async function compressorFor(compression: Compression): Promise<CompressF
 }
 
 let nativeZstdDecompressor: { decompress(b: Uint8Array): Buffer } | undefined;
+let nativeDctx: { decompress(dst: Uint8Array, src: Uint8Array): number } | null | undefined;
+
+/** The native zstd binding's file, for worker threads (undefined without native zstd). */
+export function zstdBindingPath(): string | undefined {
+  if (!loadNativeZstd()) return undefined;
+  try {
+    return require.resolve('zstd-napi/binding');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Decompresses a page straight into `out` (a view into the column's final array) when the
+ * codec allows it without an intermediate buffer: uncompressed, snappy, and native zstd (its
+ * ZSTD_decompressDCtx takes the destination). False when `out` must come from decompressPage.
+ */
+export function decompressInto(body: Uint8Array, out: Uint8Array, codec: number): boolean {
+  switch (codec) {
+    case Codec.uncompressed:
+      if (body.length !== out.length) return false;
+      out.set(body);
+      return true;
+    case Codec.snappy:
+      snappyDecompress(body, out);
+      return true;
+    case Codec.zstd: {
+      if (!loadNativeZstd()) return false;
+      nativeDctx ??= new (require('zstd-napi/binding') as { DCtx: new () => { decompress(dst: Uint8Array, src: Uint8Array): number } }).DCtx();
+      let written: number;
+      try {
+        written = nativeDctx.decompress(out, body);
+      } catch (err) {
+        throw new RangeError(`zstd: ${(err as Error).message}`);
+      }
+      if (written !== out.length) throw new RangeError(`zstd page holds ${written} bytes, its header says ${out.length}`);
+      return true;
+    }
+    default:
+      return false;
+  }
+}
 let fzstd: ((input: Uint8Array, output?: Uint8Array) => Uint8Array) | undefined;
 
 /** Prepares the decompressors a file's codecs need (the fallbacks are ES modules). */

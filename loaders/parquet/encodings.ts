@@ -112,6 +112,12 @@ export interface DictionaryEncoding {
 export interface DictionaryLimits {
   /** Largest dictionary page (pyarrow's default: 1 MiB). */
   maxPageBytes: number;
+  /**
+   * Values seen before giving up when 3/4 of them are distinct (default 1,024). The writer looks
+   * further (65,536) where it compares compressed sizes anyway: activation frames are sorted by
+   * trial, so their first thousand soma distances are all distinct, and later trials repeat them.
+   */
+  earlyLook?: number;
 }
 
 export const DEFAULT_DICTIONARY_LIMITS: DictionaryLimits = { maxPageBytes: 1 << 20 };
@@ -140,6 +146,7 @@ export function dictionaryOfWords(segments: readonly Uint32Array[], words: 1 | 2
   let count = 0;
   const indices = new Int32Array(total);
   let n = 0;
+  const earlyLook = limits.earlyLook ?? EARLY_LOOK;
   for (const segment of segments) {
     const values = segment.length / words;
     for (let v = 0; v < values; v++) {
@@ -149,7 +156,7 @@ export function dictionaryOfWords(segments: readonly Uint32Array[], words: 1 | 2
       for (;;) {
         const at = table[slot] as number;
         if (at === -1) {
-          if (count >= maxEntries || (n >= EARLY_LOOK && count > n * EARLY_DISTINCT)) return undefined;
+          if (count >= maxEntries || (n >= earlyLook && count > n * EARLY_DISTINCT)) return undefined;
           table[slot] = count;
           entries[count * words] = lo;
           if (words === 2) entries[count * words + 1] = hi;

@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import { type Table } from 'apache-arrow';
 import { CorruptKeyError, InvalidInputError, ParquetFormatError, UnsupportedFormatError, DataBaseError } from '../../src/errors.js';
 import { parseJsonText, pythonJson } from '../../src/ondisk.js';
-import { inspectParquet, readParquet, writeParquet, type ParquetReadOptions, type WriteParquetOptions } from './codec.js';
+import { inspectParquet, openParquet, readParquet, writeParquet, type OpenedParquet, type ParquetReadOptions, type WriteParquetOptions } from './codec.js';
 import { UnsupportedFeatureError } from './errors.js';
 import { COMPRESSIONS, type Compression } from './compression.js';
 import { UnsupportedTypeError } from './arrow-types.js';
@@ -128,26 +128,38 @@ export async function readFrameFile(
   path: string, objectMeta: ObjectMetaJson, objectMetaPath: string, options: FrameLoadOptions, site: FrameSite,
 ): Promise<{ table: Table; bytesRead?: number }> {
   try {
-    const { schema, numRows } = await inspectParquet(path);
-    const dataColumns = dataColumnsOf({ schema, numRows });
-    if (dataColumns.length !== objectMeta.columns.length) {
-      throw new CorruptKeyError(objectMetaPath, `lists ${objectMeta.columns.length} columns, ${path} holds ${dataColumns.length}`, site.key);
+    // One open and one footer decode for the schema check and the read.
+    const file = await openParquet(path);
+    try {
+      return await readOpenedFrame(file, path, objectMeta, objectMetaPath, options, site);
+    } finally {
+      await file.close();
     }
-    let columns: string[] | undefined;
-    if (options.columns) {
-      const missing = options.columns.filter((c) => !dataColumns.includes(c));
-      if (missing.length > 0) throw InvalidInputError.value('columns option', `key '${site.key}' has no column ${missing.map((m) => `'${m}'`).join(', ')}`);
-      const index = frameIndexOf({ schema, numRows });
-      const indexColumns = index.kind === 'columns' ? index.columns : [];
-      const wanted = new Set([...options.columns, ...indexColumns]);
-      columns = schema.fields.map((f) => f.name).filter((n) => wanted.has(n));
-    }
-    const { table, bytesRead } = await readParquet(path, columns ? { columns } : {});
-    const withMeta = withSchemaMetadata(table, { [OBJECT_META_KEY]: JSON.stringify(objectMeta) });
-    return bytesRead === undefined ? { table: withMeta } : { table: withMeta, bytesRead };
   } catch (err) {
     throw asTypedError(err, path, site);
   }
+}
+
+async function readOpenedFrame(
+  file: OpenedParquet, path: string, objectMeta: ObjectMetaJson, objectMetaPath: string, options: FrameLoadOptions, site: FrameSite,
+): Promise<{ table: Table; bytesRead?: number }> {
+  const { schema, numRows } = file;
+  const dataColumns = dataColumnsOf({ schema, numRows });
+  if (dataColumns.length !== objectMeta.columns.length) {
+    throw new CorruptKeyError(objectMetaPath, `lists ${objectMeta.columns.length} columns, ${path} holds ${dataColumns.length}`, site.key);
+  }
+  let columns: string[] | undefined;
+  if (options.columns) {
+    const missing = options.columns.filter((c) => !dataColumns.includes(c));
+    if (missing.length > 0) throw InvalidInputError.value('columns option', `key '${site.key}' has no column ${missing.map((m) => `'${m}'`).join(', ')}`);
+    const index = frameIndexOf({ schema, numRows });
+    const indexColumns = index.kind === 'columns' ? index.columns : [];
+    const wanted = new Set([...options.columns, ...indexColumns]);
+    columns = schema.fields.map((f) => f.name).filter((n) => wanted.has(n));
+  }
+  const { table, bytesRead } = await file.read(columns ? { columns } : {});
+  const withMeta = withSchemaMetadata(table, { [OBJECT_META_KEY]: JSON.stringify(objectMeta) });
+  return bytesRead === undefined ? { table: withMeta } : { table: withMeta, bytesRead };
 }
 
 /** Reads any Parquet file; failures become typed errors naming the key and the file. */

@@ -9,8 +9,8 @@
 import {
   type Data, type DataType, Type, TimeUnit, makeData, makeVector, Utf8, type Vector,
 } from 'apache-arrow';
-import { Encoding, PageType, PhysicalType, decodePageHeader, type ColumnChunkMeta, type PageHeader, type SchemaElement } from './format.js';
-import { decompressPage } from './compression.js';
+import { Codec, Encoding, PageType, PhysicalType, decodePageHeader, type ColumnChunkMeta, type PageHeader, type SchemaElement } from './format.js';
+import { decompressInto, decompressPage } from './compression.js';
 import { byteStreamJoin } from './encodings.js';
 import { decodeHybrid } from './rle.js';
 import { UnsupportedFeatureError } from './errors.js';
@@ -31,9 +31,21 @@ const WIDTH: Record<number, number> = {
   [PhysicalType.int32]: 4, [PhysicalType.float]: 4, [PhysicalType.int64]: 8, [PhysicalType.double]: 8,
 };
 
+/**
+ * For large reads: fixed-width arrays over SharedArrayBuffers, and zstd PLAIN pages of REQUIRED
+ * columns handed to `defer` (which fills the array later, on other threads) instead of being
+ * decompressed here. The caller must run the deferred pages before using the Data.
+ */
+export interface ParallelPages {
+  defer(src: Uint8Array, dst: Uint8Array): void;
+}
+
 /** Decodes one column chunk (`bytes` holds exactly its pages) into an Arrow Data of `rows` rows. */
-export function decodeColumnChunk(bytes: Uint8Array, column: ColumnChunkMeta, element: SchemaElement, target: DataType, rows: number): Data {
-  const builder = new ChunkBuilder(target, element, rows);
+export function decodeColumnChunk(bytes: Uint8Array, column: ColumnChunkMeta, element: SchemaElement, target: DataType, rows: number, parallel?: ParallelPages): Data {
+  const builder = new ChunkBuilder(target, element, rows, parallel !== undefined);
+  const fill = parallel && column.codec === Codec.zstd
+    ? (body: Uint8Array) => (out: Uint8Array) => { parallel.defer(body, out); return true; }
+    : (body: Uint8Array) => (out: Uint8Array) => decompressInto(body, out, column.codec);
   const optional = element.repetition !== 0;
   let pos = 0;
   let dictionary: DictionaryValues | undefined;
@@ -45,6 +57,9 @@ export function decodeColumnChunk(bytes: Uint8Array, column: ColumnChunkMeta, el
     if (header.type === PageType.dictionary) {
       dictionary = decodeDictionaryPage(header, decompressPage(body, header.uncompressedSize, column.codec), column.type);
       builder.setDictionary(dictionary);
+    } else if (header.type === PageType.data && header.dataPage && !optional && header.dataPage.encoding === Encoding.plain
+      && builder.fillPlain(header.dataPage.numValues, header.uncompressedSize, fill(body))) {
+      // A PLAIN page of a REQUIRED column went straight into the column's array.
     } else if (header.type === PageType.data && header.dataPage) {
       const page = decompressPage(body, header.uncompressedSize, column.codec);
       let levels: Uint8Array | undefined;
@@ -131,7 +146,7 @@ class ChunkBuilder {
   private dictionaryValues: DictionaryValues | undefined;
   private readonly physicalWidth: number;
 
-  constructor(private readonly target: DataType, private readonly element: SchemaElement, private readonly rows: number) {
+  constructor(private readonly target: DataType, private readonly element: SchemaElement, private readonly rows: number, shared = false) {
     this.physicalWidth = WIDTH[element.type ?? -1] ?? 0;
     switch (target.typeId) {
       case Type.Bool:
@@ -150,9 +165,11 @@ class ChunkBuilder {
         this.out = new (indices as unknown as { ArrayType: new (n: number) => OutputArray }).ArrayType(rows);
         break;
       }
-      default:
+      default: {
         this.kind = 'fixed';
-        this.out = new (target as unknown as { ArrayType: new (n: number) => OutputArray }).ArrayType(rows);
+        const ArrayType = (target as unknown as { ArrayType: (new (n: number) => OutputArray) & (new (b: ArrayBufferLike) => OutputArray) & { BYTES_PER_ELEMENT: number } }).ArrayType;
+        this.out = shared ? new ArrayType(new SharedArrayBuffer(rows * ArrayType.BYTES_PER_ELEMENT)) : new ArrayType(rows);
+      }
     }
   }
 
@@ -161,6 +178,21 @@ class ChunkBuilder {
       throw new UnsupportedFeatureError('two dictionary pages in one column chunk');
     }
     this.dictionaryValues = dictionary;
+  }
+
+  /**
+   * Lets `fill` write `count` PLAIN values of `bytes` bytes straight into the output array
+   * (no intermediate page buffer) when they are its bytes as they are; false, with nothing
+   * consumed, when they need decoding or `fill` cannot.
+   */
+  fillPlain(count: number, bytes: number, fill: (out: Uint8Array) => boolean): boolean {
+    const width = this.physicalWidth;
+    const out = this.out;
+    if (this.kind !== 'fixed' || width === 0 || !out || out.BYTES_PER_ELEMENT !== width || this.needsConversion()) return false;
+    if (bytes !== count * width || this.row + count > this.rows) return false;
+    if (!fill(new Uint8Array(out.buffer, out.byteOffset + this.row * width, bytes))) return false;
+    this.row += count;
+    return true;
   }
 
   addPage(count: number, levels: Uint8Array | undefined, encoding: number, values: Uint8Array, dictionary: DictionaryValues | undefined): void {

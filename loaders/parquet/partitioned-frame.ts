@@ -5,12 +5,13 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { type Schema, Table, type RecordBatch } from 'apache-arrow';
+import { type Schema, Table } from 'apache-arrow';
 import { CorruptKeyError, InvalidInputError } from '../../src/errors.js';
 import { parseJsonText } from '../../src/ondisk.js';
 import { inspectParquet } from './codec.js';
+import { unifyPartitions } from './unify-partitions.js';
 import { asTypedError, readFrameFile, readKeyObjectMeta, type FrameLoadOptions } from './frame-io.js';
-import { OBJECT_META_KEY, frameIndexOf, withRangeIndex, withSchemaMetadata, type FrameIndex } from './frame.js';
+import { FrameError, OBJECT_META_KEY, frameIndexOf, withRangeIndex, withSchemaMetadata, type FrameIndex } from './frame.js';
 import { DIVISIONS_FILE, OBJECT_META_FILE, divisionsSchema, partitionFileName, type Division, type ObjectMetaJson } from './ondisk.js';
 
 /** An inclusive range of index values, as `ddf.loc[lo:hi]` takes it. */
@@ -113,15 +114,18 @@ export class PartitionedFrame implements AsyncIterable<Table> {
 
   /** All (or the selected) partitions as one Table whose chunks are the partitions' row groups. */
   async read(options: PartitionReadOptions = {}): Promise<Table> {
-    const batches: RecordBatch[] = [];
     const parts: Table[] = [];
-    for await (const part of this.partitions(options)) {
-      parts.push(part);
-      batches.push(...part.batches);
+    for await (const part of this.partitions(options)) parts.push(part);
+    if (parts.length === 0) return new Table(this.schema);
+    let unified: Table[];
+    try {
+      unified = unifyPartitions(parts);
+    } catch (err) {
+      if (err instanceof FrameError) throw new CorruptKeyError(this.dir, `its partitions do not form one frame: ${err.message}`, this.key, { cause: err });
+      throw err;
     }
-    const first = parts[0];
-    if (first === undefined) return new Table(this.schema);
-    const combined = new Table(first.schema, batches);
+    const first = unified[0] as Table;
+    const combined = new Table(first.schema, unified.flatMap((part) => part.batches));
     const range = combinedRangeIndex(parts);
     if (range === 'not-a-range') throw InvalidInputError.value(`key '${this.key}'`, 'the selected partitions have range indexes that do not join into one range; read them one by one with readPartition()');
     return range === undefined ? combined : withRangeIndex(combined, range);

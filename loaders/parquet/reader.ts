@@ -7,11 +7,12 @@ import { promises as fs } from 'node:fs';
 import {
   type DataType, type Field, Schema, Table, type RecordBatch, Struct, makeData, Field as ArrowField, Type, type Data,
 } from 'apache-arrow';
-import { EncryptedError, decodeFileMeta, type FileMeta, type SchemaElement } from './format.js';
+import { Codec, EncryptedError, decodeFileMeta, type FileMeta, type RowGroupMeta, type SchemaElement } from './format.js';
 import { arrowTypeOf, deserializeArrowSchema, UnsupportedTypeError } from './arrow-types.js';
-import { decodeColumnChunk, UnsupportedFeatureError } from './page-decoder.js';
+import { decodeColumnChunk, UnsupportedFeatureError, type ParallelPages } from './page-decoder.js';
+import { decompressAll, parallelZstdFor, type ZstdTask } from './zstd-pool.js';
 import { recordBatchOf } from './record-batch.js';
-import { prepareDecompression } from './compression.js';
+import { decompressInto, prepareDecompression } from './compression.js';
 
 export interface ParquetReadOptions {
   /** Column names to read (default: all), in file order. */
@@ -26,12 +27,16 @@ export { ParquetFormatError };
 
 const MAGIC = 'PAR1';
 const SPAN_GAP = 64 << 10;
-const SPAN_BYTES = 64 << 20;
+const SPAN_BYTES = 16 << 20;
+
+function decompressTask({ src, dst }: ZstdTask): void {
+  decompressInto(src, dst, Codec.zstd);
+}
 
 export class ParquetFileReader {
   /** Bytes read from the file so far (footer included). */
   bytesRead = 0;
-  private scratch = Buffer.alloc(0);
+  private readonly scratch: Uint8Array[] = [new Uint8Array(0), new Uint8Array(0)];
 
   private constructor(
     private readonly handle: fs.FileHandle,
@@ -69,10 +74,27 @@ export class ParquetFileReader {
     const fields = columnIndexes.map((i) => this.schema.fields[i] as Field);
     const schema = new Schema(fields, this.schema.metadata);
     const groups = options.rowGroups ?? this.meta.rowGroups.map((_, i) => i);
-    const batches: RecordBatch[] = [];
-    for (const g of groups) {
+    const reads: { nth: number; start: number; end: number; columns: number[] }[] = [];
+    groups.forEach((g, nth) => {
       const group = this.meta.rowGroups[g];
       if (!group) throw new RangeError(`row group ${g} does not exist (the file has ${this.meta.rowGroups.length})`);
+      if (group.numRows > 0) for (const span of this.spansOf(g, columnIndexes)) reads.push({ nth, ...span });
+    });
+    const parallel = this.parallelFor(groups, columnIndexes);
+    // The next span is read (on libuv's pool) while this one decodes (on this thread). A read
+    // still pending when decoding fails must not become an unhandled rejection.
+    const start = (k: number): Promise<Uint8Array> | undefined => {
+      const span = reads[k];
+      if (!span) return undefined;
+      const pending = this.readSpan(span.start, span.end, k % 2, parallel !== undefined);
+      pending.catch(() => undefined);
+      return pending;
+    };
+    let next = start(0);
+    let at = 0;
+    const batches: RecordBatch[] = [];
+    for (const [nth, g] of groups.entries()) {
+      const group = this.meta.rowGroups[g] as RowGroupMeta;
       const children: Data[] = [];
       if (group.numRows === 0) {
         // Nothing to read (some writers record no usable page offsets for empty groups).
@@ -80,9 +102,16 @@ export class ParquetFileReader {
         batches.push(recordBatchOf(schema, makeData({ type: new Struct(fields), length: 0, nullCount: 0, children })));
         continue;
       }
-      for (const span of this.spansOf(g, columnIndexes)) {
-        const bytes = await this.readSpan(span.start, span.end);
-        for (const c of span.columns) children.push(this.decodeChunk(g, c, bytes, span.start));
+      while (at < reads.length && (reads[at] as { nth: number }).nth === nth) {
+        const span = reads[at] as { start: number; end: number; columns: number[] };
+        const bytes = await (next as Promise<Uint8Array>);
+        at++;
+        next = start(at);
+        const tasks: ZstdTask[] = [];
+        const pages = parallel && { defer: (src: Uint8Array, dst: Uint8Array) => { tasks.push({ src, dst }); } };
+        for (const c of span.columns) children.push(this.decodeChunk(g, c, bytes, span.start, pages || undefined));
+        // The span's scratch buffer is read into again two spans on: its pages are done by then.
+        if (tasks.length > 0) await decompressAll(tasks, decompressTask);
       }
       batches.push(recordBatchOf(schema, makeData({ type: new Struct(fields), length: group.numRows, nullCount: 0, children })));
     }
@@ -91,7 +120,7 @@ export class ParquetFileReader {
 
   /**
    * The byte ranges to read for these columns of a row group: neighbouring chunks (gaps under
-   * 64 KiB) are read together, up to 64 MiB per read, so a 10,000-column frame costs a few
+   * 64 KiB) are read together, up to 16 MiB per read, so a 10,000-column frame costs a few
    * reads instead of 10,000.
    */
   private spansOf(groupIndex: number, columnIndexes: number[]): { start: number; end: number; columns: number[] }[] {
@@ -122,20 +151,39 @@ export class ParquetFileReader {
     return { start, end: start + length };
   }
 
-  private async readSpan(start: number, end: number): Promise<Uint8Array> {
+  /**
+   * Whether this read decompresses zstd pages on several threads: when native zstd and a second
+   * core are there and the read holds at least 32 MiB of zstd chunks.
+   */
+  private parallelFor(groups: readonly number[], columnIndexes: number[]): true | undefined {
+    let zstdBytes = 0;
+    for (const g of groups) {
+      for (const c of columnIndexes) {
+        const column = this.meta.rowGroups[g]?.columns[c];
+        if (column?.codec === Codec.zstd) zstdBytes += column.totalCompressedSize;
+      }
+    }
+    return parallelZstdFor(zstdBytes) ? true : undefined;
+  }
+
+  /** Reads bytes [start, end) into scratch buffer `slot` (two, so one is read while the other decodes). */
+  private async readSpan(start: number, end: number, slot: number, shared: boolean): Promise<Uint8Array> {
     const length = end - start;
-    if (this.scratch.length < length) this.scratch = Buffer.allocUnsafe(length);
+    let scratch = this.scratch[slot] as Uint8Array;
+    if (scratch.length < length || (shared && !(scratch.buffer instanceof SharedArrayBuffer))) {
+      scratch = this.scratch[slot] = shared ? new Uint8Array(new SharedArrayBuffer(length)) : Buffer.allocUnsafe(length);
+    }
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await this.handle.read(this.scratch, done, length - done, start + done);
+      const { bytesRead } = await this.handle.read(scratch, done, length - done, start + done);
       if (bytesRead === 0) throw new ParquetFormatError(`unexpected end of file at byte ${start + done}`);
       done += bytesRead;
     }
     this.bytesRead += length;
-    return this.scratch.subarray(0, length);
+    return scratch.subarray(0, length);
   }
 
-  private decodeChunk(groupIndex: number, columnIndex: number, span: Uint8Array, spanStart: number): Data {
+  private decodeChunk(groupIndex: number, columnIndex: number, span: Uint8Array, spanStart: number, parallel?: ParallelPages): Data {
     const group = this.meta.rowGroups[groupIndex];
     const column = group?.columns[columnIndex];
     const element = this.leaves[columnIndex];
@@ -143,7 +191,7 @@ export class ParquetFileReader {
     if (!group || !column || !element || !field) throw new ParquetFormatError(`row group ${groupIndex} lacks column ${columnIndex}`);
     const { start, end } = this.chunkRange(groupIndex, columnIndex);
     try {
-      return decodeColumnChunk(span.subarray(start - spanStart, end - spanStart), column, element, field.type, group.numRows);
+      return decodeColumnChunk(span.subarray(start - spanStart, end - spanStart), column, element, field.type, group.numRows, parallel);
     } catch (err) {
       if (err instanceof UnsupportedFeatureError) throw err;
       throw new ParquetFormatError(`column '${element.name}', row group ${groupIndex}: ${(err as Error).message}`);

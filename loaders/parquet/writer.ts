@@ -146,7 +146,8 @@ export class ParquetFileWriter {
 
   private writeColumnChunk(field: Field, element: SchemaElement, vector: Vector, start: number, end: number): ColumnChunkMeta {
     const pieces = slicesOf(vector, start, end);
-    const plan = planChunk(field.type, element, pieces, this.options);
+    // Frames that are not wide (activation frames, tables) can afford a trial compression per chunk.
+    const plan = planChunk(field.type, element, pieces, this.options, this.wide ? undefined : this.compress);
     if (element.repetition === Repetition.required && plan.nullCount > 0) {
       throw new Error(`internal: column '${field.name}' was declared required but holds ${plan.nullCount} nulls`);
     }
@@ -156,7 +157,9 @@ export class ParquetFileWriter {
     let codec: number = Codec.uncompressed;
     let firstBody: Uint8Array[] | undefined;
     let firstCompressed: Uint8Array | undefined;
-    if (this.compress && pages.length > 0) {
+    if (this.compress && plan.compressPays !== undefined) {
+      if (plan.compressPays) codec = this.codec;
+    } else if (this.compress && pages.length > 0) {
       firstBody = pageBody(plan, pages[0] as PageSpec);
       const joined = concat(firstBody);
       const compressed = joined.length + (plan.dictionary?.page.length ?? 0) >= MIN_COMPRESSED_CHUNK ? this.compress(joined) : joined;

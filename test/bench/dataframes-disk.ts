@@ -69,11 +69,20 @@ for key, folder, target in json.loads(sys.stdin.read()):
 print(json.dumps(out))
 `;
 
+/**
+ * Both flavours of generated activations: 'realistic' (a fixed network, as ISF's real output
+ * shows; the disk goal is judged on it) and 'random' (every time and distance a fresh random
+ * double, the worst case for any compressor).
+ */
 export async function benchDisk(): Promise<void> {
+  for (const activations of ['realistic', 'random'] as const) await benchDiskOf(activations);
+}
+
+async function benchDiskOf(activations: 'realistic' | 'random'): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'isfdb-bench-disk-'));
   try {
     const raw = join(dir, 'raw');
-    await generateCampaign(raw, SHAPE);
+    await generateCampaign(raw, { ...SHAPE, activations });
     const db = await DataBase.open(join(dir, 'db'));
     await initSimrun(raw, db, { quiet: true });
     const rawFiles = filesUnder(raw);
@@ -92,7 +101,8 @@ export async function benchDisk(): Promise<void> {
     } else {
       console.log(`  (pyarrow baseline skipped: ${python.reason})`);
     }
-    console.log(`\n== disk: data keys of a campaign (${SHAPE.trials} trials, ${SHAPE.trials / SHAPE.trialsPerFolder} run folders, ${SHAPE.timePoints} time points; raw ${(sizeOf(rawFiles) / 1e6).toFixed(1)} MB) ==`);
+    const judged = activations === 'realistic' ? 'the disk goal is judged on these' : 'worst case, not the goal\'s data';
+    console.log(`\n== disk: data keys of a campaign (${SHAPE.trials} trials, ${SHAPE.trials / SHAPE.trialsPerFolder} run folders, ${SHAPE.timePoints} time points; raw ${(sizeOf(rawFiles) / 1e6).toFixed(1)} MB), ${activations} activations (${judged}) ==`);
     console.log('  key                                   ours MB  pyarrow MB  ours/pyarrow  raw CSV MB  ours/CSV');
     let oursTotal = 0;
     let theirsTotal = 0;
@@ -106,7 +116,7 @@ export async function benchDisk(): Promise<void> {
       theirsTotal += py ?? 0;
       console.log(`  ${key.padEnd(36)} ${(ours / 1e6).toFixed(2).padStart(8)} ${py === undefined ? '       -' : (py / 1e6).toFixed(2).padStart(11)} ${py === undefined ? '           -' : (ours / py).toFixed(2).padStart(13)} ${csv === undefined ? '         -' : (csv / 1e6).toFixed(2).padStart(11)} ${csv === undefined ? '        -' : (ours / csv).toFixed(2).padStart(9)}`);
     }
-    if (theirsTotal > 0) console.log(`  all data keys: ours ${(oursTotal / 1e6).toFixed(2)} MB, pyarrow ${(theirsTotal / 1e6).toFixed(2)} MB, ratio ${(oursTotal / theirsTotal).toFixed(2)} (goal <= 0.5)`);
+    if (theirsTotal > 0) console.log(`  all data keys: ours ${(oursTotal / 1e6).toFixed(2)} MB, pyarrow ${(theirsTotal / 1e6).toFixed(2)} MB, ratio ${(oursTotal / theirsTotal).toFixed(2)} (goal <= 0.5 per key${activations === 'random' ? '; worst case, for information' : ''})`);
     const vt = folders.get('voltage_traces');
     if (vt) {
       const first = readdirSync(vt).filter((f) => f.endsWith('.parquet')).sort()[0] as string;

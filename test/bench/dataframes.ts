@@ -80,7 +80,7 @@ export async function benchDataFrames(opts: { quick?: boolean } = {}): Promise<v
     };
     row('set, ours (pandas_to_parquet, zstd default)', oursSet, frameBytes);
     row('set, DuckDB COPY TO parquet (snappy)', duckSet, frameBytes);
-    row('get, ours (into Arrow Table)', oursGet, frameBytes);
+    row('get, ours (into Arrow Table; warm, as pandas)', oursGet, frameBytes);
     row('get, DuckDB read_parquet into JS arrays', duckGet, frameBytes);
     row('raw fs write of the file\'s bytes', { ms: raw.extra?.writeMs ?? 0, maxRssMB: raw.maxRssMB }, oursFile);
     row('raw fs read of the file\'s bytes', { ms: raw.extra?.readMs ?? 0, maxRssMB: raw.maxRssMB }, oursFile);
