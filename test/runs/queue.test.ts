@@ -51,10 +51,7 @@ describe.skipIf(skip !== undefined)(`runs on a BullMQ queue${skip ? ` (${skip})`
     victim.proc.kill('SIGKILL');
     const report = await run;
     expect(report).toMatchObject({ mode: 'queue', total: 40, done: 40, errors: 0 });
-    for (const n of records) {
-      expect(await db.get(['squares', String(n)])).toEqual({ n, square: n * n });
-      expect((await db.history(['squares', String(n)])).length, `record ${n} committed once`).toBe(1);
-    }
+    await expectSquaresCommittedOnce(db, records);
     const counts = invocations(side);
     const total = [...counts.values()].reduce((a, b) => a + b, 0);
     // At most the record the killed worker was running is invoked twice.
@@ -90,10 +87,7 @@ describe.skipIf(skip !== undefined)(`runs on a BullMQ queue${skip ? ` (${skip})`
     victim.proc.kill('SIGKILL');
     const report = await run;
     expect(report).toMatchObject({ mode: 'queue', total: 120, done: 120, errors: 0 });
-    for (const n of records) {
-      expect(await db.get(['squares', String(n)])).toEqual({ n, square: n * n });
-      expect((await db.history(['squares', String(n)])).length, `record ${n} committed once`).toBe(1);
-    }
+    await expectSquaresCommittedOnce(db, records);
     // Reruns: only records the killed worker had invoked and not yet committed (at most its batch).
     const counts = invocations(side);
     const twice = [...counts].filter(([, c]) => c > 1).map(([r]) => r);
@@ -119,3 +113,11 @@ describe.skipIf(skip !== undefined)(`runs on a BullMQ queue${skip ? ` (${skip})`
     expect((await recordEvents(db, 'square', '3')).map((e) => e.event)).toEqual(['start', 'error', 'start', 'error']);
   }, 60_000);
 });
+
+/** Every record's square is stored with the right value, committed once (the database keeps versions). */
+async function expectSquaresCommittedOnce(db: DataBase, records: readonly number[]): Promise<void> {
+  for (const n of records) {
+    expect(await db.get(['squares', String(n)])).toEqual({ n, square: n * n });
+    expect((await db.history(['squares', String(n)])).length, `record ${n} committed once`).toBe(1);
+  }
+}
