@@ -183,6 +183,16 @@ export class DataBase {
     await setManyIn(this.folder, entries, writeOptions);
   }
 
+  /**
+   * Read ahead what the first write's metadata needs (git facts of the writing code, a few git
+   * processes; installed module versions), so a worker process can do it while it waits for work.
+   */
+  async prepareWrites(): Promise<void> {
+    if (this.readonly) return;
+    const { gitFacts, moduleFacts } = await import('./provenance.js');
+    await Promise.all([gitFacts(this.options.gitDir ?? process.cwd()), moduleFacts()]);
+  }
+
   async delete(key: Key): Promise<void> {
     const { parent, name, shown } = await this.folder.locate(key, { writing: 'delete' });
     await parent.withKeyLock(name, shown, async () => {

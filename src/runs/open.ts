@@ -19,6 +19,8 @@ export function openCached(dir: string, options: WorkerOpenOptions): Promise<Dat
   let db = databases.get(id);
   if (db === undefined) {
     db = DataBase.open(dir, { ...options, nocreate: true });
+    // The first commit's provenance (git) is read while the first record computes, not after it.
+    void db.then((opened) => opened.prepareWrites()).catch(() => undefined);
     db.catch(() => databases.delete(id));
     databases.set(id, db);
   }

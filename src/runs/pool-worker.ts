@@ -5,8 +5,8 @@
  *
  * On start, before its first task arrives, the process opens the database and imports the step
  * named by $ISFDB_RUNS_WARMUP, so that this part of its start overlaps with the coordinator
- * reading and classifying the records. (The provenance of its first write, a few git processes,
- * is still read at that write: src/runs reaches only the public API.)
+ * reading and classifying the records; so does the provenance of its first write (a few git
+ * processes: openCached starts db.prepareWrites).
  */
 import { executorOf, type ExecuteResult } from './execute.js';
 import { openCached, stepCached, WARMUP_ENV, type WorkerOpenOptions } from './open.js';
