@@ -177,9 +177,20 @@ export class DataBase {
    * its fsyncs (all files in parallel, one fsync per database folder), so durable small keys are
    * written several times faster than one `set` after another. Keys must differ; sub-databases are
    * not created here (use createSubDb). When a value fails to dump, no key of the batch is written.
+   * An entry may carry extra metadata fields, and a `skipIf` check made under its lock (batched runs).
    */
   async setMany(entries: readonly SetManyEntry[], writeOptions: WriteOptions = {}): Promise<void> {
     await setManyIn(this.folder, entries, writeOptions);
+  }
+
+  /**
+   * Read ahead what the first write's metadata needs (git facts of the writing code, a few git
+   * processes; installed module versions), so a worker process can do it while it waits for work.
+   */
+  async prepareWrites(): Promise<void> {
+    if (this.readonly) return;
+    const { gitFacts, moduleFacts } = await import('./provenance.js');
+    await Promise.all([gitFacts(this.options.gitDir ?? process.cwd()), moduleFacts()]);
   }
 
   async delete(key: Key): Promise<void> {

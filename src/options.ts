@@ -70,4 +70,9 @@ export interface SetManyEntry {
   extraMetadata?: Record<string, unknown>;
   /** Overrides setMany's (and the database's) keepVersions for this key. */
   keepVersions?: number;
+  /**
+   * Called while this key's lock is held, right before it is written: true leaves the key as it
+   * is (a check-then-write under the lock, as maybeCalculate does: "a fresh result is there").
+   */
+  skipIf?: () => boolean | Promise<boolean>;
 }

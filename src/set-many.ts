@@ -40,6 +40,7 @@ export async function setManyIn(top: DbFolder, entries: readonly SetManyEntry[],
     for (let i = 0; i < planned.length; i++) {
       const { parent, name, shown, loader, entry } = planned[i]!;
       await parent.refuseSubDbOverwrite(name, shown);
+      if (entry.skipIf !== undefined && (await entry.skipIf())) continue;
       const extras = {
         keepVersions: entry.keepVersions ?? writeOptions.keepVersions,
         ...(entry.extraMetadata === undefined ? {} : { extraMetadata: entry.extraMetadata }),

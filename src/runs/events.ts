@@ -1,49 +1,51 @@
 /**
  * The event log of runs, kept in the database in the managed folder `isfdb_runs`:
  *
- *   isfdb_runs/<step>/step.json                     what the last run of the step was (module, records)
- *   isfdb_runs/<step>/records/<xx>/<record>.jsonl   one JSON line per event of that record
+ *   isfdb_runs/<step>/step.json                          what the last run of the step was (module, records)
+ *   isfdb_runs/<step>/events/<host>.<pid>.<t>.jsonl      one file per writing process: a JSON line per event, naming its record
+ *   isfdb_runs/<step>/records/<xx>/<record>.jsonl        the older layout (a file per record), still read
  *
- * One file per record: only the process running a record appends to it (records are reserved
- * by the local pool or by the queue), so no two writers share a file, which holds on NFS too.
- * `<xx>` (256 shards) keeps folders small at a million records. Whether a record is done is
- * never read from here but from its output key and recipe; the log adds what the key cannot
- * tell: running, the errors with their stacks, and how many attempts were made.
+ * One file per process: only that process appends to it, so no two writers share a file, which
+ * holds on NFS too; a batch of events (the 'done' of every record of one commit) is one write.
+ * A file per record cost a file creation per record, most of a run's bookkeeping on a slow disk.
+ * Whether a record is done is never read from here but from its output key and recipe; the log
+ * adds what the key cannot tell: running, the errors with their stacks, how many attempts were made.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { z } from 'zod';
-import { isDataBaseError, type DataBase } from '../index.js';
+import type { DataBase } from '../index.js';
 
 export const RUNS_KEY = 'isfdb_runs';
 
 export type EventKind = 'start' | 'done' | 'error' | 'missing-input' | 'log';
 
-export const eventSchema = z.looseObject({
-  event: z.enum(['start', 'done', 'error', 'missing-input', 'log']),
-  time: z.string(),
-  attempt: z.number().optional(),
-  host: z.string().optional(),
-  pid: z.number().optional(),
-  /** done: whether this attempt computed (false: a fresh result was already stored). */
-  computed: z.boolean().optional(),
-  duration_ms: z.number().optional(),
-  message: z.string().optional(),
-  stack: z.string().optional(),
-  missing: z.array(z.string()).optional(),
-});
-export type RunEvent = z.infer<typeof eventSchema>;
+/** One line of the event log (validated by event-read.ts; zod loads only where logs are read). */
+export interface RunEvent {
+  event: EventKind;
+  record?: string;
+  time: string;
+  attempt?: number;
+  host?: string;
+  pid?: number;
+  /** done: whether this attempt's value was stored (false: a fresh result was already there). */
+  computed?: boolean;
+  duration_ms?: number;
+  message?: string;
+  stack?: string;
+  missing?: string[];
+  [field: string]: unknown;
+}
 
-export const stepFileSchema = z.looseObject({
-  name: z.string(),
-  module: z.string().nullable(),
+/** step.json: what the last run of a step was. */
+export interface StepFileJson {
+  name: string;
+  module: string | null;
   /** A key whose value lists the records, or null when the list is in records.json. */
-  records_key: z.union([z.string(), z.array(z.string())]).nullable(),
-  updated: z.string(),
-});
-export type StepFileJson = z.infer<typeof stepFileSchema>;
+  records_key: string | string[] | null;
+  updated: string;
+  [field: string]: unknown;
+}
 
 const runsFolders = new WeakMap<DataBase, Promise<string>>();
 
@@ -62,67 +64,52 @@ export function runsFolder(db: DataBase): Promise<string> {
   return folder;
 }
 
-/** The file name of a record's log: readable when the id is a plain name, else a digest. */
-export function recordFileName(id: string): string {
-  if (/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/.test(id)) return `${id}.jsonl`;
-  const safe = id.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60);
-  return `${safe}~${digest(id).slice(0, 16)}.jsonl`;
-}
-
-function digest(text: string): string {
-  return createHash('sha1').update(text).digest('hex');
-}
-
-export function recordLogPath(runs: string, step: string, id: string): string {
-  return path.join(runs, step, 'records', digest(id).slice(0, 2), recordFileName(id));
-}
-
-const madeDirs = new Set<string>();
 const HOST = os.hostname();
 
-/** Append one event (a single write of one line: a killed writer leaves at most a torn last line). */
+/** An event as written: what happened to which record (time, host and pid are added). */
+export type NewEvent = Omit<RunEvent, 'time' | 'host' | 'pid'> & { record: string } & Record<string, unknown>;
+
+/** This process's log file of one step, opened on first use and kept open. */
+class ProcessLog {
+  private fd: number | undefined;
+  private file: string | undefined;
+
+  constructor(private readonly dir: string) {}
+
+  /** All lines in one write: a killed writer leaves at most a torn last line, which readers skip. */
+  append(events: readonly NewEvent[]): void {
+    if (events.length === 0) return;
+    const time = new Date().toISOString();
+    const text = events.map((e) => `${JSON.stringify({ ...e, time, host: HOST, pid: process.pid })}\n`).join('');
+    const fd = this.open();
+    fs.writeSync(fd, text);
+  }
+
+  private open(): number {
+    // A file unlinked under us (the database deleted and created again) would swallow the events.
+    if (this.fd !== undefined && fs.fstatSync(this.fd).nlink > 0) return this.fd;
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    fs.mkdirSync(this.dir, { recursive: true });
+    const safeHost = HOST.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60);
+    this.file ??= path.join(this.dir, `${safeHost}.${process.pid}.${Date.now().toString(36)}.jsonl`);
+    this.fd = fs.openSync(this.file, 'a');
+    return this.fd;
+  }
+}
+
+const logs = new Map<string, ProcessLog>();
+
+/** This process's event log of `step` in the runs folder `runs`. */
+export function eventLog(runs: string, step: string): ProcessLog {
+  const dir = path.join(runs, step, 'events');
+  let log = logs.get(dir);
+  if (log === undefined) logs.set(dir, log = new ProcessLog(dir));
+  return log;
+}
+
+/** Append one event of record `id`. */
 export function appendEvent(runs: string, step: string, id: string, event: Omit<RunEvent, 'time' | 'host' | 'pid'> & Record<string, unknown>): void {
-  const file = recordLogPath(runs, step, id);
-  const dir = path.dirname(file);
-  if (!madeDirs.has(dir)) {
-    fs.mkdirSync(dir, { recursive: true });
-    madeDirs.add(dir);
-  }
-  const line = `${JSON.stringify({ ...event, record: id, time: new Date().toISOString(), host: HOST, pid: process.pid })}\n`;
-  try {
-    fs.appendFileSync(file, line);
-  } catch (err) {
-    // The folder was removed since we made it (a database deleted and created again).
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    fs.mkdirSync(dir, { recursive: true });
-    fs.appendFileSync(file, line);
-  }
-}
-
-/** A record's events, oldest first; a torn last line (a killed writer) is skipped. */
-export function readEvents(runs: string, step: string, id: string): RunEvent[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(recordLogPath(runs, step, id), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-  const events: RunEvent[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    try {
-      const parsed = eventSchema.safeParse(JSON.parse(line));
-      if (parsed.success) events.push(parsed.data);
-    } catch { /* torn line */ }
-  }
-  return events;
-}
-
-/** The events of one record of a step in `db` (empty when it never ran). */
-export async function recordEvents(db: DataBase, step: string, id: string): Promise<RunEvent[]> {
-  if (!(await db.has(RUNS_KEY))) return [];
-  return readEvents(await db.folderOf(RUNS_KEY), step, id);
+  eventLog(runs, step).append([{ ...event, record: id }]);
 }
 
 export function writeStepFile(runs: string, json: StepFileJson, records: readonly unknown[] | undefined): void {
@@ -130,35 +117,6 @@ export function writeStepFile(runs: string, json: StepFileJson, records: readonl
   fs.mkdirSync(dir, { recursive: true });
   if (records !== undefined) replaceFile(path.join(dir, 'records.json'), JSON.stringify(records));
   replaceFile(path.join(dir, 'step.json'), `${JSON.stringify(json, null, 2)}\n`);
-}
-
-export function readStepFile(runs: string, step: string): { json: StepFileJson; records: unknown[] | undefined } | undefined {
-  const dir = path.join(runs, step);
-  let json: StepFileJson;
-  try {
-    json = stepFileSchema.parse(JSON.parse(fs.readFileSync(path.join(dir, 'step.json'), 'utf8')));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  const recordsFile = path.join(dir, 'records.json');
-  const records = json.records_key === null && fs.existsSync(recordsFile) ? JSON.parse(fs.readFileSync(recordsFile, 'utf8')) as unknown[] : undefined;
-  return { json, records };
-}
-
-/** The steps that have a step.json in the database. */
-export async function loggedSteps(db: DataBase): Promise<string[]> {
-  let runs: string;
-  try {
-    if (!(await db.has(RUNS_KEY))) return [];
-    runs = await db.folderOf(RUNS_KEY);
-  } catch (err) {
-    if (isDataBaseError(err, 'KeyNotFoundError')) return [];
-    throw err;
-  }
-  return fs.readdirSync(runs, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && fs.existsSync(path.join(runs, e.name, 'step.json')))
-    .map((e) => e.name).sort();
 }
 
 function replaceFile(file: string, text: string): void {

@@ -8,6 +8,9 @@ import { loadSteps, type Step } from './step.js';
 /** The open options a worker process gets: everything but objects that cannot cross a process. */
 export type WorkerOpenOptions = Omit<OpenOptions, 'registry' | 'readonly' | 'nocreate'>;
 
+/** The variable naming what a pool worker opens as it starts (see pool-worker.ts). */
+export const WARMUP_ENV = 'ISFDB_RUNS_WARMUP';
+
 const databases = new Map<string, Promise<DataBase>>();
 const modules = new Map<string, Promise<Step[]>>();
 
@@ -16,6 +19,8 @@ export function openCached(dir: string, options: WorkerOpenOptions): Promise<Dat
   let db = databases.get(id);
   if (db === undefined) {
     db = DataBase.open(dir, { ...options, nocreate: true });
+    // The first commit's provenance (git) is read while the first record computes, not after it.
+    void db.then((opened) => opened.prepareWrites()).catch(() => undefined);
     db.catch(() => databases.delete(id));
     databases.set(id, db);
   }

@@ -10,15 +10,23 @@
  *   stalled-job check puts the job back, and another worker retries it.
  * - A job whose run throws is retried with exponential backoff, `attempts` times in all, then
  *   fails: its record's status is error (the worker logged the message and stack).
- * - The commit itself goes through maybeCalculate under the output key's lock: a worker whose
- *   lease expired while it was still computing, and the one that took over, still commit once.
+ * - Each key's write re-checks the stored recipe under the output key's lock (execute.ts): a
+ *   worker whose lease expired while it was still computing, and the one that took over, still
+ *   commit once.
+ * - With `batch` > 1 a worker holds that many jobs: it computes `concurrency` at a time and
+ *   commits the finished ones together; each job completes only when its key is durable, and a
+ *   killed worker's held jobs are all retried.
+ * - The coordinator adds jobs in bulk and hears of their end on the queue's event stream; every
+ *   few seconds one pipelined round trip checks that no job ended unheard.
  */
 import { createHash } from 'node:crypto';
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { InvalidInputError, type DataBase } from '../index.js';
-import { appendEvent, readEvents, runsFolder } from './events.js';
-import { executeRecord, keyState, type ExecuteResult } from './record.js';
+import { appendEvent, runsFolder } from './events.js';
+import { readStepEvents } from './event-read.js';
+import { executorOf, type ExecuteResult } from './execute.js';
+import { keyState } from './record.js';
 import { openCached, type WorkerOpenOptions } from './open.js';
 import { recordId, type RecordValue, type Step } from './step.js';
 
@@ -36,8 +44,13 @@ export interface QueueOptions {
 export interface WorkerOptions {
   url: string;
   prefix?: string;
-  /** Records one worker process runs at once (default 1). */
+  /** Records one worker process computes at once (default 1). */
   concurrency?: number;
+  /**
+   * Jobs one worker process holds at once (default 1): the finished ones are committed together
+   * while the next compute. More is faster on slow disks; a killed worker's held jobs all rerun.
+   */
+  batch?: number;
   /** How long a job stays reserved without its worker renewing it (default 30 s): a killed worker's job is retried after this. */
   leaseMs?: number;
   /** Called after each job, for logs. */
@@ -88,32 +101,43 @@ export async function runOnQueue<R extends RecordValue>(
   const pending = new Map<string, R>();
   const outcome: QueueOutcome = { computed: 0, failures: [] };
   let wake: () => void = () => undefined;
+  const failing = new Set<string>();
+  const recordFailure = async (record: R, failed: string): Promise<void> => {
+    const rid = recordId(record);
+    const events = (await readStepEvents(runs, step.name)).get(rid) ?? [];
+    const attempts = events.filter((e) => e.event === 'start').length;
+    if (events.at(-1)?.event !== 'error') {
+      // Failed without its worker logging it: stalled too often (killed workers).
+      appendEvent(runs, step.name, rid, { event: 'error', attempt: attempts, message: failed, stack: '' });
+    }
+    outcome.failures.push({ record: rid, message: failed, attempts });
+  };
   const finish = (id: string, failed: string | undefined, result: ExecuteResult | undefined): void => {
     const record = pending.get(id);
-    if (record === undefined) return;
-    pending.delete(id);
+    if (record === undefined || failing.has(id)) return;
     if (failed === undefined) {
+      pending.delete(id);
       if (result?.status === 'done' && result.computed) outcome.computed++;
       onDelta({ done: 1, errors: 0 });
-    } else {
-      const rid = recordId(record);
-      const attempts = readEvents(runs, step.name, rid).filter((e) => e.event === 'start').length;
-      if (readEvents(runs, step.name, rid).at(-1)?.event !== 'error') {
-        // Failed without its worker logging it: stalled too often (killed workers).
-        appendEvent(runs, step.name, rid, { event: 'error', attempt: attempts, message: failed, stack: '' });
-      }
-      outcome.failures.push({ record: rid, message: failed, attempts });
-      onDelta({ done: 0, errors: 1 });
+      if (pending.size === 0) wake();
+      return;
     }
-    if (pending.size === 0) wake();
+    failing.add(id);
+    void recordFailure(record, failed).catch(() => undefined).then(() => {
+      failing.delete(id);
+      pending.delete(id);
+      onDelta({ done: 0, errors: 1 });
+      if (pending.size === 0) wake();
+    });
   };
   try {
     events.on('completed', ({ jobId: id, returnvalue }) => finish(id, undefined, parseReturn(returnvalue)));
     events.on('failed', ({ jobId: id, failedReason }) => finish(id, failedReason || 'failed', undefined));
     await events.waitUntilReady();
     const attempts = Math.max(1, q.attempts ?? options.attempts ?? 3);
-    for (let i = 0; i < todo.length; i += 1000) {
-      const chunk = todo.slice(i, i + 1000).map((record) => {
+    // A small first chunk, so that workers start while the rest is added.
+    for (let i = 0, size = 100; i < todo.length; i += size, size = 1000) {
+      const chunk = todo.slice(i, i + size).map((record) => {
         const id = jobId(db, step.name, recordId(record));
         pending.set(id, record);
         return {
@@ -124,13 +148,13 @@ export async function runOnQueue<R extends RecordValue>(
       });
       await queue.addBulk(chunk);
     }
-    // Events are the fast path; a slow poll catches any missed while the connection was down.
+    // Events are the fast path; a slow check catches any missed while the connection was down.
     while (pending.size > 0) {
       await new Promise<void>((resolve) => {
         wake = resolve;
-        setTimeout(resolve, 2000);
+        setTimeout(resolve, 5000);
       });
-      await reconcile(queue, db, step, runs, pending, finish);
+      if (pending.size > 0) await reconcile(queue, queueConnection, db, step, runs, pending, finish);
     }
   } finally {
     await Promise.allSettled([events.close(), queue.close()]);
@@ -142,14 +166,23 @@ export async function runOnQueue<R extends RecordValue>(
 
 /** Jobs that are gone without us hearing of it: done if the output is fresh, failed if the log ends in an error. */
 async function reconcile<R extends RecordValue>(
-  queue: Queue<JobData>, db: DataBase, step: Step<R, unknown>, runs: string,
+  queue: Queue<JobData>, client: Redis, db: DataBase, step: Step<R, unknown>, runs: string,
   pending: Map<string, R>, finish: (id: string, failed: string | undefined, result: ExecuteResult | undefined) => void,
 ): Promise<void> {
-  for (const [id, record] of [...pending]) {
-    if ((await queue.getJob(id)) !== undefined) continue;
+  const ids = [...pending.keys()];
+  // One round trip for all: does each job's hash still exist?
+  const pipeline = client.pipeline();
+  for (const id of ids) pipeline.exists(queue.toKey(id));
+  const exists = (await pipeline.exec()) ?? [];
+  const gone = ids.filter((_, i) => exists[i]?.[1] === 0);
+  if (gone.length === 0) return;
+  const events = await readStepEvents(runs, step.name);
+  for (const id of gone) {
+    const record = pending.get(id);
+    if (record === undefined) continue; // its event arrived meanwhile
     if ((await keyState(db, step, record)).state === 'done') finish(id, undefined, undefined);
     else {
-      const last = readEvents(runs, step.name, recordId(record)).at(-1);
+      const last = events.get(recordId(record))?.at(-1);
       if (last?.event === 'error') finish(id, last.message ?? 'failed', undefined);
     }
   }
@@ -166,21 +199,24 @@ function parseReturn(value: unknown): ExecuteResult | undefined {
 export function startWorkers(steps: readonly Step[], options: WorkerOptions): { close(): Promise<void>; ready(): Promise<void> } {
   const prefix = options.prefix ?? 'isfdb';
   const leaseMs = options.leaseMs ?? 30_000;
+  const concurrency = Math.max(1, options.concurrency ?? 1);
+  const batch = Math.max(1, options.batch ?? 1);
   const workers = steps.map((step) => {
     const connection = connect(options.url);
     const worker = new Worker<JobData, ExecuteResult>(queueName(step.name), async (job: Job<JobData>) => {
       const db = await openCached(job.data.db, job.data.open);
-      const result = await executeRecord(db, step, job.data.record, { attempt: job.attemptsMade + 1, force: job.data.force });
+      const executor = executorOf(db, { concurrency, maxBatch: batch });
+      const result = await executor.execute(step, job.data.record, { attempt: job.attemptsMade + 1, force: job.data.force });
       options.onJob?.(`${step.name} ${recordId(job.data.record)} ${result.status}${result.status === 'done' && result.computed ? ' (computed)' : ''}`);
       return result;
     }, {
       connection, prefix,
-      concurrency: options.concurrency ?? 1,
+      concurrency: Math.max(concurrency, batch),
       lockDuration: leaseMs,
       stalledInterval: Math.max(1000, Math.round(leaseMs / 2)),
       maxStalledCount: 3,
     });
-    // Errors of jobs are logged by executeRecord and retried by BullMQ; connection errors retry by themselves.
+    // Errors of jobs are logged by the executor and retried by BullMQ; connection errors retry by themselves.
     worker.on('error', () => undefined);
     return { worker, connection };
   });

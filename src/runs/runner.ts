@@ -1,18 +1,20 @@
 /**
  * db.run(step, options): the records that are not done run in a pool of worker processes
- * (tinypool's child_process runtime: a killed worker takes only its own record with it), or on a
- * BullMQ queue (queue.ts). Each process commits its results itself, through maybeCalculate.
+ * (tinypool's child_process runtime: a killed worker takes only its own records with it), or on a
+ * BullMQ queue (queue.ts). Each process computes one record at a time and commits its results
+ * itself, in groups (execute.ts): `batch` records are handed to each worker at once, so that one
+ * computes while the ones before it commit.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
-import { Tinypool } from 'tinypool';
 import { InvalidInputError, type DataBase, type Key } from '../index.js';
-import { appendEvent, runsFolder, writeStepFile } from './events.js';
-import { executeRecord, keyState, type ExecuteResult } from './record.js';
+import { appendEvent, eventLog, runsFolder, writeStepFile } from './events.js';
+import { executorOf, type ExecuteResult } from './execute.js';
+import { keyState } from './record.js';
 import { resolveRecords, type RecordsSpec } from './records.js';
 import { recordId, type RecordValue, type Step } from './step.js';
-import type { WorkerOpenOptions } from './open.js';
+import { WARMUP_ENV, type WorkerOpenOptions } from './open.js';
 import type { PoolTask } from './pool-worker.js';
 import type { QueueOptions } from './queue.js';
 
@@ -35,6 +37,11 @@ export interface RunOptions<R extends RecordValue> {
   records: RecordsSpec<R>;
   /** Worker processes (default: the number of cores, at most 8); 0 runs in this process. */
   workers?: number;
+  /**
+   * Records handed to each worker process at once (default 16): it computes one at a time and
+   * commits the finished ones together. A killed worker's uncommitted records run again.
+   */
+  batch?: number;
   /** Recompute every record, fresh or not. */
   force?: boolean;
   /** Skip records with missing inputs (status missing-input) instead of refusing the run. */
@@ -64,20 +71,23 @@ export type Executor<R> = (record: R, attempt: number) => Promise<ExecuteResult>
 export async function runStep<R extends RecordValue>(db: DataBase, step: Step<R, unknown>, options: RunOptions<R>, open: WorkerOpenOptions): Promise<RunReport> {
   if (db.readonly) throw InvalidInputError.value('db.run', `database ${db.basedir} is open readonly; runs write their results`);
   const started = performance.now();
-  const records = await resolveRecords(db, options.records);
-  const runs = await runsFolder(db);
-  writeStepFile(runs, {
-    name: step.name,
-    module: step.module ?? null,
-    records_key: recordsKeyOf(options.records),
-    updated: new Date().toISOString(),
-  }, recordsKeyOf(options.records) === null ? records : undefined);
-
-  // The worker processes start while the records are classified (starting them takes longer).
+  // bullmq and ioredis load while the records are read and classified.
+  const queueModule = options.redis !== undefined ? import('./queue.js') : undefined;
+  queueModule?.catch(() => undefined);
+  // The worker processes start first: starting them takes longer than reading and classifying the records.
   const workers = options.redis !== undefined ? 0 : options.workers ?? Math.min(8, os.availableParallelism());
-  const pool = workers > 0 ? startPool(db, step, workers, open, options.force === true) : undefined;
+  const batch = Math.max(1, options.batch ?? 16);
+  const pool = workers > 0 ? await startPool(db, step, workers, batch, open, options.force === true) : undefined;
   try {
-    return await runClassified(db, step, options, open, { records, runs, started, workers, pool });
+    const records = await resolveRecords(db, options.records);
+    const runs = await runsFolder(db);
+    writeStepFile(runs, {
+      name: step.name,
+      module: step.module ?? null,
+      records_key: recordsKeyOf(options.records),
+      updated: new Date().toISOString(),
+    }, recordsKeyOf(options.records) === null ? records : undefined);
+    return await runClassified(db, step, options, open, { records, runs, started, workers, batch, pool, queueModule });
   } finally {
     await pool?.close();
   }
@@ -88,7 +98,9 @@ interface Prepared<R> {
   runs: string;
   started: number;
   workers: number;
+  batch: number;
   pool: LocalPool<R> | undefined;
+  queueModule: Promise<typeof import('./queue.js')> | undefined;
 }
 
 interface LocalPool<R> {
@@ -97,7 +109,7 @@ interface LocalPool<R> {
   close(): Promise<void>;
 }
 
-async function runClassified<R extends RecordValue>(db: DataBase, step: Step<R, unknown>, options: RunOptions<R>, open: WorkerOpenOptions, { records, runs, started, workers, pool }: Prepared<R>): Promise<RunReport> {
+async function runClassified<R extends RecordValue>(db: DataBase, step: Step<R, unknown>, options: RunOptions<R>, open: WorkerOpenOptions, { records, runs, started, workers, batch, pool, queueModule }: Prepared<R>): Promise<RunReport> {
   const todo: R[] = [];
   const missing: RunReport['missing'] = [];
   let alreadyDone = 0;
@@ -111,7 +123,9 @@ async function runClassified<R extends RecordValue>(db: DataBase, step: Step<R, 
     const shown = missing.slice(0, 3).map((m) => `${m.record} (${m.missing.join(', ')})`).join('; ');
     throw InvalidInputError.value(`step '${step.name}'`, `${missing.length} record(s) lack inputs, e.g. ${shown}: create them, or pass ignoreMissing to run the others`);
   }
-  for (const m of missing) appendEvent(runs, step.name, m.record, { event: 'missing-input', missing: m.missing });
+  eventLog(runs, step.name).append(missing.map((m) => ({ record: m.record, event: 'missing-input', missing: m.missing })));
+
+  await createOutputParent(db, step, todo[0]);
 
   const progress: RunProgress = {
     total: records.length, alreadyDone, done: 0, errors: 0, missingInput: missing.length,
@@ -126,7 +140,7 @@ async function runClassified<R extends RecordValue>(db: DataBase, step: Step<R, 
 
   const base = { step: step.name, computed: 0, failures: [] as RunReport['failures'], missing };
   if (options.redis !== undefined) {
-    const { runOnQueue } = await import('./queue.js');
+    const { runOnQueue } = await (queueModule ?? import('./queue.js'));
     const outcome = await runOnQueue(db, step, todo, { ...options, redis: options.redis }, open, (delta) => {
       Object.assign(progress, { done: progress.done + delta.done, errors: progress.errors + delta.errors, remaining: progress.remaining - delta.done - delta.errors });
       report();
@@ -134,7 +148,8 @@ async function runClassified<R extends RecordValue>(db: DataBase, step: Step<R, 
     return { ...progress, ...base, computed: outcome.computed, failures: outcome.failures, mode: 'queue', workers: 0, elapsedMs: performance.now() - started };
   }
 
-  const execute: Executor<R> = pool?.execute ?? ((record, attempt) => executeRecord(db, step, record, { attempt, force: options.force === true }));
+  const inProcess = executorOf(db);
+  const execute: Executor<R> = pool?.execute ?? ((record, attempt) => inProcess.execute(step, record, { attempt, force: options.force === true }));
   const attempts = Math.max(1, options.attempts ?? 3);
   const backoffMs = options.backoffMs ?? 100;
   const runOne = async (record: R): Promise<void> => {
@@ -153,7 +168,7 @@ async function runClassified<R extends RecordValue>(db: DataBase, step: Step<R, 
         const message = errorMessage(err);
         if (pool?.diedOf(err)) {
           // The worker process died (killed, out of memory): it could not log that itself.
-          appendEvent(runs, step.name, recordId(record), { event: 'error', attempt, message: `worker process exited while running the record: ${message}`, stack: '' });
+          appendEvent(runs, step.name, recordId(record), { event: 'error', attempt, message: `worker process exited before the record was committed: ${message}`, stack: '' });
         }
         if (attempt >= attempts) {
           progress.errors++;
@@ -166,13 +181,27 @@ async function runClassified<R extends RecordValue>(db: DataBase, step: Step<R, 
     progress.remaining--;
     report();
   };
-  const concurrency = Math.max(1, workers);
+  // Enough records in flight for every worker to compute one while its previous ones commit.
+  const concurrency = Math.max(1, workers) * batch;
   let next = 0;
   await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, async () => {
     while (next < todo.length) await runOne(todo[next++]!);
   }));
   progress.elapsedMs = performance.now() - started;
   return { ...progress, ...base, mode: pool ? 'processes' : 'in-process', workers: pool ? workers : 0 };
+}
+
+/**
+ * Create the sub-database holding the first record's output (usually every record's), so that
+ * the workers do not all race to create it with their first commits (lock waits with backoff).
+ * A failure here is left to the records, which report it each.
+ */
+async function createOutputParent<R extends RecordValue>(db: DataBase, step: Step<R, unknown>, first: R | undefined): Promise<void> {
+  if (first === undefined) return;
+  try {
+    const output = step.output(first);
+    if (typeof output !== 'string' && output.length > 1) await db.createSubDb(output.slice(0, -1));
+  } catch { /* reported by the records */ }
 }
 
 /** A rejection's message: tinypool's child processes reject with plain objects, not Errors. */
@@ -203,19 +232,23 @@ export function compiledBeside(metaUrl: string, file: string): string {
   return built;
 }
 
-function startPool<R extends RecordValue>(db: DataBase, step: Step<R, unknown>, workers: number, open: WorkerOpenOptions, force: boolean): LocalPool<R> {
+async function startPool<R extends RecordValue>(db: DataBase, step: Step<R, unknown>, workers: number, batch: number, open: WorkerOpenOptions, force: boolean): Promise<LocalPool<R>> {
   if (step.module === undefined) {
     throw InvalidInputError.value(`step '${step.name}'`, 'worker processes cannot import it: define it in a module file (defineStep finds the file from its caller, or pass module: import.meta.url), or run with workers: 0');
   }
+  // tinypool loads only here: step modules import this package in every worker process.
+  const { Tinypool } = await import('tinypool');
+  const module = step.module;
   const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+  env[WARMUP_ENV] = JSON.stringify({ db: db.basedir, open, module, step: step.name }); // see pool-worker.ts
   const pool = new Tinypool({
     filename: compiledBeside(import.meta.url, 'pool-worker.js'),
     runtime: 'child_process',
     minThreads: workers,
     maxThreads: workers,
+    concurrentTasksPerWorker: batch,
     env,
   });
-  const module = step.module;
   return {
     execute: (record: R, attempt: number): Promise<ExecuteResult> => pool.run({ db: db.basedir, open, module, step: step.name, record, attempt, force } satisfies PoolTask),
     // tinypool's rejection when the process running the task exits.

@@ -3,13 +3,14 @@
  * last error's message and stack, the output key and the time of its last event. Done and stale
  * come from the keys and recipes; running and error from the event log (events.ts).
  */
-import { tableFromArrays, type Table } from 'apache-arrow';
+import type { Table } from 'apache-arrow';
 import { InvalidInputError, type DataBase } from '../index.js';
-import { loggedSteps, readStepFile, runsFolder, RUNS_KEY } from './events.js';
+import { runsFolder, RUNS_KEY } from './events.js';
+import { loggedSteps, readStepEvents, readStepFile } from './event-read.js';
 import { stepCached } from './open.js';
 import { recordState, type RecordState } from './record.js';
 import { resolveRecords } from './records.js';
-import { isStep, type RecordValue, type Step } from './step.js';
+import { isStep, recordId, type RecordValue, type Step } from './step.js';
 
 export interface StatusRow extends RecordState {
   step: string;
@@ -28,31 +29,34 @@ export async function statusRows(db: DataBase, step?: string | Step, records?: r
   if (isStep(step)) {
     resolved = step;
   } else {
-    const logged = runs === undefined ? undefined : readStepFile(runs, step);
+    const logged = runs === undefined ? undefined : await readStepFile(runs, step);
     if (logged === undefined) throw InvalidInputError.value(`step '${step}'`, `never ran in database ${db.basedir} (no ${RUNS_KEY}/${step}/step.json): pass the step object`);
     if (logged.json.module === null) throw InvalidInputError.value(`step '${step}'`, 'ran from a step without a module file: pass the step object to status()');
     resolved = await stepCached(logged.json.module, step);
     list ??= logged.json.records_key !== null ? await resolveRecords(db, { key: logged.json.records_key }) : (logged.records as RecordValue[] | undefined);
   }
   if (list === undefined) {
-    const logged = runs === undefined ? undefined : readStepFile(runs, resolved.name);
+    const logged = runs === undefined ? undefined : await readStepFile(runs, resolved.name);
     if (logged === undefined) throw InvalidInputError.value(`step '${resolved.name}'`, 'never ran here: pass the records');
     list = logged.json.records_key !== null ? await resolveRecords(db, { key: logged.json.records_key }) : (logged.records as RecordValue[] | undefined) ?? [];
   }
+  const events = runs === undefined ? new Map() : await readStepEvents(runs, resolved.name);
   const rows: StatusRow[] = [];
-  for (const record of list) rows.push({ step: resolved.name, ...(await recordState(db, resolved as Step<RecordValue, unknown>, record, runs)) });
+  for (const record of list) rows.push({ step: resolved.name, ...(await recordState(db, resolved as Step<RecordValue, unknown>, record, events.get(recordId(record)) ?? [])) });
   return rows;
 }
 
 /** The records of the step's last run in `db` (a key's current list, or the stored list), or undefined. */
 export async function lastRecords(db: DataBase, step: string): Promise<RecordValue[] | { key: string | string[] } | undefined> {
   if (!(await db.has(RUNS_KEY))) return undefined;
-  const logged = readStepFile(await runsFolder(db), step);
+  const logged = await readStepFile(await runsFolder(db), step);
   if (logged === undefined) return undefined;
   return logged.json.records_key !== null ? { key: logged.json.records_key } : (logged.records as RecordValue[] | undefined);
 }
 
-export function statusTable(rows: readonly StatusRow[]): Table {
+/** The rows as an Arrow table (apache-arrow loads here: worker processes importing the runs API never load it). */
+export async function statusTable(rows: readonly StatusRow[]): Promise<Table> {
+  const { tableFromArrays } = await import('apache-arrow');
   return tableFromArrays({
     record: rows.map((r) => r.record),
     step: rows.map((r) => r.step),

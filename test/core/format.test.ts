@@ -231,6 +231,22 @@ describe('metadata.json', () => {
     expect(tagged['version']).toBe(git(repo, 'describe', '--tags', '--dirty', '--always', '--long', '--all'));
   });
 
+  it('prepareWrites reads the git facts ahead: a write after it records the facts as they were then, from the cache', async () => {
+    const repo = await gitRepo();
+    clearProvenanceCache();
+    const db = await DataBase.open(path.join(sb.root, 'db'), { gitDir: repo });
+    await db.prepareWrites();
+    await fs.appendFile(path.join(repo, 'pipeline.py'), 'print("changed after prepareWrites")\n');
+    await db.set('k', 1);
+    const meta = JSON.parse(read(path.join(db.basedir, 'k', 'metadata.json'))) as Record<string, unknown>;
+    expect(meta['dirty']).toBe(false);
+    expect(meta['full-revisionid']).toBe(git(repo, 'rev-parse', 'HEAD'));
+    clearProvenanceCache();
+    await db.set('k2', 1);
+    const fresh = JSON.parse(read(path.join(db.basedir, 'k2', 'metadata.json'))) as Record<string, unknown>;
+    expect(fresh['dirty']).toBe(true);
+  });
+
   it('dirty agrees with the -dirty suffix of version (an untracked file is not a change, as for ISF\'s git describe --dirty)', async () => {
     const repo = await gitRepo();
     await fs.writeFile(path.join(repo, 'untracked-output.txt'), 'results');

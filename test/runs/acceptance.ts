@@ -144,7 +144,12 @@ export async function queueAcceptance(o: { root: string; registryDir: string; ur
     const c = startCoordinator([dbDir, STEPS_FILE, 'square', String(o.records), '0', o.url, o.prefix], { ...env, RUNS_REDIS_LOCKS: o.url });
     const victim = workers[0]!;
     const startedBy = (): number => (fs.existsSync(side) ? fs.readFileSync(side, 'utf8').split('\n').filter((l) => l.endsWith(` ${victim.proc.pid}`)).length : 0);
-    const finishedBy = (): number => victim.output().split('\n').filter((l) => l.startsWith('square ')).length;
+    // Read from the event log, not from the worker's stdout: a pipe lags, so a record could look
+    // unfinished there after it was committed, and the kill would then miss every record.
+    const runsDir = path.join(dbDir, 'isfdb_runs', 'square', 'events');
+    const finishedBy = (): number => (fs.existsSync(runsDir) ? fs.readdirSync(runsDir) : [])
+      .filter((name) => name.includes(`.${victim.proc.pid}.`))
+      .reduce((n, name) => n + fs.readFileSync(path.join(runsDir, name), 'utf8').split('\n').filter((l) => l.includes('"event":"done"')).length, 0);
     await until(() => finishedBy() >= Math.min(20, o.records / 10) && startedBy() > finishedBy(), 'worker 0 inside a record', 120_000);
     victim.proc.kill('SIGKILL');
     f.workerKills++;

@@ -10,7 +10,7 @@ import { compiledSteps, invocations } from './helpers.js';
 
 let sb: Sandbox;
 let steps: Awaited<ReturnType<typeof compiledSteps>>;
-const ENV = ['RUNS_SIDE_FILE', 'RUNS_SLEEP_MS', 'RUNS_FAIL', 'RUNS_SPIN_MS'];
+const ENV = ['RUNS_SIDE_FILE', 'RUNS_SLEEP_MS', 'RUNS_FAIL', 'RUNS_SPIN_MS', 'RUNS_UNSTORABLE'];
 
 beforeAll(async () => { steps = await compiledSteps(); });
 afterEach(() => { for (const name of ENV) delete process.env[name]; });
@@ -90,6 +90,25 @@ describe('db.run on one machine', () => {
     expect(again).toMatchObject({ alreadyDone: 4, done: 1, computed: 1, errors: 0 });
     expect((await db.status('square')).toArray().find((r) => r.record === '2')).toMatchObject({ status: 'done', attempts: 0 });
   }, 60_000);
+
+  it('a value that cannot be stored fails only its own record: its group is committed record by record', async () => {
+    const { db } = await fresh('unstorable');
+    process.env['RUNS_UNSTORABLE'] = '5';
+    const report = await db.run(steps.square, { records: range(12), workers: 0, batch: 12, attempts: 2, backoffMs: 10 });
+    expect(report).toMatchObject({ done: 11, errors: 1 });
+    expect(report.failures).toEqual([{ record: '5', message: expect.stringContaining("no loader for key '('squares', '5')'"), attempts: 2 }]);
+    for (const n of range(12)) expect(await db.has(['squares', String(n)])).toBe(n !== 5);
+    const rows = (await db.status('square')).toArray();
+    expect(rows.find((r) => r.record === '5')).toMatchObject({ status: 'error', attempts: 2 });
+    expect(rows.filter((r) => r.status === 'done').length).toBe(11);
+    // Without the bad value, the 'done' events of a group are one append: fewer distinct times than records.
+    delete process.env['RUNS_UNSTORABLE'];
+    const more = range(24).slice(12);
+    expect(await db.run(steps.square, { records: more, workers: 0, batch: 12 })).toMatchObject({ done: 12, errors: 0 });
+    const doneTimes = new Set<string>();
+    for (const n of more) for (const e of await recordEvents(db, 'square', String(n))) if (e.event === 'done') doneTimes.add(e.time);
+    expect(doneTimes.size).toBeLessThan(12);
+  });
 
   it('takes the records from a key, and refuses duplicates and a readonly database', async () => {
     const { db } = await fresh('from-key');

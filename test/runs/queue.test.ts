@@ -25,9 +25,9 @@ describe.skipIf(skip !== undefined)(`runs on a BullMQ queue${skip ? ` (${skip})`
   });
   afterAll(cleanupTemp);
 
-  async function workers(n: number, prefix: string, env: Record<string, string>): Promise<Child[]> {
+  async function workers(n: number, prefix: string, env: Record<string, string>, extra: string[] = []): Promise<Child[]> {
     const started = await Promise.all(Array.from({ length: n }, () =>
-      spawnCli(['worker', STEPS_FILE, '--redis', url, '--prefix', prefix, '--lease-ms', '2000'], { ISFDB_REGISTRY: sb.registryDir, ...env })));
+      spawnCli(['worker', STEPS_FILE, '--redis', url, '--prefix', prefix, '--lease-ms', '2000', ...extra], { ISFDB_REGISTRY: sb.registryDir, ...env })));
     children.push(...started);
     for (const w of started) await until(() => w.output().includes('worker '), 'a worker to start');
     return started;
@@ -51,10 +51,7 @@ describe.skipIf(skip !== undefined)(`runs on a BullMQ queue${skip ? ` (${skip})`
     victim.proc.kill('SIGKILL');
     const report = await run;
     expect(report).toMatchObject({ mode: 'queue', total: 40, done: 40, errors: 0 });
-    for (const n of records) {
-      expect(await db.get(['squares', String(n)])).toEqual({ n, square: n * n });
-      expect((await db.history(['squares', String(n)])).length, `record ${n} committed once`).toBe(1);
-    }
+    await expectSquaresCommittedOnce(db, records);
     const counts = invocations(side);
     const total = [...counts.values()].reduce((a, b) => a + b, 0);
     // At most the record the killed worker was running is invoked twice.
@@ -75,6 +72,32 @@ describe.skipIf(skip !== undefined)(`runs on a BullMQ queue${skip ? ` (${skip})`
     expect(retried, `killed ${killedPid}: ${JSON.stringify(await Promise.all(records.map((n) => recordEvents(db, "square", String(n)).then((es) => es.map((e) => `${e.event}:${e.pid}`).join(" ")))))}`).toBe(1);
   }, 90_000);
 
+  it('--batch 8: a worker SIGKILLed with jobs waiting for their group commit; they all rerun elsewhere, each key committed once', async () => {
+    const prefix = `isfdbtest-${randomUUID().slice(0, 8)}`;
+    prefixes.push(prefix);
+    const db = await DataBase.open(path.join(sb.root, 'queue-batch-kill'), { keepVersions: 3, lockStaleMs: 2000 });
+    const side = path.join(sb.root, 'queue-batch-kill.side');
+    const ws = await workers(3, prefix, { RUNS_SIDE_FILE: side, RUNS_SLEEP_MS: '20' }, ['--batch', '8']);
+    const records = Array.from({ length: 120 }, (_, i) => i);
+    const run = db.run(steps.square, { records, redis: { url, prefix, backoffMs: 100 } });
+    const victim = ws[0]!;
+    const invokedBy = (): string[] => (fs.existsSync(side) ? fs.readFileSync(side, 'utf8').split('\n').filter((l) => l.endsWith(` ${victim.proc.pid}`)).map((l) => l.split(' ')[0]!) : []);
+    await until(() => invokedBy().length >= 20, 'worker 0 to run 20 records');
+    const atKill = invokedBy();
+    victim.proc.kill('SIGKILL');
+    const report = await run;
+    expect(report).toMatchObject({ mode: 'queue', total: 120, done: 120, errors: 0 });
+    await expectSquaresCommittedOnce(db, records);
+    // Reruns: only records the killed worker had invoked and not yet committed (at most its batch).
+    const counts = invocations(side);
+    const twice = [...counts].filter(([, c]) => c > 1).map(([r]) => r);
+    expect(twice.length).toBeLessThanOrEqual(8);
+    for (const r of twice) expect(atKill.includes(r) || invokedBy().includes(r)).toBe(true);
+    expect(counts.size).toBe(120);
+    expect((await db.verify()).findings.filter(isErrorFinding)).toEqual([]);
+    expect((await db.status('square')).toArray().every((r) => r.status === 'done')).toBe(true);
+  }, 90_000);
+
   it('retries a failing record with backoff, then marks it error with its attempts', async () => {
     const prefix = `isfdbtest-${randomUUID().slice(0, 8)}`;
     prefixes.push(prefix);
@@ -90,3 +113,11 @@ describe.skipIf(skip !== undefined)(`runs on a BullMQ queue${skip ? ` (${skip})`
     expect((await recordEvents(db, 'square', '3')).map((e) => e.event)).toEqual(['start', 'error', 'start', 'error']);
   }, 60_000);
 });
+
+/** Every record's square is stored with the right value, committed once (the database keeps versions). */
+async function expectSquaresCommittedOnce(db: DataBase, records: readonly number[]): Promise<void> {
+  for (const n of records) {
+    expect(await db.get(['squares', String(n)])).toEqual({ n, square: n * n });
+    expect((await db.history(['squares', String(n)])).length, `record ${n} committed once`).toBe(1);
+  }
+}

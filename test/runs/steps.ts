@@ -3,7 +3,8 @@
  * Behaviour comes from the environment, so one module serves every test:
  * (module: import.meta.url, because vitest maps stack frames to the .ts sources.)
  * RUNS_SIDE_FILE (each invocation appends "<record> <pid>"), RUNS_SLEEP_MS, RUNS_FAIL (records
- * that throw, comma-separated), RUNS_SPIN_MS (busy CPU per record).
+ * that throw, comma-separated), RUNS_SPIN_MS (busy CPU per record), RUNS_UNSTORABLE (records whose
+ * value no loader can store: they fail at the commit, not in run).
  */
 import fs from 'node:fs';
 import { defineStep } from '../../src/runs/index.js';
@@ -35,6 +36,7 @@ export const square = defineStep({
   version: '1',
   run: async (n: number) => {
     await behave(n);
+    if ((process.env['RUNS_UNSTORABLE'] ?? '').split(',').includes(String(n))) return { n, square: new Map([[n, n * n]]) };
     return { n, square: n * n };
   },
 });

@@ -15,6 +15,7 @@ Options:
   --records-key <key>        a key whose value lists the records (e.g. sim_trial_index; A/1/B for tuple keys)
                              (default: the records of the step's last run in this database)
   --workers <n>              worker processes (default: cores, at most 8; 0: in this process)
+  --batch <n>                records handed to each worker at once, committed together (default 16)
   --force                    recompute every record
   --ignore-missing           skip records whose inputs are missing instead of refusing the run
   --attempts <n>             tries per record before it is marked error (default 3)
@@ -27,6 +28,7 @@ const flags = {
   records: { type: 'string' },
   'records-key': { type: 'string' },
   workers: { type: 'string' },
+  batch: { type: 'string' },
   force: { type: 'boolean' },
   'ignore-missing': { type: 'boolean' },
   attempts: { type: 'string' },
@@ -48,6 +50,7 @@ export const command: CliCommand = {
     const { values, positionals } = parseCommandArgs(args, flags, { min: 2, max: 3, names: '<db> <steps.js> [step]' });
     const workers = numberFlag(values, 'workers', { integer: true, min: 0 });
     const attempts = numberFlag(values, 'attempts', { integer: true, min: 1 });
+    const batch = numberFlag(values, 'batch', { integer: true, min: 1 });
     if (values.records !== undefined && values['records-key'] !== undefined) throw new UsageError('give --records or --records-key, not both');
     const db = await DataBase.open(positionals[0]!, { nocreate: true });
     const step = await loadStep(positionals[1]!, positionals[2]);
@@ -67,6 +70,7 @@ export const command: CliCommand = {
       onProgress: (p) => bar.update(p),
       ...(workers === undefined ? {} : { workers }),
       ...(attempts === undefined ? {} : { attempts }),
+      ...(batch === undefined ? {} : { batch }),
       ...(redis === undefined ? {} : { redis }),
     }).finally(() => bar.end());
     if (values.json) printJson(report);

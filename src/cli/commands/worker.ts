@@ -12,7 +12,9 @@ retried by another after the lease.
 Options:
   --redis <url>        the Redis server (required)
   --prefix <p>         Redis key prefix of the queues (default isfdb)
-  --concurrency <n>    records run at once by this process (default 1)
+  --concurrency <n>    records computed at once by this process (default 1)
+  --batch <n>          jobs held at once: finished ones are committed together while the next
+                       compute (default 1); a killed worker's held jobs all run again
   --lease-ms <ms>      how long a record stays reserved without renewal (default 30000)
   --simrun             also parse and encode run folders for initSimrun coordinators
   --quiet              no line per record`;
@@ -21,6 +23,7 @@ const flags = {
   redis: { type: 'string' },
   prefix: { type: 'string' },
   concurrency: { type: 'string' },
+  batch: { type: 'string' },
   'lease-ms': { type: 'string' },
   simrun: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
@@ -34,6 +37,7 @@ export const command: CliCommand = {
     if (typeof values.redis !== 'string') throw new UsageError('--redis <url> is required');
     const concurrency = numberFlag(values, 'concurrency', { integer: true, min: 1 });
     const leaseMs = numberFlag(values, 'lease-ms', { integer: true, min: 1000 });
+    const batch = numberFlag(values, 'batch', { integer: true, min: 1 });
     if (positionals[0] === undefined && !values.simrun) throw new UsageError('give a steps module, or --simrun, or both');
     const steps = positionals[0] === undefined ? [] : await loadSteps(positionals[0]);
     const simrun = values.simrun
@@ -48,6 +52,7 @@ export const command: CliCommand = {
       url: values.redis,
       ...(typeof values.prefix === 'string' ? { prefix: values.prefix } : {}),
       ...(concurrency === undefined ? {} : { concurrency }),
+      ...(batch === undefined ? {} : { batch }),
       ...(leaseMs === undefined ? {} : { leaseMs }),
       ...(values.quiet ? {} : { onJob: (line: string) => process.stdout.write(`${line}\n`) }),
     });
