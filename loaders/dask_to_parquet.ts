@@ -9,11 +9,13 @@ import { join } from 'node:path';
 import { Table, type Schema } from 'apache-arrow';
 import { InvalidInputError } from '../src/errors.js';
 import type { Loader } from './types.js';
-import { prepareFrame, writeFrameFile, writeObjectMeta, type FrameDumpOptions } from './parquet/frame-io.js';
+import { prepareFrame, writeFrameFile, type FrameDumpOptions } from './parquet/frame-io.js';
 import { frameIndexOf, withPlainStrings } from './parquet/frame.js';
-import { DIVISIONS_FILE, OBJECT_META_FILE, partitionFileName, type Division } from './parquet/ondisk.js';
+import { DIVISIONS_FILE, OBJECT_META_FILE, partitionFileName, type Division, type ObjectMetaJson } from './parquet/ondisk.js';
 import { PartitionedFrame, type PartitionReadOptions } from './parquet/partitioned-frame.js';
 import { serializeDivisions } from './parquet/divisions.js';
+import { pythonJson } from '../src/ondisk.js';
+import { WideDoubleLayout, type WideDoubleFrame } from './parquet/wide-doubles.js';
 
 const NAME = 'dask_to_parquet';
 
@@ -38,6 +40,7 @@ export const loader: Loader<Partitions, DaskToParquetLoadOptions, DaskToParquetD
     const written: string[] = [];
     const divisions: Division[] = [];
     let firstSchema: Schema | undefined;
+    let objectMetaText = '';
     let floatIndex = false;
     let rows = 0;
     let unknownDivisions = false;
@@ -47,7 +50,7 @@ export const loader: Loader<Partitions, DaskToParquetLoadOptions, DaskToParquetD
       const { frame, objectMeta } = prepareFrame(withPlainStrings(partition), options, site, `partition ${i}`, rows);
       if (!firstSchema) {
         firstSchema = frame.schema;
-        await writeObjectMeta(join(dir, OBJECT_META_FILE), objectMeta);
+        objectMetaText = pythonJson(objectMeta);
       } else {
         checkSameColumns(firstSchema, frame.schema, i, ctx.key);
       }
@@ -72,12 +75,73 @@ export const loader: Loader<Partitions, DaskToParquetLoadOptions, DaskToParquetD
     if (!unknownDivisions && !known) {
       throw InvalidInputError.value(`value for key '${ctx.key}'`, 'the partitions\' index values are not sorted across partitions, so divisions cannot be written');
     }
-    await fs.writeFile(join(dir, DIVISIONS_FILE), serializeDivisions(known ? divisions : new Array<Division>(count + 1).fill(null), floatIndex));
+    for (const [name, text] of daskLayoutFiles(objectMetaText, known ? divisions : undefined, count, floatIndex)) await fs.writeFile(join(dir, name), text);
   },
   async load(dir, _loaderJson, ctx, options = {}) {
     return PartitionedFrame.open(dir, ctx.key, options);
   },
 };
+
+/**
+ * The files of a dask_to_parquet key beside its partitions, as [file name, text]: object_meta.json
+ * (the frame's columns and dtypes, as partition 0 has them) and divisions.json (each partition's
+ * first index value and the last partition's last one; all null when unknown). The one place
+ * that writes this layout: the loader above and writers that encode partitions elsewhere (such
+ * as initSimrun's workers) both use it.
+ */
+export function daskLayoutFiles(objectMeta: string | ObjectMetaJson, divisions: readonly Division[] | undefined, count: number, floatIndex: boolean): [string, string][] {
+  if (divisions !== undefined && divisions.length !== count + 1) throw new RangeError(`internal: ${divisions.length} divisions for ${count} partitions`);
+  return [
+    [OBJECT_META_FILE, typeof objectMeta === 'string' ? objectMeta : pythonJson(objectMeta)],
+    [DIVISIONS_FILE, serializeDivisions(divisions ?? new Array<Division>(count + 1).fill(null), floatIndex)],
+  ];
+}
+
+export { partitionFileName };
+
+/**
+ * Partitions of wide float64 frames that share one schema (initSimrun's voltage traces: an index
+ * column and one float64 column per time point), written through the Parquet writer's lean path
+ * (parquet/wide-doubles.ts) straight from the values, without an Arrow table per partition. The
+ * frame preparation (pandas metadata, object_meta.json) is done once, on a template partition.
+ * The bytes are those the loader writes for the same table; shapes the lean path does not take
+ * go through the general writer.
+ */
+export class WideDoublePartitions {
+  private constructor(
+    private readonly layout: WideDoubleLayout | undefined,
+    /** object_meta.json of every partition */
+    readonly objectMeta: string,
+    private readonly options: DaskToParquetDumpOptions,
+    private readonly key: string,
+  ) {}
+
+  /** `template`: a partition (any rows) with the index column `options.index` and float64 data columns, in the order of `values`. */
+  static async of(template: Table, options: DaskToParquetDumpOptions & { index: string }, key: string): Promise<WideDoublePartitions> {
+    const { frame, objectMeta } = prepareFrame(withPlainStrings(template), options, { key, loader: NAME });
+    const data = template.schema.fields.map((f) => f.name).filter((n) => n !== options.index);
+    const written = frame.schema.fields.map((f) => f.name).filter((n) => n !== options.index);
+    const sameOrder = written.length === data.length && written.every((n, i) => n === data[i]);
+    const layout = sameOrder && options.dictionary === false && options.byteStreamSplit !== true && options.rowGroupRows === undefined
+      ? await WideDoubleLayout.of(frame.schema, options.index, options.compression)
+      : undefined;
+    return new WideDoublePartitions(layout, pythonJson(objectMeta), options, key);
+  }
+
+  /**
+   * Writes one partition as the Parquet file `file`: `frame` through the lean path when its shape
+   * fits, else `table()` (the same partition as a Table) through the general writer.
+   */
+  async write(file: string, frame: WideDoubleFrame, table: () => Table, onBytes?: (bytes: Uint8Array) => void): Promise<void> {
+    if (this.layout?.fits(frame.rows)) {
+      await this.layout.write(file, frame, onBytes);
+      return;
+    }
+    const options = onBytes ? { ...this.options, onBytes } : this.options;
+    const { frame: prepared } = prepareFrame(withPlainStrings(table()), options, { key: this.key, loader: NAME });
+    await writeFrameFile(file, prepared, options, { key: this.key, loader: NAME });
+  }
+}
 
 function checkSameColumns(first: Schema, schema: Schema, i: number, key: string): void {
   const describe = (s: Schema): string => s.fields.map((f) => `${f.name}: ${String(f.type)}`).join(', ');

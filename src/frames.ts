@@ -15,3 +15,6 @@ export type { LabelType, FrameIndex } from '../loaders/parquet/frame.js';
 export { PartitionedFrame } from '../loaders/parquet/partitioned-frame.js';
 export type { IndexRange, PartitionReadOptions } from '../loaders/parquet/partitioned-frame.js';
 export type { FrameDumpOptions, FrameLoadOptions } from '../loaders/parquet/frame-io.js';
+// Writers that encode dask_to_parquet partitions themselves (initSimrun's workers)
+export { WideDoublePartitions, daskLayoutFiles, partitionFileName } from '../loaders/dask_to_parquet.js';
+export type { WideDoubleFrame } from '../loaders/parquet/wide-doubles.js';

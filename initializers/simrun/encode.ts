@@ -11,19 +11,21 @@ import { writeFileSync } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
-import { InvalidInputError, getLoader, type Loader, type LoaderContext } from '../../src/index.js';
-import { type FolderResult, type FolderTimings, type ParseOptions, parseFolder } from './parse-folder.js';
+import { InvalidInputError } from '../../src/errors.js';
+import { getLoader } from '../../loaders/index.js';
+import type { Loader, LoaderContext } from '../../loaders/types.js';
+import { WideDoublePartitions, daskLayoutFiles, partitionFileName } from '../../src/frames.js';
+import { type FolderResult, type FolderTimings, type ParseOptions, type Strings, type TraceBlock, parseFolder } from './parse-folder.js';
 import type { RunFolder } from './scan.js';
 import { INDEX, activationTable, gridLabels, traceTable } from './tables.js';
 
 export const OBJECT_META = 'object_meta.json';
-export const DIVISIONS = 'divisions.json';
 
 /** One partition already written as Parquet, waiting to be moved into its key. */
 export interface StagedPartition {
   /** the .parquet file */
   file: string;
-  /** its object_meta.json (what the key's object_meta.json is when this is partition 0) */
+  /** the text of its object_meta.json (what the key's object_meta.json is when this is partition 0) */
   objectMeta: string;
   rows: number;
   /** first and last index value (trial ids), undefined when the partition is empty */
@@ -80,10 +82,35 @@ export function traceDumpOptions(labels: string[]): Record<string, unknown> {
   return options;
 }
 
-/** One voltage partition, its time labels marked as Python floats. */
-export async function stageTrace(table: Table, dir: string, key: string, labels: string[]): Promise<StagedPartition> {
-  return stageTable(table, dir, key, traceDumpOptions(labels));
+const traceWriters = new WeakMap<string[], Promise<WideDoublePartitions>>();
+
+/**
+ * One voltage partition (index + one float64 column per time point), its time labels marked as
+ * Python floats, written straight from the parsed values by the Parquet writer's lean path for
+ * wide float64 frames. What all partitions of a time grid share (pandas metadata,
+ * object_meta.json, the footer's constant parts) is built once per grid, on its first partition.
+ */
+export async function stageTrace(index: Strings, block: TraceBlock, dir: string, key: string, labels: string[]): Promise<StagedPartition> {
+  const rows = block.nCols;
+  let writer = traceWriters.get(labels);
+  if (!writer) {
+    writer = WideDoublePartitions.of(traceTable(index, block, labels), { ...traceDumpOptions(labels), index: INDEX }, key);
+    traceWriters.set(labels, writer);
+  }
+  const partitions = await writer;
+  await mkdir(dir, { recursive: true });
+  const sum = fileChecksum();
+  const file = path.join(dir, partitionFileName(1, 0));
+  await partitions.write(file, { rows, index, values: block.values }, () => traceTable(index, block, labels), sum.update);
+  const staged: StagedPartition = { file, objectMeta: partitions.objectMeta, rows, checksum: sum.digest() };
+  if (rows > 0) {
+    staged.first = utf8.decode(index.data.subarray(index.offsets[0], index.offsets[1]));
+    staged.last = utf8.decode(index.data.subarray(index.offsets[rows - 1], index.offsets[rows]));
+  }
+  return staged;
 }
+
+const utf8 = new TextDecoder();
 
 /** Write one table as a one-partition dask_to_parquet dataset in `dir`; return it as staged. */
 export async function stageTable(table: Table, dir: string, key: string, options: Record<string, unknown>): Promise<StagedPartition> {
@@ -94,7 +121,8 @@ export async function stageTable(table: Table, dir: string, key: string, options
   const files = (await readdir(dir)).filter((f) => f.endsWith('.parquet'));
   if (files.length !== 1) throw new Error(`internal: staging ${key} wrote ${files.length} parquet files in ${dir}`);
   const index = table.getChild(INDEX);
-  const staged: StagedPartition = { file: path.join(dir, files[0]!), objectMeta: path.join(dir, OBJECT_META), rows: table.numRows, checksum: sum.digest() };
+  const objectMeta = await readFile(path.join(dir, OBJECT_META), 'utf8');
+  const staged: StagedPartition = { file: path.join(dir, files[0]!), objectMeta, rows: table.numRows, checksum: sum.digest() };
   if (index && table.numRows > 0) {
     staged.first = String(index.get(0));
     staged.last = String(index.get(table.numRows - 1));
@@ -115,7 +143,7 @@ export async function encodeFolder(r: FolderResult, spec: EncodeSpec, timings?: 
     const dir = path.join(spec.dir, key.replace(/\//g, '__'));
     if (key === 'voltage_traces' && r.vm) {
       const labels = gridLabels(r.vm.time);
-      staged[key] = await stageTrace(timed(() => traceTable(r.index, r.vm!, labels)), dir, key, labels);
+      staged[key] = await stageTrace(r.index, r.vm, dir, key, labels);
     } else if (key === 'synapse_activation' && r.syn) {
       staged[key] = await stageTable(timed(() => activationTable(r.syn!, 'synapses')), dir, key, { index: INDEX });
     } else if (key === 'cell_activation' && r.cells) {
@@ -125,7 +153,7 @@ export async function encodeFolder(r: FolderResult, spec: EncodeSpec, timings?: 
       const d = r.dend.find((x) => x.label === label);
       if (d) {
         const labels = gridLabels(d.block.time);
-        staged[key] = await stageTrace(timed(() => traceTable(r.index, d.block, labels)), dir, key, labels);
+        staged[key] = await stageTrace(r.index, d.block, dir, key, labels);
       }
     }
   }
@@ -156,10 +184,6 @@ function writeKeyFile(ctx: LoaderContext, file: string, text: string): void {
   else writeFileSync(file, text);
 }
 
-function divisionsJson(values: (string | null)[]): string {
-  return `[${values.map((v) => JSON.stringify(v)).join(', ')}]`;
-}
-
 /**
  * A `dask_to_parquet` dumper whose value is an (async) iterable of staged partitions: it moves
  * them into the key folder as `pandas_to_parquet.<N>.<i>.parquet`, takes object_meta.json from
@@ -180,11 +204,8 @@ export async function stagedDaskLoader(): Promise<Loader<AsyncIterable<StagedPar
       let meta: string | undefined;
       for await (const p of parts) {
         const i = partial.length;
-        const text = await readFile(p.objectMeta, 'utf8');
-        if (meta === undefined) {
-          meta = text;
-          writeKeyFile(ctx, path.join(dir, OBJECT_META), text);
-        } else if (text !== meta) {
+        if (meta === undefined) meta = p.objectMeta;
+        else if (p.objectMeta !== meta) {
           throw new InvalidInputError(`partition ${i} of key '${ctx.key}'`, 'its columns or dtypes differ from partition 0');
         }
         const target = path.join(dir, `pandas_to_parquet.partial.${i}.parquet`);
@@ -196,13 +217,13 @@ export async function stagedDaskLoader(): Promise<Loader<AsyncIterable<StagedPar
         last = p.last ?? null;
       }
       const n = partial.length;
-      if (n === 0) throw new InvalidInputError(`value for key '${ctx.key}'`, 'a partitioned frame needs at least one partition');
-      await Promise.all(partial.map((f, i) => rename(f, path.join(dir, `pandas_to_parquet.${n}.${i}.parquet`))));
+      if (n === 0 || meta === undefined) throw new InvalidInputError(`value for key '${ctx.key}'`, 'a partitioned frame needs at least one partition');
+      await Promise.all(partial.map((f, i) => rename(f, path.join(dir, partitionFileName(n, i)))));
       // checksums from the workers, computed while they wrote: the commit does not read these files back
-      checksums.forEach((sum, i) => { if (sum !== undefined) ctx.recordChecksum?.(path.join(dir, `pandas_to_parquet.${n}.${i}.parquet`), sum); });
+      checksums.forEach((sum, i) => { if (sum !== undefined) ctx.recordChecksum?.(path.join(dir, partitionFileName(n, i)), sum); });
       const values = [...firsts, last];
       const sorted = known && values.every((v, i) => i === 0 || (values[i - 1]! <= v!));
-      writeKeyFile(ctx, path.join(dir, DIVISIONS), divisionsJson(sorted ? values : values.map(() => null)));
+      for (const [name, text] of daskLayoutFiles(meta, sorted ? values : undefined, n, false)) writeKeyFile(ctx, path.join(dir, name), text);
     },
     load: real.load.bind(real) as Loader<AsyncIterable<StagedPartition>>['load'],
   };

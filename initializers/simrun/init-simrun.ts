@@ -13,7 +13,7 @@
  */
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import path from 'node:path';
 import { DataBase } from '../../src/index.js';
 import { type FailedRun, checkFolders, normalizePathMap, planSimrun } from './plan.js';
@@ -26,7 +26,7 @@ import { ProgressBar, type ProgressEvent } from './progress.js';
 import { type RunFolder, trialId } from './scan.js';
 import { makeStaging } from './staging.js';
 import { STATE_KEY, type SimrunState, openOldFrames, previousState } from './state.js';
-import { writeCoreKeys, writeDendriticSpikeKeys, writeFailedRuns, writeParameterFiles, writeSpikeTable } from './summary.js';
+import { KeyBatch, writeCoreKeys, writeDendriticSpikeKeys, writeFailedRuns, writeParameterFiles, writeSpikeTable } from './summary.js';
 
 export interface InitSimrunOptions {
   /** simresult_path, filelist, sim_trial_index, metadata (default true) */
@@ -42,7 +42,11 @@ export interface InitSimrunOptions {
   dendriticSpikeTimesThreshold?: number;
   /** mV, default 0 */
   spikeTimesThreshold?: number;
-  /** parsing threads (default: available cores, at most 8); 0 parses in the main thread */
+  /**
+   * worker threads that parse and encode, the main thread only committing; 0 parses in the main
+   * thread. Default: one parsing thread per idle core (cores minus the 1-minute load average,
+   * at most 8), the main thread being one of them (docs/simrun.md, "The worker pool").
+   */
   workers?: number;
   /** old-space limit of each worker's heap in MB (default: V8's own): lower peak RSS, slower */
   workerHeapMb?: number;
@@ -105,6 +109,20 @@ export async function initSimrun(rawPath: string, db: DataBase | string, options
   return runSimrun(rawPath, db, options, { writeState: true });
 }
 
+/**
+ * The default parsing threads: one per core idle now (by the 1-minute load average), the main
+ * thread being one of them (it parses between its commits), so `cores - 1` worker threads on an
+ * idle machine and none on a busy one. A worker thread costs ~0.8 CPU s of its own (module
+ * loading, JIT warm-up: docs/simrun.md), which only pays where a core would otherwise be idle.
+ */
+function defaultThreads(): { workers: number; reason?: string } {
+  const cores = Math.max(1, Math.min(8, availableParallelism()));
+  const load = loadavg()[0] ?? 0;
+  const parsers = Math.max(1, Math.min(cores, Math.round(cores - load)));
+  if (parsers > 1 || cores === 1) return { workers: parsers - 1 };
+  return { workers: 0, reason: `one parsing thread: load average ${load.toFixed(1)} on ${cores} cores (set workers to override)` };
+}
+
 export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, options: InitSimrunOptions, partial: PartialRun): Promise<InitSimrunReport> {
   const t0 = Date.now();
   const elu0 = performance.eventLoopUtilization();
@@ -119,7 +137,9 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
   };
   const dendThreshold = options.dendriticSpikeTimesThreshold ?? -30;
   const somaThreshold = options.spikeTimesThreshold ?? 0;
-  const workers = options.workers ?? Math.max(1, Math.min(8, availableParallelism()));
+  const threads = options.workers === undefined ? defaultThreads() : { workers: options.workers };
+  const workers = threads.workers;
+  const mainParses = options.workers === undefined && workers > 0;
   const recordFailedRuns = options.recordFailedRuns ?? false;
 
   const plan = await planSimrun(rawPath, { parameterfiles: want.parameterfiles, recordFailedRuns, pathMap: normalizePathMap(options.pathMap) });
@@ -142,7 +162,7 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
   });
 
   const pool: FolderParser = options.redis === undefined
-    ? new ParsePool(workers, options.workerHeapMb)
+    ? new ParsePool(workers, options.workerHeapMb, mainParses)
     : await (await import('./distributed.js')).QueueParsePool.open(typeof options.redis === 'string' ? { url: options.redis } : options.redis);
   let staging: string | undefined;
   try {
@@ -183,7 +203,7 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
     staging = await makeStaging(target.basedir);
     const parts = await writePartitionedKeys({
       db: target, folders, newFolders, prev, oldFrames: old.frames, labels, want, dendThreshold, parseOpts, pool,
-      window: Math.max(2, pool.mode === 'workers' ? workers + 1 : 1), stagingDir: staging,
+      window: Math.max(2, pool.mode === 'workers' ? workers + (mainParses ? 2 : 1) : 1), stagingDir: staging,
       onFolderParsed: (folder: RunFolder) => {
         progress.folders++;
         progress.trials += folder.trials.length;
@@ -198,17 +218,20 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
     report(true);
     const written = [...parts.written];
     const ids = folders.flatMap((f) => f.trials.map((t) => trialId(f.rel, t)));
-    if (core) written.push(...await writeCoreKeys(target, campaign, folders, ids));
+    // the top-level small keys go in one batch (setMany: shared fsyncs), each key still atomic
+    const batch = new KeyBatch();
+    if (core) written.push(...writeCoreKeys(batch, campaign, folders, ids));
     let nSpikes = 0;
     if (want.spikeTimes) {
-      nSpikes = await writeSpikeTable(target, 'spike_times', ids, parts.spikes.flat());
+      nSpikes = await writeSpikeTable(batch, 'spike_times', ids, parts.spikes.flat());
       written.push('spike_times');
     }
     if (want.dendriticSpikeTimes) written.push(...await writeDendriticSpikeKeys(target, folders, labels, parts.dendSpikes, dendThreshold));
-    if (want.parameterfiles && plan.paramScan) written.push(...await writeParameterFiles(target, plan.paramScan, folders, ids));
+    if (want.parameterfiles && plan.paramScan) written.push(...await writeParameterFiles(target, plan.paramScan, folders, ids, batch));
+    // a partial run (the add* functions) leaves failed_runs of the full run as it was
+    if (partial.writeState) written.push(...await writeFailedRuns(batch, plan.failed));
+    await batch.commit(target);
     if (partial.writeState) {
-      // a partial run (the add* functions) leaves failed_runs of the full run as it was
-      written.push(...await writeFailedRuns(target, plan.failed));
       const state: SimrunState = {
         version: 1,
         simresult_path: campaign.root,
@@ -225,6 +248,7 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
       await target.set(STATE_KEY, state);
     }
     progress.phase = 'done';
+    const parsingReason = threads.reason ?? pool.reason;
     report(true);
     return done({
       trials: ids.length,
@@ -234,7 +258,7 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
       newFolders: newFolders.length,
       keys: written,
       parsing: pool.mode,
-      ...(pool.reason === undefined ? {} : { parsingReason: pool.reason }),
+      ...(parsingReason === undefined ? {} : { parsingReason }),
       profile: {
         ...parts.timings, planMs, partitionedMs, summaryMs: Date.now() - t0 - planMs - partitionedMs,
         mainBusyMs: performance.eventLoopUtilization(elu0).active,

@@ -179,13 +179,16 @@ class ByteList {
       bigger.set(this.data.subarray(0, this.used));
       this.data = bigger;
     }
-    this.data.set(src.subarray(a, b), this.used);
+    // short fields (types, labels): a byte loop beats creating a subarray per row
+    const data = this.data;
+    for (let i = a, j = this.used; i < b; i++, j++) data[j] = src[i]!;
     this.used = need;
     this.n++;
     this.offsets[this.n] = need;
   }
+  /** Views, not copies: the caller (mergeActivations) copies a folder's files into one block anyway. */
   done(): { data: Uint8Array; offsets: Int32Array } {
-    return { data: this.data.slice(0, this.used), offsets: this.offsets.slice(0, this.n + 1) };
+    return { data: this.data.subarray(0, this.used), offsets: this.offsets.subarray(0, this.n + 1) };
   }
 }
 
@@ -222,8 +225,10 @@ export function parseActivationCsv(buf: Uint8Array, file: string, kind: 'synapse
     // fixed fields
     let q = p;
     for (let f = 0; f < nFixed; f++) {
-      let t = buf.indexOf(9, q);
-      if (t === -1 || t > e) {
+      // the next tab, by a byte loop (fields are short: cheaper than a native indexOf call)
+      let t = q;
+      while (t < e && buf[t] !== 9) t++;
+      if (t === e) {
         if (f === nFixed - 1 && !syn) t = e; // cells: times may be missing entirely
         else fail(file, `ragged row: ${f + 1} tab-separated fields where ${nFixed + 1} are expected`, line);
       }
@@ -246,7 +251,8 @@ export function parseActivationCsv(buf: Uint8Array, file: string, kind: 'synapse
     // times: t1,t2,..., up to end of line
     let count = 0;
     if (q <= e) {
-      if (buf.indexOf(9, q) !== -1 && buf.indexOf(9, q) < e) fail(file, `ragged row: more than ${nFixed + 1} tab-separated fields`, line);
+      const tab = buf.indexOf(9, q);
+      if (tab !== -1 && tab < e) fail(file, `ragged row: more than ${nFixed + 1} tab-separated fields`, line);
       while (q < e) {
         const c = buf[q]!;
         if (c === 44 || c === 32) { q++; continue; }
@@ -267,18 +273,19 @@ export function parseActivationCsv(buf: Uint8Array, file: string, kind: 'synapse
     timeOffsets[row] = nt;
     p = eol + 1;
   }
+  // views over the parse buffers (no second copy): mergeActivations copies them into the folder's block
   const out: ActivationColumns = {
     rows: row,
     type: types.done(),
-    id: id.slice(0, row),
-    times: times.slice(0, nt),
-    timeOffsets: timeOffsets.slice(0, row + 1),
+    id: id.subarray(0, row),
+    times: times.subarray(0, nt),
+    timeOffsets: timeOffsets.subarray(0, row + 1),
     maxTimes,
   };
   if (syn) {
-    out.somaDistance = somaDistance!.slice(0, row);
-    out.sectionId = sectionId!.slice(0, row);
-    out.sectionPtId = sectionPtId!.slice(0, row);
+    out.somaDistance = somaDistance!.subarray(0, row);
+    out.sectionId = sectionId!.subarray(0, row);
+    out.sectionPtId = sectionPtId!.subarray(0, row);
     out.dendriteLabel = labels!.done();
   }
   return out;

@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { Float64, makeData, type Data, type DataType, type Table } from 'apache-arrow';
 import type { DataBase } from '../../src/index.js';
-import { OBJECT_META, type StagedPartition, stageTable, stagedDaskLoader } from './encode.js';
+import { type StagedPartition, stageTable, stagedDaskLoader } from './encode.js';
 import { Feed } from './feed.js';
 import { InputProblemError } from './parse-csv.js';
 import type { FolderResult, FolderTimings, ParseOptions, TraceBlock } from './parse-folder.js';
@@ -148,7 +148,7 @@ export async function writePartitionedKeys(job: PartitionJob): Promise<Partition
             // kept from the previous run: its Parquet file is reused, not re-parsed
             const j = old ? old.rels.indexOf(folder.rel) : -1;
             if (j === -1) continue;
-            yield await keptPartition(old!.frame, j, s, path.join(job.stagingDir, 'kept', s.name.replace(/\//g, '__'), String(j)));
+            yield await keptPartition(old!, j, s, path.join(job.stagingDir, 'kept', s.name.replace(/\//g, '__'), String(j)));
             continue;
           }
           i++;
@@ -197,8 +197,12 @@ function widen(t: Table, width: number | undefined): Table {
   return tableOf(cols, t.numRows);
 }
 
-/** A partition of the earlier key, reused as is (copied), or re-encoded when its activation columns must widen. */
-async function keptPartition(frame: PartitionSource['frame'], j: number, s: { name: string; width?: number }, dir: string): Promise<StagedPartition> {
+/**
+ * A partition of the earlier key, reused as is (copied, with the checksum the earlier key's
+ * metadata.json records for it: not read back), or re-encoded when its activation columns must widen.
+ */
+async function keptPartition(old: PartitionSource, j: number, s: { name: string; width?: number }, dir: string): Promise<StagedPartition> {
+  const { frame } = old;
   const numeric = frame.schema.fields.filter((f) => /^\d+$/.test(f.name)).length;
   if (s.width !== undefined && numeric < s.width) {
     const t = widen(await frame.readPartition(j), s.width);
@@ -206,7 +210,10 @@ async function keptPartition(frame: PartitionSource['frame'], j: number, s: { na
   }
   const ids = (await frame.readPartition(j, { columns: [] })).getChild(INDEX);
   const rows = ids?.length ?? 0;
-  const p: StagedPartition = { file: frame.partitionPath(j), objectMeta: path.join(frame.dir, OBJECT_META), rows, copy: true };
+  const file = frame.partitionPath(j);
+  const p: StagedPartition = { file, objectMeta: old.objectMeta, rows, copy: true };
+  const checksum = old.checksums[path.basename(file)];
+  if (checksum !== undefined) p.checksum = checksum;
   if (ids && rows > 0) { p.first = String(ids.get(0)); p.last = String(ids.get(rows - 1)); }
   return p;
 }

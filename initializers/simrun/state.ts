@@ -3,8 +3,12 @@
  * last, so a run interrupted before it is redone), the partitions of its keys (reused, not
  * re-parsed) and the spike lists of its run folders (read back from the spike keys).
  */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Table } from 'apache-arrow';
 import type { DataBase } from '../../src/index.js';
+import { CHECKSUMS_FIELD } from '../../src/ondisk.js';
+import { OBJECT_META } from './encode.js';
 import { pyFloatRepr } from './pyfloat.js';
 import { type RunFolder, trialId } from './scan.js';
 import { INDEX } from './tables.js';
@@ -36,6 +40,10 @@ export interface PartitionSource {
     readonly schema: { fields: { name: string }[] };
   };
   rels: string[];
+  /** the key's object_meta.json, as text */
+  objectMeta: string;
+  /** checksums metadata.json records for the key's files (by file name), reused when a partition is copied */
+  checksums: Record<string, string>;
 }
 
 const asKey = (name: string): string | string[] => {
@@ -75,7 +83,9 @@ export async function openOldFrames(db: DataBase, prev: SimrunState | undefined)
     // trial id of every partition), so a key rewritten by an interrupted run maps correctly
     const fromDivisions = (frame.divisions ?? []).slice(0, frame.numPartitions).map((d) => (typeof d === 'string' ? folderOfId(d) : undefined));
     const known = fromDivisions.length === frame.numPartitions && fromDivisions.every((d) => d !== undefined);
-    frames.set(key, { frame, rels: known ? fromDivisions as string[] : rels });
+    const checksums = (await db.metadata(asKey(key)))[CHECKSUMS_FIELD] ?? {};
+    const objectMeta = await readFile(path.join(frame.dir, OBJECT_META), 'utf8');
+    frames.set(key, { frame, rels: known ? fromDivisions as string[] : rels, objectMeta, checksums });
     if (key === 'synapse_activation') synWidth = Math.max(synWidth, numericColumns(frame));
     if (key === 'cell_activation') cellWidth = Math.max(cellWidth, numericColumns(frame));
   }

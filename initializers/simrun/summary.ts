@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
-import type { DataBase } from '../../src/index.js';
+import type { DataBase, SetManyEntry } from '../../src/index.js';
 import { type ManagedFolders, type ParamScan, copyParams } from './params.js';
 import type { FailedRun } from './plan.js';
 import { pyFloatRepr } from './pyfloat.js';
@@ -22,7 +22,28 @@ export function intLabels(t: Table): string[] {
   return t.schema.fields.map((f) => f.name).filter((n) => n !== INDEX);
 }
 
-export async function writeSpikeTable(db: DataBase, key: string | string[], ids: string[], lists: Float64Array[]): Promise<number> {
+/** Where a key goes: the database itself, or a batch committed later in one setMany. */
+export interface KeySink {
+  set(key: string | string[], value: unknown, dumper: string, dumpOptions?: Record<string, unknown>): unknown;
+}
+
+/**
+ * Small keys written together by one `setMany` (shared fsyncs, one pass of directory work); each
+ * key is still committed atomically.
+ */
+export class KeyBatch implements KeySink {
+  private readonly entries: SetManyEntry[] = [];
+
+  set(key: string | string[], value: unknown, dumper: string, dumpOptions?: Record<string, unknown>): void {
+    this.entries.push(dumpOptions === undefined ? { key, value, dumper } : { key, value, dumper, dumpOptions });
+  }
+
+  async commit(db: DataBase): Promise<void> {
+    if (this.entries.length > 0) await db.setMany(this.entries);
+  }
+}
+
+export async function writeSpikeTable(db: KeySink, key: string | string[], ids: string[], lists: Float64Array[]): Promise<number> {
   const st = spikeTable(ids, lists);
   await db.set(key, st, 'pandas_to_parquet', frameOptions(INDEX, intLabels(st), 'int'));
   return lists.reduce((s, l) => s + l.length, 0);
@@ -30,10 +51,10 @@ export async function writeSpikeTable(db: DataBase, key: string | string[], ids:
 
 export const dendriticSpikeKey = (label: string, threshold: number): string => `${label}_${pyFloatRepr(threshold)}`;
 
-export async function writeCoreKeys(db: DataBase, campaign: Campaign, folders: RunFolder[], ids: string[]): Promise<string[]> {
-  await db.set('simresult_path', campaign.root, 'to_msgpack');
-  await db.set('filelist', campaign.filelist, 'to_msgpack');
-  await db.set('sim_trial_index', ids, 'to_msgpack');
+export function writeCoreKeys(db: KeySink, campaign: Campaign, folders: RunFolder[], ids: string[]): string[] {
+  db.set('simresult_path', campaign.root, 'to_msgpack');
+  db.set('filelist', campaign.filelist, 'to_msgpack');
+  db.set('sim_trial_index', ids, 'to_msgpack');
   const rows = folders.flatMap((f) => f.trials.map((t) => ({ f, t })));
   const meta = stringTable([
     [INDEX, ids],
@@ -43,7 +64,7 @@ export async function writeCoreKeys(db: DataBase, campaign: Campaign, folders: R
     ['synapses_file_name', rows.map(({ t }) => `simulation_run${String(t).padStart(4, '0')}_synapses.csv`)],
     ['cells_file_name', rows.map(({ t }) => `simulation_run${String(t).padStart(4, '0')}_presynaptic_cells.csv`)],
   ], ids.length);
-  await db.set('metadata', meta, 'pandas_to_parquet', {});
+  db.set('metadata', meta, 'pandas_to_parquet', {});
   return ['simresult_path', 'filelist', 'sim_trial_index', 'metadata'];
 }
 
@@ -69,14 +90,15 @@ export async function writeDendriticSpikeKeys(
 
 const MANAGED = ['parameterfiles_cell_folder', 'parameterfiles_network_folder', 'morphology', 'syn_folder', 'con_folder', 'recsites_folder'] as const;
 
-export async function writeParameterFiles(db: DataBase, scan: ParamScan, folders: RunFolder[], ids: string[]): Promise<string[]> {
+/** The managed folders now; the `parameterfiles` frame into `sink` (a batch, written afterwards). */
+export async function writeParameterFiles(db: DataBase, scan: ParamScan, folders: RunFolder[], ids: string[], sink: KeySink = db): Promise<string[]> {
   const dirs = {} as ManagedFolders;
   for (const k of MANAGED) dirs[k] = (await db.has(k)) ? (await db.get(k)) as string : await db.createManagedFolder(k);
   await copyParams(scan, dirs);
   // Files this library wrote: verify checks them from now on.
   for (const k of MANAGED) await db.recordManagedFiles(k);
   const pf = folders.flatMap((f) => f.trials.map(() => scan.byFolder.get(f.rel)!));
-  await db.set('parameterfiles', stringTable([
+  await sink.set('parameterfiles', stringTable([
     [INDEX, ids],
     ['path_neuron', pf.map((p) => p.neuronPath)],
     ['path_network', pf.map((p) => p.networkPath)],
@@ -86,7 +108,7 @@ export async function writeParameterFiles(db: DataBase, scan: ParamScan, folders
   return [...MANAGED, 'parameterfiles'];
 }
 
-export async function writeFailedRuns(db: DataBase, failed: FailedRun[]): Promise<string[]> {
+export async function writeFailedRuns(db: KeySink, failed: FailedRun[]): Promise<string[]> {
   if (failed.length === 0) return [];
   await db.set('failed_runs', failed, 'to_msgpack');
   return ['failed_runs'];

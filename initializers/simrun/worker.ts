@@ -5,8 +5,15 @@
 import { parentPort } from 'node:worker_threads';
 import { InputProblemError } from './parse-csv.js';
 import { checkFolder, parseFolder, transferables } from './parse-folder.js';
-import { parseAndEncode } from './encode.js';
 import type { WorkerRequest, WorkerReply } from './pool.js';
+
+/**
+ * The encoder (apache-arrow, the Parquet writer, the loaders: ~0.3 s of module loading) is
+ * loaded after the first check has been answered, so that the check pass, which the main
+ * thread waits for, does not wait for it; it loads while the main thread opens the database.
+ */
+let encoder: Promise<typeof import('./encode.js')> | undefined;
+const loadEncoder = (): Promise<typeof import('./encode.js')> => (encoder ??= import('./encode.js'));
 
 const port = parentPort;
 if (port) {
@@ -16,8 +23,9 @@ if (port) {
         if (msg.kind === 'check') {
           const result = await checkFolder(msg.folder);
           port.postMessage({ id: msg.id, ok: true, result } satisfies WorkerReply);
+          setImmediate(() => void loadEncoder());
         } else {
-          const result = msg.encode ? await parseAndEncode(msg.folder, msg.opts, msg.encode) : await parseFolder(msg.folder, msg.opts);
+          const result = msg.encode ? await (await loadEncoder()).parseAndEncode(msg.folder, msg.opts, msg.encode) : await parseFolder(msg.folder, msg.opts);
           port.postMessage({ id: msg.id, ok: true, result } satisfies WorkerReply, transferables(result));
         }
       } catch (e) {

@@ -6,7 +6,7 @@
  */
 import { type Data, type DataType, type Schema, Type, type Vector } from 'apache-arrow';
 import { Encoding, PhysicalType, Repetition, type SchemaElement } from './format.js';
-import { encodeHybrid, dictionaryOfWords, dictionaryOfStrings, bitWidthOf, byteStreamSplit, DEFAULT_DICTIONARY_LIMITS, type DictionaryEncoding } from './encodings.js';
+import { encodeHybrid, dictionaryOfWords, bitWidthOf, byteStreamSplit, DEFAULT_DICTIONARY_LIMITS, StringDictionary, type DictionaryEncoding } from './encodings.js';
 import { allPresentLevels } from './rle.js';
 import { isSecondsTimestamp } from './arrow-types.js';
 import { fixedMinMax, stringMinMax } from './statistics.js';
@@ -237,7 +237,9 @@ export function planChunk(type: DataType, element: SchemaElement, pieces: Piece[
   } else if (kind === 'string') {
     const categorical = type.typeId === Type.Dictionary;
     if (wantDictionary || categorical) {
-      const dictionary = dictionaryOfStrings((visit) => visitStrings(pieces, visit), total, categorical);
+      const builder = new StringDictionary(total, categorical, DEFAULT_DICTIONARY_LIMITS);
+      feedStrings(pieces, builder);
+      const dictionary = builder.result();
       let plainBytes = 0;
       for (const { data, offset, length } of pieces) plainBytes += stringBytesOf(data, offset, length) + 4 * length;
       if (dictionary && (categorical || pays(dictionary, total, plainBytes))) plan.dictionary = { ...dictionary, bitWidth: bitWidthOf(dictionary.count) };
@@ -352,8 +354,29 @@ function stringAt(data: Data): (i: number) => [bytes: Uint8Array, from: number, 
   return (i) => [bytes, offsets[i] as number, offsets[i + 1] as number];
 }
 
+/** Every present string of the chunk into `builder`, plain pieces straight from their offsets. */
+function feedStrings(pieces: Piece[], builder: StringDictionary): void {
+  for (const piece of pieces) {
+    const { data, offset, length } = piece;
+    if (data.type.typeId !== Type.Dictionary && data.nullCount === 0 && data.valueOffsets instanceof Int32Array) {
+      if (!builder.addRange(data.values as Uint8Array, data.valueOffsets, offset, offset + length)) return;
+      continue;
+    }
+    let going = true;
+    visitStrings([piece], (bytes, from, to) => (going = builder.add(bytes, from, to)));
+    if (!going) return;
+  }
+}
+
 function visitStrings(pieces: Piece[], visit: (bytes: Uint8Array, from: number, to: number) => boolean): void {
   for (const { data, offset, length } of pieces) {
+    if (data.type.typeId !== Type.Dictionary && data.nullCount === 0 && data.valueOffsets instanceof Int32Array) {
+      // plain strings without nulls: straight from the offsets (no tuple per value)
+      const offsets = data.valueOffsets;
+      const bytes = data.values as Uint8Array;
+      for (let i = offset; i < offset + length; i++) if (!visit(bytes, offsets[i] as number, offsets[i + 1] as number)) return;
+      continue;
+    }
     const at = stringAt(data);
     for (let i = offset; i < offset + length; i++) {
       if (!isValid(data, i)) continue;

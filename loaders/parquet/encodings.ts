@@ -5,8 +5,8 @@
  * outgrow the limits, and the chunk is written PLAIN.
  */
 
-/** Growable byte output. */
-class Bytes {
+/** Growable byte output (also the lean wide writer's file buffer, wide-doubles.ts). */
+export class Bytes {
   buffer: Uint8Array;
   length = 0;
   constructor(capacity: number) {
@@ -18,6 +18,7 @@ class Bytes {
     grown.set(this.buffer.subarray(0, this.length));
     this.buffer = grown;
   }
+  /** Unsigned varint (values below 2^52). */
   varint(value: number): void {
     this.reserve(10);
     let v = value;
@@ -26,6 +27,35 @@ class Bytes {
       v = Math.floor(v / 0x80);
     }
     this.buffer[this.length++] = v;
+  }
+  byte(value: number): void {
+    this.reserve(1);
+    this.buffer[this.length++] = value;
+  }
+  bytes(value: Uint8Array): void {
+    this.reserve(value.length);
+    if (value.length < 32) for (let i = 0; i < value.length; i++) this.buffer[this.length + i] = value[i] as number;
+    else this.buffer.set(value, this.length);
+    this.length += value.length;
+  }
+  /** Little-endian 32-bit unsigned. */
+  u32(value: number): void {
+    this.reserve(4);
+    new DataView(this.buffer.buffer, this.buffer.byteOffset).setUint32(this.length, value, true);
+    this.length += 4;
+  }
+  /** Thrift compact: an i64 field `delta` ids after the previous one, holding a non-negative value. */
+  i64Field(delta: number, value: number): void {
+    this.byte((delta << 4) | 6);
+    this.varint(2 * value);
+  }
+  /** Thrift compact: a list header of `size` elements of `elementType`. */
+  listSize(size: number, elementType: number): void {
+    if (size < 15) this.byte((size << 4) | elementType);
+    else {
+      this.byte(0xf0 | elementType);
+      this.varint(size);
+    }
   }
   finish(): Uint8Array {
     return this.buffer.subarray(0, this.length);
@@ -77,13 +107,35 @@ function writeBitPacked(out: Bytes, values: ArrayLike<number>, start: number, co
   const buffer = out.buffer;
   const base = out.length;
   buffer.fill(0, base, base + bytes);
+  out.length = base + bytes;
   if (bitWidth === 0) return;
+  if (bitWidth > 24) {
+    writeBitPackedWide(buffer, base, values, start, count, groups, bitWidth);
+    return;
+  }
+  // Up to 24 bits per value and fewer than 8 pending bits: the accumulator stays within 31 bits.
+  let acc = 0;
+  let accBits = 0;
+  let pos = base;
+  const end = start + count;
+  for (let k = start; k < start + groups * 8; k++) {
+    acc |= (k < end ? (values[k] as number) : 0) << accBits;
+    accBits += bitWidth;
+    while (accBits >= 8) {
+      buffer[pos++] = acc & 0xff;
+      acc >>>= 8;
+      accBits -= 8;
+    }
+  }
+}
+
+/** Values of more than 24 bits (categorical dictionaries of millions of entries): float arithmetic. */
+function writeBitPackedWide(buffer: Uint8Array, base: number, values: ArrayLike<number>, start: number, count: number, groups: number, bitWidth: number): void {
   let acc = 0;
   let accBits = 0;
   let pos = base;
   for (let k = 0; k < groups * 8; k++) {
     const v = k < count ? (values[start + k] as number) : 0;
-    // Accumulate up to 32 bits: values have at most 24 bits here (dictionary and level widths).
     acc += v * 2 ** accBits;
     accBits += bitWidth;
     while (accBits >= 8) {
@@ -92,7 +144,6 @@ function writeBitPacked(out: Bytes, values: ArrayLike<number>, start: number, co
       accBits -= 8;
     }
   }
-  out.length = base + bytes;
 }
 
 /** Bits needed for dictionary indices 0..count-1 (at least 1). */
@@ -205,66 +256,131 @@ export function dictionaryOfStrings(
   values: (visit: (bytes: Uint8Array, from: number, to: number) => boolean) => void,
   total: number, force = false, limits = DEFAULT_DICTIONARY_LIMITS,
 ): DictionaryEncoding | undefined {
-  const maxEntries = force ? Number.MAX_SAFE_INTEGER : Math.max(1, Math.floor(total / 2));
-  let capacity = 16;
-  while (capacity < Math.min(1024, 2 * total)) capacity *= 2;
-  const table: Int32Array[] = [new Int32Array(capacity).fill(-1)];
-  const page = new Bytes(4096);
-  const starts: number[] = [];
-  const indices = new Int32Array(total);
-  let n = 0;
-  let failed = false;
-  values((bytes, from, to) => {
-    let slots = table[0] as Int32Array;
-    if (starts.length * 2 >= capacity) {
-      capacity *= 2;
-      slots = rehash(page.buffer, starts, capacity);
-      table[0] = slots;
-    }
-    const mask = capacity - 1;
-    let slot = hashBytes(bytes, from, to) & mask;
+  const builder = new StringDictionary(total, force, limits);
+  values((bytes, from, to) => builder.add(bytes, from, to));
+  return builder.result();
+}
+
+const RECENT_MASK = 63;
+
+/**
+ * The dictionary being built. A value equal to the one before it (an index column repeated over
+ * thousands of rows) is matched without hashing.
+ */
+export class StringDictionary {
+  private capacity = 16;
+  private slots: Int32Array;
+  private readonly page = new Bytes(4096);
+  /** where each entry's bytes start in the page, and their length */
+  private starts = new Int32Array(64);
+  private lengths = new Int32Array(64);
+  private count = 0;
+  private readonly indices: Int32Array;
+  private n = 0;
+  private failed = false;
+  private readonly maxEntries: number;
+  private previous = -1;
+  private readonly recent = new Int32Array(RECENT_MASK + 1).fill(-1);
+
+  constructor(total: number, private readonly force: boolean, private readonly limits: DictionaryLimits) {
+    this.maxEntries = force ? Number.MAX_SAFE_INTEGER : Math.max(1, Math.floor(total / 2));
+    while (this.capacity < Math.min(1024, 2 * total)) this.capacity *= 2;
+    this.slots = new Int32Array(this.capacity).fill(-1);
+    this.indices = new Int32Array(total);
+  }
+
+  /** Adds the strings i in [start, end) of Arrow-style `offsets` into `bytes`; false when the dictionary stopped paying. */
+  addRange(bytes: Uint8Array, offsets: Int32Array, start: number, end: number): boolean {
+    for (let i = start; i < end; i++) if (!this.add(bytes, offsets[i] as number, offsets[i + 1] as number)) return false;
+    return true;
+  }
+
+  /** Adds one value; false (and the dictionary fails) when it stops paying. */
+  add(bytes: Uint8Array, from: number, to: number): boolean {
     const length = to - from;
+    const page = this.page.buffer;
+    if (this.previous !== -1 && this.lengths[this.previous] === length && sameBytes(bytes, from, to, page, (this.starts[this.previous] as number) + 4)) {
+      this.indices[this.n++] = this.previous;
+      return true;
+    }
+    // a few distinct values in any order (types, labels): a small cache by length and end bytes
+    const recentSlot = length === 0 ? 0 : ((length * 31 + (bytes[from] as number) * 7 + (bytes[to - 1] as number)) & RECENT_MASK);
+    const recent = this.recent[recentSlot] as number;
+    if (recent !== -1 && this.lengths[recent] === length && sameBytes(bytes, from, to, page, (this.starts[recent] as number) + 4)) {
+      this.indices[this.n++] = recent;
+      this.previous = recent;
+      return true;
+    }
+    if (this.count * 2 >= this.capacity) this.grow();
+    const mask = this.capacity - 1;
+    let slot = hashBytes(bytes, from, to) & mask;
     for (;;) {
-      const at = slots[slot] as number;
-      if (at === -1) {
-        const early = !force && n >= EARLY_LOOK && starts.length > n * EARLY_DISTINCT;
-        if (early || starts.length >= maxEntries || (!force && page.length + 4 + length > limits.maxPageBytes)) {
-          failed = true;
-          return false;
-        }
-        slots[slot] = starts.length;
-        page.reserve(4 + length);
-        new DataView(page.buffer.buffer, page.buffer.byteOffset).setUint32(page.length, length, true);
-        starts.push(page.length);
-        page.buffer.set(bytes.subarray(from, to), page.length + 4);
-        page.length += 4 + length;
-        indices[n++] = starts.length - 1;
-        return true;
-      }
-      const start = starts[at] as number;
-      const stored = new DataView(page.buffer.buffer, page.buffer.byteOffset).getUint32(start, true);
-      if (stored === length && sameBytes(bytes, from, to, page.buffer, start + 4)) {
-        indices[n++] = at;
+      const at = this.slots[slot] as number;
+      if (at === -1) return this.insert(slot, bytes, from, to);
+      if (this.lengths[at] === length && sameBytes(bytes, from, to, page, (this.starts[at] as number) + 4)) {
+        this.indices[this.n++] = at;
+        this.previous = at;
+        this.recent[recentSlot] = at;
         return true;
       }
       slot = (slot + 1) & mask;
     }
-  });
-  if (failed) return undefined;
-  return { page: page.finish(), count: starts.length, indices };
+  }
+
+  private insert(slot: number, bytes: Uint8Array, from: number, to: number): boolean {
+    const length = to - from;
+    const early = !this.force && this.n >= EARLY_LOOK && this.count > this.n * EARLY_DISTINCT;
+    if (early || this.count >= this.maxEntries || (!this.force && this.page.length + 4 + length > this.limits.maxPageBytes)) {
+      this.failed = true;
+      return false;
+    }
+    if (this.count === this.starts.length) {
+      this.starts = grownInts(this.starts);
+      this.lengths = grownInts(this.lengths);
+    }
+    const entry = this.count++;
+    this.slots[slot] = entry;
+    const page = this.page;
+    page.reserve(4 + length);
+    const at = page.length;
+    page.buffer[at] = length & 0xff;
+    page.buffer[at + 1] = (length >>> 8) & 0xff;
+    page.buffer[at + 2] = (length >>> 16) & 0xff;
+    page.buffer[at + 3] = (length >>> 24) & 0xff;
+    if (length < 16) for (let i = 0; i < length; i++) page.buffer[at + 4 + i] = bytes[from + i] as number;
+    else page.buffer.set(bytes.subarray(from, to), at + 4);
+    page.length += 4 + length;
+    this.starts[entry] = at;
+    this.lengths[entry] = length;
+    this.indices[this.n++] = entry;
+    this.previous = entry;
+    return true;
+  }
+
+  private grow(): void {
+    this.capacity *= 2;
+    const slots = new Int32Array(this.capacity).fill(-1);
+    const mask = this.capacity - 1;
+    const page = this.page.buffer;
+    for (let entry = 0; entry < this.count; entry++) {
+      const start = (this.starts[entry] as number) + 4;
+      let slot = hashBytes(page, start, start + (this.lengths[entry] as number)) & mask;
+      while (slots[slot] !== -1) slot = (slot + 1) & mask;
+      slots[slot] = entry;
+    }
+    this.slots = slots;
+  }
+
+  result(): DictionaryEncoding | undefined {
+    if (this.failed) return undefined;
+    return { page: this.page.finish(), count: this.count, indices: this.indices };
+  }
 }
 
-function rehash(page: Uint8Array, starts: number[], capacity: number): Int32Array {
-  const slots = new Int32Array(capacity).fill(-1);
-  const view = new DataView(page.buffer, page.byteOffset);
-  const mask = capacity - 1;
-  starts.forEach((start, entry) => {
-    const length = view.getUint32(start, true);
-    let slot = hashBytes(page, start + 4, start + 4 + length) & mask;
-    while (slots[slot] !== -1) slot = (slot + 1) & mask;
-    slots[slot] = entry;
-  });
-  return slots;
+function grownInts(a: Int32Array): Int32Array<ArrayBuffer> {
+  const out = new Int32Array(a.length * 2);
+  out.set(a);
+  return out;
 }
 
 /** BYTE_STREAM_SPLIT: byte k of every value, then byte k+1, ... (`width` bytes per value). */

@@ -47,6 +47,25 @@ function cachedParse<T>(schema: Schema, key: string, parse: (text: string) => T)
   return value;
 }
 
+/**
+ * The text of pandas metadata built here, known to be valid by construction: registered as
+ * parsed, so that reading it back (frameIndexOf and friends, while a frame is written) neither
+ * validates it again nor loads zod (writer threads never validate JSON).
+ */
+function ownPandasText(metadata: PandasMetadata): string {
+  const text = JSON.stringify(metadata);
+  let byText = parsedMetadata.get(PANDAS_KEY);
+  if (byText === undefined) {
+    byText = new Map();
+    parsedMetadata.set(PANDAS_KEY, byText);
+  }
+  if (!byText.has(text)) {
+    if (byText.size >= PARSED_TEXTS_KEPT) byText.delete(byText.keys().next().value as string);
+    byText.set(text, JSON.parse(text) as PandasMetadata);
+  }
+  return text;
+}
+
 /** The pandas metadata of a table, or undefined when it has none (or it is unusable). */
 export function pandasMetadataOf(table: { schema: Schema }): PandasMetadata | undefined {
   return cachedParse(table.schema, PANDAS_KEY, parsePandasMetadata);
@@ -166,12 +185,12 @@ export function withIndex(table: Table, column: string): Table {
     throw new FrameError(`index column '${column}' is not a column of the frame`);
   }
   const metadata = buildPandasMetadata(table.schema, { kind: 'columns', columns: [column], names: [column === '__index_level_0__' ? null : column] });
-  return withSchemaMetadata(table, { [PANDAS_KEY]: JSON.stringify(metadata) });
+  return withSchemaMetadata(table, { [PANDAS_KEY]: ownPandasText(metadata) });
 }
 
 /** The table with a default (range) index described by `range`. */
 export function withRangeIndex(table: Table, range: FrameIndex & { kind: 'range' }): Table {
-  return withSchemaMetadata(table, { [PANDAS_KEY]: JSON.stringify(buildPandasMetadata(table.schema, range)) });
+  return withSchemaMetadata(table, { [PANDAS_KEY]: ownPandasText(buildPandasMetadata(table.schema, range)) });
 }
 
 /** Records what the data column labels were in Python (the rest stay strings). */
@@ -306,7 +325,7 @@ export function frameForWriting(table: Table, indexColumn?: string, rangeStart?:
   ];
   const metadata = new Map(table.schema.metadata);
   metadata.delete(OBJECT_META_KEY);
-  metadata.set(PANDAS_KEY, JSON.stringify(buildPandasMetadata(table.schema, index, { floatLabels })));
+  metadata.set(PANDAS_KEY, ownPandasText(buildPandasMetadata(table.schema, index, { floatLabels })));
   const schema = new Schema(order.map((i) => fields[i] as Field), metadata);
   return replaceSchema(table, schema, order);
 }

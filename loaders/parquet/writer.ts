@@ -46,9 +46,15 @@ const MAGIC = new TextEncoder().encode('PAR1');
 const FLUSH_BYTES = 32 << 20;
 const FLUSH_PARTS = 512;
 /** A chunk is compressed only when its first page shrinks to this fraction or less. */
-const WORTH_COMPRESSING = 7 / 8;
+export const WORTH_COMPRESSING = 7 / 8;
 /** Chunks smaller than this are not compressed: a compressor's framing eats what it could save. */
-const MIN_COMPRESSED_CHUNK = 256;
+export const MIN_COMPRESSED_CHUNK = 256;
+/**
+ * In a wide file's row group, when the first this-many float chunks big enough to try did not
+ * shrink by an eighth, the later ones are stored without trying: a 50-trial voltage partition
+ * would otherwise make 10,001 compressor calls for values that do not compress.
+ */
+export const WIDE_COMPRESSION_PROBE = 64;
 /** Files with more columns than this record min/max only for `alwaysMinMax` columns. */
 export const WIDE_COLUMNS = 1000;
 export const CREATED_BY = 'isf-data-base version 0.1.0';
@@ -62,6 +68,8 @@ export class ParquetFileWriter {
   private readonly elements: SchemaElement[];
   private numRows = 0;
   private readonly wide: boolean;
+  /** this row group's fixed-width chunks that tried compression, and those it paid for (wide files) */
+  private probe = { tried: 0, paid: 0 };
 
   private constructor(
     private readonly handle: fs.FileHandle,
@@ -131,6 +139,7 @@ export class ParquetFileWriter {
   private async writeRowGroup(table: Table, start: number, end: number): Promise<void> {
     const columns: ColumnChunkMeta[] = [];
     let totalByteSize = 0;
+    this.probe = { tried: 0, paid: 0 };
     for (let c = 0; c < this.elements.length; c++) {
       const vector = table.getChildAt(c) as Vector;
       const element = this.elements[c] as SchemaElement;
@@ -160,12 +169,22 @@ export class ParquetFileWriter {
     if (this.compress && plan.compressPays !== undefined) {
       if (plan.compressPays) codec = this.codec;
     } else if (this.compress && pages.length > 0) {
-      firstBody = pageBody(plan, pages[0] as PageSpec);
-      const joined = concat(firstBody);
-      const compressed = joined.length + (plan.dictionary?.page.length ?? 0) >= MIN_COMPRESSED_CHUNK ? this.compress(joined) : joined;
-      if (compressed.length <= joined.length * WORTH_COMPRESSING) {
-        codec = this.codec;
-        firstCompressed = compressed;
+      // wide files: float chunks stop trying once the row group's first ones did not pay
+      const probed = this.wide && plan.kind === 'fixed' && plan.dictionary === undefined;
+      const skip = probed && this.probe.tried >= WIDE_COMPRESSION_PROBE && this.probe.paid === 0;
+      if (!skip) {
+        firstBody = pageBody(plan, pages[0] as PageSpec);
+        const joined = concat(firstBody);
+        const tries = joined.length + (plan.dictionary?.page.length ?? 0) >= MIN_COMPRESSED_CHUNK;
+        const compressed = tries ? this.compress(joined) : joined;
+        if (compressed.length <= joined.length * WORTH_COMPRESSING) {
+          codec = this.codec;
+          firstCompressed = compressed;
+        }
+        if (probed && tries) {
+          this.probe.tried++;
+          if (codec !== Codec.uncompressed) this.probe.paid++;
+        }
       }
     }
     const compress = codec === Codec.uncompressed ? undefined : this.compress;

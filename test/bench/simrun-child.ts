@@ -2,7 +2,8 @@
  * One measured run in a fresh process (so peak RSS belongs to it alone):
  *   node dist/test/bench/simrun-child.js init <raw> <db> [workers]
  *   node dist/test/bench/simrun-child.js duckdb <raw> <out>
- * Prints one JSON line with seconds and peak RSS (process-wide, worker threads included).
+ * Prints one JSON line with seconds, CPU seconds and peak RSS (process-wide, worker threads
+ * included). CPU seconds are the steadier figure on a loaded machine.
  */
 import { readdir, mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -49,12 +50,14 @@ async function duckdb(root: string, outDir: string): Promise<{ bytes: number }> 
 }
 
 const started = performance.now();
+/** user + system time of the whole process, its threads included */
+const cpuSeconds = (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
 if (mode === 'init') {
   // ISFDB_BENCH_FSYNC=0: the same run without fsync (what the disk's flushes cost)
   const db = await DataBase.open(out!, process.env['ISFDB_BENCH_FSYNC'] === '0' ? { fsync: false } : {});
   const report = await initSimrun(raw!, db, { quiet: true, ...(workersText === undefined ? {} : { workers: Number(workersText) }) });
   const seconds = (performance.now() - started) / 1000;
-  process.stdout.write(`${JSON.stringify({ seconds, bytes: report.bytes, trials: report.trials, parsing: report.parsing, profile: report.profile, maxRssMB: process.resourceUsage().maxRSS / 1024 })}\n`);
+  process.stdout.write(`${JSON.stringify({ seconds, bytes: report.bytes, trials: report.trials, parsing: report.parsing, profile: report.profile, maxRssMB: process.resourceUsage().maxRSS / 1024, cpuSeconds: cpuSeconds() })}\n`);
 } else if (mode === 'parse') {
   // parsing alone (worker threads, no Parquet, nothing written): where the time goes
   const { scanCampaign } = await import('../../initializers/simrun/scan.js');
@@ -73,11 +76,11 @@ if (mode === 'init') {
   }));
   await pool.close();
   const seconds = (performance.now() - started) / 1000;
-  process.stdout.write(`${JSON.stringify({ seconds, bytes: campaign.totalBytes, maxRssMB: process.resourceUsage().maxRSS / 1024 })}\n`);
+  process.stdout.write(`${JSON.stringify({ seconds, bytes: campaign.totalBytes, maxRssMB: process.resourceUsage().maxRSS / 1024, cpuSeconds: cpuSeconds() })}\n`);
 } else if (mode === 'duckdb') {
   await duckdb(raw!, out!);
   const seconds = (performance.now() - started) / 1000;
-  process.stdout.write(`${JSON.stringify({ seconds, maxRssMB: process.resourceUsage().maxRSS / 1024 })}\n`);
+  process.stdout.write(`${JSON.stringify({ seconds, maxRssMB: process.resourceUsage().maxRSS / 1024, cpuSeconds: cpuSeconds() })}\n`);
 } else {
   process.stderr.write('usage: simrun-child.js init|duckdb <raw> <out> [workers]\n');
   process.exit(2);

@@ -42,7 +42,7 @@ export async function benchCampaign(shape: CampaignShape): Promise<{ root: strin
 }
 
 interface ChildResult {
-  seconds: number; maxRssMB: number; bytes?: number; trials?: number; parsing?: string;
+  seconds: number; maxRssMB: number; cpuSeconds?: number; bytes?: number; trials?: number; parsing?: string;
   profile?: { parseMs: number; tablesMs: number; encodeMs: number; hashMs: number; planMs: number; partitionedMs: number; summaryMs: number; mainBusyMs: number };
 }
 
@@ -91,6 +91,10 @@ async function duck(root: string): Promise<ChildResult | string> {
   }
 }
 
+/** CPU seconds of each round (process-wide, threads included): steadier than wall time under load. */
+const cpuOf = (runs: ChildResult[]): string => runs.map((x) => (x.cpuSeconds === undefined ? '?' : fmt(x.cpuSeconds, 2))).join(', ');
+const loadAverage = (): string => os.loadavg().map((l) => fmt(l, 1)).join(' / ');
+
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]!; };
 
 /** ISF's own example campaign: run folders of 10 trials x 9,802 time points, ~55 MB of CSV. */
@@ -116,7 +120,7 @@ async function benchShape(name: string, shape: CampaignShape, rounds: number, fi
     if (typeof rd === 'string') duckNote = rd; else d.push(rd);
   }
   const ourS = median(a.map((x) => x.seconds));
-  line(`initSimrun (${a[0]!.parsing}), zstd`, `${fmt(ourS, 2)} s`, `${fmt(mb / ourS, 0)} MB/s; rounds ${a.map((x) => fmt(x.seconds, 2)).join(', ')}`);
+  line(`initSimrun (${a[0]!.parsing}), zstd`, `${fmt(ourS, 2)} s`, `${fmt(mb / ourS, 0)} MB/s; rounds ${a.map((x) => fmt(x.seconds, 2)).join(', ')}; CPU ${cpuOf(a)} s; load ${loadAverage()}`);
   const profile = a[0]!.profile;
   if (profile) {
     line('  worker time: parse / tables / encode (hash)', `${fmt(profile.parseMs / 1000, 2)} / ${fmt(profile.tablesMs / 1000, 2)} / ${fmt(profile.encodeMs / 1000, 2)} (${fmt(profile.hashMs / 1000, 2)}) s`);
@@ -131,7 +135,7 @@ async function benchShape(name: string, shape: CampaignShape, rounds: number, fi
   if (d.length === 0) line('duckdb read_csv -> COPY TO parquet', duckNote);
   else {
     const ds = median(d.map((x) => x.seconds));
-    line('duckdb read_csv -> COPY TO parquet', `${fmt(ds, 2)} s`, `rounds ${d.map((x) => fmt(x.seconds, 2)).join(', ')}; peak RSS ${fmt(Math.max(...d.map((x) => x.maxRssMB)), 0)} MB`);
+    line('duckdb read_csv -> COPY TO parquet', `${fmt(ds, 2)} s`, `rounds ${d.map((x) => fmt(x.seconds, 2)).join(', ')}; CPU ${cpuOf(d)} s; peak RSS ${fmt(Math.max(...d.map((x) => x.maxRssMB)), 0)} MB`);
     line('speed relative to duckdb', `${fmt(ds / ourS, 2)}x`, `goal >= 1.0x: ${ds / ourS >= 1 ? 'met' : 'NOT met'}`);
   }
   const rss1 = Math.max(...a.map((x) => x.maxRssMB));

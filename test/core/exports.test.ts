@@ -32,8 +32,8 @@ const DEPRECATED_ALIASES: Record<string, string> = {
 
 /** isf-data-base/frames (src/frames.ts): data-frame helpers and the lazy partitioned frame. */
 const FRAMES_EXPORTS = [
-  'PartitionedFrame', 'columnLabelTypes', 'columnLabels', 'dataColumnsOf', 'frameIndexOf', 'indexColumnOf', 'pandasMetadataOf',
-  'withColumnLabelTypes', 'withIndex',
+  'PartitionedFrame', 'WideDoublePartitions', 'columnLabelTypes', 'columnLabels', 'daskLayoutFiles', 'dataColumnsOf', 'frameIndexOf',
+  'indexColumnOf', 'pandasMetadataOf', 'partitionFileName', 'withColumnLabelTypes', 'withIndex',
 ];
 
 /** isf-data-base/server (src/server/index.ts). */

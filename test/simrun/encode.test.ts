@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stageTrace } from '../../initializers/simrun/encode.js';
-import { timeLabels, traceTable } from '../../initializers/simrun/tables.js';
+import { timeLabels } from '../../initializers/simrun/tables.js';
 import { cleanup, tempDir } from './helpers.js';
 
 describe('staged encoding', () => {
@@ -15,8 +14,8 @@ describe('staged encoding', () => {
       const ids = new TextEncoder().encode('a/000001a/000002');
       const index = { data: ids, offsets: Int32Array.from([0, 8, 16]) };
       const labels = timeLabels(time);
-      const staged = await stageTrace(traceTable(index, { time, values, nCols: 2, file: 'x' }, labels), path.join(dir, 'a'), 'k', labels);
-      const meta = JSON.parse(await readFile(staged.objectMeta, 'utf8')) as { columns: string[]; column_name_dtypes: string[] };
+      const staged = await stageTrace(index, { time, values, nCols: 2, file: "x" }, path.join(dir, "a"), "k", labels);
+      const meta = JSON.parse(staged.objectMeta) as { columns: string[]; column_name_dtypes: string[] };
       expect(meta.columns).toEqual(labels);
       expect(new Set(meta.column_name_dtypes)).toEqual(new Set(['float64']));
       expect([staged.first, staged.last, staged.rows]).toEqual(['a/000001', 'a/000002', 2]);

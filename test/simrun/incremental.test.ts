@@ -2,7 +2,7 @@ import { cp, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Table } from 'apache-arrow';
-import { DataBase } from '../../src/index.js';
+import { DataBase, isErrorFinding, verifyDataBase } from '../../src/index.js';
 import { generateCampaign, initSimrun } from '../../initializers/index.js';
 import { cleanup, rowsOf, tempDir } from './helpers.js';
 
@@ -17,6 +17,7 @@ describe('re-running initSimrun on a campaign that gained run folders', () => {
       const r1 = await initSimrun(raw, db, { quiet: true, workers: 2 });
       expect(r1.trials).toBe(10);
       const before = await rowsOf(await db.get('voltage_traces'));
+      const sumsBefore = (await db.metadata('voltage_traces')).isfdb_checksums ?? {};
       const spikesBefore = await rowsOf(await db.get('spike_times'));
 
       // the old folders' CSV files become unreadable: re-parsing them would fail
@@ -32,8 +33,15 @@ describe('re-running initSimrun on a campaign that gained run folders', () => {
       const added = second.runFolders.filter((f) => f !== '');
       for (const rel of added) await cp(path.join(more, rel), path.join(raw, 'added', rel), { recursive: true });
 
+      const sumsBeforeValues = Object.entries(sumsBefore).filter(([f]) => f.endsWith('.parquet'));
+      expect(sumsBeforeValues.length).toBe(2);
       const r2 = await initSimrun(raw, db, { quiet: true, workers: 2 });
       expect(r2.newFolders).toBe(added.length);
+      const verified = await verifyDataBase(db);
+      expect(verified.findings.filter(isErrorFinding)).toEqual([]);
+      // the kept (copied) partitions keep the checksums recorded when they were written
+      const sumsAfter = Object.values((await db.metadata('voltage_traces')).isfdb_checksums ?? {});
+      for (const [, sum] of sumsBeforeValues) expect(sumsAfter).toContain(sum);
       const ids = (await db.get('sim_trial_index')) as string[];
       expect(ids).toHaveLength(10 + second.trialIds.filter((id) => id.includes('/')).length);
       expect([...ids].sort()).toEqual(ids);

@@ -69,3 +69,32 @@ describe.skipIf(!haveWorker)('parse pool: a worker killed in the middle of a fol
     }
   }, 60_000);
 });
+
+describe.skipIf(!haveWorker)('parse pool: this thread as one more parser', () => {
+  it('shares the jobs between the worker and this thread; both give the same results', async () => {
+    const raw = await tempDir('pool-local');
+    const staging = await tempDir('pool-local-staging');
+    const both = new ParsePool(1, undefined, true);
+    const workerOnly = new ParsePool(1);
+    try {
+      await generateCampaign(raw, { trials: 16, trialsPerFolder: 4, timePoints: 300, seed: 9, dendriticSites: 1, runningFolder: false });
+      const folders: RunFolder[] = (await scanCampaign(raw)).folders;
+      expect(both.parallelism).toBe(2);
+      expect(workerOnly.parallelism).toBe(1);
+      // all at once: the worker takes one, this thread the next, and so on
+      const shared = await Promise.all(folders.map((f, i) => both.parse(f, OPTS, { dir: path.join(staging, `a${i}`), keys: ['voltage_traces'] })));
+      const alone = await Promise.all(folders.map((f, i) => workerOnly.parse(f, OPTS, { dir: path.join(staging, `b${i}`), keys: ['voltage_traces'] })));
+      shared.forEach((r, i) => {
+        expect(r.staged?.['voltage_traces']?.checksum).toBe(alone[i]!.staged?.['voltage_traces']?.checksum);
+        expect(Array.from(r.spikes?.times ?? [])).toEqual(Array.from(alone[i]!.spikes?.times ?? []));
+      });
+      // a bad folder fails the same way here as in a worker
+      const broken = { ...folders[0]!, synapseFiles: [path.join(raw, 'missing.csv')] };
+      await expect(both.parse(broken, OPTS)).rejects.toThrow(/missing\.csv/);
+    } finally {
+      await both.close();
+      await workerOnly.close();
+      await cleanup(raw, staging);
+    }
+  }, 60_000);
+});

@@ -3,10 +3,12 @@ import { UsageError, numberFlag, parseCommandArgs, printJson, type CliCommand } 
 const usage = `isfdb init-simrun <raw> <db> [options]
 
 Turn a raw simulation campaign (ISF simrun output) into a self-contained database: every key
-ISF's load_simrun_general.init builds, as Parquet. Parsing runs in worker threads.
+ISF's load_simrun_general.init builds, as Parquet. Parsing runs in the main thread and in worker
+threads, one per idle core.
 
 Options:
-  --workers <n>                  parsing threads (default: the number of cores, at most 8)
+  --workers <n>                  worker threads; 0 parses in the main thread (default: one thread
+                                 per idle core, the main thread being one)
   --worker-heap-mb <n>           heap limit of each worker thread: lower peak memory, slower
   --no-core                      skip simresult_path, filelist, sim_trial_index, metadata
   --no-voltage-traces            skip voltage_traces

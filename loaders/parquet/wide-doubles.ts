@@ -1,0 +1,282 @@
+/**
+ * The lean path of the Parquet writer for wide float64 frames (voltage traces: a few trials x
+ * ~10,000 time-point columns per partition). The general writer (writer.ts) pays per column for
+ * an Arrow vector, a chunk plan, page objects, a footer object and its Thrift closures; for a
+ * 10 x 9,802 partition that is ~10x the cost of its 0.8 MB of values. Here everything that is
+ * the same for every file of one schema (schema elements, column paths, key-value metadata,
+ * column orders) is encoded once per layout, and each file is one pass over the values into one
+ * output buffer: page header, values (or one compression call per chunk), footer.
+ *
+ * The bytes are exactly those writer.ts writes for the same table and options (tested in
+ * test/parquet/wide-doubles.test.ts), so every reader of ours, pyarrow and DuckDB read them alike.
+ * Only the shape writer.ts writes as one row group of one page per column is taken: all columns
+ * REQUIRED float64 except one REQUIRED utf8 index column, no dictionary.
+ */
+import { promises as fs } from 'node:fs';
+import { type Schema, Type } from 'apache-arrow';
+import { Codec, Encoding, PageType, PhysicalType, Repetition, encodeFileMeta, encodePageHeader, type SchemaElement } from './format.js';
+import { needsArrowSchema, parquetElementOf } from './arrow-types.js';
+import { codecOf, compressorFor, DEFAULT_COMPRESSION, type CompressFn, type Compression } from './compression.js';
+import { rowGroupRowsOf } from './column-chunks.js';
+import { Bytes } from './encodings.js';
+import { fixedMinMax, stringMinMax } from './statistics.js';
+import { CREATED_BY, MIN_COMPRESSED_CHUNK, WIDE_COLUMNS, WIDE_COMPRESSION_PROBE, WORTH_COMPRESSING } from './writer.js';
+
+/** A frame in the shape of this path: one utf8 index column and float64 data columns. */
+export interface WideDoubleFrame {
+  rows: number;
+  /** the index column's UTF-8 bytes and offsets (Arrow's layout), no nulls */
+  index: { data: Uint8Array; offsets: Int32Array };
+  /** the data columns end to end: column j is values[j * rows, (j + 1) * rows) */
+  values: Float64Array;
+}
+
+const utf8 = new TextEncoder();
+const MAGIC = utf8.encode('PAR1');
+/** num_rows 0 and an empty list of row groups, as the compact protocol writes them. */
+const EMPTY_ROW_GROUPS = [0x16, 0x00, 0x19, 0x0c];
+/** Strings rows per page in writer.ts (column-chunks.ts rowsPerPageOf). */
+const STRING_PAGE_ROWS = 64 * 1024;
+
+/** What every file of one schema shares, encoded once. */
+export class WideDoubleLayout {
+  private constructor(
+    readonly schema: Schema,
+    /** schema position of the index column */
+    private readonly indexAt: number,
+    /** per schema position: the column's path as Thrift (list header + binary) */
+    private readonly paths: Uint8Array[],
+    /** footer fields 1 (version) and 2 (schema) */
+    private readonly head: Uint8Array,
+    /** footer fields 5.. and the stop byte, with and without column orders */
+    private readonly tail: { ordered: Uint8Array; unordered: Uint8Array },
+    private readonly wide: boolean,
+    private readonly compress: CompressFn | undefined,
+    private readonly codec: number,
+    readonly maxRows: number,
+  ) {}
+
+  /**
+   * The layout of `schema` (as written: fields in file order, pandas metadata attached), or
+   * undefined when the schema is not of this path's shape (the caller uses writer.ts).
+   */
+  static async of(schema: Schema, indexName: string, compression: Compression = DEFAULT_COMPRESSION): Promise<WideDoubleLayout | undefined> {
+    const fields = schema.fields;
+    const indexAt = fields.findIndex((f) => f.name === indexName);
+    if (indexAt === -1 || fields[indexAt]!.type.typeId !== Type.Utf8 || needsArrowSchema(schema)) return undefined;
+    for (let i = 0; i < fields.length; i++) {
+      const type = fields[i]!.type as { typeId: Type; precision?: number };
+      if (i !== indexAt && !(type.typeId === Type.Float && type.precision === 2)) return undefined;
+    }
+    const elements: SchemaElement[] = fields.map((f) => ({ ...parquetElementOf(f), repetition: Repetition.required }));
+    const schemaList: SchemaElement[] = [{ name: 'schema', numChildren: elements.length }, ...elements];
+    // The constant parts of the footer come from format.ts' own encoder: a footer without row
+    // groups ends with num_rows 0 (16 00), an empty row group list (19 0c), then fields 5...
+    const bare = encodeFileMeta({ version: 2, schema: schemaList, numRows: 0, rowGroups: [], keyValue: new Map() });
+    const head = bare.slice(0, bare.length - 7);
+    // fields 5 (key-value metadata), 6 (created_by), stop: from the encoder, on the root alone
+    const root: SchemaElement[] = [{ name: 'schema', numChildren: 0 }];
+    const small = encodeFileMeta({ version: 2, schema: root, numRows: 0, rowGroups: [], keyValue: new Map(schema.metadata), createdBy: CREATED_BY });
+    const smallHead = encodeFileMeta({ version: 2, schema: root, numRows: 0, rowGroups: [], keyValue: new Map() }).length - 7;
+    if (!equalBytes(bare.subarray(head.length), [...EMPTY_ROW_GROUPS, 0x19, 0x0c, 0]) || !equalBytes(small.subarray(smallHead, smallHead + 4), EMPTY_ROW_GROUPS)) return undefined;
+    const unordered = small.slice(smallHead + 4);
+    // field 7, column_orders: one TYPE_ORDER union (1c 00 00) per leaf column, then the stop byte
+    const orders = new Bytes(8 + 3 * elements.length);
+    orders.bytes(unordered.subarray(0, unordered.length - 1));
+    orders.byte(0x19);
+    orders.listSize(elements.length, 0x0c);
+    for (let i = 0; i < elements.length; i++) { orders.byte(0x1c); orders.byte(0); orders.byte(0); }
+    orders.byte(0);
+    const ordered = orders.finish();
+    const paths = fields.map((f) => {
+      const name = utf8.encode(f.name);
+      const out = new Bytes(6 + name.length);
+      out.byte(0x18); // a list of one binary
+      out.varint(name.length);
+      out.bytes(name);
+      return out.finish();
+    });
+    const compress = await compressorFor(compression);
+    return new WideDoubleLayout(
+      schema, indexAt, paths, head, { ordered, unordered },
+      fields.length > WIDE_COLUMNS, compress, codecOf(compression),
+      Math.min(rowGroupRowsOf(schema), STRING_PAGE_ROWS),
+    );
+  }
+
+  /** Whether writer.ts would write `rows` rows as one row group of one page per column. */
+  fits(rows: number): boolean {
+    return rows > 0 && rows <= this.maxRows;
+  }
+
+  /**
+   * The whole file, in one buffer. Per column only bytes are written (no object, no subarray
+   * unless the chunk is compressed): the first file a thread writes runs this loop cold.
+   */
+  encode(frame: WideDoubleFrame): Uint8Array {
+    const { rows, values } = frame;
+    const columns = this.schema.fields.length;
+    if (!this.fits(rows)) throw new RangeError(`internal: ${rows} rows do not fit one row group of this layout`);
+    if (values.length !== (columns - 1) * rows) throw new RangeError(`internal: ${values.length} values for ${columns - 1} columns of ${rows} rows`);
+    const indexBody = plainStrings(frame.index, rows);
+    const valueBytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    const chunkBytes = 8 * rows;
+    const plainHeader = pageHeader(chunkBytes, chunkBytes, rows);
+    const tryCompress = this.compress !== undefined && chunkBytes >= MIN_COMPRESSED_CHUNK;
+    const out = new Bytes(4 + columns * (plainHeader.length + chunkBytes) + 64 + indexBody.length);
+    out.bytes(MAGIC);
+    // per column: where its page starts, its sizes (header included) and codec
+    const offsets = new Float64Array(columns);
+    const uncompressed = new Int32Array(columns);
+    const stored = new Int32Array(columns);
+    const codecs = new Uint8Array(columns);
+    const minMax: ({ min: Uint8Array; max: Uint8Array } | undefined)[] = new Array<undefined>(columns);
+    let totalByteSize = 0;
+    let ordered = false;
+    let j = 0;
+    let tried = 0;
+    let paid = 0;
+    for (let c = 0; c < columns; c++) {
+      offsets[c] = out.length;
+      if (c === this.indexAt) {
+        const chunk = this.writeChunk(out, indexBody, rows);
+        uncompressed[c] = chunk.uncompressed;
+        stored[c] = chunk.stored;
+        codecs[c] = chunk.codec;
+        minMax[c] = stringMinMax(indexBody, rows);
+      } else {
+        const from = j * chunkBytes;
+        j++;
+        if (!this.wide) minMax[c] = fixedMinMax(valueBytes.subarray(from, from + chunkBytes), PhysicalType.double, false);
+        // as writer.ts: once the first WIDE_COMPRESSION_PROBE chunks did not pay, the rest are not tried
+        if (tryCompress && !(tried >= WIDE_COMPRESSION_PROBE && paid === 0)) {
+          const chunk = this.writeChunk(out, valueBytes.subarray(from, from + chunkBytes), rows);
+          uncompressed[c] = chunk.uncompressed;
+          stored[c] = chunk.stored;
+          codecs[c] = chunk.codec;
+          if (this.wide) {
+            tried++;
+            if (chunk.codec !== Codec.uncompressed) paid++;
+          }
+        } else {
+          // inline byte loops: this loop is the whole cost of a partition, and it runs cold
+          out.reserve(plainHeader.length + chunkBytes);
+          const buffer = out.buffer;
+          let at = out.length;
+          for (let k = 0; k < plainHeader.length; k++) buffer[at++] = plainHeader[k]!;
+          for (let k = 0; k < chunkBytes; k++) buffer[at++] = valueBytes[from + k]!;
+          out.length = at;
+          uncompressed[c] = plainHeader.length + chunkBytes;
+          stored[c] = plainHeader.length + chunkBytes;
+        }
+      }
+      if (minMax[c]) ordered = true;
+      totalByteSize += uncompressed[c]!;
+    }
+    const footerStart = out.length;
+    out.bytes(this.head);
+    out.i64Field(1, rows); // field 3: num_rows
+    out.byte(0x19); // field 4: row_groups, a list
+    out.byte(0x1c); // of one struct
+    out.byte(0x19); // row group field 1: columns, a list of structs
+    out.listSize(columns, 0x0c);
+    for (let c = 0; c < columns; c++) {
+      // a ColumnChunk struct, as format.ts encodeFileMeta writes it
+      const stats = minMax[c];
+      out.reserve(64 + this.paths[c]!.length + (stats ? stats.min.length + stats.max.length : 0));
+      out.i64Field(2, offsets[c]!); // field 2: file_offset
+      out.byte(0x1c); // field 3: meta_data
+      out.byte(0x15); out.byte(2 * (c === this.indexAt ? PhysicalType.byteArray : PhysicalType.double));
+      out.byte(0x19); out.byte(0x15); out.byte(2 * Encoding.plain); // encodings: [PLAIN]
+      out.byte(0x19); out.bytes(this.paths[c]!);
+      out.byte(0x15); out.byte(2 * codecs[c]!);
+      out.i64Field(1, rows); // field 5: num_values
+      out.i64Field(1, uncompressed[c]!); // 6: total_uncompressed_size
+      out.i64Field(1, stored[c]!); // 7: total_compressed_size
+      out.i64Field(2, offsets[c]!); // 9: data_page_offset
+      if (stats) {
+        out.byte(0x3c); // field 12: statistics
+        out.byte(0x36); out.byte(0); // null_count 0
+        out.byte(0x28); out.varint(stats.max.length); out.bytes(stats.max);
+        out.byte(0x18); out.varint(stats.min.length); out.bytes(stats.min);
+        out.byte(0);
+      }
+      out.byte(0);
+      out.byte(0);
+    }
+    out.i64Field(1, totalByteSize); // field 2
+    out.i64Field(1, rows); // field 3
+    out.byte(0);
+    out.bytes(ordered ? this.tail.ordered : this.tail.unordered);
+    const footerLength = out.length - footerStart;
+    out.reserve(8);
+    out.u32(footerLength);
+    out.bytes(MAGIC);
+    return out.finish();
+  }
+
+  /** One chunk of one data page: compressed when writer.ts would (its first page shrinks by an eighth). */
+  private writeChunk(out: Bytes, body: Uint8Array, rows: number): { codec: number; uncompressed: number; stored: number } {
+    let stored = body;
+    let codec: number = Codec.uncompressed;
+    if (this.compress && body.length >= MIN_COMPRESSED_CHUNK) {
+      const compressed = this.compress(body);
+      if (compressed.length <= body.length * WORTH_COMPRESSING) {
+        stored = compressed;
+        codec = this.codec;
+      }
+    }
+    const header = pageHeader(body.length, stored.length, rows);
+    out.bytes(header);
+    out.bytes(stored);
+    return { codec, uncompressed: header.length + body.length, stored: header.length + stored.length };
+  }
+
+  /** Encode and write one file; `onBytes` sees its bytes (one call) before they are written. */
+  async write(file: string, frame: WideDoubleFrame, onBytes?: (bytes: Uint8Array) => void): Promise<number> {
+    const bytes = this.encode(frame);
+    onBytes?.(bytes);
+    await fs.writeFile(file, bytes);
+    return bytes.length;
+  }
+}
+
+function equalBytes(a: Uint8Array, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const headers = new Map<string, Uint8Array>();
+
+/** A v1 data page header (PLAIN, RLE levels); the few distinct ones of a layout are cached. */
+function pageHeader(uncompressed: number, compressed: number, rows: number): Uint8Array {
+  const key = `${uncompressed},${compressed},${rows}`;
+  let header = headers.get(key);
+  if (!header) {
+    header = encodePageHeader({
+      type: PageType.data, uncompressedSize: uncompressed, compressedSize: compressed,
+      dataPage: { numValues: rows, encoding: Encoding.plain, defEncoding: Encoding.rle, repEncoding: Encoding.rle },
+    });
+    if (headers.size > 4096) headers.clear();
+    headers.set(key, header);
+  }
+  return header;
+}
+
+/** PLAIN BYTE_ARRAY values: a 4-byte length before each string's bytes. */
+function plainStrings(index: { data: Uint8Array; offsets: Int32Array }, rows: number): Uint8Array {
+  const { data, offsets } = index;
+  const start = offsets[0]!;
+  const out = new Uint8Array(4 * rows + offsets[rows]! - start);
+  const view = new DataView(out.buffer);
+  let pos = 0;
+  for (let i = 0; i < rows; i++) {
+    const from = offsets[i]!;
+    const to = offsets[i + 1]!;
+    view.setUint32(pos, to - from, true);
+    out.set(data.subarray(from, to), pos + 4);
+    pos += 4 + to - from;
+  }
+  return out;
+}
