@@ -23,6 +23,7 @@ export interface LoaderContext {
   /**
    * Write a data file of the value being dumped, checksummed as it is written (no read-back);
    * present during dump. Loaders that write otherwise get their files checksummed at commit.
+   * In a setMany batch the write may finish after dump returns: never read back or change `data`.
    */
   writeFile?(file: string, data: string | Uint8Array): void;
   /** Record the checksum of a data file placed by other means (moved in), computed by its producer while writing it. */
