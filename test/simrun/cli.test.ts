@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,4 +67,37 @@ describe.skipIf(!haveBuild)('isfdb gen-simrun / init-simrun', () => {
       await cleanup(raw, dbDir);
     }
   }, 60_000);
+
+  it('--activations random writes what the API writes for that kind; an unknown kind is exit 2 and writes nothing', async () => {
+    const root = await tempDir('cli-activations');
+    try {
+      const viaCli = path.join(root, 'cli');
+      const gen = await isfdb('gen-simrun', viaCli, '--trials', '4', '--time-points', '20', '--seed', '3', '--activations', 'random');
+      expect(gen.code, gen.stderr).toBe(0);
+      const { generateCampaign } = await import('../../initializers/index.js');
+      const viaApi = path.join(root, 'api');
+      const realistic = path.join(root, 'realistic');
+      const summary = await generateCampaign(viaApi, { trials: 4, timePoints: 20, seed: 3, activations: 'random' });
+      await generateCampaign(realistic, { trials: 4, timePoints: 20, seed: 3 });
+      const synapseFiles = (await readdirRecursive(viaApi)).filter((f) => f.endsWith('_synapses.csv'));
+      expect(synapseFiles.length).toBeGreaterThanOrEqual(summary.trials); // and the _running folder's
+      let differsFromRealistic = false;
+      for (const file of synapseFiles) {
+        expect(readFileSync(path.join(viaCli, file), 'utf8')).toBe(readFileSync(path.join(viaApi, file), 'utf8'));
+        if (readFileSync(path.join(realistic, file), 'utf8') !== readFileSync(path.join(viaApi, file), 'utf8')) differsFromRealistic = true;
+      }
+      expect(differsFromRealistic).toBe(true);
+      const bad = await isfdb('gen-simrun', path.join(root, 'bad'), '--activations', 'noisy');
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/--activations is realistic or random, not 'noisy'/);
+      expect(existsSync(path.join(root, 'bad'))).toBe(false);
+    } finally {
+      await cleanup(root);
+    }
+  }, 60_000);
 });
+
+async function readdirRecursive(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath ?? e.path, e.name)));
+}

@@ -16,6 +16,8 @@ Options:
   --cells <n>              spiking presynaptic cells per trial, on average (default 20)
   --sites <n>              dendritic recording sites (default 2)
   --seed <n>               random seed (default 1)
+  --activations <kind>     realistic (default: one fixed network, as real ISF output) or
+                           random (every time and distance distinct: the worst case for size)
   --npz                    the NPZ variant (*_vm_all_traces.npz instead of CSV)
   --json                   print the summary as JSON`;
 
@@ -27,6 +29,7 @@ const flags = {
   cells: { type: 'string' },
   sites: { type: 'string' },
   seed: { type: 'string' },
+  activations: { type: 'string' },
   npz: { type: 'boolean' },
   json: { type: 'boolean' },
 } as const;
@@ -39,6 +42,10 @@ export const command: CliCommand = {
     const dir = path.resolve(positionals[0]!);
     const existing = await readdir(dir).catch(() => []);
     if (existing.length > 0) throw new UsageError(`${dir} is not empty`);
+    const activations = values.activations;
+    if (activations !== undefined && activations !== 'realistic' && activations !== 'random') {
+      throw new UsageError(`--activations is realistic or random, not '${activations}'`);
+    }
     const opts = {
       trials: numberFlag(values, 'trials', { integer: true, min: 1 }),
       trialsPerFolder: numberFlag(values, 'trials-per-folder', { integer: true, min: 1 }),
@@ -52,6 +59,7 @@ export const command: CliCommand = {
     const summary = await generateCampaign(dir, {
       ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)),
       format: values.npz ? 'npz' : 'csv',
+      ...(activations !== undefined ? { activations } : {}),
     });
     if (values.json) printJson(summary);
     else process.stdout.write(`${dir}: ${summary.trials} trials in ${summary.runFolders.length} run folders, ${(summary.bytes / 1e6).toFixed(1)} MB of traces and activations\n`);
