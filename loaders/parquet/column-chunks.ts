@@ -6,7 +6,8 @@
  */
 import { type Data, type DataType, type Schema, Type, type Vector } from 'apache-arrow';
 import { Encoding, PhysicalType, Repetition, type SchemaElement } from './format.js';
-import { encodeHybrid, dictionaryOfWords, bitWidthOf, byteStreamSplit, DEFAULT_DICTIONARY_LIMITS, StringDictionary, type DictionaryEncoding } from './encodings.js';
+import { encodeHybrid, dictionaryOfWords, bitWidthOf, byteStreamSplit, DEFAULT_DICTIONARY_LIMITS, type DictionaryEncoding } from './encodings.js';
+import { StringDictionary } from './string-dictionary.js';
 import { allPresentLevels } from './rle.js';
 import { isSecondsTimestamp } from './arrow-types.js';
 import { fixedMinMax, stringMinMax } from './statistics.js';

@@ -4,7 +4,8 @@
  * repeated value and for a few distinct values in any order).
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DICTIONARY_LIMITS, StringDictionary, dictionaryOfStrings, encodeHybrid } from '../../loaders/parquet/encodings.js';
+import { DEFAULT_DICTIONARY_LIMITS, encodeHybrid } from '../../loaders/parquet/encodings.js';
+import { StringDictionary, dictionaryOfStrings } from '../../loaders/parquet/string-dictionary.js';
 
 /** A seeded generator, so failures reproduce. */
 function random(seed: number): () => number {
