@@ -166,3 +166,8 @@ export function python(script: string, args: string[] = []): string {
   if (!found.ok) throw new Error(found.reason);
   return runPython(found.value, script, args);
 }
+
+/** A database folder's db_state.json, parsed. */
+export function readState(dir: string): Record<string, unknown> {
+  return JSON.parse(fsSync.readFileSync(path.join(dir, 'db_state.json'), 'utf8')) as Record<string, unknown>;
+}
