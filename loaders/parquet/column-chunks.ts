@@ -37,7 +37,8 @@ export function slicesOf(vector: Vector, start: number, end: number): Piece[] {
   return pieces;
 }
 
-function rowsPerPageOf(type: DataType): number {
+/** Rows per data page the writer cuts for a column of `type` (the wide path's one-page bound too). */
+export function rowsPerPageOf(type: DataType): number {
   switch (type.typeId) {
     case Type.Float: case Type.Int: case Type.Timestamp: case Type.Date:
       return Math.max(1024, Math.floor(PAGE_BYTES / (((type as unknown as { bitWidth?: number }).bitWidth ?? 64) / 8 || 8)));

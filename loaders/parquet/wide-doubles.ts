@@ -17,10 +17,10 @@ import { type Schema, Type } from 'apache-arrow';
 import { Codec, Encoding, PageType, PhysicalType, Repetition, encodeFileMeta, encodePageHeader, type SchemaElement } from './format.js';
 import { needsArrowSchema, parquetElementOf } from './arrow-types.js';
 import { codecOf, compressorFor, DEFAULT_COMPRESSION, type CompressFn, type Compression } from './compression.js';
-import { rowGroupRowsOf } from './column-chunks.js';
+import { rowGroupRowsOf, rowsPerPageOf } from './column-chunks.js';
 import { Bytes } from './encodings.js';
 import { fixedMinMax, stringMinMax } from './statistics.js';
-import { CREATED_BY, MIN_COMPRESSED_CHUNK, WIDE_COLUMNS, WIDE_COMPRESSION_PROBE, WORTH_COMPRESSING } from './writer.js';
+import { CREATED_BY, MAGIC, MIN_COMPRESSED_CHUNK, WIDE_COLUMNS, WIDE_COMPRESSION_PROBE, WORTH_COMPRESSING } from './writer.js';
 
 /** A frame in the shape of this path: one utf8 index column and float64 data columns. */
 export interface WideDoubleFrame {
@@ -32,11 +32,8 @@ export interface WideDoubleFrame {
 }
 
 const utf8 = new TextEncoder();
-const MAGIC = utf8.encode('PAR1');
 /** num_rows 0 and an empty list of row groups, as the compact protocol writes them. */
 const EMPTY_ROW_GROUPS = [0x16, 0x00, 0x19, 0x0c];
-/** Strings rows per page in writer.ts (column-chunks.ts rowsPerPageOf). */
-const STRING_PAGE_ROWS = 64 * 1024;
 
 /** What every file of one schema shares, encoded once. */
 export class WideDoubleLayout {
@@ -100,7 +97,7 @@ export class WideDoubleLayout {
     return new WideDoubleLayout(
       schema, indexAt, paths, head, { ordered, unordered },
       fields.length > WIDE_COLUMNS, compress, codecOf(compression),
-      Math.min(rowGroupRowsOf(schema), STRING_PAGE_ROWS),
+      fields.reduce((rows, f) => Math.min(rows, rowsPerPageOf(f.type)), rowGroupRowsOf(schema)),
     );
   }
 

@@ -42,7 +42,7 @@ export interface ParquetWriteOptions {
   alwaysMinMax?: ReadonlySet<string>;
 }
 
-const MAGIC = new TextEncoder().encode('PAR1');
+export const MAGIC = new TextEncoder().encode('PAR1');
 const FLUSH_BYTES = 32 << 20;
 const FLUSH_PARTS = 512;
 /** A chunk is compressed only when its first page shrinks to this fraction or less. */
