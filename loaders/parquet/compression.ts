@@ -48,16 +48,20 @@ export type ZstdChoice = 'auto' | 'native' | 'wasm';
  */
 let zstdChoice: ZstdChoice | undefined;
 
+function checkedZstdChoice(choice: string, from: string): ZstdChoice {
+  if (choice !== 'auto' && choice !== 'native' && choice !== 'wasm') throw new RangeError(`${from}: zstd implementation '${choice}' is not auto, native or wasm`);
+  return choice;
+}
+
 export function setZstdImplementation(choice: ZstdChoice): void {
-  if (choice !== 'auto' && choice !== 'native' && choice !== 'wasm') throw new RangeError(`zstd implementation '${String(choice)}' is not auto, native or wasm`);
-  zstdChoice = choice;
+  zstdChoice = checkedZstdChoice(String(choice), 'setZstdImplementation');
   nativeZstd = undefined;
   nativeZstdDecompressor = undefined;
   nativeDctx = undefined;
 }
 
 function loadNativeZstd(): NativeZstd | null {
-  zstdChoice ??= (process.env['ISFDB_ZSTD'] as ZstdChoice | undefined) ?? 'auto';
+  zstdChoice ??= checkedZstdChoice(process.env['ISFDB_ZSTD'] ?? 'auto', '$ISFDB_ZSTD');
   if (zstdChoice === 'wasm') return null;
   if (nativeZstd === undefined) {
     try {

@@ -3,14 +3,17 @@
  * where the native zstd-napi builds: what it writes reads back the same through itself, through
  * the native path and through DuckDB, and it reads what the native path writes.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Float64, Int64, tableFromArrays, type Table } from 'apache-arrow';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readParquet, writeParquet } from '../../loaders/parquet/codec.js';
 import { setZstdImplementation, zstdImplementation } from '../../loaders/parquet/compression.js';
+import { REPO_ROOT } from '../services.js';
 
 const ROWS = 60_000;
 let dir: string;
@@ -92,5 +95,18 @@ describe('zstd through the wasm fallback', { timeout: 60_000 }, () => {
 
   it('refuses an unknown choice', () => {
     expect(() => setZstdImplementation('lz4' as never)).toThrow(/not auto, native or wasm/);
+  });
+
+  it('refuses an unknown $ISFDB_ZSTD at the first zstd use, naming the variable (in a fresh process: the choice is read once)', () => {
+    const compression = pathToFileURL(path.join(REPO_ROOT, 'dist', 'loaders', 'parquet', 'compression.js')).href;
+    if (!existsSync(fileURLToPath(compression))) {
+      console.warn(`skipped: ${fileURLToPath(compression)} is missing (run \`npx tsc -p tsconfig.json\`)`);
+      return;
+    }
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', `const c = await import(${JSON.stringify(compression)}); await c.compressorFor('zstd');`], {
+      env: { ...process.env, ISFDB_ZSTD: 'nativ' }, encoding: 'utf8',
+    });
+    expect(child.status).not.toBe(0);
+    expect(child.stderr).toMatch(/\$ISFDB_ZSTD: zstd implementation 'nativ' is not auto, native or wasm/);
   });
 });
