@@ -33,7 +33,11 @@ export async function setManyIn(top: DbFolder, entries: readonly SetManyEntry[],
   try {
     for (const p of planned) locks.push(await p.parent.lockForBatch(p.name, p.shown));
     const byParent = new Map<DbFolder, string[]>();
-    for (const p of planned) byParent.set(p.parent, [...(byParent.get(p.parent) ?? []), p.name]);
+    for (const p of planned) {
+      const names = byParent.get(p.parent);
+      if (names === undefined) byParent.set(p.parent, [p.name]);
+      else names.push(p.name);
+    }
     for (const [parent, names] of byParent) await parent.recoverLocked(names);
     const texts = new MetadataTexts(top.options.gitDir);
     const commits: KeyCommit[] = [];
