@@ -10,10 +10,9 @@ import { open } from 'node:fs/promises';
  * folder's ~100 small files are read without the per-file overhead of the promise API. */
 const readFile = async (file: string): Promise<Buffer> => readFileSync(file);
 import { unzipSync } from 'fflate';
-import {
-  type ActivationColumns, InputProblemError, type TraceMatrix,
-  checkActivationComplete, checkFinalNewline, detectSpikes, maxTimesPerLine, parseActivationCsv, parseTraceCsv,
-} from './parse-csv.js';
+import { InputProblemError, fail } from './input-problem.js';
+import { type ActivationBlock, type Strings, checkActivationComplete, maxTimesPerLine, parseActivationFiles } from './parse-activations.js';
+import { type TraceMatrix, checkFinalNewline, detectSpikes, parseTraceCsv } from './parse-csv.js';
 import type { RunFolder } from './scan.js';
 import { trialId } from './scan.js';
 
@@ -37,24 +36,9 @@ export interface ParseOptions {
   cellWidth: number;
 }
 
-export interface Strings { data: Uint8Array; offsets: Int32Array }
+export type { ActivationBlock, Strings };
 
 export interface TraceBlock { time: Float64Array; values: Float64Array; nCols: number; file: string }
-
-export interface ActivationBlock {
-  rows: number;
-  index: Strings;
-  type: Strings;
-  /** int64 columns, converted here so that the main thread only writes */
-  id: BigInt64Array;
-  somaDistance?: Float64Array;
-  sectionId?: BigInt64Array;
-  sectionPtId?: BigInt64Array;
-  dendriteLabel?: Strings;
-  /** width columns of `rows` values each, column-major, NaN-padded */
-  times: Float64Array;
-  width: number;
-}
 
 /** Per-trial spike lists: times[offsets[i]..offsets[i+1]) */
 export interface SpikeBlock { times: Float64Array; offsets: Int32Array }
@@ -96,30 +80,6 @@ export function stringsOf(values: string[]): Strings {
   const data = new Uint8Array(total);
   parts.forEach((p, i) => data.set(p, offsets[i]!));
   return { data, offsets };
-}
-
-/** values[i] repeated counts[i] times, each value encoded once and its bytes copied. */
-function repeated(values: string[], counts: number[]): Strings {
-  const enc1 = values.map((v) => enc.encode(v));
-  const rows = counts.reduce((a, b) => a + b, 0);
-  let total = 0;
-  enc1.forEach((b, i) => { total += b.length * counts[i]!; });
-  const data = new Uint8Array(total);
-  const offsets = new Int32Array(rows + 1);
-  let at = 0;
-  let row = 0;
-  enc1.forEach((b, i) => {
-    for (let k = 0; k < counts[i]!; k++) {
-      data.set(b, at);
-      at += b.length;
-      offsets[++row] = at;
-    }
-  });
-  return { data, offsets };
-}
-
-function fail(file: string, reason: string, line?: number): never {
-  throw new InputProblemError(line === undefined ? { file, reason } : { file, reason, line });
 }
 
 /**
@@ -241,69 +201,6 @@ function spikeBlock(tr: TraceMatrix, threshold: number): SpikeBlock {
   return { times: Float64Array.from(all), offsets };
 }
 
-function mergeActivations(parts: ActivationColumns[], ids: string[], width: number, syn: boolean, file: string): ActivationBlock {
-  const counts = parts.map((p) => p.rows);
-  const rows = counts.reduce((a, b) => a + b, 0);
-  const index = repeated(ids, counts);
-  const cat = (get: (p: ActivationColumns) => Float64Array): Float64Array => {
-    const out = new Float64Array(rows);
-    let at = 0;
-    for (const p of parts) { out.set(get(p), at); at += p.rows; }
-    return out;
-  };
-  const catInt = (get: (p: ActivationColumns) => Float64Array): BigInt64Array => {
-    const out = new BigInt64Array(rows);
-    // through 32-bit halves (little-endian, as every platform Node runs on): a BigInt per value
-    // costs ~40 ns, a fifth of the activation parse; IDs beyond 32 bits take the BigInt path
-    const halves = new Int32Array(out.buffer);
-    let at = 0;
-    for (const p of parts) {
-      const src = get(p);
-      for (let k = 0; k < src.length; k++) {
-        const v = src[k]!;
-        if (v >= -2147483648 && v <= 2147483647) {
-          halves[2 * (at + k)] = v;
-          halves[2 * (at + k) + 1] = v < 0 ? -1 : 0;
-        } else out[at + k] = BigInt(v);
-      }
-      at += p.rows;
-    }
-    return out;
-  };
-  const catStr = (get: (p: ActivationColumns) => Strings): Strings => {
-    const total = parts.reduce((s, p) => s + get(p).data.length, 0);
-    const data = new Uint8Array(total);
-    const offsets = new Int32Array(rows + 1);
-    let at = 0;
-    let row = 0;
-    for (const p of parts) {
-      const s = get(p);
-      data.set(s.data, at);
-      for (let i = 1; i < s.offsets.length; i++) offsets[++row] = at + s.offsets[i]!;
-      at += s.data.length;
-    }
-    return { data, offsets };
-  };
-  const times = new Float64Array(width * rows).fill(NaN);
-  let r = 0;
-  for (const p of parts) {
-    for (let i = 0; i < p.rows; i++, r++) {
-      const a = p.timeOffsets[i]!;
-      const b = p.timeOffsets[i + 1]!;
-      if (b - a > width) fail(file, `a row has ${b - a} activation times, more than the ${width} found by the check pass (file changed while reading?)`);
-      for (let k = a; k < b; k++) times[(k - a) * rows + r] = p.times[k]!;
-    }
-  }
-  const block: ActivationBlock = { rows, index, type: catStr((p) => p.type), id: catInt((p) => p.id), times, width };
-  if (syn) {
-    block.somaDistance = cat((p) => p.somaDistance!);
-    block.sectionId = catInt((p) => p.sectionId!);
-    block.sectionPtId = catInt((p) => p.sectionPtId!);
-    block.dendriteLabel = catStr((p) => p.dendriteLabel!);
-  }
-  return block;
-}
-
 export async function parseFolder(folder: RunFolder, opts: ParseOptions): Promise<FolderResult> {
   const ids = folder.trials.map((t) => trialId(folder.rel, t));
   const result: FolderResult = { index: stringsOf(ids), dend: [], bytes: folder.bytes };
@@ -332,12 +229,11 @@ export async function parseFolder(folder: RunFolder, opts: ParseOptions): Promis
     }
   }
   if (opts.synapseActivation) {
-    const syn: ActivationColumns[] = [];
-    for (const f of folder.synapseFiles) syn.push(parseActivationCsv(await readFile(f), f, 'synapses'));
-    result.syn = mergeActivations(syn, ids, opts.synWidth, true, folder.synapseFiles[0] ?? folder.dir);
-    const cells: ActivationColumns[] = [];
-    for (const f of folder.cellFiles) cells.push(parseActivationCsv(await readFile(f), f, 'cells'));
-    result.cells = mergeActivations(cells, ids, opts.cellWidth, false, folder.cellFiles[0] ?? folder.dir);
+    // trial i of the folder has synapse file i and cell file i (scan.ts pairs them)
+    const idBytes = ids.map((id) => enc.encode(id));
+    const read = async (files: string[]): Promise<{ buf: Uint8Array; file: string }[]> => Promise.all(files.map(async (file) => ({ buf: await readFile(file), file })));
+    result.syn = parseActivationFiles(await read(folder.synapseFiles), 'synapses', idBytes, opts.synWidth);
+    result.cells = parseActivationFiles(await read(folder.cellFiles), 'cells', idBytes, opts.cellWidth);
   }
   return result;
 }

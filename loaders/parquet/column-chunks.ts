@@ -187,6 +187,12 @@ interface ChunkPlan {
   minMax?: { min: Uint8Array; max: Uint8Array };
   /** Set when a trial compression decided it: whether compressing the chunk pays at all. */
   compressPays?: boolean;
+  /**
+   * What the trial already made, for the writer to reuse rather than redo: the compressed
+   * dictionary page, the compressed PLAIN values (a data page's body when one REQUIRED page
+   * holds the chunk), and the dictionary indices RLE/bit-packed.
+   */
+  trial?: { dictionaryPage?: Uint8Array; plainValues?: Uint8Array; indices?: Uint8Array };
 }
 
 function kindOf(type: DataType): ChunkKind {
@@ -256,15 +262,17 @@ export function planChunk(type: DataType, element: SchemaElement, pieces: Piece[
  * PLAIN or the dictionary, whichever stores fewer bytes, each compressed or not (the codec is
  * per chunk). Page headers and levels are the same either way, so they are left out.
  */
-function smallerOf(plan: ChunkPlan, dictionary: NonNullable<ChunkPlan['dictionary']>, compress: CompressFn): Pick<ChunkPlan, 'dictionary' | 'compressPays'> {
+function smallerOf(plan: ChunkPlan, dictionary: NonNullable<ChunkPlan['dictionary']>, compress: CompressFn): Pick<ChunkPlan, 'dictionary' | 'compressPays' | 'trial'> {
   const plain = concat(plan.valueBytes);
-  const plainZ = compress(plain).length;
+  const plainValues = compress(plain);
+  const plainZ = plainValues.length;
   const indices = encodeHybrid(dictionary.indices, dictionary.indices.length, dictionary.bitWidth);
   const dictRaw = dictionary.page.length + indices.length + 1;
-  const dictZ = compress(dictionary.page).length + compress(indices).length + 1;
+  const dictionaryPage = compress(dictionary.page);
+  const dictZ = dictionaryPage.length + compress(indices).length + 1;
   const best = Math.min(plain.length, plainZ, dictRaw, dictZ);
-  if (best === dictZ || best === dictRaw) return { dictionary, compressPays: dictZ < dictRaw };
-  return { compressPays: plainZ < plain.length };
+  if (best === dictZ || best === dictRaw) return { dictionary, compressPays: dictZ < dictRaw, trial: { dictionaryPage, indices } };
+  return { compressPays: plainZ < plain.length, trial: { plainValues } };
 }
 
 /** Whether dictionary page + indices (at full bit width, before RLE) beat PLAIN by a quarter. */
@@ -299,7 +307,10 @@ export function pageBody(plan: ChunkPlan, page: PageSpec): Uint8Array[] {
   let values: Uint8Array[];
   if (plan.dictionary) {
     const indices = plan.dictionary.indices.subarray(page.valueStart, page.valueStart + page.present);
-    values = [Uint8Array.of(plan.dictionary.bitWidth), encodeHybrid(indices, indices.length, plan.dictionary.bitWidth)];
+    // the trial's encoding of all the chunk's indices is this page's when the page holds them all
+    const encoded = plan.trial?.indices && page.valueStart === 0 && page.present === plan.dictionary.indices.length
+      ? plan.trial.indices : encodeHybrid(indices, indices.length, plan.dictionary.bitWidth);
+    values = [Uint8Array.of(plan.dictionary.bitWidth), encoded];
   } else if (plan.kind === 'fixed') {
     const bytes = (plan.valueBytes[page.piece] as Uint8Array).subarray(page.pieceValueStart * plan.width, (page.pieceValueStart + page.present) * plan.width);
     values = [plan.encoding === Encoding.byteStreamSplit ? byteStreamSplit(bytes, plan.width) : bytes];

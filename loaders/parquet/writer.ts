@@ -167,7 +167,12 @@ export class ParquetFileWriter {
     let firstBody: Uint8Array[] | undefined;
     let firstCompressed: Uint8Array | undefined;
     if (this.compress && plan.compressPays !== undefined) {
-      if (plan.compressPays) codec = this.codec;
+      if (plan.compressPays) {
+        codec = this.codec;
+        // the trial compressed exactly this page's body: PLAIN values of one REQUIRED page
+        const onePlainPage = pages.length === 1 && pieces.length === 1 && !plan.optional && plan.dictionary === undefined && plan.encoding === Encoding.plain;
+        if (onePlainPage) firstCompressed = plan.trial?.plainValues;
+      }
     } else if (this.compress && pages.length > 0) {
       // wide files: float chunks stop trying once the row group's first ones did not pay
       const probed = this.wide && plan.kind === 'fixed' && plan.dictionary === undefined;
@@ -193,7 +198,7 @@ export class ParquetFileWriter {
     let dictionaryPageOffset: number | undefined;
     if (plan.dictionary) {
       dictionaryPageOffset = this.position + this.pendingBytes;
-      const sizes = this.writePage(PageType.dictionary, plan.dictionary.count, [plan.dictionary.page], Encoding.plain, compress);
+      const sizes = this.writePage(PageType.dictionary, plan.dictionary.count, [plan.dictionary.page], Encoding.plain, compress, plan.trial?.dictionaryPage);
       uncompressed += sizes.uncompressed;
       compressed += sizes.compressed;
     }

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { readNumber, numEnd } from '../../initializers/simrun/numbers.js';
-import { InputProblemError, parseActivationCsv, parseTraceCsv, maxTimesPerLine, detectSpikes } from '../../initializers/simrun/parse-csv.js';
+import { InputProblemError, parseActivationCsv, parseActivationFiles, parseTraceCsv, maxTimesPerLine, detectSpikes } from '../../initializers/simrun/parse-csv.js';
 import { pyFloatRepr } from '../../initializers/simrun/pyfloat.js';
 import { PyTuple, findReferences, parsePyLiteral, toPyLiteral } from '../../initializers/simrun/param-file.js';
 
@@ -31,10 +31,53 @@ describe('numbers', () => {
       expect(readNumber(b, 0, b.length)).toBe(x);
     }
   });
+  it('equals Python float() (Number(), nan/inf spelled as Python does) on random and edge-case tokens, before every delimiter', () => {
+    // the fast path (<= 18 digits, mantissa < 2^53, power of ten <= 22) and the full one must agree with a correctly rounded parse
+    const pyFloat = (t: string): number => {
+      const low = t.toLowerCase().replace(/^\+/, '');
+      if (low === 'nan' || low === '-nan') return NaN;
+      if (low === 'inf' || low === 'infinity') return Infinity;
+      if (low === '-inf' || low === '-infinity') return -Infinity;
+      return Number(t);
+    };
+    let seed = 11;
+    const r = (): number => { seed = (seed * 16807) % 2147483647; return seed / 2147483647; };
+    const digits = (n: number): string => Array.from({ length: n }, () => String(Math.floor(r() * 10))).join('');
+    const toks = [
+      '0', '-0', '0.0', '-0.0', '.5', '5.', '-.5', '+1', '+0.25', '1e5', '1E-5', '1e+308', '1e309', '2e-324', '4.9e-324', '1e-400',
+      '9007199254740992', '9007199254740993', '9007199254740992.5', '900719925474099.3', '0.30000000000000004', '123456789012345678',
+      '1234567890123456789012345', '0.000000000000000000000000000001', '1e22', '1e23', '12345678901234567e-22', '000000000000000000001.5',
+      '-65.58655607339999', '-65.490258237300011', '99999999999999999', '999999999.999999999', '1.7976931348623157e308', '1.8e308',
+      'nan', 'NaN', '-nan', '+nan', 'inf', '-inf', 'Infinity', '-Infinity', '+inf', '+Infinity', 'INF',
+    ];
+    for (let i = 0; i < 3000; i++) {
+      const x = (r() - 0.5) * 10 ** Math.floor(r() * 40 - 20);
+      toks.push(String(x), x.toPrecision(1 + Math.floor(r() * 21)), x.toExponential(Math.floor(r() * 20)), x.toFixed(Math.floor(r() * 20)));
+      // 12 significant digits, as ISF's Python 2 str(float) writes them
+      toks.push(x.toPrecision(12), Number(x.toPrecision(12)).toString());
+      // digit strings of every length, with and without a point, sign and exponent
+      const n = 1 + Math.floor(r() * 25);
+      const d = digits(n);
+      const at = Math.floor(r() * (n + 1));
+      const sign = r() < 0.3 ? '-' : r() < 0.1 ? '+' : '';
+      const expo = r() < 0.2 ? `e${r() < 0.5 ? '-' : ''}${Math.floor(r() * 30)}` : '';
+      toks.push(`${sign}${d.slice(0, at)}${at < n || r() < 0.5 ? '.' : ''}${d.slice(at)}${expo}`);
+    }
+    for (const t of toks) {
+      for (const delim of ['\t', ',', '\n', ' ', '\r', '']) {
+        const b = bytes(`${t}${delim}`);
+        const v = readNumber(b, 0, b.length);
+        expect(Object.is(v, pyFloat(t)), `${t} -> ${v}, want ${pyFloat(t)}`).toBe(true);
+        expect(numEnd, t).toBe(t.length);
+      }
+    }
+  });
   it('flags non-numbers', () => {
-    const b = bytes('12a3\t');
-    readNumber(b, 0, b.length);
-    expect(numEnd).toBe(-1);
+    for (const t of ['12a3', '1.2.3', '-', '.', '1e', '1e+', '--1', '1-2', 'abc', '0x10', '-0x10', '0b1', '0o7', ' 1', 'infinite']) {
+      const b = bytes(`${t}\t`);
+      readNumber(b, 0, b.length);
+      expect(numEnd, t).toBe(-1);
+    }
   });
 });
 
@@ -85,6 +128,32 @@ describe('parseActivationCsv', () => {
     expect(problem(() => parseActivationCsv(bytes('# h\nL1\t1\t2.0\t3\n'), 's.csv', 'synapses'))).toMatchObject({ line: 2, reason: expect.stringContaining('ragged row') });
     expect(problem(() => parseActivationCsv(bytes('# h\nL1\t1\t2.0\t3\t4\tA\t1.0,x,\n'), 's.csv', 'synapses'))).toMatchObject({ line: 2, reason: expect.stringContaining("'x'") });
     expect(problem(() => parseActivationCsv(bytes('# h\nL1\tone\t1.0,\n'), 'c.csv', 'cells'))).toMatchObject({ line: 2, reason: expect.stringContaining('non-integer ID') });
+  });
+  it('parses a folder\'s files into one block: trial index, int64 IDs, column-major NaN-padded times', () => {
+    const a = bytes('# h\nL1\t5\t10.5\t1\t2\tBasal\t1.0,2.0,\nL2\t-3\t11.25\t3\t4\tApical\t\n');
+    const b = bytes('# h\nL1\t4294967301\t12.0\t5\t6\tBasal\t7.5,\r\n\nL1\t2\t13.0\t7\t8\tBasal\t8.5,9.5,10.5,');
+    const id = (s: string): Uint8Array => bytes(s);
+    const k = parseActivationFiles([{ buf: a, file: 'a.csv' }, { buf: b, file: 'b.csv' }], 'synapses', [id('run/0'), id('run/1')], 4);
+    expect(k.rows).toBe(4);
+    const strings = (x: { data: Uint8Array; offsets: Int32Array }): string[] => Array.from({ length: x.offsets.length - 1 }, (_, i) => new TextDecoder().decode(x.data.subarray(x.offsets[i], x.offsets[i + 1])));
+    expect(strings(k.index)).toEqual(['run/0', 'run/0', 'run/1', 'run/1']);
+    expect(strings(k.type)).toEqual(['L1', 'L2', 'L1', 'L1']);
+    expect(strings(k.dendriteLabel!)).toEqual(['Basal', 'Apical', 'Basal', 'Basal']);
+    expect([...k.id]).toEqual([5n, -3n, 4294967301n, 2n]);
+    expect([...k.sectionId!]).toEqual([1n, 3n, 5n, 7n]);
+    expect([...k.sectionPtId!]).toEqual([2n, 4n, 6n, 8n]);
+    expect([...k.somaDistance!]).toEqual([10.5, 11.25, 12, 13]);
+    // column k holds the k-th time of every row
+    expect([...k.times]).toEqual([1, NaN, 7.5, 8.5, 2, NaN, NaN, 9.5, NaN, NaN, NaN, 10.5, NaN, NaN, NaN, NaN]);
+    expect(k.width).toBe(4);
+    expect(k.maxTimes).toBe(3);
+    const cells = parseActivationFiles([{ buf: bytes('# h\nA\t1\t1.5,\nB\t2\n'), file: 'c.csv' }], 'cells', [id('t')], 1);
+    expect([...cells.id]).toEqual([1n, 2n]);
+    expect([...cells.times]).toEqual([1.5, NaN]);
+    expect(cells.somaDistance).toBeUndefined();
+    // a row wider than the check pass found is refused, naming its file and line
+    expect(problem(() => parseActivationFiles([{ buf: a, file: 'a.csv' }, { buf: b, file: 'b.csv' }], 'synapses', [id('x'), id('y')], 2)))
+      .toMatchObject({ file: 'b.csv', line: 4, reason: expect.stringContaining('more than the 2 activation times') });
   });
   it('pre-pass width equals the parsed maximum', () => {
     const text = '# h\nA\t1\t1.0,2.0,\nB\t2\t1.0,2.0,3.0\nC\t3\t\n';

@@ -1,0 +1,16 @@
+/**
+ * A bad-input fact found while reading a raw campaign file: plain data (file, line, reason), so
+ * that it crosses a worker boundary; initSimrun turns it into an InvalidInputError.
+ */
+/** A bad-input fact, plain data so it can cross a worker boundary. */
+export interface InputProblem { file: string; reason: string; line?: number }
+
+export class InputProblemError extends Error {
+  constructor(readonly problem: InputProblem) {
+    super(`${problem.file}${problem.line === undefined ? '' : `:${problem.line}`}: ${problem.reason}`);
+  }
+}
+
+export function fail(file: string, reason: string, line?: number): never {
+  throw new InputProblemError(line === undefined ? { file, reason } : { file, reason, line });
+}

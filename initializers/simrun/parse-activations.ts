@@ -1,0 +1,309 @@
+/**
+ * The activation files of a run folder (`simulation_runNNNN_synapses.csv`,
+ * `simulation_runNNNN_presynaptic_cells.csv`), parsed from their bytes: the completeness check,
+ * the widest row (the check pass), and the rows themselves. Errors name the file and the line.
+ */
+import { fail } from './input-problem.js';
+import { numEnd, readInt, readNumber, tokenAt } from './numbers.js';
+
+export const CUT_OFF = 'a crashed or still-running simulation leaves such files';
+
+/**
+ * An activation file of a trial that has a voltage trace: at least one row after the header,
+ * and a last row that ends with the comma written after every time (simrun writes no final
+ * newline, so a row cut short ends in the middle of a number or field).
+ */
+export function checkActivationComplete(buf: Uint8Array, file: string): void {
+  if (buf.length === 0) fail(file, `the file is empty (0 bytes), but its trial has a voltage trace (${CUT_OFF})`);
+  let end = buf.length;
+  while (end > 0 && (buf[end - 1] === 10 || buf[end - 1] === 13 || buf[end - 1] === 32)) end--;
+  const start = buf.lastIndexOf(10, end - 1) + 1;
+  if (end === 0 || buf[start] === 35 /* # */) {
+    fail(file, `the file holds only its header, no rows, but its trial has a voltage trace (${CUT_OFF})`, 1);
+  }
+  if (buf[end - 1] !== 44 /* , */) {
+    let line = 1;
+    for (let p = buf.indexOf(10); p !== -1 && p < start; p = buf.indexOf(10, p + 1)) line++;
+    fail(file, `the last row is cut off: it does not end with the ',' that follows every time (${CUT_OFF})`, line);
+  }
+}
+
+/** Strings as Arrow lays them out: UTF-8 bytes end to end, and where each one starts. */
+export interface Strings { data: Uint8Array; offsets: Int32Array }
+
+/**
+ * The activation rows of a run folder's synapse (or presynaptic-cell) files, in the layout the
+ * Parquet writer takes: one column per field, int64 IDs, and `width` time columns of `rows`
+ * values each (column-major, NaN-padded).
+ */
+export interface ActivationBlock {
+  rows: number;
+  index: Strings;
+  type: Strings;
+  id: BigInt64Array;
+  /** synapses only */
+  somaDistance?: Float64Array;
+  sectionId?: BigInt64Array;
+  sectionPtId?: BigInt64Array;
+  dendriteLabel?: Strings;
+  /** times[k * rows + r] = the k-th activation time of row r, NaN past its last */
+  times: Float64Array;
+  width: number;
+  /** the most times on any row (at most width) */
+  maxTimes: number;
+}
+
+class ByteList {
+  data: Uint8Array;
+  offsets: Int32Array;
+  n = 0;
+  used = 0;
+  constructor(rows: number, bytes: number) {
+    this.data = new Uint8Array(Math.max(16, bytes));
+    this.offsets = new Int32Array(rows + 1);
+  }
+  push(src: Uint8Array, a: number, b: number): void {
+    const need = this.used + (b - a);
+    if (need > this.data.length) {
+      const bigger = new Uint8Array(Math.max(need, this.data.length * 2));
+      bigger.set(this.data.subarray(0, this.used));
+      this.data = bigger;
+    }
+    // short fields (types, labels): a byte loop beats creating a subarray per row
+    const data = this.data;
+    for (let i = a, j = this.used; i < b; i++, j++) data[j] = src[i]!;
+    this.used = need;
+    this.n++;
+    this.offsets[this.n] = need;
+  }
+  done(): Strings {
+    return { data: this.data.subarray(0, this.used), offsets: this.offsets.subarray(0, this.n + 1) };
+  }
+}
+
+/** Rows of an activation file: its lines that are neither empty nor `#` comments (what the parser reads). */
+export function activationRows(buf: Uint8Array): number {
+  let rows = 0;
+  let p = 0;
+  const len = buf.length;
+  while (p < len) {
+    let eol = buf.indexOf(10, p);
+    if (eol === -1) eol = len;
+    const e = eol > p && buf[eol - 1] === 13 ? eol - 1 : eol;
+    if (e > p && buf[p] !== 35 /* # */) rows++;
+    p = eol + 1;
+  }
+  return rows;
+}
+
+/** An int64 column written through its 32-bit halves: a BigInt per value costs ~40 ns. */
+class Int64Column {
+  readonly values: BigInt64Array;
+  private readonly halves: Int32Array;
+  constructor(rows: number) {
+    this.values = new BigInt64Array(rows);
+    this.halves = new Int32Array(this.values.buffer);
+  }
+  set(r: number, v: number): void {
+    // little-endian halves, as on every platform Node runs on; beyond 32 bits the BigInt path
+    if (v >= -2147483648 && v <= 2147483647) {
+      this.halves[2 * r] = v;
+      this.halves[2 * r + 1] = v < 0 ? -1 : 0;
+    } else this.values[r] = BigInt(v);
+  }
+}
+
+/**
+ * Parses a run folder's synapse files (`kind = 'synapses'`: type, ID, soma distance, section ID,
+ * section pt ID, dendrite label, times) or presynaptic-cell files (type, cell ID, times) straight
+ * into one ActivationBlock: a first pass counts the rows, so every value is written once, where
+ * the writer reads it. Each file's first line is a `#` header; fields are tab-separated; the
+ * times field is `t1,t2,...,` (possibly empty). `ids[i]` is the trial id of `files[i]`; `width`
+ * is the campaign's widest row (the check pass): a row with more times is an error.
+ */
+export function parseActivationFiles(
+  files: readonly { buf: Uint8Array; file: string }[], kind: 'synapses' | 'cells', ids: readonly Uint8Array[], width: number, timesPerRow?: Int32Array,
+): ActivationBlock {
+  const counts = files.map((f) => activationRows(f.buf));
+  const rows = counts.reduce((a, b) => a + b, 0);
+  const syn = kind === 'synapses';
+  let indexBytes = 0;
+  counts.forEach((n, i) => { indexBytes += n * ids[i]!.length; });
+  const out: ParseTarget = {
+    rows, width, row: 0, maxTimes: 0, syn,
+    index: new ByteList(rows, indexBytes),
+    type: new ByteList(rows, rows * 8),
+    label: syn ? new ByteList(rows, rows * 14) : undefined,
+    id: new Int64Column(rows),
+    somaDistance: syn ? new Float64Array(rows) : undefined,
+    sectionId: syn ? new Int64Column(rows) : undefined,
+    sectionPtId: syn ? new Int64Column(rows) : undefined,
+    times: new Float64Array(width * rows).fill(NaN),
+    timesPerRow,
+  };
+  files.forEach(({ buf, file }, i) => {
+    const id = ids[i]!;
+    const first = out.row;
+    parseActivationInto(buf, file, out);
+    for (let r = first; r < out.row; r++) out.index.push(id, 0, id.length);
+  });
+  const block: ActivationBlock = {
+    rows, index: out.index.done(), type: out.type.done(), id: out.id.values, times: out.times, width, maxTimes: out.maxTimes,
+  };
+  if (syn) {
+    block.somaDistance = out.somaDistance!;
+    block.sectionId = out.sectionId!.values;
+    block.sectionPtId = out.sectionPtId!.values;
+    block.dendriteLabel = out.label!.done();
+  }
+  return block;
+}
+
+interface ParseTarget {
+  rows: number; width: number; row: number; maxTimes: number; syn: boolean;
+  index: ByteList; type: ByteList; label: ByteList | undefined;
+  id: Int64Column; somaDistance: Float64Array | undefined; sectionId: Int64Column | undefined; sectionPtId: Int64Column | undefined;
+  times: Float64Array;
+  timesPerRow: Int32Array | undefined;
+}
+
+function parseActivationInto(buf: Uint8Array, file: string, out: ParseTarget): void {
+  const len = buf.length;
+  const { syn, rows, width, times } = out;
+  const nFixed = syn ? 6 : 2;
+  let line = 0;
+  let p = 0;
+  while (p < len) {
+    line++;
+    let eol = buf.indexOf(10, p);
+    if (eol === -1) eol = len;
+    let e = eol;
+    if (e > p && buf[e - 1] === 13) e--;
+    if (e === p || buf[p] === 35 /* # */) { p = eol + 1; continue; }
+    const row = out.row;
+    if (row === rows) fail(file, 'more rows than counted (file changed while reading?)', line);
+    // fixed fields
+    let q = p;
+    for (let f = 0; f < nFixed; f++) {
+      // the next tab, by a byte loop (fields are short: cheaper than a native indexOf call)
+      let t = q;
+      while (t < e && buf[t] !== 9) t++;
+      if (t === e && !(f === nFixed - 1 && !syn)) { // cells: times may be missing entirely
+        fail(file, `ragged row: ${f + 1} tab-separated fields where ${nFixed + 1} are expected`, line);
+      }
+      if (f === 0) out.type.push(buf, q, t);
+      else if (f === 1) {
+        const v = readInt(buf, q, t);
+        if (numEnd === -1) fail(file, `non-integer ID '${tokenAt(buf, q, t)}' in column 2`, line);
+        out.id.set(row, v);
+      } else if (f === 2) {
+        const v = readNumber(buf, q, t);
+        if (numEnd === -1 || numEnd !== t) fail(file, `non-numeric soma distance '${tokenAt(buf, q, t)}' in column 3`, line);
+        out.somaDistance![row] = v;
+      } else if (f === 3 || f === 4) {
+        const v = readInt(buf, q, t);
+        if (numEnd === -1 || numEnd !== t) fail(file, `non-integer ${f === 3 ? 'section ID' : 'section pt ID'} '${tokenAt(buf, q, t)}' in column ${f + 1}`, line);
+        (f === 3 ? out.sectionId! : out.sectionPtId!).set(row, v);
+      } else out.label!.push(buf, q, t);
+      q = t + 1;
+    }
+    // times: t1,t2,..., up to end of line
+    let count = 0;
+    if (q <= e) {
+      const tab = buf.indexOf(9, q);
+      if (tab !== -1 && tab < e) fail(file, `ragged row: more than ${nFixed + 1} tab-separated fields`, line);
+      while (q < e) {
+        const c = buf[q]!;
+        if (c === 44 || c === 32) { q++; continue; }
+        const v = readNumber(buf, q, e);
+        if (numEnd === -1) fail(file, `non-numeric activation time '${tokenAt(buf, q, e)}'`, line);
+        if (count === width) fail(file, `a row has more than the ${width} activation times found by the check pass (file changed while reading?)`, line);
+        times[count * rows + row] = v;
+        count++;
+        q = numEnd;
+      }
+    }
+    if (count > out.maxTimes) out.maxTimes = count;
+    if (out.timesPerRow) out.timesPerRow[row] = count;
+    out.row = row + 1;
+    p = eol + 1;
+  }
+}
+
+/** Columns of one activation file (tests, fuzzing): times row by row, `times[timeOffsets[r] ..]`. */
+export interface ActivationColumns {
+  rows: number;
+  type: Strings;
+  id: Float64Array;
+  somaDistance?: Float64Array;
+  sectionId?: Float64Array;
+  sectionPtId?: Float64Array;
+  dendriteLabel?: Strings;
+  times: Float64Array;
+  timeOffsets: Int32Array;
+  maxTimes: number;
+}
+
+/** One file through parseActivationFiles, its times laid out row by row. */
+export function parseActivationCsv(buf: Uint8Array, file: string, kind: 'synapses' | 'cells'): ActivationColumns {
+  const rows = activationRows(buf);
+  const counts = new Int32Array(rows);
+  const b = parseActivationFiles([{ buf, file }], kind, [new Uint8Array(0)], timesBound(buf), counts);
+  const timeOffsets = new Int32Array(rows + 1);
+  const times = new Float64Array(counts.reduce((a, n) => a + n, 0));
+  for (let r = 0; r < rows; r++) {
+    const at = timeOffsets[r]!;
+    for (let k = 0; k < counts[r]!; k++) times[at + k] = b.times[k * rows + r]!;
+    timeOffsets[r + 1] = at + counts[r]!;
+  }
+  const toNumbers = (x: BigInt64Array): Float64Array => Float64Array.from(x, Number);
+  const out: ActivationColumns = { rows, type: b.type, id: toNumbers(b.id), times, timeOffsets, maxTimes: b.maxTimes };
+  if (b.somaDistance) out.somaDistance = b.somaDistance;
+  if (b.sectionId) out.sectionId = toNumbers(b.sectionId);
+  if (b.sectionPtId) out.sectionPtId = toNumbers(b.sectionPtId);
+  if (b.dendriteLabel) out.dendriteLabel = b.dendriteLabel;
+  return out;
+}
+
+/** Times a line can hold at most: one per comma or space, plus one. */
+function timesBound(buf: Uint8Array): number {
+  let max = 1;
+  let n = 1;
+  for (let i = 0; i < buf.length; i++) {
+    const c = buf[i]!;
+    if (c === 44 || c === 32) n++;
+    else if (c === 10) { if (n > max) max = n; n = 1; }
+  }
+  return Math.max(max, n);
+}
+
+/**
+ * The largest number of activation times on any line: a cheap pre-pass (no number parsing).
+ * The times field is whatever follows the last tab; it holds one time per comma, plus one
+ * when the last time lacks its trailing comma.
+ */
+export function maxTimesPerLine(buf: Uint8Array): number {
+  let max = 0;
+  let p = 0;
+  const len = buf.length;
+  while (p < len) {
+    let eol = buf.indexOf(10, p);
+    if (eol === -1) eol = len;
+    if (buf[p] !== 35 /* # */) {
+      const tab = buf.lastIndexOf(9, eol - 1);
+      if (tab >= p) {
+        let n = 0;
+        let last = -1;
+        for (let q = tab + 1; q < eol; q++) {
+          const c = buf[q]!;
+          if (c === 44) n++;
+          if (c !== 32 && c !== 13) last = c;
+        }
+        if (last !== -1 && last !== 44) n++;
+        if (n > max) max = n;
+      }
+    }
+    p = eol + 1;
+  }
+  return max;
+}
