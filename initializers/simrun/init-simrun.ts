@@ -21,6 +21,7 @@ import { missingReport } from './params.js';
 import type { FolderTimings, ParseOptions } from './parse-folder.js';
 import { writePartitionedKeys } from './partitioned.js';
 import { type FolderParser, ParsePool } from './pool.js';
+import { defaultThreads } from './threads.js';
 import type { SimrunQueueOptions } from './distributed.js';
 import { ProgressBar, type ProgressEvent } from './progress.js';
 import { type RunFolder, trialId } from './scan.js';
@@ -45,7 +46,8 @@ export interface InitSimrunOptions {
   /**
    * worker threads that parse and encode, the main thread only committing; 0 parses in the main
    * thread. Default: one parsing thread per idle core (cores minus the 1-minute load average,
-   * at most 8), the main thread being one of them (docs/simrun.md, "The worker pool").
+   * at most 8), the main thread being one of them, and only as many workers as the campaign's
+   * size pays for: the first from 80 MB of CSV to parse (threads.ts; docs/simrun.md, "The worker pool").
    */
   workers?: number;
   /** old-space limit of each worker's heap in MB (default: V8's own): lower peak RSS, slower */
@@ -109,20 +111,6 @@ export async function initSimrun(rawPath: string, db: DataBase | string, options
   return runSimrun(rawPath, db, options, { writeState: true });
 }
 
-/**
- * The default parsing threads: one per core idle now (by the 1-minute load average), the main
- * thread being one of them (it parses between its commits), so `cores - 1` worker threads on an
- * idle machine and none on a busy one. A worker thread costs ~0.8 CPU s of its own (module
- * loading, JIT warm-up: docs/simrun.md), which only pays where a core would otherwise be idle.
- */
-function defaultThreads(): { workers: number; reason?: string } {
-  const cores = Math.max(1, Math.min(8, availableParallelism()));
-  const load = loadavg()[0] ?? 0;
-  const parsers = Math.max(1, Math.min(cores, Math.round(cores - load)));
-  if (parsers > 1 || cores === 1) return { workers: parsers - 1 };
-  return { workers: 0, reason: `one parsing thread: load average ${load.toFixed(1)} on ${cores} cores (set workers to override)` };
-}
-
 export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, options: InitSimrunOptions, partial: PartialRun): Promise<InitSimrunReport> {
   const t0 = Date.now();
   const elu0 = performance.eventLoopUtilization();
@@ -137,9 +125,6 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
   };
   const dendThreshold = options.dendriticSpikeTimesThreshold ?? -30;
   const somaThreshold = options.spikeTimesThreshold ?? 0;
-  const threads = options.workers === undefined ? defaultThreads() : { workers: options.workers };
-  const workers = threads.workers;
-  const mainParses = options.workers === undefined && workers > 0;
   const recordFailedRuns = options.recordFailedRuns ?? false;
 
   const plan = await planSimrun(rawPath, { parameterfiles: want.parameterfiles, recordFailedRuns, pathMap: normalizePathMap(options.pathMap) });
@@ -161,9 +146,7 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
     failedRuns: plan.failed.length, missingFiles: missingReport(plan.missing), elapsedMs: Date.now() - t0, ...fields,
   });
 
-  const pool: FolderParser = options.redis === undefined
-    ? new ParsePool(workers, options.workerHeapMb, mainParses)
-    : await (await import('./distributed.js')).QueueParsePool.open(typeof options.redis === 'string' ? { url: options.redis } : options.redis);
+  let pool: FolderParser | undefined;
   let staging: string | undefined;
   try {
     // an existing database given by path is opened now (that creates nothing), for its earlier state
@@ -177,6 +160,15 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
     if (prev && newFolders.length === 0 && plan.folders.length === prev.folders.length) {
       return done({ timePoints: prev.grid.length, keys: [], parsing: 'in-thread', parsingReason: 'up to date: no new run folder' });
     }
+    // the threads: by the idle cores and the bytes to parse (threads.ts), unless told
+    const threads = options.workers === undefined
+      ? defaultThreads(availableParallelism(), loadavg()[0] ?? 0, newFolders.reduce((n, f) => n + f.bytes, 0))
+      : { workers: options.workers };
+    const { workers } = threads;
+    const mainParses = options.workers === undefined && workers > 0;
+    pool = options.redis === undefined
+      ? new ParsePool(workers, options.workerHeapMb, mainParses)
+      : await (await import('./distributed.js')).QueueParsePool.open(typeof options.redis === 'string' ? { url: options.redis } : options.redis);
     // check pass: shapes and completeness of every new folder's files, no parsing
     report(true);
     const checks = await checkFolders(plan, newFolders, pool, recordFailedRuns);
@@ -266,7 +258,7 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
     });
   } finally {
     bar.finish();
-    await pool.close();
+    await pool?.close();
     if (staging !== undefined) await rm(staging, { recursive: true, force: true });
   }
 }

@@ -1,0 +1,45 @@
+/**
+ * How many worker threads initSimrun starts by default: one per core idle now (by the 1-minute
+ * load average), the main thread being one of the parsers, and no more than the campaign's size
+ * pays for. A worker thread costs ~0.9 CPU s of its own (module loading, its first folders run
+ * before the JIT warmed up), while it saves at most half the parse-and-encode work of the
+ * campaign (~25 ms per MB of CSV in one thread). Measured (docs/simrun.md, "The worker pool"):
+ * on ISF's example shape one worker beside the main thread lost at 21 and 52 MB and won at 104
+ * and 261 MB. Going from k to k + 1 parsers saves 1/(k(k+1)) of the work, so the k-th worker
+ * needs `BYTES_PER_WORKER * k(k+1)/2` bytes: 80 MB for one, 240 MB for two, 480 MB for three.
+ */
+
+/** CSV bytes from which one worker thread beside the main thread pays for its start-up. */
+export const BYTES_PER_WORKER = 80e6;
+
+/** At most this many parsing threads, whatever the cores. */
+const MAX_PARSERS = 8;
+
+export interface ThreadChoice {
+  /** worker threads; the main thread parses too when there are any */
+  workers: number;
+  /** why fewer workers than cores, when so */
+  reason?: string;
+}
+
+/** Most workers `bytes` of CSV pay for: the largest k with bytes >= BYTES_PER_WORKER * k(k+1)/2. */
+export function workersPaidBySize(bytes: number): number {
+  let k = 0;
+  while (k < MAX_PARSERS - 1 && bytes >= (BYTES_PER_WORKER * (k + 1) * (k + 2)) / 2) k++;
+  return k;
+}
+
+const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(0)} MB`;
+
+/** The default choice for `cores` cores at 1-minute load `load`, with `bytes` of CSV to parse. */
+export function defaultThreads(cores: number, load: number, bytes: number): ThreadChoice {
+  const usable = Math.max(1, Math.min(MAX_PARSERS, cores));
+  const idle = Math.max(1, Math.min(usable, Math.round(usable - load)));
+  const bySize = workersPaidBySize(bytes);
+  const workers = Math.min(idle - 1, bySize);
+  if (workers === usable - 1) return { workers };
+  const why = idle - 1 <= bySize
+    ? `load average ${load.toFixed(1)} on ${usable} cores`
+    : `${mb(bytes)} of CSV (a worker thread pays from ${mb(BYTES_PER_WORKER)}, the k-th from ${mb(BYTES_PER_WORKER)} x k(k+1)/2)`;
+  return { workers, reason: `${workers === 0 ? 'one parsing thread' : `${workers + 1} parsing threads`}: ${why} (set workers to override)` };
+}
