@@ -76,6 +76,24 @@ class ByteList {
     this.n++;
     this.offsets[this.n] = need;
   }
+  /** `src` as the next `count` values: one copy, then doubling native copies (a trial id for thousands of rows). */
+  repeat(src: Uint8Array, count: number): void {
+    const len = src.length;
+    const start = this.used;
+    const total = len * count;
+    if (start + total > this.data.length) {
+      const bigger = new Uint8Array(Math.max(start + total, this.data.length * 2));
+      bigger.set(this.data.subarray(0, start));
+      this.data = bigger;
+    }
+    if (count > 0) {
+      this.data.set(src, start);
+      for (let filled = len; filled < total; filled *= 2) this.data.copyWithin(start + filled, start, start + Math.min(filled, total - filled));
+    }
+    for (let k = 1; k <= count; k++) this.offsets[this.n + k] = start + k * len;
+    this.n += count;
+    this.used = start + total;
+  }
   done(): Strings {
     return { data: this.data.subarray(0, this.used), offsets: this.offsets.subarray(0, this.n + 1) };
   }
@@ -145,7 +163,7 @@ export function parseActivationFiles(
     const id = ids[i]!;
     const first = out.row;
     parseActivationInto(buf, file, out);
-    for (let r = first; r < out.row; r++) out.index.push(id, 0, id.length);
+    out.index.repeat(id, out.row - first);
   });
   const block: ActivationBlock = {
     rows, index: out.index.done(), type: out.type.done(), id: out.id.values, times: out.times, width, maxTimes: out.maxTimes,
