@@ -57,7 +57,7 @@ if (mode === 'init') {
   const db = await DataBase.open(out!, process.env['ISFDB_BENCH_FSYNC'] === '0' ? { fsync: false } : {});
   const report = await initSimrun(raw!, db, { quiet: true, ...(workersText === undefined ? {} : { workers: Number(workersText) }) });
   const seconds = (performance.now() - started) / 1000;
-  process.stdout.write(`${JSON.stringify({ seconds, bytes: report.bytes, trials: report.trials, parsing: report.parsing, profile: report.profile, maxRssMB: process.resourceUsage().maxRSS / 1024, cpuSeconds: cpuSeconds() })}\n`);
+  process.stdout.write(`${JSON.stringify({ seconds, bytes: report.bytes, trials: report.trials, parsing: report.parsing, parsingReason: report.parsingReason, profile: report.profile, maxRssMB: process.resourceUsage().maxRSS / 1024, cpuSeconds: cpuSeconds() })}\n`);
 } else if (mode === 'parse') {
   // parsing alone (worker threads, no Parquet, nothing written): where the time goes
   const { scanCampaign } = await import('../../initializers/simrun/scan.js');

@@ -42,7 +42,7 @@ export async function benchCampaign(shape: CampaignShape): Promise<{ root: strin
 }
 
 interface ChildResult {
-  seconds: number; maxRssMB: number; cpuSeconds?: number; bytes?: number; trials?: number; parsing?: string;
+  seconds: number; maxRssMB: number; cpuSeconds?: number; bytes?: number; trials?: number; parsing?: string; parsingReason?: string;
   profile?: { parseMs: number; tablesMs: number; encodeMs: number; hashMs: number; planMs: number; partitionedMs: number; summaryMs: number; mainBusyMs: number };
 }
 
@@ -121,6 +121,7 @@ async function benchShape(name: string, shape: CampaignShape, rounds: number, fi
   }
   const ourS = median(a.map((x) => x.seconds));
   line(`initSimrun (${a[0]!.parsing}), zstd`, `${fmt(ourS, 2)} s`, `${fmt(mb / ourS, 0)} MB/s; rounds ${a.map((x) => fmt(x.seconds, 2)).join(', ')}; CPU ${cpuOf(a)} s; load ${loadAverage()}`);
+  if (a[0]!.parsingReason) line('  threads', a[0]!.parsingReason);
   const profile = a[0]!.profile;
   if (profile) {
     line('  worker time: parse / tables / encode (hash)', `${fmt(profile.parseMs / 1000, 2)} / ${fmt(profile.tablesMs / 1000, 2)} / ${fmt(profile.encodeMs / 1000, 2)} (${fmt(profile.hashMs / 1000, 2)}) s`);
@@ -143,7 +144,7 @@ async function benchShape(name: string, shape: CampaignShape, rounds: number, fi
   if (!fiveX) return;
   const big = await benchCampaign({ ...shape, trials: shape.trials * 5 });
   const b = await ours(big.root);
-  line(`initSimrun on 5x (${shape.trials * 5} trials, ${fmt(big.bytes / 1e6, 0)} MB)`, `${fmt(b.seconds, 2)} s`, `${fmt(big.bytes / 1e6 / b.seconds, 0)} MB/s`);
+  line(`initSimrun on 5x (${shape.trials * 5} trials, ${fmt(big.bytes / 1e6, 0)} MB, ${b.parsing})`, `${fmt(b.seconds, 2)} s`, `${fmt(big.bytes / 1e6 / b.seconds, 0)} MB/s; CPU ${cpuOf([b])} s; load ${loadAverage()}`);
   line('initSimrun peak RSS at 5x', `${fmt(b.maxRssMB, 0)} MB`, `goal < 512 MB: ${b.maxRssMB < 512 ? 'met' : 'NOT met'} (1x: ${fmt(rss1, 0)} MB)`);
 }
 
