@@ -84,17 +84,25 @@ export function stringsOf(values: string[]): Strings {
 
 /**
  * Column count of a voltage-trace CSV from its first data line, and whether its last row is
- * whole (reads only the start and the last byte).
+ * whole. Reads the file's start in 64 KiB steps until the first data line is complete (not the
+ * whole file, nor a fixed megabyte: the check pass runs this for every run folder), and its last byte.
  */
 async function csvColumns(file: string): Promise<number> {
   const fh = await open(file, 'r');
   try {
     const { size } = await fh.stat();
-    const buf = Buffer.alloc(Math.min(size, 1 << 20));
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    const text = buf.subarray(0, bytesRead).toString('latin1');
-    const lines = text.split('\n');
-    const first = lines.slice(1).find((l) => l.trim() !== '');
+    let buf = Buffer.alloc(Math.min(size, 1 << 16));
+    let have = 0;
+    let first: string | undefined;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, have, buf.length - have, have);
+      have += bytesRead;
+      first = firstDataLine(buf.subarray(0, have), have === size);
+      if (first !== undefined || have === size || bytesRead === 0) break;
+      const bigger = Buffer.alloc(Math.min(size, buf.length * 2));
+      buf.copy(bigger, 0, 0, have);
+      buf = bigger;
+    }
     if (first === undefined) fail(file, size === 0 ? 'the file is empty (0 bytes)' : 'no data rows after the header', 1);
     const last = Buffer.alloc(1);
     await fh.read(last, 0, 1, size - 1);
@@ -103,6 +111,22 @@ async function csvColumns(file: string): Promise<number> {
   } finally {
     await fh.close();
   }
+}
+
+/** The first non-blank line after the header, once it is complete in `bytes` (or the file ends). */
+function firstDataLine(bytes: Buffer, whole: boolean): string | undefined {
+  let start = bytes.indexOf(10);
+  while (start !== -1) {
+    let end = bytes.indexOf(10, start + 1);
+    if (end === -1) {
+      if (!whole) return undefined;
+      end = bytes.length;
+    }
+    const line = bytes.toString('latin1', start + 1, end);
+    if (line.trim() !== '') return line;
+    start = end < bytes.length ? end : -1;
+  }
+  return undefined;
 }
 
 interface Npy { shape: number[]; data: Float64Array; fortran: boolean }
