@@ -1,6 +1,7 @@
 /**
- * `db.setMany`: many keys in one batch. Every key is locked as by `set` (all locks of the batch
- * taken in one fixed order, so overlapping batches and single writers cannot deadlock), a killed
+ * `db.setMany`: many keys in one batch. Every key is locked as by `set` (the batch's locks are
+ * tried at once and waited for only in one fixed order, so overlapping batches and single writers
+ * cannot deadlock: see `lockAll`), a killed
  * writer's leftovers are finished with one staging listing per database folder, metadata.json's
  * provenance is built once, and store/commit.ts's `commitKeys` writes all keys with shared fsyncs.
  * Each key is atomic (its rename into place is its commit point); the batch as a whole is not.
