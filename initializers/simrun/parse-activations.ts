@@ -99,18 +99,24 @@ class ByteList {
   }
 }
 
+/** `visit(start, eol)` for each line of `buf` (`eol` at its newline, or the end of the buffer). */
+function eachLine(buf: Uint8Array, visit: (start: number, eol: number) => void): void {
+  const len = buf.length;
+  for (let p = 0; p < len;) {
+    let eol = buf.indexOf(10, p);
+    if (eol === -1) eol = len;
+    visit(p, eol);
+    p = eol + 1;
+  }
+}
+
 /** Rows of an activation file: its lines that are neither empty nor `#` comments (what the parser reads). */
 export function activationRows(buf: Uint8Array): number {
   let rows = 0;
-  let p = 0;
-  const len = buf.length;
-  while (p < len) {
-    let eol = buf.indexOf(10, p);
-    if (eol === -1) eol = len;
+  eachLine(buf, (p, eol) => {
     const e = eol > p && buf[eol - 1] === 13 ? eol - 1 : eol;
     if (e > p && buf[p] !== 35 /* # */) rows++;
-    p = eol + 1;
-  }
+  });
   return rows;
 }
 
@@ -302,26 +308,19 @@ function timesBound(buf: Uint8Array): number {
  */
 export function maxTimesPerLine(buf: Uint8Array): number {
   let max = 0;
-  let p = 0;
-  const len = buf.length;
-  while (p < len) {
-    let eol = buf.indexOf(10, p);
-    if (eol === -1) eol = len;
-    if (buf[p] !== 35 /* # */) {
-      const tab = buf.lastIndexOf(9, eol - 1);
-      if (tab >= p) {
-        let n = 0;
-        let last = -1;
-        for (let q = tab + 1; q < eol; q++) {
-          const c = buf[q]!;
-          if (c === 44) n++;
-          if (c !== 32 && c !== 13) last = c;
-        }
-        if (last !== -1 && last !== 44) n++;
-        if (n > max) max = n;
-      }
+  eachLine(buf, (p, eol) => {
+    if (buf[p] === 35 /* # */) return;
+    const tab = buf.lastIndexOf(9, eol - 1);
+    if (tab < p) return;
+    let n = 0;
+    let last = -1;
+    for (let q = tab + 1; q < eol; q++) {
+      const c = buf[q]!;
+      if (c === 44) n++;
+      if (c !== 32 && c !== 13) last = c;
     }
-    p = eol + 1;
-  }
+    if (last !== -1 && last !== 44) n++;
+    if (n > max) max = n;
+  });
   return max;
 }
