@@ -9,7 +9,6 @@
 import { mkdir, statfs, writeFile } from 'node:fs/promises';
 import { InvalidInputError } from '../../src/errors.js';
 import path from 'node:path';
-import { zipSync } from 'fflate';
 import { pyFloatRepr } from './pyfloat.js';
 import { buildNetwork, randomActivations } from './generate-activations.js';
 
@@ -247,6 +246,8 @@ export async function generateCampaign(root: string, options: GenerateCampaignOp
         arr[k * (1 + nums.length)] = times[k]!;
         soma.forEach((tr, j) => { arr[k * (1 + nums.length) + 1 + j] = Math.round(tr[k]! * 1e10) / 1e10; });
       }
+      // fflate is loaded only for .npz campaigns: initSimrun's module graph does not need it
+      const { zipSync } = await import('fflate');
       const zip = zipSync({ 'arr_0.npy': npy(arr, [nT, 1 + nums.length]) }, { level: 0 });
       bytes += zip.length;
       await writeFile(path.join(dir, `${uid}_vm_all_traces.npz`), zip);

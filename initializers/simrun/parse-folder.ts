@@ -9,7 +9,6 @@ import { open } from 'node:fs/promises';
 /** Synchronous reads: this runs in a worker thread, where blocking costs nothing and a run
  * folder's ~100 small files are read without the per-file overhead of the promise API. */
 const readFile = async (file: string): Promise<Buffer> => readFileSync(file);
-import { unzipSync } from 'fflate';
 import { InputProblemError, fail } from './input-problem.js';
 import { type ActivationBlock, type Strings, checkActivationComplete, maxTimesPerLine, parseActivationFiles } from './parse-activations.js';
 import { type TraceMatrix, checkFinalNewline, detectSpikes, parseTraceCsv } from './parse-csv.js';
@@ -156,7 +155,9 @@ export function parseNpy(bytes: Uint8Array, file: string): Npy {
   return { shape, data, fortran };
 }
 
-function readNpzTraces(bytes: Uint8Array, file: string): TraceMatrix {
+async function readNpzTraces(bytes: Uint8Array, file: string): Promise<TraceMatrix> {
+  // loaded only for .npz campaigns
+  const { unzipSync } = await import('fflate');
   let entries: Record<string, Uint8Array>;
   try {
     entries = unzipSync(bytes);
@@ -189,7 +190,7 @@ export async function checkFolder(folder: RunFolder): Promise<CheckResult> {
   if (folder.problem) throw new InputProblemError(folder.problem);
   let vmColumns: number;
   if (folder.vmFormat === 'csv') vmColumns = await csvColumns(folder.vmFile);
-  else vmColumns = readNpzTraces(await readFile(folder.vmFile), folder.vmFile).nCols;
+  else vmColumns = (await readNpzTraces(await readFile(folder.vmFile), folder.vmFile)).nCols;
   if (vmColumns !== folder.trials.length) {
     const missing = vmColumns > folder.trials.length ? ` (${vmColumns - folder.trials.length} trial(s) have no activation files)` : '';
     fail(folder.vmFile, `run folder ${folder.dir}: the voltage file has ${vmColumns} voltage columns but the folder has ${folder.trials.length} synapse files (simulation_run*_synapses.csv); they must match${missing}`, folder.vmFormat === 'csv' ? 2 : undefined);
@@ -230,7 +231,7 @@ export async function parseFolder(folder: RunFolder, opts: ParseOptions): Promis
   const result: FolderResult = { index: stringsOf(ids), dend: [], bytes: folder.bytes };
   if (opts.voltageTraces || opts.spikeTimes) {
     const bytes = await readFile(folder.vmFile);
-    const tr = folder.vmFormat === 'csv' ? parseTraceCsv(bytes, folder.vmFile) : readNpzTraces(bytes, folder.vmFile);
+    const tr = folder.vmFormat === 'csv' ? parseTraceCsv(bytes, folder.vmFile) : await readNpzTraces(bytes, folder.vmFile);
     if (tr.nCols !== folder.trials.length) {
       fail(folder.vmFile, `run folder ${folder.dir}: the voltage file has ${tr.nCols} voltage columns but the folder has ${folder.trials.length} synapse files; they must match`, 2);
     }
