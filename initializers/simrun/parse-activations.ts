@@ -193,65 +193,145 @@ interface ParseTarget {
 
 function parseActivationInto(buf: Uint8Array, file: string, out: ParseTarget): void {
   const len = buf.length;
-  const { syn, rows, width, times } = out;
-  const nFixed = syn ? 6 : 2;
   let line = 0;
   let p = 0;
   while (p < len) {
     line++;
+    const c = buf[p]!;
+    // a well-formed row in one pass; comments, blank lines and anything unusual take parseRow
+    if (c !== 35 && c !== 10 && c !== 13) {
+      if (out.row === out.rows) fail(file, 'more rows than counted (file changed while reading?)', line);
+      const eol = fastRow(buf, p, out);
+      if (eol !== -1) { p = eol + 1; continue; }
+    }
     let eol = buf.indexOf(10, p);
     if (eol === -1) eol = len;
-    let e = eol;
-    if (e > p && buf[e - 1] === 13) e--;
-    if (e === p || buf[p] === 35 /* # */) { p = eol + 1; continue; }
-    const row = out.row;
-    if (row === rows) fail(file, 'more rows than counted (file changed while reading?)', line);
-    // fixed fields
-    let q = p;
-    for (let f = 0; f < nFixed; f++) {
-      // the next tab, by a byte loop (fields are short: cheaper than a native indexOf call)
-      let t = q;
-      while (t < e && buf[t] !== 9) t++;
-      if (t === e && !(f === nFixed - 1 && !syn)) { // cells: times may be missing entirely
-        fail(file, `ragged row: ${f + 1} tab-separated fields where ${nFixed + 1} are expected`, line);
-      }
-      if (f === 0) out.type.push(buf, q, t);
-      else if (f === 1) {
-        const v = readInt(buf, q, t);
-        if (numEnd === -1) fail(file, `non-integer ID '${tokenAt(buf, q, t)}' in column 2`, line);
-        out.id.set(row, v);
-      } else if (f === 2) {
-        const v = readNumber(buf, q, t);
-        if (numEnd === -1 || numEnd !== t) fail(file, `non-numeric soma distance '${tokenAt(buf, q, t)}' in column 3`, line);
-        out.somaDistance![row] = v;
-      } else if (f === 3 || f === 4) {
-        const v = readInt(buf, q, t);
-        if (numEnd === -1 || numEnd !== t) fail(file, `non-integer ${f === 3 ? 'section ID' : 'section pt ID'} '${tokenAt(buf, q, t)}' in column ${f + 1}`, line);
-        (f === 3 ? out.sectionId! : out.sectionPtId!).set(row, v);
-      } else out.label!.push(buf, q, t);
-      q = t + 1;
-    }
-    // times: t1,t2,..., up to end of line
-    let count = 0;
-    if (q <= e) {
-      const tab = buf.indexOf(9, q);
-      if (tab !== -1 && tab < e) fail(file, `ragged row: more than ${nFixed + 1} tab-separated fields`, line);
-      while (q < e) {
-        const c = buf[q]!;
-        if (c === 44 || c === 32) { q++; continue; }
-        const v = readNumber(buf, q, e);
-        if (numEnd === -1) fail(file, `non-numeric activation time '${tokenAt(buf, q, e)}'`, line);
-        if (count === width) fail(file, `a row has more than the ${width} activation times found by the check pass (file changed while reading?)`, line);
-        times[count * rows + row] = v;
-        count++;
-        q = numEnd;
-      }
-    }
-    if (count > out.maxTimes) out.maxTimes = count;
-    if (out.timesPerRow) out.timesPerRow[row] = count;
-    out.row = row + 1;
+    parseRow(buf, file, p, eol, line, out);
     p = eol + 1;
   }
+}
+
+/**
+ * One row that holds no surprise (every field where it belongs, numbers that parse, no more times
+ * than the width), read in one pass: no search for the line's end or for tabs ahead of the
+ * fields, each number read where it starts. Returns the row's end (its newline, or the buffer's
+ * end), or -1 having written nothing that counts: parseRow then reads the row again and says what
+ * is wrong with it, exactly as before this path existed.
+ */
+function fastRow(buf: Uint8Array, p: number, out: ParseTarget): number {
+  const len = buf.length;
+  const row = out.row;
+  let t = p;
+  while (t < len && buf[t] !== 9 && buf[t] !== 10) t++;
+  if (t === len || buf[t] !== 9) return -1;
+  const typeFrom = p;
+  const typeTo = t;
+  let q = t + 1;
+  const id = readInt(buf, q, len);
+  if (numEnd === -1) return -1;
+  q = numEnd;
+  let labelFrom = 0;
+  let labelTo = 0;
+  if (out.syn) {
+    if (buf[q] !== 9) return -1;
+    const soma = readNumber(buf, q + 1, len);
+    if (numEnd === -1 || buf[numEnd] !== 9) return -1;
+    const section = readInt(buf, numEnd + 1, len);
+    if (numEnd === -1 || buf[numEnd] !== 9) return -1;
+    const point = readInt(buf, numEnd + 1, len);
+    if (numEnd === -1 || buf[numEnd] !== 9) return -1;
+    labelFrom = numEnd + 1;
+    t = labelFrom;
+    while (t < len && buf[t] !== 9 && buf[t] !== 10) t++;
+    if (t === len || buf[t] !== 9) return -1;
+    labelTo = t;
+    q = t + 1;
+    out.somaDistance![row] = soma;
+    out.sectionId!.set(row, section);
+    out.sectionPtId!.set(row, point);
+  } else if (q < len && buf[q] === 9) q++;
+  else if (!(q === len || buf[q] === 10 || (buf[q] === 13 && (q + 1 === len || buf[q + 1] === 10)))) return -1;
+  // times, up to the newline (a '\r' just before it ends the line too)
+  const { rows, width, times } = out;
+  let count = 0;
+  let eol = len;
+  while (q < len) {
+    const c = buf[q]!;
+    if (c === 44 || c === 32) { q++; continue; }
+    if (c === 10) { eol = q; break; }
+    if (c === 13 && (q + 1 === len || buf[q + 1] === 10)) { eol = q + 1 === len ? len : q + 1; break; }
+    // a tab (one field too many), a lone '\r', a row wider than the check pass found, a bad number
+    const v = c === 9 || c === 13 || count === width ? 0 : readNumber(buf, q, len);
+    if (c === 9 || c === 13 || count === width || numEnd === -1) {
+      for (let k = 0; k < count; k++) times[k * rows + row] = NaN;
+      return -1;
+    }
+    times[count * rows + row] = v;
+    count++;
+    q = numEnd;
+  }
+  out.id.set(row, id);
+  out.type.push(buf, typeFrom, typeTo);
+  if (out.syn) out.label!.push(buf, labelFrom, labelTo);
+  if (count > out.maxTimes) out.maxTimes = count;
+  if (out.timesPerRow) out.timesPerRow[row] = count;
+  out.row = row + 1;
+  return eol;
+}
+
+/** One line, field by field, every irregularity an error naming the line. */
+function parseRow(buf: Uint8Array, file: string, p: number, eol: number, line: number, out: ParseTarget): void {
+  const { syn, rows, width, times } = out;
+  const nFixed = syn ? 6 : 2;
+  let e = eol;
+  if (e > p && buf[e - 1] === 13) e--;
+  if (e === p || buf[p] === 35 /* # */) return;
+  const row = out.row;
+  if (row === rows) fail(file, 'more rows than counted (file changed while reading?)', line);
+  // fixed fields
+  let q = p;
+  for (let f = 0; f < nFixed; f++) {
+    // the next tab, by a byte loop (fields are short: cheaper than a native indexOf call)
+    let t = q;
+    while (t < e && buf[t] !== 9) t++;
+    if (t === e && !(f === nFixed - 1 && !syn)) { // cells: times may be missing entirely
+      fail(file, `ragged row: ${f + 1} tab-separated fields where ${nFixed + 1} are expected`, line);
+    }
+    if (f === 0) out.type.push(buf, q, t);
+    else if (f === 1) {
+      const v = readInt(buf, q, t);
+      if (numEnd === -1) fail(file, `non-integer ID '${tokenAt(buf, q, t)}' in column 2`, line);
+      out.id.set(row, v);
+    } else if (f === 2) {
+      const v = readNumber(buf, q, t);
+      if (numEnd === -1 || numEnd !== t) fail(file, `non-numeric soma distance '${tokenAt(buf, q, t)}' in column 3`, line);
+      out.somaDistance![row] = v;
+    } else if (f === 3 || f === 4) {
+      const v = readInt(buf, q, t);
+      if (numEnd === -1 || numEnd !== t) fail(file, `non-integer ${f === 3 ? 'section ID' : 'section pt ID'} '${tokenAt(buf, q, t)}' in column ${f + 1}`, line);
+      (f === 3 ? out.sectionId! : out.sectionPtId!).set(row, v);
+    } else out.label!.push(buf, q, t);
+    q = t + 1;
+  }
+  // times: t1,t2,..., up to end of line
+  let count = 0;
+  if (q <= e) {
+    const tab = buf.indexOf(9, q);
+    if (tab !== -1 && tab < e) fail(file, `ragged row: more than ${nFixed + 1} tab-separated fields`, line);
+    while (q < e) {
+      const c = buf[q]!;
+      if (c === 44 || c === 32) { q++; continue; }
+      const v = readNumber(buf, q, e);
+      if (numEnd === -1) fail(file, `non-numeric activation time '${tokenAt(buf, q, e)}'`, line);
+      if (count === width) fail(file, `a row has more than the ${width} activation times found by the check pass (file changed while reading?)`, line);
+      times[count * rows + row] = v;
+      count++;
+      q = numEnd;
+    }
+  }
+  if (count > out.maxTimes) out.maxTimes = count;
+  if (out.timesPerRow) out.timesPerRow[row] = count;
+  out.row = row + 1;
 }
 
 /** Columns of one activation file (tests, fuzzing): times row by row, `times[timeOffsets[r] ..]`. */

@@ -155,6 +155,23 @@ describe('parseActivationCsv', () => {
     expect(problem(() => parseActivationFiles([{ buf: a, file: 'a.csv' }, { buf: b, file: 'b.csv' }], 'synapses', [id('x'), id('y')], 2)))
       .toMatchObject({ file: 'b.csv', line: 4, reason: expect.stringContaining('more than the 2 activation times') });
   });
+  it('reads rows the one-pass path takes and rows it hands to the field-by-field path alike', () => {
+    // CRLF, a blank line, a comment, 'nan' and spaces in the times, an ID followed by junk before its tab
+    // (accepted as ISF's reader does not check it), a cell row without times, the last row without newline
+    const syn = parseActivationCsv(bytes('# h\r\nA\t1\t1.5\t2\t3\tB\tnan, 1e-3 ,\r\n\r\n# c\nA\t12 3\t2.5\t4\t5\tC\t7,\nA\t-4\t-0.0\t6\t7\tD\t8'), 's.csv', 'synapses');
+    expect(syn.rows).toBe(3);
+    expect([...syn.id]).toEqual([1, 12, -4]);
+    expect(syn.somaDistance!.map((v) => (Object.is(v, -0) ? 99 : v))).toEqual(Float64Array.of(1.5, 2.5, 99));
+    expect([...syn.times]).toEqual([NaN, 0.001, 7, 8]);
+    expect([...syn.timeOffsets]).toEqual([0, 2, 3, 4]);
+    expect(new TextDecoder().decode(syn.dendriteLabel!.data)).toBe('BCD');
+    const cells = parseActivationCsv(bytes('# h\r\nA\t1\r\nB\t-2\t5.5,\r\nC\t3\t\r\nD\t4'), 'c.csv', 'cells');
+    expect([...cells.id]).toEqual([1, -2, 3, 4]);
+    expect([...cells.timeOffsets]).toEqual([0, 0, 1, 1, 1]);
+    expect([...cells.times]).toEqual([5.5]);
+    // a lone carriage return inside the times is an error on its line, as before
+    expect(problem(() => parseActivationCsv(bytes('# h\nA\t1\t1.0,\r2.0,\n'), 'c.csv', 'cells'))).toMatchObject({ line: 2, reason: expect.stringContaining('non-numeric activation time') });
+  });
   it('pre-pass width equals the parsed maximum', () => {
     const text = '# h\nA\t1\t1.0,2.0,\nB\t2\t1.0,2.0,3.0\nC\t3\t\n';
     expect(maxTimesPerLine(bytes(text))).toBe(3);
