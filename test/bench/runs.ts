@@ -144,19 +144,19 @@ export async function benchRuns({ quick }: { quick: boolean }): Promise<void> {
     line('', '', cpuText(local));
     process.stdout.write(`  load ${os.loadavg().map((l) => fmt(l, 1)).join(' ')}; a folder + a file cost ${fmt(creationCostUs(root))} µs now\n`);
 
-    // 10 ms sleep, 3 queue workers: `isfdb worker --batch N` for the default 1 and for larger
-    // batches (one worker group per batch size, each on its own queue prefix), rounds interleaved.
+    // 10 ms sleep, 3 queue workers: `isfdb worker` with the default --batch auto, with one job held
+    // at once and with 16 (one worker group each, on its own queue prefix), rounds interleaved.
     const redis = testRedisUrl();
     if (!redis.ok) {
       line('sleep 10 ms, 3 queue workers', 'skipped', redis.reason);
     } else {
-      const batches = [1, 2, 16];
-      const groups = new Map<number, { prefix: string; workers: Child[]; figures: RunFigure[] }>();
+      const batches = ['auto', '1', '16'];
+      const groups = new Map<string, { prefix: string; workers: Child[]; figures: RunFigure[] }>();
       try {
         for (const batch of batches) {
           const group = { prefix: `isfdbbench-${process.pid}-b${batch}`, workers: [] as Child[], figures: [] as RunFigure[] };
           groups.set(batch, group);
-          for (let i = 0; i < 3; i++) group.workers.push(await spawnCli(['worker', STEPS_FILE, '--redis', redis.value, '--prefix', group.prefix, '--quiet', '--batch', String(batch)], { ISFDB_REGISTRY: registryDir, RUNS_SLEEP_MS: '10' }));
+          for (let i = 0; i < 3; i++) group.workers.push(await spawnCli(['worker', STEPS_FILE, '--redis', redis.value, '--prefix', group.prefix, '--quiet', ...(batch === 'auto' ? [] : ['--batch', batch])], { ISFDB_REGISTRY: registryDir, RUNS_SLEEP_MS: '10' }));
         }
         for (const { workers } of groups.values()) for (const w of workers) await until(() => w.output().includes('worker '), 'a queue worker to start');
         for (let r = 0; r < rounds; r++) {

@@ -38,7 +38,8 @@ describe.skipIf(skip !== undefined)(`runs on a BullMQ queue${skip ? ` (${skip})`
     prefixes.push(prefix);
     const db = await DataBase.open(path.join(sb.root, 'queue-kill'), { keepVersions: 3, lockStaleMs: 2000 });
     const side = path.join(sb.root, 'queue-kill.side');
-    const ws = await workers(3, prefix, { RUNS_SIDE_FILE: side, RUNS_SLEEP_MS: '150' });
+    // One job held per worker (the default 'auto' would hold ~0.5 s of 150 ms records): exactly one rerun.
+    const ws = await workers(3, prefix, { RUNS_SIDE_FILE: side, RUNS_SLEEP_MS: '150' }, ['--batch', '1']);
     const records = Array.from({ length: 40 }, (_, i) => i);
     const run = db.run(steps.square, { records, redis: { url, prefix, backoffMs: 100 } });
     // Kill the first worker while it is inside a record (after it logged at least one job).
