@@ -47,13 +47,19 @@ async function snapshot(runs: string, step: string): Promise<string[]> {
   return [...events.keys()].sort().flatMap((record) => events.get(record)!.map((e) => `${record} ${e.event}:${e.attempt ?? ''} ${e.time} ${e.pid ?? ''}`));
 }
 
+/** A fresh database with the events folder of `step` created. */
+async function eventsFolder(step: string): Promise<{ db: DataBase; runs: string; dir: string }> {
+  const sb = await sandbox();
+  const db = await DataBase.open(path.join(sb.root, 'db'), { registry: sb.registry });
+  const runs = await runsFolder(db);
+  const dir = path.join(runs, step, 'events');
+  fs.mkdirSync(dir, { recursive: true });
+  return { db, runs, dir };
+}
+
 describe('runs event-log compaction', () => {
   it('merges the files of ended processes of this host into one, keeping every complete event once; live and other hosts\' files stay', async () => {
-    const sb = await sandbox();
-    const db = await DataBase.open(path.join(sb.root, 'db'), { registry: sb.registry });
-    const runs = await runsFolder(db);
-    const dir = path.join(runs, 's', 'events');
-    fs.mkdirSync(dir, { recursive: true });
+    const { db, runs, dir } = await eventsFolder('s');
     const line = (record: string, event: string, second: number, pid: number): string =>
       `${JSON.stringify({ event, record, time: `2020-01-01T00:00:${String(second).padStart(2, '0')}.000Z`, attempt: 1, pid })}\n`;
     const ended = endedPids(3);
@@ -77,11 +83,7 @@ describe('runs event-log compaction', () => {
   });
 
   it('finishes what a killed compactor left, with every event seen once before and after', async () => {
-    const sb = await sandbox();
-    const db = await DataBase.open(path.join(sb.root, 'db'), { registry: sb.registry });
-    const runs = await runsFolder(db);
-    const dir = path.join(runs, 's', 'events');
-    fs.mkdirSync(dir, { recursive: true });
+    const { runs, dir } = await eventsFolder('s');
     const [a, b, c, compactor] = endedPids(4);
     const write = (name: string, record: string, pid: number): void => fs.writeFileSync(path.join(dir, name), `${JSON.stringify({ event: 'start', record, time: new Date(pid).toISOString(), attempt: 1, pid })}\n`);
     // Killed after taking a file and before writing its output: the taken file is still read.
@@ -102,11 +104,7 @@ describe('runs event-log compaction', () => {
   });
 
   it('keeps the number of files bounded over many runs, and a run compacts before it starts', async () => {
-    const sb = await sandbox();
-    const db = await DataBase.open(path.join(sb.root, 'db'), { registry: sb.registry });
-    const runs = await runsFolder(db);
-    const dir = path.join(runs, 'square', 'events');
-    fs.mkdirSync(dir, { recursive: true });
+    const { db, runs, dir } = await eventsFolder('square');
     const [pid] = endedPids(1); // one ended process per file would be as good, and slower to make
     let written = 0;
     for (let round = 0; round < 3; round++) {
