@@ -266,10 +266,11 @@ export class DbFolder {
   /**
    * Take the lock of one key of a batch without finishing a killed writer's leftovers; the batch
    * calls `recoverLocked` once per folder after taking all its locks (one staging listing, not one per key).
+   * `tryOnly`: fail at once with LockTimeoutError when the lock is busy.
    */
-  lockForBatch(name: string, shown: string): Promise<HeldLock> {
+  lockForBatch(name: string, shown: string, { tryOnly = false }: { tryOnly?: boolean } = {}): Promise<HeldLock> {
     refuseLinkedKeyFolder(this.basedir, name, shown);
-    return this.locks().acquire(path.join(this.basedir, name), shown, this.lockOptions());
+    return this.locks().acquire(path.join(this.basedir, name), shown, { ...this.lockOptions(), many: true, ...(tryOnly ? { timeoutMs: 0 } : {}) });
   }
 
   /** Finish what killed writers left for these key folders; the caller holds their locks. */

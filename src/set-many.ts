@@ -1,12 +1,13 @@
 /**
- * `db.setMany`: many keys in one batch. Every key is locked as by `set` (all locks of the batch
- * taken in one fixed order, so overlapping batches and single writers cannot deadlock), a killed
+ * `db.setMany`: many keys in one batch. Every key is locked as by `set` (the batch's locks are
+ * tried at once and waited for only in one fixed order, so overlapping batches and single writers
+ * cannot deadlock: see `lockAll`), a killed
  * writer's leftovers are finished with one staging listing per database folder, metadata.json's
  * provenance is built once, and store/commit.ts's `commitKeys` writes all keys with shared fsyncs.
  * Each key is atomic (its rename into place is its commit point); the batch as a whole is not.
  */
 import path from 'node:path';
-import { KeyTypeConflictError } from './errors.js';
+import { isDataBaseError, KeyTypeConflictError } from './errors.js';
 import { checkKeyFolderLength, formatKey, keyParts } from './keys.js';
 import type { SetManyEntry, WriteOptions } from './options.js';
 import { commitKeys, type KeyCommit } from './store/commit.js';
@@ -31,7 +32,7 @@ export async function setManyIn(top: DbFolder, entries: readonly SetManyEntry[],
   planned.sort((a, b) => (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : 0));
   const locks: HeldLock[] = [];
   try {
-    for (const p of planned) locks.push(await p.parent.lockForBatch(p.name, p.shown));
+    locks.push(...(await lockAll(planned)));
     const byParent = new Map<DbFolder, string[]>();
     for (const p of planned) {
       const names = byParent.get(p.parent);
@@ -55,6 +56,33 @@ export async function setManyIn(top: DbFolder, entries: readonly SetManyEntry[],
   } finally {
     await Promise.all(locks.map((lock) => lock.release()));
   }
+}
+
+/**
+ * The batch's locks, in the batch's order. All are tried at once (their folders are made in
+ * parallel); when one is busy, the locks before it are kept, the ones after it given back, and the
+ * rest taken one by one in order, waiting. A writer only ever waits while holding a prefix of the
+ * one order, so overlapping batches and single writers cannot deadlock.
+ */
+async function lockAll(planned: readonly Planned[]): Promise<HeldLock[]> {
+  const tried = await Promise.allSettled(planned.map(async (p) => p.parent.lockForBatch(p.name, p.shown, { tryOnly: true })));
+  const taken = tried.flatMap((t) => (t.status === 'fulfilled' ? [t.value] : []));
+  const failure = tried.find((t): t is PromiseRejectedResult => t.status === 'rejected' && !isDataBaseError(t.reason, 'LockTimeoutError'));
+  if (failure !== undefined) {
+    await Promise.all(taken.map((lock) => lock.release()));
+    throw failure.reason;
+  }
+  const firstBusy = tried.findIndex((t) => t.status === 'rejected');
+  if (firstBusy < 0) return taken;
+  const held = tried.slice(0, firstBusy).map((t) => (t as PromiseFulfilledResult<HeldLock>).value);
+  await Promise.all(tried.slice(firstBusy).flatMap((t) => (t.status === 'fulfilled' ? [t.value.release()] : [])));
+  try {
+    for (const p of planned.slice(firstBusy)) held.push(await p.parent.lockForBatch(p.name, p.shown));
+  } catch (err) {
+    await Promise.all(held.map((lock) => lock.release()));
+    throw err;
+  }
+  return held;
 }
 
 /** Check every entry and find its folder (sub-databases on the way are created, once per batch) before anything is locked. */

@@ -223,14 +223,15 @@ export async function commitKeys(commits: readonly KeyCommit[], options: CommitO
 }
 
 async function stageOne(commit: KeyCommit, token: string, concurrent: boolean): Promise<Staged> {
-  const dir = createTempKeyFolder(commit.dbDir, commit.name, token);
+  const dir = await createTempKeyFolder(commit.dbDir, commit.name, token, { viaThreadPool: concurrent });
   const entry: Staged = { commit, dir, files: [], dirs: [dir] };
   const stagedKey = new StagedKey(dir, concurrent);
   try {
     const files = await commit.write(stagedKey);
     await stagedKey.settled();
     const dataFiles: string[] = [];
-    for (const item of fsSync.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    const listed = concurrent ? await fs.readdir(dir, { withFileTypes: true, recursive: true }) : fsSync.readdirSync(dir, { withFileTypes: true, recursive: true });
+    for (const item of listed) {
       const full = path.join(item.parentPath, item.name);
       if (item.isDirectory()) entry.dirs.push(full);
       else if (item.isFile()) {

@@ -56,10 +56,12 @@ export function stagingToken(): string {
  * Create an empty temporary folder for a new value of key folder `name`; `token` (from
  * `stagingToken`, plus something unique within the batch) names it. Call `ensureStagingDir` first.
  */
-export function createTempKeyFolder(dbDir: string, name: string, token = stagingToken()): string {
+export async function createTempKeyFolder(dbDir: string, name: string, token = stagingToken(), { viaThreadPool = false } = {}): Promise<string> {
   const temp = path.join(stagingDir(dbDir), `${name}${SEP}tmp${SEP}${token}`);
   try {
-    fsSync.mkdirSync(temp);
+    // A batch makes its folders through the thread pool, where they overlap; one key at once here is cheaper.
+    if (viaThreadPool) await new Promise<void>((resolve, reject) => { fsSync.mkdir(temp, (err) => (err ? reject(err) : resolve())); });
+    else fsSync.mkdirSync(temp);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw removedUnder(dbDir, name);
     throw err;

@@ -62,7 +62,9 @@ export function redisLocks(options: RedisLockOptions): KeyLocks {
       const lockTimeout = Math.max(lockOptions.staleMs, 2000);
       const mutex = new Mutex(client, name, {
         lockTimeout,
-        acquireTimeout: lockOptions.timeoutMs,
+        // timeoutMs 0 (a batch trying all its locks at once) means one attempt; redis-semaphore
+        // would make none with an acquire timeout of 0.
+        ...(lockOptions.timeoutMs <= 0 ? { acquireTimeout: 60_000, acquireAttemptsLimit: 1 } : { acquireTimeout: lockOptions.timeoutMs }),
         retryInterval: 5,
         refreshInterval: Math.round(lockTimeout / 3),
         onLockLost: (err) => { compromised = err; },

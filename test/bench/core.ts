@@ -13,6 +13,7 @@ import path from 'node:path';
 import { DataBase, Registry } from '../../src/index.js';
 import { forEachLimited, syncFile, SYNC_CONCURRENCY } from '../../src/store/durable.js';
 import { fmt, line, measureRate } from './measure.js';
+import { bareKeyBatch, settleBareRemovals } from './core-floor.js';
 
 const BATCH = 100;
 
@@ -28,6 +29,8 @@ export async function benchCore(opts: { quick?: boolean } = {}): Promise<void> {
     const noSyncDb = await DataBase.open(path.join(root, 'db-nosync'), { registry, fsync: false });
     const shmDb = shm === undefined ? undefined : await DataBase.open(path.join(shm, 'db'), { registry });
     const value = (i: number) => ({ trial: i, tau_ms: 20.5, label: `trial-${i}` });
+    const floorDir = path.join(root, 'db-floor');
+    const body = JSON.stringify(value(0));
     process.stdout.write(`\ncore: small keys (a 3-field object, value_to_msgpack), ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; writes: median of ${rounds} interleaved rounds [min-max]\n`);
 
     const samples: Record<string, number[]> = {};
@@ -51,6 +54,8 @@ export async function benchCore(opts: { quick?: boolean } = {}): Promise<void> {
       record('setMany', await setMany(db, round));
       record('nosync', (await measureRate(n, (i) => noSyncDb.set(`k${i % 500}`, value(i)))).perSecond);
       if (shmDb !== undefined) record('setManyShm', await setMany(shmDb, round));
+      record('floor', (await measureRate(batchesPerRound, (b) => bareKeyBatch(floorDir, Array.from({ length: BATCH }, (_, j) => `m${((round * batchesPerRound + b) * BATCH + j) % 1000}`), body))).perSecond * BATCH);
+      await settleBareRemovals();
     }
     const m = (name: string) => median(samples[name]!);
     const base = m('baseline');
@@ -59,6 +64,7 @@ export async function benchCore(opts: { quick?: boolean } = {}): Promise<void> {
     line('set, sequential (3 files + metadata, fsync)', `${fmt(m('set'))}/s`, `${vsBase(m('set'))} ${range(samples['set']!)}`);
     line('set, 8 in flight', `${fmt(m('set8'))}/s`, `${vsBase(m('set8'))} ${range(samples['set8']!)}`);
     line('setMany, batches of 100 (durable keys)', `${fmt(m('setMany'))}/s`, `goal >= 3,000/s; ${vsBase(m('setMany'))}; ${fmt(m('setMany') / m('set'), 1)}x sequential set ${range(samples['setMany']!)}`);
+    line('floor: the same batches as bare fs calls', `${fmt(m('floor'))}/s`, `setMany is ${fmt(m('setMany') / m('floor'), 2)}x this floor (see core-floor.ts) ${range(samples['floor']!)}`);
     line('set, fsync: false (atomic, not power-loss safe)', `${fmt(m('nosync'))}/s`, `${vsBase(m('nosync'))} ${range(samples['nosync']!)}`);
     if (shmDb !== undefined) line('setMany on tmpfs (the code, not the disk)', `${fmt(m('setManyShm'))}/s`, range(samples['setManyShm']!));
 

@@ -253,4 +253,25 @@ describe('db.setMany and the lock interface', () => {
     await db.delete('k');
     expect(taken).toEqual(['k', 'm', 'n', 'k']);
   });
+
+  it('a batch that meets a busy lock keeps the locks before it, gives back the ones after it, and waits in order', async () => {
+    const sb = await sandbox();
+    const dir = path.join(sb.root, 'db');
+    const db = await DataBase.open(dir, { registry: sb.registry });
+    const names = Array.from({ length: 10 }, (_, i) => `k${i}`);
+    const busy = await fileLocks.acquire(path.join(dir, 'k5'), 'k5', { timeoutMs: 1000, staleMs: 10_000 });
+    const batch = db.setMany(names.map((key, i) => ({ key, value: i })));
+    let settled = false;
+    void batch.finally(() => { settled = true; });
+    const lockFolders = () => ls(dir).filter((name) => name.endsWith('.lock'));
+    // The batch holds k0..k4 and waits for k5; k6..k9 were tried and given back.
+    for (let waited = 0; lockFolders().length !== 5 + 1 && waited < 5000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(lockFolders()).toEqual(['k0.lock', 'k1.lock', 'k2.lock', 'k3.lock', 'k4.lock', 'k5.lock']);
+    expect(settled).toBe(false);
+    await busy.release();
+    await batch;
+    expect(await Promise.all(names.map((key) => db.get(key)))).toEqual(names.map((_, i) => i));
+    expect(lockFolders()).toEqual([]);
+  });
 });

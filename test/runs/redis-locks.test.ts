@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataBase, isDataBaseError } from '../../src/index.js';
+import { redisLocks } from '../../src/store/redis-locks.js';
 import { caught, cleanupTemp, sandbox } from '../core/helpers.js';
 import { REPO_ROOT, skipReason, testRedisUrl } from '../services.js';
 import { dropPrefix, until } from './helpers.js';
@@ -52,6 +53,28 @@ describe.skipIf(skip !== undefined)(`Redis key locks${skip ? ` (${skip})` : ''}`
       expect(computed).toBe(1);
     } finally {
       client.disconnect();
+      await dropPrefix(url, prefix);
+    }
+  }, 30_000);
+
+  it('a batch takes free keys in one attempt each and waits in order for a busy one (try-once locks)', async () => {
+    const sb = await sandbox();
+    const prefix = `isfdbtest-${randomUUID().slice(0, 8)}`;
+    const backend = redisLocks({ redis: url, prefix });
+    const dir = path.join(sb.root, 'db');
+    try {
+      const once = { timeoutMs: 0, staleMs: 10_000 };
+      const free = await backend.acquire(path.join(dir, 'a'), 'a', once);
+      const started = Date.now();
+      expect(isDataBaseError(await caught(() => backend.acquire(path.join(dir, 'a'), 'a', once)), 'LockTimeoutError')).toBe(true);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      const db = await DataBase.open(dir, { locks: { redis: url, prefix } });
+      const batch = db.setMany([{ key: 'a', value: 1 }, { key: 'b', value: 2 }]);
+      await new Promise((r) => setTimeout(r, 100));
+      await free.release();
+      await batch;
+      expect([await db.get('a'), await db.get('b')]).toEqual([1, 2]);
+    } finally {
       await dropPrefix(url, prefix);
     }
   }, 30_000);
