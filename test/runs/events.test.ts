@@ -1,5 +1,5 @@
 /** The event log: one file per process, merged by time with the older one-file-per-record layout; torn lines skipped; compaction of ended processes' files. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -66,16 +66,23 @@ describe('runs event-log compaction', () => {
     ended.forEach((pid, i) => fs.writeFileSync(path.join(dir, `${LOG_HOST}.${pid}.k${i}.jsonl`), line(`r${i}`, 'start', i, pid) + line(`r${i}`, 'done', 10 + i, pid) + (i === 0 ? '{"event":"sta' : '')));
     fs.writeFileSync(path.join(dir, 'elsewhere.7.x.jsonl'), line('r9', 'start', 30, 7));
     eventLog(runs, 's').append([{ record: 'r1', event: 'log', message: 'live' }]);
+    // Another process of this host that still runs (it may append at any moment).
+    const running = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    const runningFile = `${LOG_HOST}.${running.pid}.k9.jsonl`;
+    fs.writeFileSync(path.join(dir, runningFile), line('r8', 'start', 40, running.pid!));
     const before = await snapshot(runs, 's');
 
     // Fewer ended files than the threshold: nothing happens.
     expect(compactEvents(runs, 's', { minFiles: 4 })).toEqual({ merged: 0, lines: 0 });
-    expect(compactEvents(runs, 's', { minFiles: 2 })).toEqual({ merged: 3, lines: 6 });
+    const report = compactEvents(runs, 's', { minFiles: 2 });
+    running.kill('SIGKILL');
+    expect(report).toEqual({ merged: 3, lines: 6 });
     const names = fs.readdirSync(dir).sort();
     expect(names.filter((n) => n.startsWith('+compacted.'))).toHaveLength(1);
     expect(names).toContain('elsewhere.7.x.jsonl');
+    expect(names).toContain(runningFile);
     expect(names.filter((n) => n.startsWith(`${LOG_HOST}.${process.pid}.`))).toHaveLength(1);
-    expect(names).toHaveLength(3);
+    expect(names).toHaveLength(4);
     expect(await snapshot(runs, 's')).toEqual(before);
     // This process still appends to its own file.
     eventLog(runs, 's').append([{ record: 'r2', event: 'log', message: 'after' }]);
@@ -95,11 +102,17 @@ describe('runs event-log compaction', () => {
     write(compactedName(id2), 'rb', b!);
     fs.writeFileSync(path.join(dir, `${compactedName(id2)}.tmp`), 'partial');
     write(`${LOG_HOST}.${c}.x.jsonl`, 'rc', c!);
+    // A compactor that still runs, midway: its taken file is read, and left to it.
+    const running = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    const busy = `${LOG_HOST}.${c}.y.jsonl.compacting.${LOG_HOST}.${running.pid}.b1`;
+    write(busy, 'rd', c!);
     const before = await snapshot(runs, 's');
-    expect(before.map((l) => l.split(' ')[0])).toEqual(['ra', 'rb', 'rc']);
+    expect(before.map((l) => l.split(' ')[0])).toEqual(['ra', 'rb', 'rc', 'rd']);
 
-    expect(compactEvents(runs, 's', { minFiles: 2 })).toEqual({ merged: 3, lines: 3 });
-    expect(fs.readdirSync(dir)).toHaveLength(1);
+    const report = compactEvents(runs, 's', { minFiles: 2 });
+    running.kill('SIGKILL');
+    expect(report).toEqual({ merged: 3, lines: 3 });
+    expect(fs.readdirSync(dir).sort()).toEqual([busy, expect.stringMatching(/^\+compacted\..*\.jsonl$/)].sort());
     expect(await snapshot(runs, 's')).toEqual(before);
   });
 
