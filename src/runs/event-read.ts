@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isDataBaseError, type DataBase } from '../index.js';
 import { RUNS_KEY, type RunEvent, type StepFileJson } from './events.js';
+import { readableLogNames } from './event-compact.js';
 
 async function makeSchemas() {
   const { z } = await import('zod');
@@ -78,7 +79,7 @@ function logFiles(runs: string, step: string): string[] {
   const files: string[] = [];
   const dir = path.join(runs, step, 'events');
   try {
-    for (const name of fs.readdirSync(dir).sort()) if (name.endsWith('.jsonl')) files.push(path.join(dir, name));
+    for (const name of readableLogNames(fs.readdirSync(dir))) files.push(path.join(dir, name));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
@@ -94,15 +95,26 @@ function logFiles(runs: string, step: string): string[] {
 /** Every record's events of `step`, oldest first (by time; lines of one file keep their order). */
 export async function readStepEvents(runs: string, step: string): Promise<Map<string, RunEvent[]>> {
   const { event: schema } = await schemas();
+  // A file gone between the listing and its reading was merged by a compaction meanwhile: list again.
+  for (let tries = 1; ; tries++) {
+    try {
+      return mergeStepEvents(runs, step, schema);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || tries >= 5) throw err;
+    }
+  }
+}
+
+function mergeStepEvents(runs: string, step: string, schema: Schemas['event']): Map<string, RunEvent[]> {
   const files = logFiles(runs, step).map((file) => ({ file, stamp: stampOf(file) }));
+  if (files.some((f) => f.stamp === undefined)) throw Object.assign(new Error('a log file vanished'), { code: 'ENOENT' });
   const stamps = files.map((f) => `${f.file}=${f.stamp ?? ''}`).join('\n');
   const folder = path.join(runs, step);
   const cached = mergedCache.get(folder);
   if (cached?.stamps === stamps) return cached.merged;
   const merged = new Map<string, RunEvent[]>();
   for (const { file, stamp } of files) {
-    if (stamp === undefined) continue;
-    for (const [record, events] of parseFile(file, stamp, schema)) {
+    for (const [record, events] of parseFile(file, stamp!, schema)) {
       const list = merged.get(record);
       if (list === undefined) merged.set(record, [...events]);
       else list.push(...events);
@@ -111,6 +123,9 @@ export async function readStepEvents(runs: string, step: string): Promise<Map<st
   // A stable sort: events of the same millisecond keep their file order.
   for (const list of merged.values()) list.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
   mergedCache.set(folder, { stamps, merged });
+  // Forget files merged away by a compaction (a long-lived reader would keep them all).
+  const listed = new Set(files.map((f) => f.file));
+  for (const file of parsed.keys()) if (file.startsWith(folder + path.sep) && !listed.has(file)) parsed.delete(file);
   return merged;
 }
 

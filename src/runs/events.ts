@@ -65,6 +65,18 @@ export function runsFolder(db: DataBase): Promise<string> {
 }
 
 const HOST = os.hostname();
+/** The host as it appears in log file names. */
+export const LOG_HOST = HOST.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60);
+
+/** Whether a process of this host with this pid may still run (EPERM: it runs under another user). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /** An event as written: what happened to which record (time, host and pid are added). */
 export type NewEvent = Omit<RunEvent, 'time' | 'host' | 'pid'> & { record: string } & Record<string, unknown>;
@@ -90,8 +102,7 @@ class ProcessLog {
     if (this.fd !== undefined && fs.fstatSync(this.fd).nlink > 0) return this.fd;
     if (this.fd !== undefined) fs.closeSync(this.fd);
     fs.mkdirSync(this.dir, { recursive: true });
-    const safeHost = HOST.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60);
-    this.file ??= path.join(this.dir, `${safeHost}.${process.pid}.${Date.now().toString(36)}.jsonl`);
+    this.file ??= path.join(this.dir, `${LOG_HOST}.${process.pid}.${Date.now().toString(36)}.jsonl`);
     this.fd = fs.openSync(this.file, 'a');
     return this.fd;
   }

@@ -27,7 +27,8 @@ export interface ExecuteOptions {
 }
 
 export type ExecuteResult =
-  | { status: 'done'; computed: boolean; durationMs: number }
+  /** durationMs: from the start to the commit; computeMs: the step's run alone (0 when not computed). */
+  | { status: 'done'; computed: boolean; durationMs: number; computeMs: number }
   | { status: 'missing-input'; missing: string[] };
 
 export interface ExecutorOptions {
@@ -47,6 +48,7 @@ interface Waiting {
   id: string;
   attempt: number;
   started: number;
+  computeMs: number;
   entry: SetManyEntry;
   /** Set when the key's lock showed a result of the same recipe already there. */
   found: boolean;
@@ -96,12 +98,15 @@ export class RecordExecutor {
     let recipe: RecipeJson;
     let value: unknown;
     let computed = false;
+    let computeMs = 0;
     try {
       log.append([{ record: id, event: 'start', attempt: options.attempt }]);
       recipe = await recordRecipe(db, step, record);
       if (force || !(await holdsRecipe(db, output, recipe))) {
         computed = true;
+        const computing = performance.now();
         value = await step.run(record, this.context(step, record, options.attempt, (message) => log.append([{ record: id, event: 'log', message }])));
+        computeMs = performance.now() - computing;
       }
     } catch (err) {
       logError(log, id, options.attempt, err);
@@ -111,11 +116,11 @@ export class RecordExecutor {
     }
     if (!computed) {
       log.append([{ record: id, event: 'done', attempt: options.attempt, computed: false, duration_ms: elapsed(started) }]);
-      return { status: 'done', computed: false, durationMs: performance.now() - started };
+      return { status: 'done', computed: false, durationMs: performance.now() - started, computeMs: 0 };
     }
     return new Promise<ExecuteResult>((resolve, reject) => {
       const waiting: Waiting = {
-        step: step.name, runs, id, attempt: options.attempt, started, found: false, resolve, reject,
+        step: step.name, runs, id, attempt: options.attempt, started, computeMs, found: false, resolve, reject,
         entry: {
           key: output,
           value,
@@ -214,7 +219,7 @@ export class RecordExecutor {
       const [runs, step] = key.split('\0') as [string, string];
       eventLog(runs, step).append(events);
     }
-    for (const w of group) w.resolve({ status: 'done', computed: !w.found, durationMs: performance.now() - w.started });
+    for (const w of group) w.resolve({ status: 'done', computed: !w.found, durationMs: performance.now() - w.started, computeMs: w.computeMs });
   }
 }
 

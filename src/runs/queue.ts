@@ -15,7 +15,10 @@
  *   commit once.
  * - With `batch` > 1 a worker holds that many jobs: it computes `concurrency` at a time and
  *   commits the finished ones together; each job completes only when its key is durable, and a
- *   killed worker's held jobs are all retried.
+ *   killed worker's held jobs are all retried. `batch: 'auto'` (the default) holds about half a
+ *   second of computing per compute slot, from the compute times seen so far (one job per slot
+ *   until the first is known, at most 16): short records then commit in groups while the next
+ *   compute, and long ones are not kept waiting in one worker while another is idle.
  * - The coordinator adds jobs in bulk and hears of their end on the queue's event stream; every
  *   few seconds one pipelined round trip checks that no job ended unheard.
  */
@@ -47,10 +50,11 @@ export interface WorkerOptions {
   /** Records one worker process computes at once (default 1). */
   concurrency?: number;
   /**
-   * Jobs one worker process holds at once (default 1): the finished ones are committed together
-   * while the next compute. More is faster on slow disks; a killed worker's held jobs all rerun.
+   * Jobs one worker process holds at once: the finished ones are committed together while the
+   * next compute. More is faster on slow disks; a killed worker's held jobs all rerun. 'auto'
+   * (the default) holds about AUTO_HOLD_MS of computing per compute slot (see AutoHold).
    */
-  batch?: number;
+  batch?: number | 'auto';
   /** How long a job stays reserved without its worker renewing it (default 30 s): a killed worker's job is retried after this. */
   leaseMs?: number;
   /** Called after each job, for logs. */
@@ -195,23 +199,54 @@ function parseReturn(value: unknown): ExecuteResult | undefined {
   return value as ExecuteResult | undefined;
 }
 
+/** A worker with batch 'auto' holds jobs worth about this much computing per compute slot. */
+export const AUTO_HOLD_MS = 500;
+/** The most jobs a worker with batch 'auto' holds per compute slot. */
+export const AUTO_MAX_HELD = 16;
+
+/**
+ * How many jobs a worker holds with batch 'auto': about AUTO_HOLD_MS of computing per slot, from
+ * a running mean of the compute times of its records; one per slot until the first is known.
+ */
+export class AutoHold {
+  private meanMs: number | undefined;
+
+  constructor(private readonly slots: number) {}
+
+  /** Take one record's compute time into account; returns the new number of jobs to hold. */
+  observe(computeMs: number): number {
+    this.meanMs = this.meanMs === undefined ? computeMs : 0.8 * this.meanMs + 0.2 * computeMs;
+    return this.held();
+  }
+
+  held(): number {
+    if (this.meanMs === undefined) return this.slots;
+    const perSlot = Math.min(AUTO_MAX_HELD, Math.max(1, Math.round(AUTO_HOLD_MS / Math.max(this.meanMs, 1))));
+    return this.slots * perSlot;
+  }
+}
+
 /** Process the queues of `steps` until `close()` is called. */
 export function startWorkers(steps: readonly Step[], options: WorkerOptions): { close(): Promise<void>; ready(): Promise<void> } {
   const prefix = options.prefix ?? 'isfdb';
   const leaseMs = options.leaseMs ?? 30_000;
   const concurrency = Math.max(1, options.concurrency ?? 1);
-  const batch = Math.max(1, options.batch ?? 1);
+  const auto = options.batch === undefined || options.batch === 'auto';
+  const batch = auto ? concurrency * AUTO_MAX_HELD : Math.max(1, options.batch as number);
   const workers = steps.map((step) => {
     const connection = connect(options.url);
-    const worker = new Worker<JobData, ExecuteResult>(queueName(step.name), async (job: Job<JobData>) => {
+    const hold = auto ? new AutoHold(concurrency) : undefined;
+    const worker: Worker<JobData, ExecuteResult> = new Worker<JobData, ExecuteResult>(queueName(step.name), async (job: Job<JobData>) => {
       const db = await openCached(job.data.db, job.data.open);
       const executor = executorOf(db, { concurrency, maxBatch: batch });
       const result = await executor.execute(step, job.data.record, { attempt: job.attemptsMade + 1, force: job.data.force });
+      // BullMQ's fetch loop reads the concurrency before each fetch: the next fetches follow it.
+      if (hold !== undefined && result.status === 'done' && result.computed) worker.concurrency = hold.observe(result.computeMs);
       options.onJob?.(`${step.name} ${recordId(job.data.record)} ${result.status}${result.status === 'done' && result.computed ? ' (computed)' : ''}`);
       return result;
     }, {
       connection, prefix,
-      concurrency: Math.max(concurrency, batch),
+      concurrency: hold?.held() ?? Math.max(concurrency, batch),
       lockDuration: leaseMs,
       stalledInterval: Math.max(1000, Math.round(leaseMs / 2)),
       maxStalledCount: 3,

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { formatKey, type DataBase, type Key, type MetadataJson } from '../index.js';
 import { buildRecipe, inputFacts, recipeOf, type RecipeJson } from '../lineage.js';
-import type { RunEvent } from './events.js';
+import { processAlive, type RunEvent } from './events.js';
 import { inputKeysOf, recipeOptionsOf, recordId, type RecordValue, type Step } from './step.js';
 
 export const RECORD_STATUSES = ['ready', 'missing-input', 'running', 'done', 'stale', 'error'] as const;
@@ -96,12 +96,6 @@ function eventsSinceDone(events: readonly RunEvent[]): readonly RunEvent[] {
 
 /** A 'start' without an end: running, unless it was on this host by a process that is gone. */
 function mayBeAlive(event: RunEvent): boolean {
-  if (event.host !== os.hostname() || event.pid === undefined) return true;
-  try {
-    process.kill(event.pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return event.host !== os.hostname() || event.pid === undefined || processAlive(event.pid);
 }
 

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { InvalidInputError, type DataBase, type Key } from '../index.js';
 import { appendEvent, eventLog, runsFolder, writeStepFile } from './events.js';
+import { compactEvents } from './event-compact.js';
 import { executorOf, type ExecuteResult } from './execute.js';
 import { keyState } from './record.js';
 import { resolveRecords, type RecordsSpec } from './records.js';
@@ -81,6 +82,7 @@ export async function runStep<R extends RecordValue>(db: DataBase, step: Step<R,
   try {
     const records = await resolveRecords(db, options.records);
     const runs = await runsFolder(db);
+    compactQuietly(runs, step.name);
     writeStepFile(runs, {
       name: step.name,
       module: step.module ?? null,
@@ -202,6 +204,13 @@ async function createOutputParent<R extends RecordValue>(db: DataBase, step: Ste
     const output = step.output(first);
     if (typeof output !== 'string' && output.length > 1) await db.createSubDb(output.slice(0, -1));
   } catch { /* reported by the records */ }
+}
+
+/** Merge the event-log files of ended processes (event-compact.ts); a failure leaves them readable as they are, for the next run. */
+function compactQuietly(runs: string, step: string): void {
+  try {
+    compactEvents(runs, step);
+  } catch { /* not worth failing a run for */ }
 }
 
 /** A rejection's message: tinypool's child processes reject with plain objects, not Errors. */

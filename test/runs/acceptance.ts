@@ -138,7 +138,9 @@ export async function queueAcceptance(o: { root: string; registryDir: string; ur
   const env = { ISFDB_REGISTRY: o.registryDir, RUNS_SIDE_FILE: side, RUNS_SLEEP_MS: String(o.sleepMs) };
   const workers: Child[] = [];
   try {
-    for (let i = 0; i < o.workers; i++) workers.push(await spawnCli(['worker', STEPS_FILE, '--redis', o.url, '--prefix', o.prefix, '--lease-ms', '2000'], env));
+    // One job held per worker, so that the kill reruns exactly the record inside which it fell (with
+    // the default --batch auto a killed worker's held jobs all rerun, still committed once each).
+    for (let i = 0; i < o.workers; i++) workers.push(await spawnCli(['worker', STEPS_FILE, '--redis', o.url, '--prefix', o.prefix, '--lease-ms', '2000', '--batch', '1'], env));
     for (const w of workers) await until(() => w.output().includes('worker '), 'a worker to start');
     // Key writes are locked on the same Redis here: the backend for clusters without reliable file locks.
     const c = startCoordinator([dbDir, STEPS_FILE, 'square', String(o.records), '0', o.url, o.prefix], { ...env, RUNS_REDIS_LOCKS: o.url });

@@ -38,7 +38,8 @@ describe.skipIf(skip !== undefined)(`runs on a BullMQ queue${skip ? ` (${skip})`
     prefixes.push(prefix);
     const db = await DataBase.open(path.join(sb.root, 'queue-kill'), { keepVersions: 3, lockStaleMs: 2000 });
     const side = path.join(sb.root, 'queue-kill.side');
-    const ws = await workers(3, prefix, { RUNS_SIDE_FILE: side, RUNS_SLEEP_MS: '150' });
+    // One job held per worker (the default 'auto' would hold ~0.5 s of 150 ms records): exactly one rerun.
+    const ws = await workers(3, prefix, { RUNS_SIDE_FILE: side, RUNS_SLEEP_MS: '150' }, ['--batch', '1']);
     const records = Array.from({ length: 40 }, (_, i) => i);
     const run = db.run(steps.square, { records, redis: { url, prefix, backoffMs: 100 } });
     // Kill the first worker while it is inside a record (after it logged at least one job).
@@ -97,6 +98,55 @@ describe.skipIf(skip !== undefined)(`runs on a BullMQ queue${skip ? ` (${skip})`
     expect((await db.verify()).findings.filter(isErrorFinding)).toEqual([]);
     expect((await db.status('square')).toArray().every((r) => r.status === 'done')).toBe(true);
   }, 90_000);
+
+  /** The most jobs active (reserved by workers) at once on the step's queue while `body` runs. */
+  async function mostActiveDuring(prefix: string, body: () => Promise<unknown>): Promise<number> {
+    const { Queue } = await import('bullmq');
+    const { connect, queueName } = await import('../../src/runs/queue.js');
+    const connection = connect(url);
+    const queue = new Queue(queueName('square'), { connection, prefix });
+    let most = 0;
+    let polling = true;
+    const poll = (async () => {
+      while (polling) {
+        most = Math.max(most, await queue.getActiveCount());
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    try {
+      await body();
+    } finally {
+      polling = false;
+      await poll;
+      await queue.close();
+      connection.disconnect();
+    }
+    return most;
+  }
+
+  it('--batch auto (the default): one long record held at a time per worker (no job waits in a busy worker), many short ones', async () => {
+    const prefix = `isfdbtest-${randomUUID().slice(0, 8)}`;
+    prefixes.push(prefix);
+    const side = path.join(sb.root, 'queue-auto.side');
+    // 600 ms per record, about AUTO_HOLD_MS: each of 3 workers holds one (with --batch 16 all 9 are taken at the start).
+    const long = await workers(3, prefix, { RUNS_SIDE_FILE: side, RUNS_SLEEP_MS: '600' });
+    const db = await DataBase.open(path.join(sb.root, 'queue-auto'));
+    const records = Array.from({ length: 9 }, (_, i) => i);
+    const mostLong = await mostActiveDuring(prefix, async () => expect(await db.run(steps.square, { records, redis: { url, prefix } })).toMatchObject({ done: 9, errors: 0 }));
+    expect(mostLong).toBeGreaterThan(0);
+    expect(mostLong).toBeLessThanOrEqual(3);
+    expect(new Set(fs.readFileSync(side, 'utf8').trim().split('\n').map((l) => l.split(' ')[1])).size).toBe(3);
+    for (const w of long) w.proc.kill('SIGTERM');
+    await Promise.all(long.map((w) => w.exited));
+
+    // 10 ms per record: each worker holds up to 16 (with --batch 1, at most one each).
+    const shortPrefix = `${prefix}-short`;
+    prefixes.push(shortPrefix);
+    await workers(2, shortPrefix, { RUNS_SLEEP_MS: '10' });
+    const many = Array.from({ length: 200 }, (_, i) => i);
+    const mostShort = await mostActiveDuring(shortPrefix, async () => expect(await db.run(steps.square, { records: many, force: true, redis: { url, prefix: shortPrefix } })).toMatchObject({ done: 200, errors: 0 }));
+    expect(mostShort).toBeGreaterThan(2);
+  }, 60_000);
 
   it('retries a failing record with backoff, then marks it error with its attempts', async () => {
     const prefix = `isfdbtest-${randomUUID().slice(0, 8)}`;
