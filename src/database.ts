@@ -9,6 +9,7 @@ import { readDbState } from './dbstate.js';
 import { checkKeyFolderLength, formatKey, keyParts, relativeKeyFolder, type Key } from './keys.js';
 import { LOADER_FILE, type MetadataJson, SUBDB_LOADER, FOLDER_LOADER } from './ondisk.js';
 import type { MaybeCalculateOptions, OpenOptions, SetManyEntry, WriteOptions } from './options.js';
+import type { ProvenanceFacts } from './provenance.js';
 import { Registry } from './registry.js';
 import { keyFolderEntries, walkKeys } from './walk.js';
 import { fsckDataBase, type FsckOptions, type FsckReport } from './fsck.js';
@@ -61,6 +62,7 @@ export class DataBase {
 
   /** Open (or create) the database in `dir`. */
   static async open(dir: string, options: OpenOptions = {}): Promise<DataBase> {
+    if (options.provenance !== undefined) (await import('./provenance.js')).seedProvenance(options.provenance);
     const opts = { ...options, registry: options.registry ?? Registry.default() };
     // The sub-database loader opens the databases it holds with the same options.
     return DataBase.of(await DbFolder.open(dir, opts, (sub) => DataBase.open(sub, { ...opts, nocreate: true })));
@@ -187,10 +189,9 @@ export class DataBase {
    * Read ahead what the first write's metadata needs (git facts of the writing code, a few git
    * processes; installed module versions), so a worker process can do it while it waits for work.
    */
-  async prepareWrites(): Promise<void> {
-    if (this.readonly) return;
-    const { gitFacts, moduleFacts } = await import('./provenance.js');
-    await Promise.all([gitFacts(this.options.gitDir ?? process.cwd()), moduleFacts()]);
+  async prepareWrites(): Promise<ProvenanceFacts | undefined> {
+    if (this.readonly) return undefined;
+    return (await import('./provenance.js')).provenanceFacts(this.options.gitDir ?? process.cwd());
   }
 
   async delete(key: Key): Promise<void> {
@@ -300,7 +301,9 @@ export class DataBase {
   async run<R extends import('./runs/step.js').RecordValue>(step: import('./runs/step.js').Step<R, unknown>, options: import('./runs/runner.js').RunOptions<R>): Promise<import('./runs/runner.js').RunReport> {
     const { lockTimeoutMs, lockStaleMs, gitDir, fsync, keepVersions, locks } = this.options;
     const redis = locks !== undefined && 'redis' in locks ? { locks: { ...locks } } : {}; // plain options cross to worker processes
-    return (await import('./runs/runner.js')).runStep(this, step, options, { lockTimeoutMs, lockStaleMs, gitDir, fsync, keepVersions, ...redis });
+    // Local worker processes run this code from this working directory: they take its provenance (no git each).
+    const local = options.redis === undefined && options.workers !== 0 ? { provenance: await this.prepareWrites() } : {};
+    return (await import('./runs/runner.js')).runStep(this, step, options, { lockTimeoutMs, lockStaleMs, gitDir, fsync, keepVersions, ...redis, ...local });
   }
 
   /** Record x step x status (an Arrow table) of a step, or of every step that ran here. */

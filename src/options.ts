@@ -1,6 +1,7 @@
 /** The options of DataBase (open, write, maybeCalculate, setMany), in one place for readers of the API. */
 import type { Key } from './keys.js';
 import type { RecipeOptions } from './lineage.js';
+import type { ProvenanceFacts } from './provenance.js';
 import type { Registry } from './registry.js';
 import type { KeyLocks } from './store/locks.js';
 import type { RedisLockOptions } from './store/redis-locks.js';
@@ -29,6 +30,12 @@ export interface OpenOptions {
   keepVersions?: number;
   /** How writers of a key are serialised (default: `<key>.lock` folders, see store/locks.ts); e.g. a Redis backend. */
   locks?: KeyLocks | RedisLockOptions;
+  /**
+   * The provenance facts (git, module versions) of the process that started this one, from its
+   * `db.prepareWrites()`, for writers running the same code from the same working directory:
+   * metadata.json then says the same, and this process runs no git. db.run's workers get them.
+   */
+  provenance?: ProvenanceFacts;
 }
 
 /** Options of one write. */

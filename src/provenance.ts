@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { InvalidInputError } from './errors.js';
 import type { MetadataJson } from './ondisk.js';
 
 export interface GitFacts {
@@ -28,6 +29,41 @@ export function gitFacts(dir: string): Promise<GitFacts> {
     gitFactsCache.set(resolved, facts);
   }
   return facts;
+}
+
+/**
+ * What a writing process knows of its code, as plain JSON: the git facts of `dir` (resolved) and
+ * the module versions. A process that starts writers running the same code from the same
+ * working directory (db.run's worker processes) reads them once and hands them on, so that its
+ * workers run no git at start-up.
+ */
+export interface ProvenanceFacts {
+  dir: string;
+  git: GitFacts;
+  modules: ModuleFacts;
+}
+
+export async function provenanceFacts(dir: string): Promise<ProvenanceFacts> {
+  const [git, modules] = await Promise.all([gitFacts(dir), moduleFacts()]);
+  return { dir: path.resolve(dir), git, modules };
+}
+
+/** Take facts handed on by the process that started this one; facts this process read itself win. */
+export function seedProvenance(facts: ProvenanceFacts): void {
+  if (!isProvenanceFacts(facts)) throw InvalidInputError.value('the provenance open option', 'is not what db.prepareWrites() returns ({ dir, git, modules })');
+  if (!gitFactsCache.has(facts.dir)) gitFactsCache.set(facts.dir, Promise.resolve(facts.git));
+  moduleFactsCache ??= Promise.resolve(facts.modules);
+}
+
+function isProvenanceFacts(facts: unknown): facts is ProvenanceFacts {
+  const f = facts as Partial<ProvenanceFacts> | null;
+  const nullable = (v: unknown, type: string) => v === null || typeof v === type;
+  return typeof f === 'object' && f !== null && typeof f.dir === 'string' && path.isAbsolute(f.dir)
+    && typeof f.git === 'object' && f.git !== null && nullable(f.git.version, 'string') && nullable(f.git['full-revisionid'], 'string')
+    && nullable(f.git.dirty, 'boolean') && nullable(f.git.error, 'string')
+    && typeof f.modules === 'object' && f.modules !== null && typeof f.modules.moduleList === 'string'
+    && typeof f.modules.moduleVersions === 'object' && f.modules.moduleVersions !== null
+    && Object.values(f.modules.moduleVersions).every((v) => typeof v === 'string');
 }
 
 /** Forget cached git facts (a long-running process that commits between writes). */
@@ -52,7 +88,7 @@ async function readGitFacts(dir: string): Promise<GitFacts> {
   }
 }
 
-interface ModuleFacts {
+export interface ModuleFacts {
   moduleList: string;
   moduleVersions: Record<string, string>;
 }

@@ -15,7 +15,7 @@ import { executorOf, type ExecuteResult } from './execute.js';
 import { keyState } from './record.js';
 import { resolveRecords, type RecordsSpec } from './records.js';
 import { recordId, type RecordValue, type Step } from './step.js';
-import { WARMUP_ENV, type WorkerOpenOptions } from './open.js';
+import { PROVENANCE_ENV, WARMUP_ENV, type WorkerOpenOptions } from './open.js';
 import type { PoolTask } from './pool-worker.js';
 import type { QueueOptions } from './queue.js';
 
@@ -249,6 +249,11 @@ async function startPool<R extends RecordValue>(db: DataBase, step: Step<R, unkn
   const { Tinypool } = await import('tinypool');
   const module = step.module;
   const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+  // The coordinator's provenance goes to each process once, not with every task.
+  const { provenance, ...taskOpen } = open;
+  open = taskOpen;
+  if (provenance !== undefined) env[PROVENANCE_ENV] = JSON.stringify(provenance);
+  else delete env[PROVENANCE_ENV];
   env[WARMUP_ENV] = JSON.stringify({ db: db.basedir, open, module, step: step.name }); // see pool-worker.ts
   const pool = new Tinypool({
     filename: compiledBeside(import.meta.url, 'pool-worker.js'),

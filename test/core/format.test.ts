@@ -247,6 +247,33 @@ describe('metadata.json', () => {
     expect(fresh['dirty']).toBe(true);
   });
 
+  it('a process given the provenance facts of the one that started it (the provenance open option) records them, and refuses malformed ones', async () => {
+    const repo = await gitRepo();
+    clearProvenanceCache();
+    const parent = await DataBase.open(path.join(sb.root, 'db'), { gitDir: repo });
+    const facts = (await parent.prepareWrites())!;
+    expect(facts).toMatchObject({ dir: path.resolve(repo), git: { dirty: false, 'full-revisionid': git(repo, 'rev-parse', 'HEAD') } });
+    expect(facts.modules.moduleVersions['node']).toBe(process.versions.node);
+    // As a worker process starts: nothing cached yet, the facts handed on.
+    clearProvenanceCache();
+    await fs.appendFile(path.join(repo, 'pipeline.py'), 'print("changed: git would now say dirty")\n');
+    const handedOn = { ...facts, modules: { moduleList: 'handed-on@1', moduleVersions: { 'handed-on': '1' } } };
+    const child = await DataBase.open(path.join(sb.root, 'db'), { gitDir: repo, provenance: handedOn });
+    await child.set('k', 1);
+    const meta = JSON.parse(read(path.join(child.basedir, 'k', 'metadata.json'))) as Record<string, unknown>;
+    expect(meta['dirty']).toBe(false);
+    expect(meta['module_list']).toBe('handed-on@1');
+    // Facts this process read itself win over facts handed on later.
+    const other = { ...facts, git: { ...facts.git, version: 'not-this-one' } };
+    await (await DataBase.open(path.join(sb.root, 'db'), { gitDir: repo, provenance: other })).set('k2', 1);
+    expect(JSON.parse(read(path.join(child.basedir, 'k2', 'metadata.json')))['version']).toBe(facts.git.version);
+    for (const bad of [{}, { ...facts, dir: 'relative/dir' }, { ...facts, git: { ...facts.git, dirty: 'no' } }, { ...facts, modules: { moduleList: 1 } }]) {
+      const err = await caught(() => DataBase.open(path.join(sb.root, 'db'), { provenance: bad as never }));
+      expect(isDataBaseError(err, 'InvalidInputError'), JSON.stringify(bad)).toBe(true);
+      expect(err.message).toContain('provenance open option');
+    }
+  });
+
   it('dirty agrees with the -dirty suffix of version (an untracked file is not a change, as for ISF\'s git describe --dirty)', async () => {
     const repo = await gitRepo();
     await fs.writeFile(path.join(repo, 'untracked-output.txt'), 'results');

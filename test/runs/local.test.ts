@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DataBase, isDataBaseError, isErrorFinding } from '../../src/index.js';
+import { DataBase, clearProvenanceCache, isDataBaseError, isErrorFinding } from '../../src/index.js';
 import { recordEvents, type RunProgress } from '../../src/runs/index.js';
 import { caught, cleanupTemp, sandbox, type Sandbox } from '../core/helpers.js';
 import { compiledSteps, invocations } from './helpers.js';
@@ -109,6 +109,30 @@ describe('db.run on one machine', () => {
     for (const n of more) for (const e of await recordEvents(db, 'square', String(n))) if (e.event === 'done') doneTimes.add(e.time);
     expect(doneTimes.size).toBeLessThan(12);
   });
+
+  it('worker processes record the coordinator\'s provenance (handed on once; they run no git of their own)', async () => {
+    sb ??= await sandbox();
+    const repo = path.join(sb.root, 'code');
+    fs.mkdirSync(repo);
+    const git = (...args: string[]) => execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { encoding: 'utf8' }).trim();
+    git('init', '-q');
+    fs.writeFileSync(path.join(repo, 'analysis.py'), 'print(1)\n');
+    git('add', 'analysis.py');
+    git('commit', '-q', '-m', 'first');
+    clearProvenanceCache();
+    const { db } = await fresh('provenance', { gitDir: repo });
+    const facts = (await db.prepareWrites())!;
+    expect(facts.git.dirty).toBe(false);
+    // After the coordinator read its facts the checkout changes: a worker asking git would record dirty.
+    fs.appendFileSync(path.join(repo, 'analysis.py'), 'print(2)\n');
+    await db.run(steps.square, { records: range(6), workers: 2 });
+    for (const n of range(6)) {
+      const meta = await db.metadata(['squares', String(n)]);
+      expect(meta['dirty'], `record ${n}`).toBe(false);
+      expect(meta['full-revisionid']).toBe(facts.git['full-revisionid']);
+    }
+    clearProvenanceCache();
+  }, 60_000);
 
   it('takes the records from a key, and refuses duplicates and a readonly database', async () => {
     const { db } = await fresh('from-key');
