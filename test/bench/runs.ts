@@ -7,9 +7,8 @@
  *
  * Each local run also prints its CPU per record: the coordinator's, and the worker processes'
  * user and kernel time (read from /proc when they have exited). Databases of finished rounds are
- * removed only at the end: on ext4 without a journal, files created soon after a large removal
- * cost several times more kernel time (the inode allocator skips the freed inodes for minutes),
- * which would slow every round after the first.
+ * removed only at the end: on this disk (ext4 without a journal), files created soon after a large
+ * removal cost several times more kernel time, which would slow every round after the first.
  */
 import fs from 'node:fs';
 import os from 'node:os';
