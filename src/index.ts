@@ -14,7 +14,7 @@
  */
 export { DataBase } from './database.js';
 export type { OpenOptions, MaybeCalculateOptions, KeyInfo, WriteOptions, SetManyEntry } from './database.js';
-export type { ProvenanceFacts, GitFacts, ModuleFacts } from './provenance.js';
+export type { ProvenanceFacts } from './provenance.js';
 export type { KeyLocks, HeldLock, LockOptions } from './store/locks.js';
 export { resolvePath, enclosingDataBase, enclosingDatabase } from './paths.js';
 export type { ResolveOptions } from './paths.js';

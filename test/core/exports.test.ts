@@ -55,7 +55,7 @@ const TYPE_EXPORTS = [
   'RecipeJson', 'RecipeOptions', 'RegistryEntry', 'ResolveOptions', 'StaleKey', 'StaleReason', 'TypedArray',
   'VerifyFinding', 'VerifyFindingKind', 'VerifyReport', 'VersionDiff', 'VersionInfo', 'VersionRef', 'WriteOptions',
   'FrameDumpOptions', 'FrameIndex', 'FrameLoadOptions', 'IndexRange', 'LabelType', 'PartitionReadOptions',
-  'SetManyEntry', 'KeyLocks', 'HeldLock', 'LockOptions',
+  'SetManyEntry', 'KeyLocks', 'HeldLock', 'LockOptions', 'ProvenanceFacts',
 ];
 
 /** Names in `export type { ... }` clauses of src/index.ts (syntax only). */
