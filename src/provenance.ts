@@ -77,11 +77,14 @@ async function readGitFacts(dir: string): Promise<GitFacts> {
     // Loaded with the first write: readers (and `isfdb ls`) never need git.
     const { simpleGit } = await import('simple-git');
     const git = simpleGit({ baseDir: dir });
-    const revision = (await git.revparse(['HEAD'])).trim();
-    const version = (await git.raw(['describe', '--tags', '--dirty', '--always', '--long', '--all'])).trim();
-    // Like `git describe --dirty`: changes to tracked files count, untracked files do not.
-    const changes = (await git.raw(['status', '--porcelain', '--untracked-files=no'])).trim();
-    return { version, 'full-revisionid': revision, dirty: changes !== '', error: null };
+    // The three git processes at once: a writer (db.run's coordinator, say) waits for them.
+    const [revision, version, changes] = await Promise.all([
+      git.revparse(['HEAD']),
+      git.raw(['describe', '--tags', '--dirty', '--always', '--long', '--all']),
+      // Like `git describe --dirty`: changes to tracked files count, untracked files do not.
+      git.raw(['status', '--porcelain', '--untracked-files=no']),
+    ]);
+    return { version: version.trim(), 'full-revisionid': revision.trim(), dirty: changes.trim() !== '', error: null };
   } catch (err) {
     const message = err instanceof Error ? err.message.split('\n')[0] ?? err.message : String(err);
     return { version: null, 'full-revisionid': null, dirty: null, error: `no git facts for ${dir}: ${message}` };
