@@ -301,9 +301,11 @@ export class DataBase {
   async run<R extends import('./runs/step.js').RecordValue>(step: import('./runs/step.js').Step<R, unknown>, options: import('./runs/runner.js').RunOptions<R>): Promise<import('./runs/runner.js').RunReport> {
     const { lockTimeoutMs, lockStaleMs, gitDir, fsync, keepVersions, locks } = this.options;
     const redis = locks !== undefined && 'redis' in locks ? { locks: { ...locks } } : {}; // plain options cross to worker processes
-    // Local worker processes run this code from this working directory: they take its provenance (no git each).
-    const local = options.redis === undefined && options.workers !== 0 ? { provenance: await this.prepareWrites() } : {};
-    return (await import('./runs/runner.js')).runStep(this, step, options, { lockTimeoutMs, lockStaleMs, gitDir, fsync, keepVersions, ...redis, ...local });
+    // Local worker processes run this code from this working directory: they take its provenance
+    // (no git each), read while the runs modules load.
+    const local = options.redis === undefined && options.workers !== 0;
+    const [runner, provenance] = await Promise.all([import('./runs/runner.js'), local ? this.prepareWrites() : undefined]);
+    return runner.runStep(this, step, options, { lockTimeoutMs, lockStaleMs, gitDir, fsync, keepVersions, ...redis, ...(provenance === undefined ? {} : { provenance }) });
   }
 
   /** Record x step x status (an Arrow table) of a step, or of every step that ran here. */
