@@ -369,32 +369,17 @@ function stringAt(data: Data): (i: number) => [bytes: Uint8Array, from: number, 
 
 /** Every present string of the chunk into `builder`, plain pieces straight from their offsets. */
 function feedStrings(pieces: Piece[], builder: StringDictionary): void {
-  for (const piece of pieces) {
-    const { data, offset, length } = piece;
+  for (const { data, offset, length } of pieces) {
     if (data.type.typeId !== Type.Dictionary && data.nullCount === 0 && data.valueOffsets instanceof Int32Array) {
       if (!builder.addRange(data.values as Uint8Array, data.valueOffsets, offset, offset + length)) return;
       continue;
     }
-    let going = true;
-    visitStrings([piece], (bytes, from, to) => (going = builder.add(bytes, from, to)));
-    if (!going) return;
-  }
-}
-
-function visitStrings(pieces: Piece[], visit: (bytes: Uint8Array, from: number, to: number) => boolean): void {
-  for (const { data, offset, length } of pieces) {
-    if (data.type.typeId !== Type.Dictionary && data.nullCount === 0 && data.valueOffsets instanceof Int32Array) {
-      // plain strings without nulls: straight from the offsets (no tuple per value)
-      const offsets = data.valueOffsets;
-      const bytes = data.values as Uint8Array;
-      for (let i = offset; i < offset + length; i++) if (!visit(bytes, offsets[i] as number, offsets[i + 1] as number)) return;
-      continue;
-    }
+    // dictionary-encoded, with nulls, or with 64-bit offsets: value by value
     const at = stringAt(data);
     for (let i = offset; i < offset + length; i++) {
       if (!isValid(data, i)) continue;
       const [bytes, from, to] = at(i);
-      if (!visit(bytes, from, to)) return;
+      if (!builder.add(bytes, from, to)) return;
     }
   }
 }
