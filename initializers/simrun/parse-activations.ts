@@ -62,13 +62,16 @@ class ByteList {
     this.data = new Uint8Array(Math.max(16, bytes));
     this.offsets = new Int32Array(rows + 1);
   }
+  /** Room for `need` bytes in all (at least doubling, so that pushes stay amortised O(1)). */
+  private reserve(need: number): void {
+    if (need <= this.data.length) return;
+    const bigger = new Uint8Array(Math.max(need, this.data.length * 2));
+    bigger.set(this.data.subarray(0, this.used));
+    this.data = bigger;
+  }
   push(src: Uint8Array, a: number, b: number): void {
     const need = this.used + (b - a);
-    if (need > this.data.length) {
-      const bigger = new Uint8Array(Math.max(need, this.data.length * 2));
-      bigger.set(this.data.subarray(0, this.used));
-      this.data = bigger;
-    }
+    this.reserve(need);
     // short fields (types, labels): a byte loop beats creating a subarray per row
     const data = this.data;
     for (let i = a, j = this.used; i < b; i++, j++) data[j] = src[i]!;
@@ -81,11 +84,7 @@ class ByteList {
     const len = src.length;
     const start = this.used;
     const total = len * count;
-    if (start + total > this.data.length) {
-      const bigger = new Uint8Array(Math.max(start + total, this.data.length * 2));
-      bigger.set(this.data.subarray(0, start));
-      this.data = bigger;
-    }
+    this.reserve(start + total);
     if (count > 0) {
       this.data.set(src, start);
       for (let filled = len; filled < total; filled *= 2) this.data.copyWithin(start + filled, start, start + Math.min(filled, total - filled));
@@ -332,53 +331,6 @@ function parseRow(buf: Uint8Array, file: string, p: number, eol: number, line: n
   if (count > out.maxTimes) out.maxTimes = count;
   if (out.timesPerRow) out.timesPerRow[row] = count;
   out.row = row + 1;
-}
-
-/** Columns of one activation file (tests, fuzzing): times row by row, `times[timeOffsets[r] ..]`. */
-export interface ActivationColumns {
-  rows: number;
-  type: Strings;
-  id: Float64Array;
-  somaDistance?: Float64Array;
-  sectionId?: Float64Array;
-  sectionPtId?: Float64Array;
-  dendriteLabel?: Strings;
-  times: Float64Array;
-  timeOffsets: Int32Array;
-  maxTimes: number;
-}
-
-/** One file through parseActivationFiles, its times laid out row by row. */
-export function parseActivationCsv(buf: Uint8Array, file: string, kind: 'synapses' | 'cells'): ActivationColumns {
-  const rows = activationRows(buf);
-  const counts = new Int32Array(rows);
-  const b = parseActivationFiles([{ buf, file }], kind, [new Uint8Array(0)], timesBound(buf), counts);
-  const timeOffsets = new Int32Array(rows + 1);
-  const times = new Float64Array(counts.reduce((a, n) => a + n, 0));
-  for (let r = 0; r < rows; r++) {
-    const at = timeOffsets[r]!;
-    for (let k = 0; k < counts[r]!; k++) times[at + k] = b.times[k * rows + r]!;
-    timeOffsets[r + 1] = at + counts[r]!;
-  }
-  const toNumbers = (x: BigInt64Array): Float64Array => Float64Array.from(x, Number);
-  const out: ActivationColumns = { rows, type: b.type, id: toNumbers(b.id), times, timeOffsets, maxTimes: b.maxTimes };
-  if (b.somaDistance) out.somaDistance = b.somaDistance;
-  if (b.sectionId) out.sectionId = toNumbers(b.sectionId);
-  if (b.sectionPtId) out.sectionPtId = toNumbers(b.sectionPtId);
-  if (b.dendriteLabel) out.dendriteLabel = b.dendriteLabel;
-  return out;
-}
-
-/** Times a line can hold at most: one per comma or space, plus one. */
-function timesBound(buf: Uint8Array): number {
-  let max = 1;
-  let n = 1;
-  for (let i = 0; i < buf.length; i++) {
-    const c = buf[i]!;
-    if (c === 44 || c === 32) n++;
-    else if (c === 10) { if (n > max) max = n; n = 1; }
-  }
-  return Math.max(max, n);
 }
 
 /**

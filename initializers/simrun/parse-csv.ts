@@ -9,9 +9,9 @@ import { CUT_OFF } from './parse-activations.js';
 
 export { type InputProblem, InputProblemError } from './input-problem.js';
 export {
-  type ActivationBlock, type ActivationColumns, type Strings,
-  checkActivationComplete, maxTimesPerLine, parseActivationCsv, parseActivationFiles,
+  type ActivationBlock, type Strings, checkActivationComplete, maxTimesPerLine, parseActivationFiles,
 } from './parse-activations.js';
+export { type ActivationColumns, parseActivationCsv } from './activation-file.js';
 
 /** A voltage-trace file: `nTimes` rows of time + `nCols` values, stored time-major. */
 export interface TraceMatrix {
