@@ -16,6 +16,7 @@ import { PartitionedFrame, type PartitionReadOptions } from './parquet/partition
 import { serializeDivisions } from './parquet/divisions.js';
 import { pythonJson } from '../src/ondisk.js';
 import { WideDoubleLayout, type WideDoubleFrame } from './parquet/wide-doubles.js';
+import type { EncodingChoice } from './parquet/writer.js';
 
 const NAME = 'dask_to_parquet';
 
@@ -34,7 +35,9 @@ export const loader: Loader<Partitions, DaskToParquetLoadOptions, DaskToParquetD
   name: NAME,
   kind: 'data',
   canDump: isPartitions,
-  async dump(value, dir, ctx, options = {}) {
+  async dump(value, dir, ctx, given = {}) {
+    // the partitions' columns are encoded alike: each column tried on the first partition only
+    const options = given.encodingChoices ? given : { ...given, encodingChoices: new Map<string, EncodingChoice>() };
     if (!isPartitions(value)) throw InvalidInputError.value(`value for key '${ctx.key}'`, `${NAME} stores an array or (async) iterable of apache-arrow Tables, or a PartitionedFrame`);
     const site = { key: ctx.key, loader: NAME };
     const written: string[] = [];

@@ -15,6 +15,7 @@ export type { LabelType, FrameIndex } from '../loaders/parquet/frame.js';
 export { PartitionedFrame } from '../loaders/parquet/partitioned-frame.js';
 export type { IndexRange, PartitionReadOptions } from '../loaders/parquet/partitioned-frame.js';
 export type { FrameDumpOptions, FrameLoadOptions } from '../loaders/parquet/frame-io.js';
+export type { EncodingChoice } from '../loaders/parquet/writer.js';
 // Writers that encode dask_to_parquet partitions themselves (initSimrun's workers)
 export { WideDoublePartitions, daskLayoutFiles, partitionFileName } from '../loaders/dask_to_parquet.js';
 export type { WideDoubleFrame } from '../loaders/parquet/wide-doubles.js';

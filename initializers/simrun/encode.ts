@@ -14,7 +14,7 @@ import type { Table } from 'apache-arrow';
 import { InvalidInputError } from '../../src/errors.js';
 import { getLoader } from '../../loaders/index.js';
 import type { Loader, LoaderContext } from '../../loaders/types.js';
-import { WideDoublePartitions, daskLayoutFiles, partitionFileName } from '../../src/frames.js';
+import { type EncodingChoice, WideDoublePartitions, daskLayoutFiles, partitionFileName } from '../../src/frames.js';
 import { type FolderResult, type FolderTimings, type ParseOptions, type Strings, type TraceBlock, parseFolder } from './parse-folder.js';
 import type { RunFolder } from './scan.js';
 import { INDEX, activationTable, gridLabels, traceTable } from './tables.js';
@@ -112,6 +112,19 @@ export async function stageTrace(index: Strings, block: TraceBlock, dir: string,
 
 const utf8 = new TextDecoder();
 
+/**
+ * Dump options of an activation key's partitions in this thread: one map of encoding choices
+ * per key, so each column's dictionary-or-PLAIN trial runs on this thread's first partition of
+ * the key only (the trials were ~100 ms of 1.4 s on ISF's example shape, docs/simrun.md).
+ */
+const activationOptions = new Map<string, { index: string; encodingChoices: Map<string, EncodingChoice> }>();
+
+function activationDumpOptions(key: string): { index: string; encodingChoices: Map<string, EncodingChoice> } {
+  let options = activationOptions.get(key);
+  if (!options) activationOptions.set(key, options = { index: INDEX, encodingChoices: new Map() });
+  return options;
+}
+
 /** Write one table as a one-partition dask_to_parquet dataset in `dir`; return it as staged. */
 export async function stageTable(table: Table, dir: string, key: string, options: Record<string, unknown>): Promise<StagedPartition> {
   await mkdir(dir, { recursive: true });
@@ -145,9 +158,9 @@ export async function encodeFolder(r: FolderResult, spec: EncodeSpec, timings?: 
       const labels = gridLabels(r.vm.time);
       staged[key] = await stageTrace(r.index, r.vm, dir, key, labels);
     } else if (key === 'synapse_activation' && r.syn) {
-      staged[key] = await stageTable(timed(() => activationTable(r.syn!, 'synapses')), dir, key, { index: INDEX });
+      staged[key] = await stageTable(timed(() => activationTable(r.syn!, 'synapses')), dir, key, activationDumpOptions(key));
     } else if (key === 'cell_activation' && r.cells) {
-      staged[key] = await stageTable(timed(() => activationTable(r.cells!, 'cells')), dir, key, { index: INDEX });
+      staged[key] = await stageTable(timed(() => activationTable(r.cells!, 'cells')), dir, key, activationDumpOptions(key));
     } else if (key.startsWith('dendritic_recordings/')) {
       const label = key.slice('dendritic_recordings/'.length);
       const d = r.dend.find((x) => x.label === label);

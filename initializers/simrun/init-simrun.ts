@@ -180,6 +180,9 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
 
     // the plan stands: only now is a database opened (and created) by path
     const target = db ?? await DataBase.open(dbOrDir as string);
+    // the git facts every key's metadata.json records: read while the folders are parsed, not
+    // when the first key commits (three git processes, ~80 ms of waiting at the end otherwise)
+    void target.prepareWrites().catch(() => undefined);
     const old = await openOldFrames(target, prev);
     const synWidth = Math.max(old.synWidth, ...checks.map((c) => c.maxSynTimes));
     const cellWidth = Math.max(old.cellWidth, ...checks.map((c) => c.maxCellTimes));

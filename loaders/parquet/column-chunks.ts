@@ -14,8 +14,10 @@ import { fixedMinMax, stringMinMax } from './statistics.js';
 import type { ParquetWriteOptions } from './writer.js';
 import type { CompressFn } from './compression.js';
 
-/** Values a trial-compressed chunk's dictionary sees before it may give up (encodings.ts). */
-const TRIAL_EARLY_LOOK = 1 << 16;
+/** A trial-compressed chunk's dictionary sees 65,536 values before it may give up (encodings.ts). */
+const TRIAL_LIMITS = { ...DEFAULT_DICTIONARY_LIMITS, earlyLook: 1 << 16 };
+/** Chunks this small decide for themselves only: their trial says little of the next file's. */
+const CHOICE_MIN_VALUES = 4096;
 /** Target size of a data page's values. */
 const PAGE_BYTES = 1 << 20;
 /** Target size of a row group's values. */
@@ -212,8 +214,7 @@ function kindOf(type: DataType): ChunkKind {
  */
 export function planChunk(type: DataType, element: SchemaElement, pieces: Piece[], options: ParquetWriteOptions, trial?: CompressFn): ChunkPlan {
   const kind = kindOf(type);
-  let nullCount = 0;
-  let total = 0;
+  let [nullCount, total] = [0, 0];
   for (const { data, offset, length } of pieces) {
     const present = data.nullCount === 0 ? length : countValid(data, offset, length);
     nullCount += length - present;
@@ -228,9 +229,18 @@ export function planChunk(type: DataType, element: SchemaElement, pieces: Piece[
     if (wantDictionary && total > 1) {
       const words = plan.width === 8 ? 2 : 1;
       const segments = plan.valueBytes.map(aligned32);
-      if (trial) {
-        const dictionary = dictionaryOfWords(segments, words, total, { ...DEFAULT_DICTIONARY_LIMITS, earlyLook: TRIAL_EARLY_LOOK });
+      // an earlier file of the same frame already tried this column (encodingChoices): no trial;
+      // a dictionary that no longer fits leaves the compression to the writer's first-page rule
+      const chosen = trial ? options.encodingChoices?.get(element.name) : undefined;
+      if (chosen !== undefined) {
+        const dictionary = chosen.dictionary ? dictionaryOfWords(segments, words, total, TRIAL_LIMITS) : undefined;
+        if (dictionary) plan.dictionary = { ...dictionary, bitWidth: bitWidthOf(dictionary.count) };
+        if (dictionary || !chosen.dictionary) plan.compressPays = chosen.compressed;
+      } else if (trial) {
+        const dictionary = dictionaryOfWords(segments, words, total, TRIAL_LIMITS);
         if (dictionary) Object.assign(plan, smallerOf(plan, { ...dictionary, bitWidth: bitWidthOf(dictionary.count) }, trial));
+        // recorded only when both ways were compressed: a dictionary that gave up early cost little
+        if (dictionary && total >= CHOICE_MIN_VALUES) options.encodingChoices?.set(element.name, { dictionary: plan.dictionary !== undefined, compressed: plan.compressPays ?? true });
       } else {
         const dictionary = dictionaryOfWords(segments, words, total);
         if (dictionary && pays(dictionary, total, total * plan.width)) plan.dictionary = { ...dictionary, bitWidth: bitWidthOf(dictionary.count) };

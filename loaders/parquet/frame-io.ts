@@ -8,6 +8,7 @@ import { CorruptKeyError, InvalidInputError, ParquetFormatError, UnsupportedForm
 import { parseJsonText, pythonJson } from '../../src/ondisk.js';
 import { inspectParquet, openParquet, readParquet, writeParquet, type OpenedParquet, type ParquetReadOptions, type WriteParquetOptions } from './codec.js';
 import { UnsupportedFeatureError } from './errors.js';
+import type { EncodingChoice } from './writer.js';
 import { COMPRESSIONS, type Compression } from './compression.js';
 import { UnsupportedTypeError } from './arrow-types.js';
 import { FrameError, OBJECT_META_KEY, buildObjectMeta, dataColumnsOf, frameForWriting, frameIndexOf, withIndex, withSchemaMetadata, type LabelType } from './frame.js';
@@ -30,6 +31,11 @@ export interface FrameDumpOptions {
   columnLabelTypes?: Record<string, LabelType>;
   /** Sees every byte of each Parquet file as it is written (checksums without reading back). */
   onBytes?: (chunk: Uint8Array) => void;
+  /**
+   * Each column's encoding (dictionary or PLAIN) as chosen on an earlier file, filled as chosen:
+   * pass one map to the dumps of a frame's partitions (dask_to_parquet shares one across a dump).
+   */
+  encodingChoices?: Map<string, EncodingChoice>;
 }
 
 export interface FrameLoadOptions {
@@ -87,6 +93,7 @@ function writeOptionsOf(options: FrameDumpOptions): WriteParquetOptions {
   if (options.byteStreamSplit !== undefined) out.byteStreamSplit = options.byteStreamSplit;
   if (options.rowGroupRows !== undefined) out.rowGroupRows = options.rowGroupRows;
   if (options.onBytes !== undefined) out.onBytes = options.onBytes;
+  if (options.encodingChoices !== undefined) out.encodingChoices = options.encodingChoices;
   return out;
 }
 

@@ -40,7 +40,17 @@ export interface ParquetWriteOptions {
    * a few trials costs more footer bytes than its values.
    */
   alwaysMinMax?: ReadonlySet<string>;
+  /**
+   * Column name -> its encoding, read and filled by the writer: a chunk of a listed column takes
+   * that encoding without a trial compression; an unlisted column's trial (of at least 4,096
+   * values) is recorded. Files of one partitioned frame share one map, so each column is tried
+   * once, not once per partition (the trials were ~7% of initSimrun, docs/parquet.md).
+   */
+  encodingChoices?: Map<string, EncodingChoice>;
 }
+
+/** How a trial compression stored a fixed-width column: dictionary or PLAIN, compressed or not. */
+export interface EncodingChoice { dictionary: boolean; compressed: boolean }
 
 export const MAGIC = new TextEncoder().encode('PAR1');
 const FLUSH_BYTES = 32 << 20;

@@ -1,0 +1,97 @@
+/**
+ * encodingChoices: a column's dictionary-or-PLAIN trial runs on the first file of a frame and is
+ * followed by the later ones (initSimrun's partitions, a dask_to_parquet dump). The writer must
+ * record what it chose, follow what it is given, and write the same values either way.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { tableFromArrays, type Table } from 'apache-arrow';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readParquet, writeParquet } from '../../loaders/parquet/codec.js';
+import { readFileMeta } from '../../loaders/parquet/reader.js';
+import { Encoding } from '../../loaders/parquet/format.js';
+import type { EncodingChoice } from '../../src/frames.js';
+import { DataBase } from '../../src/index.js';
+import { partitionFileName } from '../../src/frames.js';
+
+const ROWS = 20_000;
+let dir: string;
+beforeAll(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'isfdb-encoding-choices-')); });
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A deterministic stream of pseudo-random numbers in [0, 1). */
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32; };
+}
+
+/** few: 40 distinct values (a dictionary wins); spread: all distinct (the dictionary gives up early). */
+function frame(seed: number, rows = ROWS): Table {
+  const r = random(seed);
+  const levels = Array.from({ length: 40 }, () => r() * 1000);
+  return tableFromArrays({
+    few: Float64Array.from({ length: rows }, () => levels[Math.floor(r() * levels.length)]!),
+    spread: Float64Array.from({ length: rows }, () => r()),
+  });
+}
+
+async function encodings(file: string): Promise<Record<string, boolean>> {
+  const meta = await readFileMeta(file);
+  const out: Record<string, boolean> = {};
+  for (const c of meta.rowGroups[0]!.columns) out[c.path.join('.')] = c.encodings.includes(Encoding.rleDictionary);
+  return out;
+}
+
+async function sameValues(file: string, table: Table): Promise<void> {
+  const { table: back } = await readParquet(file);
+  for (const name of ['few', 'spread']) expect(Array.from(back.getChild(name)!.toArray() as Float64Array), name).toEqual(Array.from(table.getChild(name)!.toArray() as Float64Array));
+}
+
+describe('encodingChoices', () => {
+  it('records the trial of a chunk that built a dictionary, and only of big enough chunks', async () => {
+    const choices = new Map<string, EncodingChoice>();
+    const table = frame(1);
+    const file = path.join(dir, 'first.parquet');
+    await writeParquet(file, table.schema, [table], { encodingChoices: choices });
+    expect(await encodings(file)).toEqual({ few: true, spread: false });
+    // 'spread' gave up early (all distinct): nothing to remember, the next file looks again cheaply
+    expect([...choices.keys()]).toEqual(['few']);
+    expect(choices.get('few')?.dictionary).toBe(true);
+    await sameValues(file, table);
+
+    const small = new Map<string, EncodingChoice>();
+    const tiny = frame(2, 1000);
+    await writeParquet(path.join(dir, 'tiny.parquet'), tiny.schema, [tiny], { encodingChoices: small });
+    expect(small.size).toBe(0);
+  });
+
+  it('follows a given choice instead of trying (PLAIN where the trial would take the dictionary)', async () => {
+    const table = frame(3);
+    const tried = path.join(dir, 'tried.parquet');
+    await writeParquet(tried, table.schema, [table], {});
+    expect((await encodings(tried)).few).toBe(true);
+    const told = path.join(dir, 'told.parquet');
+    const choices = new Map<string, EncodingChoice>([['few', { dictionary: false, compressed: true }]]);
+    await writeParquet(told, table.schema, [table], { encodingChoices: choices });
+    expect((await encodings(told)).few).toBe(false);
+    expect(choices.get('few')).toEqual({ dictionary: false, compressed: true });
+    await sameValues(told, table);
+  });
+
+  it('a dask_to_parquet dump decides each column on its first partition', async () => {
+    const db = await DataBase.open(path.join(dir, 'db'));
+    const [p0, p1] = [frame(4), frame(5)];
+    await db.set('parts', [p0, p1], 'dask_to_parquet');
+    const files = [0, 1].map((i) => path.join(dir, 'db', 'parts', partitionFileName(2, i)));
+    expect(await encodings(files[0]!)).toEqual({ few: true, spread: false });
+    expect(await encodings(files[1]!)).toEqual({ few: true, spread: false });
+    // partition 1 followed partition 0's choice: told otherwise up front, both partitions obey
+    await db.set('plain', [p0, p1], 'dask_to_parquet', { encodingChoices: new Map([['few', { dictionary: false, compressed: true }]]) });
+    for (let i = 0; i < 2; i++) expect((await encodings(path.join(dir, 'db', 'plain', partitionFileName(2, i)))).few).toBe(false);
+    await sameValues(files[1]!, p1);
+    const filled = new Map<string, EncodingChoice>();
+    await db.set('again', [p0, p1], 'dask_to_parquet', { encodingChoices: filled });
+    expect(filled.get('few')?.dictionary).toBe(true);
+  });
+});
