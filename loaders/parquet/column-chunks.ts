@@ -8,6 +8,7 @@ import { type Data, type DataType, type Schema, Type, type Vector } from 'apache
 import { Encoding, PhysicalType, Repetition, type SchemaElement } from './format.js';
 import { encodeHybrid, dictionaryOfWords, bitWidthOf, byteStreamSplit, DEFAULT_DICTIONARY_LIMITS, type DictionaryEncoding } from './encodings.js';
 import { StringDictionary } from './string-dictionary.js';
+import { feedStrings, isValid, plainStrings, stringBytesOf } from './string-values.js';
 import { allPresentLevels } from './rle.js';
 import { isSecondsTimestamp } from './arrow-types.js';
 import { fixedMinMax, stringMinMax } from './statistics.js';
@@ -47,13 +48,6 @@ export function rowsPerPageOf(type: DataType): number {
     case Type.Bool: return PAGE_BYTES;
     default: return 64 * 1024;
   }
-}
-
-function isValid(data: Data, index: number): boolean {
-  const bitmap = data.nullBitmap;
-  if (data.nullCount === 0 || !bitmap || bitmap.length === 0) return true;
-  const bit = data.offset + index;
-  return (((bitmap[bit >> 3] as number) >> (bit & 7)) & 1) === 1;
 }
 
 function countValid(data: Data, start: number, count: number): number {
@@ -101,30 +95,6 @@ function booleanValues(data: Data, start: number, count: number): Uint8Array {
     j++;
   }
   return out.subarray(0, Math.ceil(j / 8));
-}
-
-/** PLAIN BYTE_ARRAY: each non-null value as a 4-byte length and its UTF-8 bytes. */
-export function plainStrings(data: Data, start: number, count: number): Uint8Array[] {
-  const at = stringAt(data);
-  let total = 4 * count;
-  for (let i = start; i < start + count; i++) {
-    const [, from, to] = at(i);
-    total += to - from;
-  }
-  const out = new Uint8Array(total);
-  const view = new DataView(out.buffer);
-  let pos = 0;
-  for (let i = start; i < start + count; i++) {
-    if (!isValid(data, i)) continue;
-    const [bytes, from, to] = at(i);
-    const length = to - from;
-    view.setUint32(pos, length, true);
-    pos += 4;
-    if (length < 16) for (let k = 0; k < length; k++) out[pos + k] = bytes[from + k] as number;
-    else out.set(bytes.subarray(from, from + length), pos);
-    pos += length;
-  }
-  return [out.subarray(0, pos)];
 }
 
 /** Rows per row group: at most 1,048,576 (as recent pyarrow) and about ROW_GROUP_BYTES of values. */
@@ -361,41 +331,4 @@ export function concat(parts: Uint8Array[]): Uint8Array {
     pos += part.length;
   }
   return out;
-}
-
-/** The UTF-8 bytes (as offsets into a shared buffer) of a string chunk's value at `i`. */
-function stringAt(data: Data): (i: number) => [bytes: Uint8Array, from: number, to: number] {
-  if (data.type.typeId === Type.Dictionary) {
-    const dictionary = (data.dictionary as Vector).data[0] as Data;
-    const at = stringAt(dictionary);
-    const keys = data.values as Int32Array;
-    return (i) => at(keys[i] as number);
-  }
-  const offsets = data.valueOffsets as Int32Array | BigInt64Array;
-  const bytes = data.values as Uint8Array;
-  if (offsets instanceof BigInt64Array) return (i) => [bytes, Number(offsets[i]), Number(offsets[i + 1])];
-  return (i) => [bytes, offsets[i] as number, offsets[i + 1] as number];
-}
-
-/** Every present string of the chunk into `builder`, plain pieces straight from their offsets. */
-function feedStrings(pieces: Piece[], builder: StringDictionary): void {
-  for (const { data, offset, length } of pieces) {
-    if (data.type.typeId !== Type.Dictionary && data.nullCount === 0 && data.valueOffsets instanceof Int32Array) {
-      if (!builder.addRange(data.values as Uint8Array, data.valueOffsets, offset, offset + length)) return;
-      continue;
-    }
-    // dictionary-encoded, with nulls, or with 64-bit offsets: value by value
-    const at = stringAt(data);
-    for (let i = offset; i < offset + length; i++) {
-      if (!isValid(data, i)) continue;
-      const [bytes, from, to] = at(i);
-      if (!builder.add(bytes, from, to)) return;
-    }
-  }
-}
-
-function stringBytesOf(data: Data, offset: number, length: number): number {
-  if (data.type.typeId === Type.Dictionary) return length * 8;
-  const offsets = data.valueOffsets as Int32Array | BigInt64Array;
-  return Number(offsets[offset + length]) - Number(offsets[offset]);
 }

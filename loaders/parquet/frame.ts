@@ -5,7 +5,7 @@
  *   original types of the column labels (Parquet only keeps strings).
  * These helpers read and set both.
  */
-import { type Data, type DataType, type Field, Schema, Table, Type, TimeUnit, Utf8, type Vector, makeData, Struct } from 'apache-arrow';
+import { type DataType, type Field, Schema, Table, Type, TimeUnit, Utf8, makeData, Struct } from 'apache-arrow';
 import { recordBatchOf } from './record-batch.js';
 import { FrameError } from '../../src/errors.js';
 import { pandasMetadataSchema, type ObjectMetaJson, type PandasColumn, type PandasMetadata } from './ondisk.js';
@@ -331,56 +331,15 @@ export function frameForWriting(table: Table, indexColumn?: string, rangeStart?:
 }
 
 /**
- * The table with its dictionary-encoded string columns as plain strings. apache-arrow makes
+ * The table with its dictionary-encoded string columns typed as plain strings. apache-arrow makes
  * every string column of `tableFromArrays` a dictionary; as a pandas `category` whose categories
  * differ per partition it breaks dask's meta check in ISF's loader, so partitioned frames store
- * them as strings (Parquet still dictionary-encodes them where it pays).
+ * them as strings. Only the fields change: the columns keep their dictionary-encoded data, which
+ * the Parquet writer reads by key (one lookup per distinct value, not a hash per row) and stores
+ * as a string column (dictionary-encoded in Parquet where it pays).
  */
 export function withPlainStrings(table: Table): Table {
-  const dictionaryColumns = table.schema.fields.map((f, i) => (f.type.typeId === Type.Dictionary ? i : -1)).filter((i) => i >= 0);
-  if (dictionaryColumns.length === 0) return table;
+  if (!table.schema.fields.some((f) => f.type.typeId === Type.Dictionary)) return table;
   const fields = table.schema.fields.map((f) => (f.type.typeId === Type.Dictionary ? f.clone({ type: new Utf8() }) : f));
-  const schema = new Schema(fields, table.schema.metadata);
-  const batches = table.batches.map((batch) => recordBatchOf(schema, makeData({
-    type: new Struct(fields), length: batch.numRows, nullCount: 0,
-    children: batch.data.children.map((child, i) => (dictionaryColumns.includes(i) ? decodeToUtf8(child as Data) : child)) as never,
-  })));
-  return batches.length === 0 ? new Table(schema) : new Table(schema, batches);
-}
-
-function decodeToUtf8(data: Data): Data {
-  const dictionary = (data.dictionary as Vector).data[0] as Data;
-  const dictOffsets = dictionary.valueOffsets as Int32Array;
-  const dictBytes = dictionary.values as Uint8Array;
-  const keys = data.values as Int32Array;
-  const offsets = new Int32Array(data.length + 1);
-  let total = 0;
-  for (let i = 0; i < data.length; i++) {
-    if (isValidAt(data, i)) {
-      const k = keys[i] as number;
-      total += (dictOffsets[k + 1] as number) - (dictOffsets[k] as number);
-    }
-    offsets[i + 1] = total;
-  }
-  const bytes = new Uint8Array(total);
-  for (let i = 0; i < data.length; i++) {
-    if (!isValidAt(data, i)) continue;
-    const k = keys[i] as number;
-    bytes.set(dictBytes.subarray(dictOffsets[k] as number, dictOffsets[k + 1] as number), offsets[i] as number);
-  }
-  const nullBitmap = data.nullCount > 0 ? copyValidity(data) : undefined;
-  return makeData({ type: new Utf8(), length: data.length, nullCount: data.nullCount, valueOffsets: offsets, data: bytes, ...(nullBitmap ? { nullBitmap } : {}) });
-}
-
-function copyValidity(data: Data): Uint8Array {
-  const out = new Uint8Array(Math.ceil(data.length / 8));
-  for (let i = 0; i < data.length; i++) if (isValidAt(data, i)) out[i >> 3] = (out[i >> 3] as number) | (1 << (i & 7));
-  return out;
-}
-
-function isValidAt(data: Data, i: number): boolean {
-  const bitmap = data.nullBitmap;
-  if (data.nullCount === 0 || !bitmap || bitmap.length === 0) return true;
-  const bit = data.offset + i;
-  return (((bitmap[bit >> 3] as number) >> (bit & 7)) & 1) === 1;
+  return replaceSchema(table, new Schema(fields, table.schema.metadata));
 }

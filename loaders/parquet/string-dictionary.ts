@@ -73,6 +73,17 @@ export class StringDictionary {
     return true;
   }
 
+  /** The entry of the value added last (valid after an `add` that returned true). */
+  get lastEntry(): number {
+    return this.previous;
+  }
+
+  /** Adds a value already in the dictionary, by its entry (a dictionary-encoded column's repeats). */
+  addEntry(entry: number): void {
+    this.indices[this.n++] = entry;
+    this.previous = entry;
+  }
+
   /** Adds one value; false (and the dictionary fails) when it stops paying. */
   add(bytes: Uint8Array, from: number, to: number): boolean {
     const length = to - from;
