@@ -3,7 +3,7 @@
  * the parser tests and the fuzzer use. initSimrun parses a run folder's files together into one
  * ActivationBlock (parse-activations.ts); this goes through the very same parser.
  */
-import { activationRows, parseActivationFiles, type Strings } from './parse-activations.js';
+import { activationRows, decodeKeyed, parseActivationFiles, type Strings } from './parse-activations.js';
 
 /** Columns of one activation file (tests, fuzzing): times row by row, `times[timeOffsets[r] ..]`. */
 export interface ActivationColumns {
@@ -32,11 +32,11 @@ export function parseActivationCsv(buf: Uint8Array, file: string, kind: 'synapse
     timeOffsets[r + 1] = at + counts[r]!;
   }
   const toNumbers = (x: BigInt64Array): Float64Array => Float64Array.from(x, Number);
-  const out: ActivationColumns = { rows, type: b.type, id: toNumbers(b.id), times, timeOffsets, maxTimes: b.maxTimes };
+  const out: ActivationColumns = { rows, type: decodeKeyed(b.type), id: toNumbers(b.id), times, timeOffsets, maxTimes: b.maxTimes };
   if (b.somaDistance) out.somaDistance = b.somaDistance;
   if (b.sectionId) out.sectionId = toNumbers(b.sectionId);
   if (b.sectionPtId) out.sectionPtId = toNumbers(b.sectionPtId);
-  if (b.dendriteLabel) out.dendriteLabel = b.dendriteLabel;
+  if (b.dendriteLabel) out.dendriteLabel = decodeKeyed(b.dendriteLabel);
   return out;
 }
 

@@ -32,20 +32,27 @@ export function checkActivationComplete(buf: Uint8Array, file: string): void {
 export interface Strings { data: Uint8Array; offsets: Int32Array }
 
 /**
+ * A dictionary-encoded string column: row r holds `values[keys[r]]`. Activation files repeat a
+ * few types and labels over thousands of rows, and one trial id over a whole file: keys cost
+ * 4 bytes a row, and the Parquet writer reads each distinct string once.
+ */
+export interface KeyedStrings { keys: Int32Array; values: Strings }
+
+/**
  * The activation rows of a run folder's synapse (or presynaptic-cell) files, in the layout the
  * Parquet writer takes: one column per field, int64 IDs, and `width` time columns of `rows`
  * values each (column-major, NaN-padded).
  */
 export interface ActivationBlock {
   rows: number;
-  index: Strings;
-  type: Strings;
+  index: KeyedStrings;
+  type: KeyedStrings;
   id: BigInt64Array;
   /** synapses only */
   somaDistance?: Float64Array;
   sectionId?: BigInt64Array;
   sectionPtId?: BigInt64Array;
-  dendriteLabel?: Strings;
+  dendriteLabel?: KeyedStrings;
   /** times[k * rows + r] = the k-th activation time of row r, NaN past its last */
   times: Float64Array;
   width: number;
@@ -72,6 +79,11 @@ class ByteList {
   push(src: Uint8Array, a: number, b: number): void {
     const need = this.used + (b - a);
     this.reserve(need);
+    if (this.n + 1 === this.offsets.length) {
+      const offsets = new Int32Array(this.offsets.length * 2);
+      offsets.set(this.offsets);
+      this.offsets = offsets;
+    }
     // short fields (types, labels): a byte loop beats creating a subarray per row
     const data = this.data;
     for (let i = a, j = this.used; i < b; i++, j++) data[j] = src[i]!;
@@ -79,23 +91,79 @@ class ByteList {
     this.n++;
     this.offsets[this.n] = need;
   }
-  /** `src` as the next `count` values: one copy, then doubling native copies (a trial id for thousands of rows). */
-  repeat(src: Uint8Array, count: number): void {
-    const len = src.length;
-    const start = this.used;
-    const total = len * count;
-    this.reserve(start + total);
-    if (count > 0) {
-      this.data.set(src, start);
-      for (let filled = len; filled < total; filled *= 2) this.data.copyWithin(start + filled, start, start + Math.min(filled, total - filled));
-    }
-    for (let k = 1; k <= count; k++) this.offsets[this.n + k] = start + k * len;
-    this.n += count;
-    this.used = start + total;
-  }
   done(): Strings {
     return { data: this.data.subarray(0, this.used), offsets: this.offsets.subarray(0, this.n + 1) };
   }
+}
+
+/**
+ * A column of few distinct strings, row by row: each row's bytes are compared with the value of
+ * the row before (types come in runs), then with every value while there are few, then looked
+ * up by their text. Only a new value is copied.
+ */
+class KeyedList {
+  readonly keys: Int32Array;
+  private readonly values = new ByteList(16, 256);
+  private last = -1;
+  private n = 0;
+  private readonly byText = new Map<string, number>();
+  constructor(rows: number) {
+    this.keys = new Int32Array(rows);
+  }
+  private is(key: number, src: Uint8Array, a: number, b: number): boolean {
+    const { data, offsets } = this.values;
+    const from = offsets[key]!;
+    if (offsets[key + 1]! - from !== b - a) return false;
+    for (let i = a, j = from; i < b; i++, j++) if (src[i] !== data[j]) return false;
+    return true;
+  }
+  push(src: Uint8Array, a: number, b: number): void {
+    let key = this.last;
+    if (key === -1 || !this.is(key, src, a, b)) {
+      key = this.find(src, a, b);
+      this.last = key;
+    }
+    this.keys[this.n++] = key;
+  }
+  private find(src: Uint8Array, a: number, b: number): number {
+    const count = this.values.n;
+    if (count <= FEW_VALUES) {
+      for (let k = 0; k < count; k++) if (this.is(k, src, a, b)) return k;
+    } else {
+      const known = this.byText.get(textOf(src, a, b));
+      if (known !== undefined) return known;
+    }
+    this.values.push(src, a, b);
+    if (count + 1 > FEW_VALUES) {
+      if (count + 1 === FEW_VALUES + 1) for (let k = 0; k < count; k++) this.byText.set(this.textAt(k), k);
+      this.byText.set(textOf(src, a, b), count);
+    }
+    return count;
+  }
+  private textAt(key: number): string {
+    return textOf(this.values.data, this.values.offsets[key]!, this.values.offsets[key + 1]!);
+  }
+  done(): KeyedStrings {
+    return { keys: this.keys.subarray(0, this.n), values: this.values.done() };
+  }
+}
+
+/** Row by row, as Arrow's plain string layout (tests and the per-file view). */
+export function decodeKeyed(k: KeyedStrings): Strings {
+  const { data, offsets } = k.values;
+  const out = new ByteList(k.keys.length, 0);
+  for (const key of k.keys) out.push(data, offsets[key]!, offsets[key + 1]!);
+  return out.done();
+}
+
+/** Up to this many distinct values, a new row's value is compared with each of them. */
+const FEW_VALUES = 16;
+
+/** The bytes as a string of char codes (a lookup key only: one char per byte, so distinct bytes stay distinct). */
+function textOf(bytes: Uint8Array, a: number, b: number): string {
+  let text = '';
+  for (let i = a; i < b; i++) text += String.fromCharCode(bytes[i]!);
+  return text;
 }
 
 /** `visit(start, eol)` for each line of `buf` (`eol` at its newline, or the end of the buffer). */
@@ -150,13 +218,11 @@ export function parseActivationFiles(
   const counts = files.map((f) => activationRows(f.buf));
   const rows = counts.reduce((a, b) => a + b, 0);
   const syn = kind === 'synapses';
-  let indexBytes = 0;
-  counts.forEach((n, i) => { indexBytes += n * ids[i]!.length; });
+  const index = new Int32Array(rows);
   const out: ParseTarget = {
     rows, width, row: 0, maxTimes: 0, syn,
-    index: new ByteList(rows, indexBytes),
-    type: new ByteList(rows, rows * 8),
-    label: syn ? new ByteList(rows, rows * 14) : undefined,
+    type: new KeyedList(rows),
+    label: syn ? new KeyedList(rows) : undefined,
     id: new Int64Column(rows),
     somaDistance: syn ? new Float64Array(rows) : undefined,
     sectionId: syn ? new Int64Column(rows) : undefined,
@@ -165,13 +231,14 @@ export function parseActivationFiles(
     timesPerRow,
   };
   files.forEach(({ buf, file }, i) => {
-    const id = ids[i]!;
     const first = out.row;
     parseActivationInto(buf, file, out);
-    out.index.repeat(id, out.row - first);
+    index.fill(i, first, out.row);
   });
+  const trials = new ByteList(ids.length, ids.reduce((n, id) => n + id.length, 0));
+  for (const id of ids) trials.push(id, 0, id.length);
   const block: ActivationBlock = {
-    rows, index: out.index.done(), type: out.type.done(), id: out.id.values, times: out.times, width, maxTimes: out.maxTimes,
+    rows, index: { keys: index, values: trials.done() }, type: out.type.done(), id: out.id.values, times: out.times, width, maxTimes: out.maxTimes,
   };
   if (syn) {
     block.somaDistance = out.somaDistance!;
@@ -184,7 +251,7 @@ export function parseActivationFiles(
 
 interface ParseTarget {
   rows: number; width: number; row: number; maxTimes: number; syn: boolean;
-  index: ByteList; type: ByteList; label: ByteList | undefined;
+  type: KeyedList; label: KeyedList | undefined;
   id: Int64Column; somaDistance: Float64Array | undefined; sectionId: Int64Column | undefined; sectionPtId: Int64Column | undefined;
   times: Float64Array;
   timesPerRow: Int32Array | undefined;

@@ -10,7 +10,7 @@ import { open } from 'node:fs/promises';
  * folder's ~100 small files are read without the per-file overhead of the promise API. */
 const readFile = async (file: string): Promise<Buffer> => readFileSync(file);
 import { InputProblemError, fail } from './input-problem.js';
-import { type ActivationBlock, type Strings, checkActivationComplete, maxTimesPerLine, parseActivationFiles } from './parse-activations.js';
+import { type ActivationBlock, type KeyedStrings, type Strings, checkActivationComplete, maxTimesPerLine, parseActivationFiles } from './parse-activations.js';
 import { type TraceMatrix, checkFinalNewline, detectSpikes, parseTraceCsv } from './parse-csv.js';
 import type { RunFolder } from './scan.js';
 import { trialId } from './scan.js';
@@ -35,7 +35,7 @@ export interface ParseOptions {
   cellWidth: number;
 }
 
-export type { ActivationBlock, Strings };
+export type { ActivationBlock, KeyedStrings, Strings };
 
 export interface TraceBlock { time: Float64Array; values: Float64Array; nCols: number; file: string }
 
@@ -268,13 +268,14 @@ export function transferables(r: FolderResult): ArrayBuffer[] {
   const out = new Set<ArrayBuffer>();
   const add = (a: ArrayBufferView | undefined): void => { if (a && a.buffer instanceof ArrayBuffer) out.add(a.buffer); };
   const addS = (s: Strings | undefined): void => { if (s) { add(s.data); add(s.offsets); } };
+  const addK = (k: KeyedStrings | undefined): void => { if (k) { add(k.keys); addS(k.values); } };
   addS(r.index);
   if (r.vm) { add(r.vm.time); add(r.vm.values); }
   for (const d of r.dend) { add(d.block.time); add(d.block.values); if (d.spikes) { add(d.spikes.times); add(d.spikes.offsets); } }
   if (r.spikes) { add(r.spikes.times); add(r.spikes.offsets); }
   for (const a of [r.syn, r.cells]) {
     if (!a) continue;
-    addS(a.index); addS(a.type); addS(a.dendriteLabel);
+    addK(a.index); addK(a.type); addK(a.dendriteLabel);
     add(a.id); add(a.somaDistance); add(a.sectionId); add(a.sectionPtId); add(a.times);
   }
   return [...out];

@@ -2,8 +2,8 @@
  * Column buffers from the workers -> apache-arrow Tables, without copying the float data
  * (each time-point column of a voltage partition is a view into the folder's one buffer).
  */
-import { Data, Field, Float64, Int64, RecordBatch, Schema, Struct, Table, Utf8, makeData, type DataType } from 'apache-arrow';
-import { stringsOf, type ActivationBlock, type SpikeBlock, type Strings, type TraceBlock } from './parse-folder.js';
+import { Data, Dictionary, Field, Float64, Int32, Int64, RecordBatch, Schema, Struct, Table, Utf8, Vector, makeData, type DataType } from 'apache-arrow';
+import { stringsOf, type ActivationBlock, type KeyedStrings, type SpikeBlock, type Strings, type TraceBlock } from './parse-folder.js';
 import { pyFloatRepr } from './pyfloat.js';
 
 export const INDEX = 'sim_trial_index';
@@ -22,6 +22,12 @@ function i64(arr: BigInt64Array): Data<Int64> {
 
 function utf8(s: Strings): Data<Utf8> {
   return makeData({ type: new Utf8(), length: s.offsets.length - 1, nullCount: 0, valueOffsets: s.offsets, data: s.data });
+}
+
+/** Dictionary-encoded strings: the key's partitions store them as plain strings (withPlainStrings). */
+function keyed(k: KeyedStrings): Data<Dictionary<Utf8, Int32>> {
+  const type = new Dictionary(new Utf8(), new Int32());
+  return makeData({ type, length: k.keys.length, nullCount: 0, data: k.keys, dictionary: new Vector([utf8(k.values)]) });
 }
 
 export function utf8Of(values: string[]): Data<Utf8> {
@@ -90,12 +96,12 @@ export function traceTable(index: Strings, block: TraceBlock, labels: string[]):
 }
 
 export function activationTable(a: ActivationBlock, kind: 'synapses' | 'cells'): Table {
-  const cols: [string, Data<DataType>][] = [[INDEX, utf8(a.index)]];
+  const cols: [string, Data<DataType>][] = [[INDEX, keyed(a.index)]];
   if (kind === 'synapses') {
-    cols.push(['synapse_type', utf8(a.type)], ['synapse_ID', i64(a.id)], ['soma_distance', f64(a.somaDistance!)],
-      ['section_ID', i64(a.sectionId!)], ['section_pt_ID', i64(a.sectionPtId!)], ['dendrite_label', utf8(a.dendriteLabel!)]);
+    cols.push(['synapse_type', keyed(a.type)], ['synapse_ID', i64(a.id)], ['soma_distance', f64(a.somaDistance!)],
+      ['section_ID', i64(a.sectionId!)], ['section_pt_ID', i64(a.sectionPtId!)], ['dendrite_label', keyed(a.dendriteLabel!)]);
   } else {
-    cols.push(['presynaptic_cell_type', utf8(a.type)], ['cell_ID', i64(a.id)]);
+    cols.push(['presynaptic_cell_type', keyed(a.type)], ['cell_ID', i64(a.id)]);
   }
   for (let k = 0; k < a.width; k++) cols.push([String(k), f64(a.times.subarray(k * a.rows, (k + 1) * a.rows))]);
   return tableOf(cols, a.rows);

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { readNumber, numEnd } from '../../initializers/simrun/numbers.js';
+import { decodeKeyed } from '../../initializers/simrun/parse-activations.js';
 import { InputProblemError, parseActivationCsv, parseActivationFiles, parseTraceCsv, maxTimesPerLine, detectSpikes } from '../../initializers/simrun/parse-csv.js';
 import { pyFloatRepr } from '../../initializers/simrun/pyfloat.js';
 import { PyTuple, findReferences, parsePyLiteral, toPyLiteral } from '../../initializers/simrun/param-file.js';
@@ -136,9 +137,12 @@ describe('parseActivationCsv', () => {
     const k = parseActivationFiles([{ buf: a, file: 'a.csv' }, { buf: b, file: 'b.csv' }], 'synapses', [id('run/0'), id('run/1')], 4);
     expect(k.rows).toBe(4);
     const strings = (x: { data: Uint8Array; offsets: Int32Array }): string[] => Array.from({ length: x.offsets.length - 1 }, (_, i) => new TextDecoder().decode(x.data.subarray(x.offsets[i], x.offsets[i + 1])));
-    expect(strings(k.index)).toEqual(['run/0', 'run/0', 'run/1', 'run/1']);
-    expect(strings(k.type)).toEqual(['L1', 'L2', 'L1', 'L1']);
-    expect(strings(k.dendriteLabel!)).toEqual(['Basal', 'Apical', 'Basal', 'Basal']);
+    expect(strings(decodeKeyed(k.index))).toEqual(['run/0', 'run/0', 'run/1', 'run/1']);
+    expect(strings(decodeKeyed(k.type))).toEqual(['L1', 'L2', 'L1', 'L1']);
+    expect(strings(decodeKeyed(k.dendriteLabel!))).toEqual(['Basal', 'Apical', 'Basal', 'Basal']);
+    // each distinct string stored once, rows by key
+    expect([...k.type.keys]).toEqual([0, 1, 0, 0]);
+    expect(strings(k.index.values)).toEqual(['run/0', 'run/1']);
     expect([...k.id]).toEqual([5n, -3n, 4294967301n, 2n]);
     expect([...k.sectionId!]).toEqual([1n, 3n, 5n, 7n]);
     expect([...k.sectionPtId!]).toEqual([2n, 4n, 6n, 8n]);
@@ -154,6 +158,19 @@ describe('parseActivationCsv', () => {
     // a row wider than the check pass found is refused, naming its file and line
     expect(problem(() => parseActivationFiles([{ buf: a, file: 'a.csv' }, { buf: b, file: 'b.csv' }], 'synapses', [id('x'), id('y')], 2)))
       .toMatchObject({ file: 'b.csv', line: 4, reason: expect.stringContaining('more than the 2 activation times') });
+  });
+  it('keys many distinct types in any order (past the few compared one by one), look-alikes apart', () => {
+    const next = (() => { let x = 7; return () => { x = (Math.imul(x, 1664525) + 1013904223) >>> 0; return x / 2 ** 32; }; })();
+    // 40 types, some differing only in their last byte or in length, some with bytes above 127
+    const types = Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? `L${i}_C2` : i % 3 === 1 ? `L${i}_C2x` : `Ä${i}é`));
+    const rows = Array.from({ length: 3000 }, () => types[Math.floor(next() * types.length)]!);
+    const text = `# h\n${rows.map((t, i) => `${t}\t${i}\t1.5\t1\t2\t${i % 2 ? 'Basal' : 'Apical'}\t1.0,`).join('\n')}`;
+    const k = parseActivationFiles([{ buf: bytes(text), file: 's.csv' }], 'synapses', [bytes('t')], 1);
+    const strings = (x: { data: Uint8Array; offsets: Int32Array }): string[] => Array.from({ length: x.offsets.length - 1 }, (_, i) => new TextDecoder().decode(x.data.subarray(x.offsets[i], x.offsets[i + 1])));
+    expect(strings(decodeKeyed(k.type))).toEqual(rows);
+    expect(new Set(strings(k.type.values)).size).toBe(k.type.values.offsets.length - 1);
+    expect(k.type.values.offsets.length - 1).toBe(new Set(rows).size);
+    expect(strings(decodeKeyed(k.dendriteLabel!))).toEqual(rows.map((_, i) => (i % 2 ? 'Basal' : 'Apical')));
   });
   it('reads rows the one-pass path takes and rows it hands to the field-by-field path alike', () => {
     // CRLF, a blank line, a comment, 'nan' and spaces in the times, an ID followed by junk before its tab
