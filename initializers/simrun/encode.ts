@@ -243,6 +243,20 @@ export async function stagedDaskLoader(): Promise<Loader<AsyncIterable<StagedPar
 }
 
 /**
+ * Encode a folder parsed elsewhere (pool mode 'parse-thread': a thread parses, this thread
+ * encodes), its parse time as the parsing thread measured it.
+ */
+export async function encodeParsed(r: FolderResult, spec: EncodeSpec): Promise<FolderResult> {
+  await rm(spec.dir, { recursive: true, force: true });
+  const timings: FolderTimings = { parseMs: r.timings?.parseMs ?? 0, tablesMs: 0, encodeMs: 0, hashMs: 0 };
+  hashMs = 0;
+  const out = await encodeFolder(r, spec, timings);
+  timings.hashMs = hashMs;
+  out.timings = timings;
+  return out;
+}
+
+/**
  * Parse and encode a run folder one part at a time (somatic traces, dendritic traces,
  * activations), so that only one part's buffers are alive at once in the worker.
  */

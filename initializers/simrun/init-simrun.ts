@@ -20,8 +20,8 @@ import { type FailedRun, checkFolders, normalizePathMap, planSimrun } from './pl
 import { missingReport } from './params.js';
 import type { FolderTimings, ParseOptions } from './parse-folder.js';
 import { writePartitionedKeys } from './partitioned.js';
-import { type FolderParser, ParsePool } from './pool.js';
-import { defaultThreads } from './threads.js';
+import { type FolderParser, ParsePool, type PoolMode } from './pool.js';
+import { defaultThreads, parseThreadChoice } from './threads.js';
 import type { SimrunQueueOptions } from './distributed.js';
 import { ProgressBar, type ProgressEvent } from './progress.js';
 import { type RunFolder, trialId } from './scan.js';
@@ -45,9 +45,11 @@ export interface InitSimrunOptions {
   spikeTimesThreshold?: number;
   /**
    * worker threads that parse and encode, the main thread only committing; 0 parses in the main
-   * thread. Default: one parsing thread per idle core (cores minus the 1-minute load average,
-   * at most 8), the main thread being one of them, and only as many workers as the campaign's
-   * size pays for: the first from 80 MB of CSV to parse (threads.ts; docs/simrun.md, "The worker pool").
+   * thread. Default: full workers where two or more pay for themselves (one parsing thread per
+   * idle core, by the 1-minute load average, at most 8, the main thread being one of them, and
+   * only as many as the campaign's size pays for: the k-th from 80 MB x k(k+1)/2 of CSV); else,
+   * on 2+ cores, one parse thread beside the main thread, which encodes and commits
+   * (threads.ts; docs/simrun.md, "The worker pool").
    */
   workers?: number;
   /** old-space limit of each worker's heap in MB (default: V8's own): lower peak RSS, slower */
@@ -82,7 +84,8 @@ export interface InitSimrunReport {
   newFolders?: number;
   keys: string[];
   elapsedMs: number;
-  parsing: 'workers' | 'in-thread';
+  /** 'workers': threads parse and encode folders; 'parse-thread': one thread parses, the main thread encodes; 'in-thread': the main thread alone */
+  parsing: PoolMode;
   /** why parsing ran in the main thread, when it did */
   parsingReason?: string;
   /** where the time went (ms): the workers' parts summed over folders, the main thread's wall time per phase */
@@ -127,7 +130,17 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
   const somaThreshold = options.spikeTimesThreshold ?? 0;
   const recordFailedRuns = options.recordFailedRuns ?? false;
 
-  const plan = await planSimrun(rawPath, { parameterfiles: want.parameterfiles, recordFailedRuns, pathMap: normalizePathMap(options.pathMap) });
+  // The parse thread (the default on 2+ cores, unless the campaign pays for full workers) starts
+  // first: it loads its modules while the campaign is scanned.
+  const parseThread = options.workers === undefined && options.redis === undefined && availableParallelism() >= 2
+    ? ParsePool.parseThread(options.workerHeapMb) : undefined;
+  let plan: Awaited<ReturnType<typeof planSimrun>>;
+  try {
+    plan = await planSimrun(rawPath, { parameterfiles: want.parameterfiles, recordFailedRuns, pathMap: normalizePathMap(options.pathMap) });
+  } catch (e) {
+    await parseThread?.close();
+    throw e;
+  }
   if (partial.onlyFolders) plan.folders = plan.folders.filter((f) => partial.onlyFolders!.has(f.rel));
   const { campaign } = plan;
   const bar = new ProgressBar(options.quiet ?? false);
@@ -146,7 +159,7 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
     failedRuns: plan.failed.length, missingFiles: missingReport(plan.missing), elapsedMs: Date.now() - t0, ...fields,
   });
 
-  let pool: FolderParser | undefined;
+  let pool: FolderParser | undefined = parseThread;
   let staging: string | undefined;
   try {
     // an existing database given by path is opened now (that creates nothing), for its earlier state
@@ -161,17 +174,25 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
       return done({ timePoints: prev.grid.length, keys: [], parsing: 'in-thread', parsingReason: 'up to date: no new run folder' });
     }
     // the threads: by the idle cores and the bytes to parse (threads.ts), unless told
-    const threads = options.workers === undefined
+    const full = options.workers === undefined
       ? defaultThreads(availableParallelism(), loadavg()[0] ?? 0, newFolders.reduce((n, f) => n + f.bytes, 0))
       : { workers: options.workers };
+    const split = parseThread === undefined ? undefined : parseThreadChoice(availableParallelism(), full);
+    const threads = split ?? full;
     const { workers } = threads;
     const mainParses = options.workers === undefined && workers > 0;
-    pool = options.redis === undefined
-      ? new ParsePool(workers, options.workerHeapMb, mainParses)
-      : await (await import('./distributed.js')).QueueParsePool.open(typeof options.redis === 'string' ? { url: options.redis } : options.redis);
+    let parsers: FolderParser;
+    if (parseThread !== undefined && split !== undefined) parsers = parseThread;
+    else {
+      await parseThread?.close();
+      parsers = options.redis === undefined
+        ? new ParsePool(workers, options.workerHeapMb, mainParses)
+        : await (await import('./distributed.js')).QueueParsePool.open(typeof options.redis === 'string' ? { url: options.redis } : options.redis);
+    }
+    pool = parsers;
     // check pass: shapes and completeness of every new folder's files, no parsing
     report(true);
-    const checks = await checkFolders(plan, newFolders, pool, recordFailedRuns);
+    const checks = await checkFolders(plan, newFolders, parsers, recordFailedRuns);
     newFolders = newFolders.filter((f) => plan.folders.includes(f));
     const folders = plan.folders;
     progress.totalFolders = newFolders.length;
@@ -197,8 +218,8 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
     progress.phase = 'parse';
     staging = await makeStaging(target.basedir);
     const parts = await writePartitionedKeys({
-      db: target, folders, newFolders, prev, oldFrames: old.frames, labels, want, dendThreshold, parseOpts, pool,
-      window: Math.max(2, pool.mode === 'workers' ? workers + (mainParses ? 2 : 1) : 1), stagingDir: staging,
+      db: target, folders, newFolders, prev, oldFrames: old.frames, labels, want, dendThreshold, parseOpts, pool: parsers,
+      window: parsers.mode === 'parse-thread' ? 3 : Math.max(2, parsers.mode === 'workers' ? workers + (mainParses ? 2 : 1) : 1), stagingDir: staging,
       onFolderParsed: (folder: RunFolder) => {
         progress.folders++;
         progress.trials += folder.trials.length;
@@ -243,7 +264,7 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
       await target.set(STATE_KEY, state);
     }
     progress.phase = 'done';
-    const parsingReason = threads.reason ?? pool.reason;
+    const parsingReason = threads.reason ?? parsers.reason;
     report(true);
     return done({
       trials: ids.length,
@@ -252,7 +273,7 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
       spikes: nSpikes,
       newFolders: newFolders.length,
       keys: written,
-      parsing: pool.mode,
+      parsing: parsers.mode,
       ...(parsingReason === undefined ? {} : { parsingReason }),
       profile: {
         ...parts.timings, planMs, partitionedMs, summaryMs: Date.now() - t0 - planMs - partitionedMs,

@@ -1,5 +1,9 @@
 /**
- * How many worker threads initSimrun starts by default: one per core idle now (by the 1-minute
+ * How initSimrun splits its work by default. Full worker threads (each parsing and encoding whole
+ * run folders) where two or more pay for themselves; else, on 2+ cores, one parse thread beside
+ * the main thread, which encodes and commits (`parseThreadChoice`); else the main thread alone.
+ *
+ * Full workers: one per core idle now (by the 1-minute
  * load average), the main thread being one of the parsers, and no more than the campaign's size
  * pays for. A worker thread costs ~0.9 CPU s of its own (module loading, its first folders run
  * before the JIT warmed up), while it saves at most half the parse-and-encode work of the
@@ -42,4 +46,17 @@ export function defaultThreads(cores: number, load: number, bytes: number): Thre
     ? `load average ${load.toFixed(1)} on ${usable} cores`
     : `${mb(bytes)} of CSV (a worker thread pays from ${mb(BYTES_PER_WORKER)}, the k-th from ${mb(BYTES_PER_WORKER)} x k(k+1)/2)`;
   return { workers, reason: `${workers === 0 ? 'one parsing thread' : `${workers + 1} parsing threads`}: ${why} (set workers to override)` };
+}
+
+/**
+ * Whether a parse thread serves instead of `choice`'s full workers: when they are fewer than two.
+ * The parse thread loads only the parsers (tens of ms, not a full worker's ~0.9 CPU s) and costs
+ * no CPU beyond the main thread alone, so it is taken whatever the load. Measured on 2 cores
+ * (docs/simrun.md, "The worker pool"): it beat the main thread alone on 52, 88 and 260 MB and one
+ * full worker beside the main thread on 88 and 260 MB.
+ */
+export function parseThreadChoice(cores: number, choice: ThreadChoice): ThreadChoice | undefined {
+  if (cores < 2 || choice.workers >= 2) return undefined;
+  const why = choice.workers === 1 ? 'one full worker thread would pay for its start-up, a parse thread pays more' : (choice.reason ?? '').replace(/^one parsing thread: /, '');
+  return { workers: 0, reason: `a parse thread beside the main thread, which encodes: ${why}` };
 }

@@ -2,7 +2,7 @@
  * Worker-thread entry: parses run folders on request and posts the column buffers back
  * (transferred, not copied). The main thread only writes.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { InputProblemError } from './parse-csv.js';
 import { checkFolder, parseFolder, transferables } from './parse-folder.js';
 import type { WorkerRequest, WorkerReply } from './pool.js';
@@ -15,6 +15,9 @@ import type { WorkerRequest, WorkerReply } from './pool.js';
 let encoder: Promise<typeof import('./encode.js')> | undefined;
 const loadEncoder = (): Promise<typeof import('./encode.js')> => (encoder ??= import('./encode.js'));
 
+/** A parse thread (pool mode 'parse-thread') parses only: the main thread encodes, so no encoder here. */
+const parseOnly = (workerData as { parseOnly?: boolean } | undefined)?.parseOnly === true;
+
 const port = parentPort;
 if (port) {
   port.on('message', (msg: WorkerRequest) => {
@@ -23,9 +26,14 @@ if (port) {
         if (msg.kind === 'check') {
           const result = await checkFolder(msg.folder);
           port.postMessage({ id: msg.id, ok: true, result } satisfies WorkerReply);
-          setImmediate(() => void loadEncoder());
+          if (!parseOnly) setImmediate(() => void loadEncoder());
+        } else if (msg.encode) {
+          const result = await (await loadEncoder()).parseAndEncode(msg.folder, msg.opts, msg.encode);
+          port.postMessage({ id: msg.id, ok: true, result } satisfies WorkerReply, transferables(result));
         } else {
-          const result = msg.encode ? await (await loadEncoder()).parseAndEncode(msg.folder, msg.opts, msg.encode) : await parseFolder(msg.folder, msg.opts);
+          const started = performance.now();
+          const result = await parseFolder(msg.folder, msg.opts);
+          result.timings = { parseMs: performance.now() - started, tablesMs: 0, encodeMs: 0, hashMs: 0 };
           port.postMessage({ id: msg.id, ok: true, result } satisfies WorkerReply, transferables(result));
         }
       } catch (e) {

@@ -1,6 +1,7 @@
 /**
  * The parse pool replaces a worker thread that dies, and runs its job again on the new thread;
  * a job whose thread dies twice fails with a clear error, and the pool goes on serving others.
+ * A parse thread (mode 'parse-thread') gives the bytes the main thread alone gives.
  */
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
@@ -94,6 +95,46 @@ describe.skipIf(!haveWorker)('parse pool: this thread as one more parser', () =>
     } finally {
       await both.close();
       await workerOnly.close();
+      await cleanup(raw, staging);
+    }
+  }, 60_000);
+});
+
+describe.skipIf(!haveWorker)('parse pool: a parse thread beside this thread, which encodes', () => {
+  it('gives the bytes this thread alone gives, survives a killed thread, and names bad input', async () => {
+    const raw = await tempDir('pool-parse-thread');
+    const staging = await tempDir('pool-parse-thread-staging');
+    const split = ParsePool.parseThread();
+    const alone = new ParsePool(0);
+    try {
+      await generateCampaign(raw, { trials: 12, trialsPerFolder: 4, timePoints: 2000, seed: 5, dendriticSites: 1, runningFolder: false });
+      const folders: RunFolder[] = (await scanCampaign(raw)).folders;
+      const keys = ['voltage_traces', 'synapse_activation', 'cell_activation', `dendritic_recordings/${folders[0]!.dendFiles[0]!.label}`];
+      expect([split.mode, split.parallelism, alone.mode]).toEqual(['parse-thread', 1, 'in-thread']);
+      // the check pass runs on both threads at once, with the same results
+      const checks = await Promise.all(folders.map((f) => split.check(f)));
+      expect(checks).toEqual(await Promise.all(folders.map((f) => alone.check(f))));
+      // the thread is killed while it parses the first folder: it is replaced and the folder parsed again
+      const jobs = folders.map((f, i) => split.parse(f, OPTS, { dir: path.join(staging, `a${i}`), keys }));
+      while (split.busyWorkers().length === 0) await new Promise((r) => setTimeout(r, 1));
+      await split.busyWorkers()[0]!.terminate();
+      const got = await Promise.all(jobs);
+      expect(split.restarts).toBe(1);
+      expect(split.retried).toBe(1);
+      for (const [i, r] of got.entries()) {
+        const want = await alone.parse(folders[i]!, OPTS, { dir: path.join(staging, `b${i}`), keys });
+        for (const key of keys) expect(r.staged?.[key]?.checksum, `${key} of folder ${i}`).toBe(want.staged?.[key]?.checksum);
+        expect(Array.from(r.spikes?.times ?? [])).toEqual(Array.from(want.spikes?.times ?? []));
+        expect(r.timings?.parseMs).toBeGreaterThan(0);
+        // the big buffers stay behind: only grids, spikes and the index come back
+        expect(r.vm?.values.length).toBe(0);
+      }
+      // an incomplete file found by the parse thread is the same typed problem, naming the file
+      const broken = { ...folders[0]!, synapseFiles: [path.join(raw, 'missing.csv')] };
+      await expect(split.parse(broken, OPTS, { dir: path.join(staging, 'c'), keys })).rejects.toThrow(/missing\.csv/);
+    } finally {
+      await split.close();
+      await alone.close();
       await cleanup(raw, staging);
     }
   }, 60_000);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BYTES_PER_WORKER, defaultThreads, workersPaidBySize } from '../../initializers/simrun/threads.js';
+import { BYTES_PER_WORKER, defaultThreads, parseThreadChoice, workersPaidBySize } from '../../initializers/simrun/threads.js';
 
 const MB = 1e6;
 
@@ -16,6 +16,13 @@ describe('default parsing threads', () => {
     expect(defaultThreads(8, 0, 300 * MB)).toMatchObject({ workers: 2 });
     expect(defaultThreads(8, 0, 10_000 * MB)).toEqual({ workers: 7 });
     expect(defaultThreads(1, 0, 10_000 * MB)).toEqual({ workers: 0 });
+  });
+  it('a parse thread where fewer than two full workers pay, on 2+ cores, whatever the load', () => {
+    expect(parseThreadChoice(2, defaultThreads(2, 0.1, 54 * MB))).toMatchObject({ workers: 0, reason: expect.stringMatching(/^a parse thread beside the main thread, which encodes: 54 MB of CSV/) });
+    expect(parseThreadChoice(2, defaultThreads(2, 0.1, 875 * MB))).toMatchObject({ workers: 0, reason: expect.stringContaining('one full worker thread') });
+    expect(parseThreadChoice(2, defaultThreads(2, 2.3, 875 * MB))).toMatchObject({ workers: 0, reason: expect.stringContaining('load average 2.3') });
+    expect(parseThreadChoice(8, defaultThreads(8, 0, 300 * MB))).toBeUndefined();
+    expect(parseThreadChoice(1, defaultThreads(1, 0, 10 * MB))).toBeUndefined();
   });
   it('the k-th worker needs BYTES_PER_WORKER x k(k+1)/2', () => {
     expect(workersPaidBySize(BYTES_PER_WORKER - 1)).toBe(0);

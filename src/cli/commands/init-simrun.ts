@@ -7,8 +7,9 @@ ISF's load_simrun_general.init builds, as Parquet. Parsing runs in the main thre
 threads, one per idle core.
 
 Options:
-  --workers <n>                  worker threads; 0 parses in the main thread (default: one thread
-                                 per idle core, the main thread being one)
+  --workers <n>                  worker threads; 0 parses in the main thread (default: full workers
+                                 where the idle cores and the campaign's size pay for two or more,
+                                 else one thread that parses beside the main thread, which encodes)
   --worker-heap-mb <n>           heap limit of each worker thread: lower peak memory, slower
   --no-core                      skip simresult_path, filelist, sim_trial_index, metadata
   --no-voltage-traces            skip voltage_traces
