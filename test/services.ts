@@ -61,10 +61,16 @@ export function pythonWith(modules: readonly string[]): Service<string> {
   return found;
 }
 
-/** Run a Python script with the interpreter found by `pythonWith`; throws with stderr on failure. */
+/**
+ * Run a Python script with the interpreter found by `pythonWith`; throws with stderr on failure.
+ * An interpreter killed by a signal is run once more: pyarrow's thread pool has aborted it at exit
+ * on this loaded machine (`terminate called without an active exception`, SIGABRT; once in a full suite),
+ * after the script had done its work. A script that fails, or a second abort, is the test's error.
+ */
 export function runPython(interpreter: string, script: string, args: readonly string[] = [], input?: string): string {
-  const r = spawnSync(interpreter, ['-c', script, ...args], { encoding: 'utf8', input, maxBuffer: 1 << 28 });
-  if (r.status !== 0) throw new Error(`${interpreter} failed (${String(r.status)}): ${r.stderr}`);
+  let r = spawnSync(interpreter, ['-c', script, ...args], { encoding: 'utf8', input, maxBuffer: 1 << 28 });
+  if (r.status === null && r.signal !== null) r = spawnSync(interpreter, ['-c', script, ...args], { encoding: 'utf8', input, maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`${interpreter} failed (${String(r.status ?? r.signal)}): ${r.stderr}`);
   return r.stdout;
 }
 

@@ -124,7 +124,7 @@ async function benchShape(name: string, shape: CampaignShape, rounds: number, fi
   if (a[0]!.parsingReason) line('  threads', a[0]!.parsingReason);
   const profile = a[0]!.profile;
   if (profile) {
-    line('  worker time: parse / tables / encode (hash)', `${fmt(profile.parseMs / 1000, 2)} / ${fmt(profile.tablesMs / 1000, 2)} / ${fmt(profile.encodeMs / 1000, 2)} (${fmt(profile.hashMs / 1000, 2)}) s`);
+    line('  summed over folders: parse / tables / encode (hash)', `${fmt(profile.parseMs / 1000, 2)} / ${fmt(profile.tablesMs / 1000, 2)} / ${fmt(profile.encodeMs / 1000, 2)} (${fmt(profile.hashMs / 1000, 2)}) s`);
     line('  main: plan / partitioned keys / small keys', `${fmt(profile.planMs / 1000, 2)} / ${fmt(profile.partitionedMs / 1000, 2)} / ${fmt(profile.summaryMs / 1000, 2)} s`, `event loop busy ${fmt(profile.mainBusyMs / 1000, 2)} s`);
   }
   if (py.length === 0) line('python (ISF way)', pyNote);
