@@ -84,6 +84,24 @@ export class StringDictionary {
     this.previous = entry;
   }
 
+  /**
+   * Adds `entryOf[keys[i]]` for i from `from` until a key without an entry (-1) or `to`; returns
+   * where it stopped (a dictionary-encoded column whose every key was seen before: no lookups).
+   */
+  addMapped(entryOf: Int32Array, keys: Int32Array, from: number, to: number): number {
+    const indices = this.indices;
+    let n = this.n;
+    let i = from;
+    for (; i < to; i++) {
+      const entry = entryOf[keys[i] as number] as number;
+      if (entry === -1) break;
+      indices[n++] = entry;
+    }
+    if (n > this.n) this.previous = indices[n - 1] as number;
+    this.n = n;
+    return i;
+  }
+
   /** Adds one value; false (and the dictionary fails) when it stops paying. */
   add(bytes: Uint8Array, from: number, to: number): boolean {
     const length = to - from;

@@ -76,6 +76,18 @@ function feedKeys(data: Data, offset: number, length: number, builder: StringDic
   const at = stringAt(dictionary);
   const keys = data.values as Int32Array;
   const entryOf = new Int32Array(dictionary.length).fill(-1);
+  if (data.nullCount === 0) {
+    // runs of keys already seen in one tight loop; each new key's string added once
+    for (let i = offset, end = offset + length; i < end; i++) {
+      i = builder.addMapped(entryOf, keys, i, end);
+      if (i === end) return;
+      const key = keys[i] as number;
+      const [bytes, from, to] = at(key);
+      if (!builder.add(bytes, from, to)) return;
+      entryOf[key] = builder.lastEntry;
+    }
+    return;
+  }
   for (let i = offset; i < offset + length; i++) {
     if (!isValid(data, i)) continue;
     const key = keys[i] as number;
