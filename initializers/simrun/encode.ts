@@ -113,15 +113,20 @@ export async function stageTrace(index: Strings, block: TraceBlock, dir: string,
 const utf8 = new TextDecoder();
 
 /**
- * Dump options of an activation key's partitions in this thread: one map of encoding choices
- * per key, so each column's dictionary-or-PLAIN trial runs on this thread's first partition of
- * the key only (the trials were ~100 ms of 1.4 s on ISF's example shape, docs/simrun.md).
+ * Dump options of an activation key's partitions in this thread and run: one map of encoding
+ * choices per key, so each column's dictionary-or-PLAIN trial runs on this thread's first
+ * partition of the key only (the trials were ~100 ms of 1.4 s on ISF's example shape,
+ * docs/simrun.md). A run is known by its staging folder (each run folder's partitions are staged
+ * in a folder of its own below it); a new run starts with no choices.
  */
-const activationOptions = new Map<string, { index: string; encodingChoices: Map<string, EncodingChoice> }>();
+const activationOptions = { run: '', byKey: new Map<string, { index: string; encodingChoices: Map<string, EncodingChoice> }>() };
 
-function activationDumpOptions(key: string): { index: string; encodingChoices: Map<string, EncodingChoice> } {
-  let options = activationOptions.get(key);
-  if (!options) activationOptions.set(key, options = { index: INDEX, encodingChoices: new Map() });
+function activationDumpOptions(spec: EncodeSpec, key: string): { index: string; encodingChoices: Map<string, EncodingChoice> } {
+  const run = path.dirname(spec.dir);
+  if (activationOptions.run !== run) activationOptions.byKey.clear();
+  activationOptions.run = run;
+  let options = activationOptions.byKey.get(key);
+  if (!options) activationOptions.byKey.set(key, options = { index: INDEX, encodingChoices: new Map() });
   return options;
 }
 
@@ -158,9 +163,9 @@ export async function encodeFolder(r: FolderResult, spec: EncodeSpec, timings?: 
       const labels = gridLabels(r.vm.time);
       staged[key] = await stageTrace(r.index, r.vm, dir, key, labels);
     } else if (key === 'synapse_activation' && r.syn) {
-      staged[key] = await stageTable(timed(() => activationTable(r.syn!, 'synapses')), dir, key, activationDumpOptions(key));
+      staged[key] = await stageTable(timed(() => activationTable(r.syn!, 'synapses')), dir, key, activationDumpOptions(spec, key));
     } else if (key === 'cell_activation' && r.cells) {
-      staged[key] = await stageTable(timed(() => activationTable(r.cells!, 'cells')), dir, key, activationDumpOptions(key));
+      staged[key] = await stageTable(timed(() => activationTable(r.cells!, 'cells')), dir, key, activationDumpOptions(spec, key));
     } else if (key.startsWith('dendritic_recordings/')) {
       const label = key.slice('dendritic_recordings/'.length);
       const d = r.dend.find((x) => x.label === label);

@@ -50,6 +50,11 @@ export class Feed {
     this.wake();
   }
 
+  /** Once every folder started has finished (after a failure: before its staged files are removed). */
+  async settled(): Promise<void> {
+    await Promise.allSettled(this.results.filter((r): r is Promise<FolderResult> => r !== undefined));
+  }
+
   private wake(): void {
     const w = this.waiters;
     this.waiters = [];
@@ -57,7 +62,7 @@ export class Feed {
   }
 
   private fill(): void {
-    while (this.started < this.count && this.started < this.low + this.window) {
+    while (this.failure === undefined && this.started < this.count && this.started < this.low + this.window) {
       const p = this.start(this.started);
       p.catch(() => undefined); // observed by whoever awaits it; never an unhandled rejection
       this.results[this.started] = p;

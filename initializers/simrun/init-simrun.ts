@@ -177,7 +177,8 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
     const full = options.workers === undefined
       ? defaultThreads(availableParallelism(), loadavg()[0] ?? 0, newFolders.reduce((n, f) => n + f.bytes, 0))
       : { workers: options.workers };
-    const split = parseThread === undefined ? undefined : parseThreadChoice(availableParallelism(), full);
+    // (a parse thread whose compiled worker file is missing runs in this thread: not a split)
+    const split = parseThread?.mode === 'parse-thread' ? parseThreadChoice(availableParallelism(), full) : undefined;
     const threads = split ?? full;
     const { workers } = threads;
     const mainParses = options.workers === undefined && workers > 0;

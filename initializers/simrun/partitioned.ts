@@ -178,6 +178,9 @@ export async function writePartitionedKeys(job: PartitionJob): Promise<Partition
     if (first && first.status === 'rejected') throw toInvalidInput(unwrapInputProblem(first.reason));
     return out;
   } catch (e) {
+    // folders still being parsed or encoded write into the staging folder: let them end first
+    feed.abort(e);
+    await feed.settled();
     for (const k of createdContainers) await db.delete(k).catch(() => undefined);
     throw e;
   }

@@ -1,25 +1,21 @@
 /**
- * The folder where workers write encoded partitions before the main thread moves them into
- * their keys: beside the database (same filesystem, so moves are renames), else in the temp
- * folder. Staging folders left by a process that died are removed first.
+ * The folder where the threads write encoded partitions before the main thread moves them into
+ * their keys: inside the database folder (nothing is written outside the folder the user named,
+ * and moves are renames), named as the store names its own folders (`.isfdb.deleting.*`: never
+ * listed as a key, not debris). Staging folders left by a process that died are removed first.
  */
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 
+const PREFIX = '.isfdb.deleting.simrun-';
+
 export async function makeStaging(basedir: string): Promise<string> {
-  const parent = path.dirname(basedir);
-  const prefix = `.${path.basename(basedir)}.simrun-staging-`;
-  for (const name of await readdir(parent).catch(() => [] as string[])) {
-    if (!name.startsWith(prefix)) continue;
-    const pid = Number(name.slice(prefix.length).split('-')[0]);
-    if (Number.isInteger(pid) && pid > 0 && !alive(pid)) await rm(path.join(parent, name), { recursive: true, force: true }).catch(() => undefined);
+  for (const name of await readdir(basedir).catch(() => [] as string[])) {
+    if (!name.startsWith(PREFIX)) continue;
+    const pid = Number(name.slice(PREFIX.length).split('-')[0]);
+    if (Number.isInteger(pid) && pid > 0 && !alive(pid)) await rm(path.join(basedir, name), { recursive: true, force: true }).catch(() => undefined);
   }
-  try {
-    return await mkdtemp(path.join(parent, `${prefix}${process.pid}-`));
-  } catch {
-    return mkdtemp(path.join(os.tmpdir(), `isfdb-simrun-staging-${process.pid}-`));
-  }
+  return mkdtemp(path.join(basedir, `${PREFIX}${process.pid}-`));
 }
 
 function alive(pid: number): boolean {

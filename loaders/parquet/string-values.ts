@@ -19,6 +19,8 @@ export function plainStrings(data: Data, start: number, count: number): Uint8Arr
   const at = stringAt(data);
   let total = 4 * count;
   for (let i = start; i < start + count; i++) {
+    // a null row's key (dictionary data) may be anything, even out of range: not looked up
+    if (!isValid(data, i)) continue;
     const [, from, to] = at(i);
     total += to - from;
   }
@@ -59,7 +61,10 @@ export function feedStrings(pieces: readonly { data: Data; offset: number; lengt
       if (!builder.addRange(data.values as Uint8Array, data.valueOffsets, offset, offset + length)) return;
       continue;
     }
-    if (data.type.typeId === Type.Dictionary) { feedKeys(data, offset, length, builder); continue; }
+    if (data.type.typeId === Type.Dictionary) {
+      if (!feedKeys(data, offset, length, builder)) return;
+      continue;
+    }
     // with nulls, or with 64-bit offsets: value by value
     const at = stringAt(data);
     for (let i = offset; i < offset + length; i++) {
@@ -70,8 +75,11 @@ export function feedStrings(pieces: readonly { data: Data; offset: number; lengt
   }
 }
 
-/** A dictionary-encoded piece: each distinct key's string is added once, its repeats by entry. */
-function feedKeys(data: Data, offset: number, length: number, builder: StringDictionary): void {
+/**
+ * A dictionary-encoded piece: each distinct key's string is added once, its repeats by entry.
+ * False when the dictionary stopped paying.
+ */
+function feedKeys(data: Data, offset: number, length: number, builder: StringDictionary): boolean {
   const dictionary = (data.dictionary as Vector).data[0] as Data;
   const at = stringAt(dictionary);
   const keys = data.values as Int32Array;
@@ -80,13 +88,13 @@ function feedKeys(data: Data, offset: number, length: number, builder: StringDic
     // runs of keys already seen in one tight loop; each new key's string added once
     for (let i = offset, end = offset + length; i < end; i++) {
       i = builder.addMapped(entryOf, keys, i, end);
-      if (i === end) return;
+      if (i === end) return true;
       const key = keys[i] as number;
       const [bytes, from, to] = at(key);
-      if (!builder.add(bytes, from, to)) return;
+      if (!builder.add(bytes, from, to)) return false;
       entryOf[key] = builder.lastEntry;
     }
-    return;
+    return true;
   }
   for (let i = offset; i < offset + length; i++) {
     if (!isValid(data, i)) continue;
@@ -94,13 +102,34 @@ function feedKeys(data: Data, offset: number, length: number, builder: StringDic
     const entry = entryOf[key] as number;
     if (entry !== -1) { builder.addEntry(entry); continue; }
     const [bytes, from, to] = at(key);
-    if (!builder.add(bytes, from, to)) return;
+    if (!builder.add(bytes, from, to)) return false;
     entryOf[key] = builder.lastEntry;
   }
+  return true;
 }
 
+/** UTF-8 bytes of the present values of rows [offset, offset + length): what their PLAIN page holds beside the lengths. */
 export function stringBytesOf(data: Data, offset: number, length: number): number {
-  if (data.type.typeId === Type.Dictionary) return length * 8;
+  if (data.type.typeId === Type.Dictionary) {
+    const dictionary = (data.dictionary as Vector).data[0] as Data;
+    const keys = data.values as Int32Array;
+    let bytes = 0;
+    const offsets = dictionary.valueOffsets;
+    if (data.nullCount === 0 && offsets instanceof Int32Array) {
+      for (let i = offset; i < offset + length; i++) {
+        const key = keys[i] as number;
+        bytes += (offsets[key + 1] as number) - (offsets[key] as number);
+      }
+      return bytes;
+    }
+    const at = stringAt(dictionary);
+    for (let i = offset; i < offset + length; i++) {
+      if (!isValid(data, i)) continue;
+      const [, from, to] = at(keys[i] as number);
+      bytes += to - from;
+    }
+    return bytes;
+  }
   const offsets = data.valueOffsets as Int32Array | BigInt64Array;
   return Number(offsets[offset + length]) - Number(offsets[offset]);
 }
