@@ -3,47 +3,49 @@
  * it (the folder the user named is the database), the staging folder is gone afterwards, and one
  * left by a process that died is removed while a live process's is kept.
  */
+import { readdirSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataBase } from '../../src/index.js';
 import { generateCampaign, initSimrun } from '../../initializers/index.js';
 import { cleanup, tempDir } from './helpers.js';
 
+let raw: string;
+let parent: string;
+beforeAll(async () => {
+  [raw, parent] = [await tempDir('staging-raw'), await tempDir('staging-parent')];
+  await generateCampaign(raw, { trials: 6, trialsPerFolder: 2, timePoints: 50, seed: 11, dendriticSites: 1 });
+});
+afterAll(() => cleanup(raw, parent));
+
 describe('initSimrun staging', () => {
   it('stays inside the database folder, and cleans what a dead process left', async () => {
-    const raw = await tempDir('staging-raw');
-    const parent = await tempDir('staging-parent');
-    try {
-      await generateCampaign(raw, { trials: 6, trialsPerFolder: 2, timePoints: 50, seed: 11, dendriticSites: 1 });
-      const dbDir = path.join(parent, 'db');
-      const db = await DataBase.open(dbDir);
-      const dead = path.join(dbDir, '.isfdb.deleting.simrun-999999999-abc');
-      const live = path.join(dbDir, `.isfdb.deleting.simrun-${process.ppid}-xyz`);
-      await mkdir(path.join(dead, '0'), { recursive: true });
-      await mkdir(live);
-      const seen: string[][] = [];
-      await initSimrun(raw, db, {
-        quiet: true,
-        onProgress: (e) => {
-          if (e.phase !== 'parse') return;
-          void Promise.all([readdir(parent), readdir(dbDir)]).then(([outside, inside]) => seen.push(outside, inside.filter((n) => n.includes('simrun-'))));
-        },
-      });
-      await new Promise((r) => setTimeout(r, 50));
-      // while partitions were staged: the parent held the database alone, the staging folder was inside it
-      expect(seen.length).toBeGreaterThan(0);
-      for (let i = 0; i < seen.length; i += 2) {
-        expect(seen[i]).toEqual(['db']);
-        expect(seen[i + 1]!.some((n) => n.startsWith(`.isfdb.deleting.simrun-${process.pid}-`))).toBe(true);
-      }
-      expect(await readdir(parent)).toEqual(['db']);
-      const left = (await readdir(dbDir)).filter((n) => n.includes('simrun-'));
-      expect(left).toEqual([path.basename(live)]);
-      expect(await db.keys()).toContain('voltage_traces');
-      expect((await db.keys()).some((k) => k.includes('simrun-'))).toBe(false);
-    } finally {
-      await cleanup(raw, parent);
+    const dbDir = path.join(parent, 'db');
+    const db = await DataBase.open(dbDir);
+    const dead = path.join(dbDir, '.isfdb.deleting.simrun-999999999-abc');
+    const live = path.join(dbDir, `.isfdb.deleting.simrun-${process.ppid}-xyz`);
+    await mkdir(path.join(dead, '0'), { recursive: true });
+    await mkdir(live);
+    const seen: string[][] = [];
+    await initSimrun(raw, db, {
+      quiet: true,
+      onProgress: (e) => {
+        if (e.phase !== 'parse') return;
+        // listed synchronously, while the run is at this point
+        seen.push(readdirSync(parent), readdirSync(dbDir).filter((n) => n.includes('simrun-')));
+      },
+    });
+    // while partitions were staged: the parent held the database alone, the staging folder was inside it
+    expect(seen.length).toBeGreaterThan(0);
+    for (let i = 0; i < seen.length; i += 2) {
+      expect(seen[i]).toEqual(['db']);
+      expect(seen[i + 1]!.some((n) => n.startsWith(`.isfdb.deleting.simrun-${process.pid}-`))).toBe(true);
     }
+    expect(await readdir(parent)).toEqual(['db']);
+    const left = (await readdir(dbDir)).filter((n) => n.includes('simrun-'));
+    expect(left).toEqual([path.basename(live)]);
+    expect(await db.keys()).toContain('voltage_traces');
+    expect((await db.keys()).some((k) => k.includes('simrun-'))).toBe(false);
   }, 60_000);
 });
