@@ -20,7 +20,7 @@ export function keyFolderEntries(dir: string, entries: Dirent[] = fsSync.readdir
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-/** Our internal folders in a database folder: `.isfdb.deleting.staging`, `.isfdb.deleting.history`, initSimrun's `.isfdb.deleting.simrun-<pid>-*`. */
+/** Our internal folders in a database folder: `.isfdb.deleting.staging`, `.isfdb.deleting.history`, initSimrun's `.isfdb.deleting.simrun-<host>-<pid>-*`. */
 const INTERNAL_PREFIX = '.isfdb';
 const TEMP_FILE = /^\..+\.\d+\.[0-9a-f]+\.tmp$/;
 const STATE_TEMP_FILE = new RegExp(`^\\.${DB_STATE_FILE.replace('.', '\\.')}\\.\\d+\\.[A-Z0-9]+$`);

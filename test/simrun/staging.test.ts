@@ -1,9 +1,11 @@
 /**
  * initSimrun stages its encoded partitions inside the database folder: nothing is written beside
  * it (the folder the user named is the database), the staging folder is gone afterwards, and one
- * left by a process that died is removed while a live process's is kept.
+ * left by a process of this host that died is removed, while a live process's and another host's
+ * are kept.
  */
 import { readdirSync } from 'node:fs';
+import os from 'node:os';
 import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,10 +25,14 @@ describe('initSimrun staging', () => {
   it('stays inside the database folder, and cleans what a dead process left', async () => {
     const dbDir = path.join(parent, 'db');
     const db = await DataBase.open(dbDir);
-    const dead = path.join(dbDir, '.isfdb.deleting.simrun-999999999-abc');
-    const live = path.join(dbDir, `.isfdb.deleting.simrun-${process.ppid}-xyz`);
+    const mine = `.isfdb.deleting.simrun-${os.hostname().replace(/[^A-Za-z0-9_.]/g, '_')}-`;
+    const dead = path.join(dbDir, `${mine}999999999-abc`);
+    const live = path.join(dbDir, `${mine}${process.ppid}-xyz`);
+    // another host's process, whatever its pid: not this host's to judge
+    const elsewhere = path.join(dbDir, '.isfdb.deleting.simrun-otherhost-999999999-abc');
     await mkdir(path.join(dead, '0'), { recursive: true });
     await mkdir(live);
+    await mkdir(elsewhere);
     const seen: string[][] = [];
     await initSimrun(raw, db, {
       quiet: true,
@@ -40,11 +46,11 @@ describe('initSimrun staging', () => {
     expect(seen.length).toBeGreaterThan(0);
     for (let i = 0; i < seen.length; i += 2) {
       expect(seen[i]).toEqual(['db']);
-      expect(seen[i + 1]!.some((n) => n.startsWith(`.isfdb.deleting.simrun-${process.pid}-`))).toBe(true);
+      expect(seen[i + 1]!.some((n) => n.startsWith(`${mine}${process.pid}-`))).toBe(true);
     }
     expect(await readdir(parent)).toEqual(['db']);
     const left = (await readdir(dbDir)).filter((n) => n.includes('simrun-'));
-    expect(left).toEqual([path.basename(live)]);
+    expect(left.sort()).toEqual([path.basename(live), path.basename(elsewhere)].sort());
     expect(await db.keys()).toContain('voltage_traces');
     expect((await db.keys()).some((k) => k.includes('simrun-'))).toBe(false);
   }, 60_000);
