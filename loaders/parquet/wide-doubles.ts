@@ -85,14 +85,7 @@ export class WideDoubleLayout {
     for (let i = 0; i < elements.length; i++) { orders.byte(0x1c); orders.byte(0); orders.byte(0); }
     orders.byte(0);
     const ordered = orders.finish();
-    const paths = fields.map((f) => {
-      const name = utf8.encode(f.name);
-      const out = new Bytes(6 + name.length);
-      out.byte(0x18); // a list of one binary
-      out.varint(name.length);
-      out.bytes(name);
-      return out.finish();
-    });
+    const paths = fields.map((f) => pathInSchema(f.name));
     const compress = await compressorFor(compression);
     return new WideDoubleLayout(
       schema, indexAt, paths, head, { ordered, unordered },
@@ -276,4 +269,25 @@ function plainStrings(index: { data: Uint8Array; offsets: Int32Array }, rows: nu
     pos += 4 + to - from;
   }
   return out;
+}
+
+/**
+ * A column chunk's path_in_schema (a list of one binary: 0x18, the name's length as a varint, its
+ * UTF-8 bytes), built straight into its bytes: a wide frame's layout makes one per column.
+ */
+function pathInSchema(name: string): Uint8Array {
+  let ascii = true;
+  for (let i = 0; i < name.length && ascii; i++) ascii = name.charCodeAt(i) < 0x80;
+  const bytes = ascii ? undefined : utf8.encode(name);
+  const length = bytes ? bytes.length : name.length;
+  const out = new Uint8Array(1 + (length < 0x80 ? 1 : length < 0x4000 ? 2 : 5) + length);
+  out[0] = 0x18;
+  let p = 1;
+  for (let v = length; ; v = Math.floor(v / 0x80)) {
+    if (v < 0x80) { out[p++] = v; break; }
+    out[p++] = (v % 0x80) | 0x80;
+  }
+  if (bytes) out.set(bytes, p);
+  else for (let i = 0; i < length; i++) out[p + i] = name.charCodeAt(i);
+  return out.subarray(0, p + length);
 }

@@ -15,7 +15,9 @@ import { Codec } from '../../loaders/parquet/format.js';
 
 const INDEX = 'sim_trial_index';
 
-interface Case { columns: number; rows: number; value: (row: number, col: number) => number; id?: (row: number) => string }
+interface Case { columns: number; rows: number; value: (row: number, col: number) => number; id?: (row: number) => string; name?: (col: number) => string }
+
+const labelOf = (c: Case, k: number): string => (c.name ?? ((i: number) => String(100 + i * 0.025)))(k);
 
 function frameOf(c: Case): { schema: Schema; table: Table; index: { data: Uint8Array; offsets: Int32Array }; values: Float64Array } {
   const ids = Array.from({ length: c.rows }, (_, r) => (c.id ?? ((i: number) => `run/${String(i).padStart(6, '0')}`))(r));
@@ -26,7 +28,7 @@ function frameOf(c: Case): { schema: Schema; table: Table; index: { data: Uint8A
   bytes.forEach((b, i) => data.set(b, offsets[i]!));
   const values = new Float64Array(c.columns * c.rows);
   for (let col = 0; col < c.columns; col++) for (let r = 0; r < c.rows; r++) values[col * c.rows + r] = c.value(r, col);
-  const fields = [...Array.from({ length: c.columns }, (_, k) => new Field(String(100 + k * 0.025), new Float64(), false)), new Field(INDEX, new Utf8(), false)];
+  const fields = [...Array.from({ length: c.columns }, (_, k) => new Field(labelOf(c, k), new Float64(), false)), new Field(INDEX, new Utf8(), false)];
   const schema = new Schema(fields, new Map([['pandas', '{"index_columns": ["sim_trial_index"]}']]));
   const children: Data[] = [
     ...Array.from({ length: c.columns }, (_, k) => makeData({ type: new Float64(), length: c.rows, nullCount: 0, data: values.subarray(k * c.rows, (k + 1) * c.rows) })),
@@ -61,6 +63,7 @@ describe('wide float64 frames through the lean path', () => {
     ['wide, 40 rows, snappy', { columns: 1200, rows: 40, value: (r, k) => (k % 2 === 0 ? -65 : voltage(r, k)) }, 'snappy'],
     ['wide, uncompressed, long index strings (no min/max, so no column orders)', { columns: 1100, rows: 3, value: voltage, id: (r) => `${'x'.repeat(70)}${r}` }, 'uncompressed'],
     ['narrow: min/max for every column, NaN and -0 among the values', { columns: 20, rows: 7, value: (r, k) => (k === 3 ? NaN : k === 4 && r === 0 ? -0 : voltage(r, k)) }, 'zstd'],
+    ['column names beyond ASCII and longer than 127 bytes (their paths in the footer)', { columns: 1010, rows: 3, value: voltage, name: (k) => (k % 3 === 0 ? `é${k}` : k % 3 === 1 ? `${'x'.repeat(130 + (k % 50))}${k}` : `${'€'.repeat(60)}${k}`) }, 'zstd'],
   ];
   for (const [name, c, compression] of cases) {
     it(name, async () => {
@@ -70,7 +73,7 @@ describe('wide float64 frames through the lean path', () => {
         expect(Buffer.from(lean).equals(Buffer.from(general))).toBe(true);
         const { table } = await readParquet(path.join(dir, 'lean.parquet'));
         expect(table.numRows).toBe(c.rows);
-        expect(table.getChild('100.025')?.get(c.rows - 1)).toBe(c.value(c.rows - 1, 1));
+        expect(table.getChild(labelOf(c, 1))?.get(c.rows - 1)).toBe(c.value(c.rows - 1, 1));
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
