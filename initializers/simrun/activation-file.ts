@@ -19,11 +19,14 @@ export interface ActivationColumns {
   maxTimes: number;
 }
 
+/** One file on its own has no trial id: one empty string. */
+const NO_TRIAL_ID = { data: new Uint8Array(0), offsets: Int32Array.of(0, 0) };
+
 /** One file through parseActivationFiles, its times laid out row by row. */
 export function parseActivationCsv(buf: Uint8Array, file: string, kind: 'synapses' | 'cells'): ActivationColumns {
   const rows = activationRows(buf);
   const counts = new Int32Array(rows);
-  const b = parseActivationFiles([{ buf, file }], kind, [new Uint8Array(0)], timesBound(buf), counts);
+  const b = parseActivationFiles([{ buf, file }], kind, NO_TRIAL_ID, timesBound(buf), counts);
   const timeOffsets = new Int32Array(rows + 1);
   const times = new Float64Array(counts.reduce((a, n) => a + n, 0));
   for (let r = 0; r < rows; r++) {

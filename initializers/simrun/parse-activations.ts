@@ -5,7 +5,7 @@
  */
 import { fail } from './input-problem.js';
 import { numEnd, readInt, readNumber, tokenAt } from './numbers.js';
-import { ByteList, KeyedList, type KeyedStrings } from './string-columns.js';
+import { KeyedList, type KeyedStrings, type Strings } from './string-columns.js';
 
 export { decodeKeyed, type KeyedStrings, type Strings } from './string-columns.js';
 
@@ -96,11 +96,12 @@ class Int64Column {
  * section pt ID, dendrite label, times) or presynaptic-cell files (type, cell ID, times) straight
  * into one ActivationBlock: a first pass counts the rows, so every value is written once, where
  * the writer reads it. Each file's first line is a `#` header; fields are tab-separated; the
- * times field is `t1,t2,...,` (possibly empty). `ids[i]` is the trial id of `files[i]`; `width`
+ * times field is `t1,t2,...,` (possibly empty). `ids` holds the trial id of each file, in order
+ * (the index column keys them, not a copy per row); `width`
  * is the campaign's widest row (the check pass): a row with more times is an error.
  */
 export function parseActivationFiles(
-  files: readonly { buf: Uint8Array; file: string }[], kind: 'synapses' | 'cells', ids: readonly Uint8Array[], width: number, timesPerRow?: Int32Array,
+  files: readonly { buf: Uint8Array; file: string }[], kind: 'synapses' | 'cells', ids: Strings, width: number, timesPerRow?: Int32Array,
 ): ActivationBlock {
   const counts = files.map((f) => activationRows(f.buf));
   const rows = counts.reduce((a, b) => a + b, 0);
@@ -122,10 +123,8 @@ export function parseActivationFiles(
     parseActivationInto(buf, file, out);
     index.fill(i, first, out.row);
   });
-  const trials = new ByteList(ids.length, ids.reduce((n, id) => n + id.length, 0));
-  for (const id of ids) trials.push(id, 0, id.length);
   const block: ActivationBlock = {
-    rows, index: { keys: index, values: trials.done() }, type: out.type.done(), id: out.id.values, times: out.times, width, maxTimes: out.maxTimes,
+    rows, index: { keys: index, values: ids }, type: out.type.done(), id: out.id.values, times: out.times, width, maxTimes: out.maxTimes,
   };
   if (syn) {
     block.somaDistance = out.somaDistance!;

@@ -255,10 +255,9 @@ export async function parseFolder(folder: RunFolder, opts: ParseOptions): Promis
   }
   if (opts.synapseActivation) {
     // trial i of the folder has synapse file i and cell file i (scan.ts pairs them)
-    const idBytes = ids.map((id) => enc.encode(id));
     const read = async (files: string[]): Promise<{ buf: Uint8Array; file: string }[]> => Promise.all(files.map(async (file) => ({ buf: await readFile(file), file })));
-    result.syn = parseActivationFiles(await read(folder.synapseFiles), 'synapses', idBytes, opts.synWidth);
-    result.cells = parseActivationFiles(await read(folder.cellFiles), 'cells', idBytes, opts.cellWidth);
+    result.syn = parseActivationFiles(await read(folder.synapseFiles), 'synapses', result.index, opts.synWidth);
+    result.cells = parseActivationFiles(await read(folder.cellFiles), 'cells', result.index, opts.cellWidth);
   }
   return result;
 }

@@ -24,6 +24,8 @@ export interface ThreadChoice {
   workers: number;
   /** why fewer workers than cores, when so */
   reason?: string;
+  /** what limited them (the load or the campaign's size), as the reason says it */
+  cause?: string;
 }
 
 /** Most workers `bytes` of CSV pay for: the largest k with bytes >= BYTES_PER_WORKER * k(k+1)/2. */
@@ -45,7 +47,7 @@ export function defaultThreads(cores: number, load: number, bytes: number): Thre
   const why = idle - 1 <= bySize
     ? `load average ${load.toFixed(1)} on ${usable} cores`
     : `${mb(bytes)} of CSV (a worker thread pays from ${mb(BYTES_PER_WORKER)}, the k-th from ${mb(BYTES_PER_WORKER)} x k(k+1)/2)`;
-  return { workers, reason: `${workers === 0 ? 'one parsing thread' : `${workers + 1} parsing threads`}: ${why} (set workers to override)` };
+  return { workers, reason: `${workers === 0 ? 'one parsing thread' : `${workers + 1} parsing threads`}: ${why} (set workers to override)`, cause: why };
 }
 
 /**
@@ -57,6 +59,6 @@ export function defaultThreads(cores: number, load: number, bytes: number): Thre
  */
 export function parseThreadChoice(cores: number, choice: ThreadChoice): ThreadChoice | undefined {
   if (cores < 2 || choice.workers >= 2) return undefined;
-  const why = choice.workers === 1 ? 'one full worker thread would pay for its start-up, a parse thread pays more' : (choice.reason ?? '').replace(/^one parsing thread: /, '');
+  const why = choice.workers === 1 ? 'one full worker thread would pay for its start-up, a parse thread pays more' : `${choice.cause ?? ''} (set workers to override)`;
   return { workers: 0, reason: `a parse thread beside the main thread, which encodes: ${why}` };
 }

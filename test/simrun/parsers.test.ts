@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { readNumber, numEnd } from '../../initializers/simrun/numbers.js';
 import { decodeKeyed } from '../../initializers/simrun/parse-activations.js';
+import { stringsOf } from '../../initializers/simrun/parse-folder.js';
 import { InputProblemError, parseActivationCsv, parseActivationFiles, parseTraceCsv, maxTimesPerLine, detectSpikes } from '../../initializers/simrun/parse-csv.js';
 import { pyFloatRepr } from '../../initializers/simrun/pyfloat.js';
 import { PyTuple, findReferences, parsePyLiteral, toPyLiteral } from '../../initializers/simrun/param-file.js';
@@ -133,8 +134,7 @@ describe('parseActivationCsv', () => {
   it('parses a folder\'s files into one block: trial index, int64 IDs, column-major NaN-padded times', () => {
     const a = bytes('# h\nL1\t5\t10.5\t1\t2\tBasal\t1.0,2.0,\nL2\t-3\t11.25\t3\t4\tApical\t\n');
     const b = bytes('# h\nL1\t4294967301\t12.0\t5\t6\tBasal\t7.5,\r\n\nL1\t2\t13.0\t7\t8\tBasal\t8.5,9.5,10.5,');
-    const id = (s: string): Uint8Array => bytes(s);
-    const k = parseActivationFiles([{ buf: a, file: 'a.csv' }, { buf: b, file: 'b.csv' }], 'synapses', [id('run/0'), id('run/1')], 4);
+    const k = parseActivationFiles([{ buf: a, file: 'a.csv' }, { buf: b, file: 'b.csv' }], 'synapses', stringsOf(['run/0', 'run/1']), 4);
     expect(k.rows).toBe(4);
     const strings = (x: { data: Uint8Array; offsets: Int32Array }): string[] => Array.from({ length: x.offsets.length - 1 }, (_, i) => new TextDecoder().decode(x.data.subarray(x.offsets[i], x.offsets[i + 1])));
     expect(strings(decodeKeyed(k.index))).toEqual(['run/0', 'run/0', 'run/1', 'run/1']);
@@ -151,12 +151,12 @@ describe('parseActivationCsv', () => {
     expect([...k.times]).toEqual([1, NaN, 7.5, 8.5, 2, NaN, NaN, 9.5, NaN, NaN, NaN, 10.5, NaN, NaN, NaN, NaN]);
     expect(k.width).toBe(4);
     expect(k.maxTimes).toBe(3);
-    const cells = parseActivationFiles([{ buf: bytes('# h\nA\t1\t1.5,\nB\t2\n'), file: 'c.csv' }], 'cells', [id('t')], 1);
+    const cells = parseActivationFiles([{ buf: bytes('# h\nA\t1\t1.5,\nB\t2\n'), file: 'c.csv' }], 'cells', stringsOf(['t']), 1);
     expect([...cells.id]).toEqual([1n, 2n]);
     expect([...cells.times]).toEqual([1.5, NaN]);
     expect(cells.somaDistance).toBeUndefined();
     // a row wider than the check pass found is refused, naming its file and line
-    expect(problem(() => parseActivationFiles([{ buf: a, file: 'a.csv' }, { buf: b, file: 'b.csv' }], 'synapses', [id('x'), id('y')], 2)))
+    expect(problem(() => parseActivationFiles([{ buf: a, file: 'a.csv' }, { buf: b, file: 'b.csv' }], 'synapses', stringsOf(['x', 'y']), 2)))
       .toMatchObject({ file: 'b.csv', line: 4, reason: expect.stringContaining('more than the 2 activation times') });
   });
   it('keys many distinct types in any order (past the few compared one by one), look-alikes apart', () => {
@@ -165,7 +165,7 @@ describe('parseActivationCsv', () => {
     const types = Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? `L${i}_C2` : i % 3 === 1 ? `L${i}_C2x` : `Ä${i}é`));
     const rows = Array.from({ length: 3000 }, () => types[Math.floor(next() * types.length)]!);
     const text = `# h\n${rows.map((t, i) => `${t}\t${i}\t1.5\t1\t2\t${i % 2 ? 'Basal' : 'Apical'}\t1.0,`).join('\n')}`;
-    const k = parseActivationFiles([{ buf: bytes(text), file: 's.csv' }], 'synapses', [bytes('t')], 1);
+    const k = parseActivationFiles([{ buf: bytes(text), file: 's.csv' }], 'synapses', stringsOf(['t']), 1);
     const strings = (x: { data: Uint8Array; offsets: Int32Array }): string[] => Array.from({ length: x.offsets.length - 1 }, (_, i) => new TextDecoder().decode(x.data.subarray(x.offsets[i], x.offsets[i + 1])));
     expect(strings(decodeKeyed(k.type))).toEqual(rows);
     expect(new Set(strings(k.type.values)).size).toBe(k.type.values.offsets.length - 1);
