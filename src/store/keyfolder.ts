@@ -60,7 +60,7 @@ export async function createTempKeyFolder(dbDir: string, name: string, token = s
   const temp = path.join(stagingDir(dbDir), `${name}${SEP}tmp${SEP}${token}`);
   try {
     // A batch makes its folders through the thread pool, where they overlap; one key at once here is cheaper.
-    if (viaThreadPool) await new Promise<void>((resolve, reject) => { fsSync.mkdir(temp, (err) => (err ? reject(err) : resolve())); });
+    if (viaThreadPool) await fs.mkdir(temp);
     else fsSync.mkdirSync(temp);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw removedUnder(dbDir, name);
