@@ -42,6 +42,10 @@ function headerFields(buf: Uint8Array, end: number): number {
  * `t<TAB>v0<TAB>v1...` lines after one header line (ISF: whitespace-delimited, first line
  * skipped). Every row must have as many fields as the first data row (and as the header, when
  * the header is tab-separated).
+ *
+ * The first data row (which sets the width) and the other rows are read by separate functions,
+ * each one loop over rows: V8 compiles a hot loop on stack (OSR) with its whole function, and a
+ * function with several hot loops was compiled five times per thread (~65 ms of compiler time).
  */
 export function parseTraceCsv(buf: Uint8Array, file: string): TraceMatrix {
   const len = buf.length;
@@ -49,53 +53,67 @@ export function parseTraceCsv(buf: Uint8Array, file: string): TraceMatrix {
   let headerEnd = buf.indexOf(10);
   if (headerEnd === -1) headerEnd = len;
   const hdr = headerFields(buf, headerEnd > 0 && buf[headerEnd - 1] === 13 ? headerEnd - 1 : headerEnd);
+  const first = firstRow(buf, headerEnd + 1, file);
+  if (first === undefined) fail(file, 'no data rows after the header', 1);
+  const nFields = first.values.length;
+  if (hdr !== -1 && hdr !== nFields) fail(file, `the header has ${hdr} tab-separated fields but this row has ${nFields}`, first.line);
+  const nCols = nFields - 1;
   const maxRows = countLines(buf);
-  let p = headerEnd + 1;
-  let nFields = -1;
-  let nCols = 0;
-  let time = new Float64Array(0);
-  let values = new Float64Array(0);
-  let row = 0;
-  let line = 1;
-  let rowBuf: number[] = [];
+  const time = new Float64Array(maxRows);
+  const values = new Float64Array(maxRows * nCols);
+  time[0] = first.values[0]!;
+  for (let j = 1; j < nFields; j++) values[j - 1] = first.values[j]!;
+  const rows = otherRows(buf, first.end, first.line, nFields, time, values, file);
+  return { time: time.slice(0, rows), values: values.subarray(0, rows * nCols), nTimes: rows, nCols };
+}
+
+/** Skip blanks at a line's start; an empty line (or trailing blank lines) is skipped as numpy does. Returns the row's first byte, or `len`. */
+function rowStart(buf: Uint8Array, p: number, len: number, at: { line: number }): number {
   while (p < len) {
-    line++;
-    // skip blanks at line start; an empty line (or trailing blank lines) is skipped like numpy does
+    at.line++;
     let c = buf[p]!;
     while ((c === 32 || c === 9 || c === 13) && p < len) { p++; c = p < len ? buf[p]! : 10; }
-    if (p >= len) break;
-    if (c === 10) { p++; continue; }
-    if (nFields === -1) {
-      // first data row: count its fields
-      rowBuf = [];
-      let q = p;
-      for (;;) {
-        const v = readNumber(buf, q, len);
-        if (numEnd === -1) fail(file, `non-numeric value '${tokenAt(buf, q, len)}' in column ${rowBuf.length + 1}`, line);
-        rowBuf.push(v);
-        q = numEnd;
-        let d = q < len ? buf[q]! : 10;
-        while (d === 9 || d === 32 || d === 13) { q++; d = q < len ? buf[q]! : 10; }
-        if (d === 10) { q++; break; }
-        if (d === 44) fail(file, `unexpected ',' in column ${rowBuf.length + 1}`, line);
-      }
-      nFields = rowBuf.length;
-      if (hdr !== -1 && hdr !== nFields) fail(file, `the header has ${hdr} tab-separated fields but this row has ${nFields}`, line);
-      nCols = nFields - 1;
-      time = new Float64Array(maxRows);
-      values = new Float64Array(maxRows * nCols);
-      time[0] = rowBuf[0]!;
-      for (let j = 1; j < nFields; j++) values[j - 1] = rowBuf[j]!;
-      row = 1;
-      p = q;
-      continue;
-    }
+    if (p >= len) return len;
+    if (c !== 10) return p;
+    p++;
+  }
+  return len;
+}
+
+/** The first data row's values, the line it is on and where the next row starts; undefined when there is none. */
+function firstRow(buf: Uint8Array, from: number, file: string): { values: number[]; line: number; end: number } | undefined {
+  const len = buf.length;
+  const at = { line: 1 };
+  let q = rowStart(buf, from, len, at);
+  if (q >= len) return undefined;
+  const values: number[] = [];
+  for (;;) {
+    const v = readNumber(buf, q, len);
+    if (numEnd === -1) fail(file, `non-numeric value '${tokenAt(buf, q, len)}' in column ${values.length + 1}`, at.line);
+    values.push(v);
+    q = numEnd;
+    let d = q < len ? buf[q]! : 10;
+    while (d === 9 || d === 32 || d === 13) { q++; d = q < len ? buf[q]! : 10; }
+    if (d === 10) { q++; break; }
+    if (d === 44) fail(file, `unexpected ',' in column ${values.length + 1}`, at.line);
+  }
+  return { values, line: at.line, end: q };
+}
+
+/** The rows after the first, into `time` and `values` from row 1 on; returns the number of rows (the first included). */
+function otherRows(buf: Uint8Array, from: number, firstLine: number, nFields: number, time: Float64Array, values: Float64Array, file: string): number {
+  const len = buf.length;
+  const nCols = nFields - 1;
+  const at = { line: firstLine };
+  let row = 1;
+  let p = rowStart(buf, from, len, at);
+  while (p < len) {
     const base = row * nCols;
     let f = 0;
     let q = p;
     for (;;) {
       const v = readNumber(buf, q, len);
-      if (numEnd === -1) fail(file, `non-numeric value '${tokenAt(buf, q, len)}' in column ${f + 1}`, line);
+      if (numEnd === -1) fail(file, `non-numeric value '${tokenAt(buf, q, len)}' in column ${f + 1}`, at.line);
       if (f === 0) time[row] = v;
       else if (f < nFields) values[base + f - 1] = v;
       f++;
@@ -103,14 +121,13 @@ export function parseTraceCsv(buf: Uint8Array, file: string): TraceMatrix {
       let d = q < len ? buf[q]! : 10;
       while (d === 9 || d === 32 || d === 13) { q++; d = q < len ? buf[q]! : 10; }
       if (d === 10) { q++; break; }
-      if (d === 44) fail(file, `unexpected ',' in column ${f + 1}`, line);
+      if (d === 44) fail(file, `unexpected ',' in column ${f + 1}`, at.line);
     }
-    if (f !== nFields) fail(file, `ragged row: ${f} fields where the first data row has ${nFields}`, line);
+    if (f !== nFields) fail(file, `ragged row: ${f} fields where the first data row has ${nFields}`, at.line);
     row++;
-    p = q;
+    p = rowStart(buf, q, len, at);
   }
-  if (nFields === -1) fail(file, 'no data rows after the header', 1);
-  return { time: time.slice(0, row), values: values.subarray(0, row * nCols), nTimes: row, nCols };
+  return row;
 }
 
 /** A trace file ends with a newline (numpy writes one after every row); without it the last row was cut off. */

@@ -52,8 +52,9 @@ export class WideDoubleLayout {
     readonly schema: Schema,
     /** schema position of the index column */
     private readonly indexAt: number,
-    /** per schema position: the column's path as Thrift (list header + binary) */
-    private readonly paths: Uint8Array[],
+    /** per schema position c: the column's path as Thrift (list header + binary), pathBytes[pathStarts[c], pathStarts[c + 1]) */
+    private readonly pathBytes: Uint8Array,
+    private readonly pathStarts: Int32Array,
     /** footer fields 1 (version) and 2 (schema) */
     private readonly head: Uint8Array,
     /** footer fields 5.. and the stop byte, with and without column orders */
@@ -99,7 +100,7 @@ export class WideDoubleLayout {
     const paths = pathsInSchema(fields.map((f) => f.name));
     const compress = await compressorFor(compression);
     return new WideDoubleLayout(
-      schema, indexAt, paths, head, { ordered, unordered },
+      schema, indexAt, paths.bytes, paths.starts, head, { ordered, unordered },
       fields.length > WIDE_COLUMNS, compress, codecOf(compression),
       fields.reduce((rows, f) => Math.min(rows, rowsPerPageOf(f.type)), rowGroupRowsOf(schema)),
     );
@@ -148,36 +149,40 @@ export class WideDoubleLayout {
     let paid = 0;
     for (let c = 0; c < columns; c++) {
       offsets[c] = out.length;
+      // as writer.ts: once the first WIDE_COMPRESSION_PROBE chunks did not pay, the rest are not tried
+      const compressing = tryCompress && !(tried >= WIDE_COMPRESSION_PROBE && paid === 0);
       if (c === this.indexAt) {
         const chunk = this.writeChunk(out, indexBody, rows);
         uncompressed[c] = chunk.uncompressed;
         stored[c] = chunk.stored;
         codecs[c] = chunk.codec;
         minMax[c] = stringMinMax(indexBody, rows);
+      } else if (this.wide && !compressing) {
+        // the data columns up to the index column (or the end), all PLAIN: the whole cost of a
+        // partition, so a loop of its own over typed arrays (see encode)
+        const end = c < this.indexAt ? this.indexAt : columns;
+        const size = plainHeader.length + chunkBytes;
+        out.reserve((end - c) * size);
+        out.length = plainPages(out.buffer, out.length, plainHeader, valueBytes, j * chunkBytes, chunkBytes, c, end, offsets);
+        uncompressed.fill(size, c, end);
+        stored.fill(size, c, end);
+        facts.totalByteSize += (end - c) * size;
+        j += end - c;
+        c = end - 1;
+        continue;
       } else {
         const from = j * chunkBytes;
         j++;
         if (!this.wide) minMax[c] = fixedMinMax(valueBytes.subarray(from, from + chunkBytes), PhysicalType.double, false);
-        // as writer.ts: once the first WIDE_COMPRESSION_PROBE chunks did not pay, the rest are not tried
-        if (tryCompress && !(tried >= WIDE_COMPRESSION_PROBE && paid === 0)) {
-          const chunk = this.writeChunk(out, valueBytes.subarray(from, from + chunkBytes), rows);
-          uncompressed[c] = chunk.uncompressed;
-          stored[c] = chunk.stored;
-          codecs[c] = chunk.codec;
-          if (this.wide) {
-            tried++;
-            if (chunk.codec !== Codec.uncompressed) paid++;
-          }
-        } else {
-          // inline byte loops: this loop is the whole cost of a partition, and it runs cold
-          out.reserve(plainHeader.length + chunkBytes);
-          const buffer = out.buffer;
-          let at = out.length;
-          for (let k = 0; k < plainHeader.length; k++) buffer[at++] = plainHeader[k]!;
-          for (let k = 0; k < chunkBytes; k++) buffer[at++] = valueBytes[from + k]!;
-          out.length = at;
-          uncompressed[c] = plainHeader.length + chunkBytes;
-          stored[c] = plainHeader.length + chunkBytes;
+        const chunk = compressing
+          ? this.writeChunk(out, valueBytes.subarray(from, from + chunkBytes), rows)
+          : this.writeChunk(out, valueBytes.subarray(from, from + chunkBytes), rows, false);
+        uncompressed[c] = chunk.uncompressed;
+        stored[c] = chunk.stored;
+        codecs[c] = chunk.codec;
+        if (compressing && this.wide) {
+          tried++;
+          if (chunk.codec !== Codec.uncompressed) paid++;
         }
       }
       if (minMax[c]) facts.ordered = true;
@@ -198,13 +203,23 @@ export class WideDoubleLayout {
     out.byte(0x19); // row group field 1: columns, a list of structs
     out.listSize(columns, 0x0c);
     for (let c = 0; c < columns; c++) {
+      if (this.wide && c !== this.indexAt) {
+        // a wide frame's data columns carry no statistics: a run of them by a typed-array loop
+        const end = c < this.indexAt ? this.indexAt : columns;
+        out.reserve(64 * (end - c) + this.pathStarts[end]! - this.pathStarts[c]!);
+        out.length = plainChunkEntries(out.buffer, out.length, c, end, rows, facts, this.pathBytes, this.pathStarts);
+        c = end - 1;
+        continue;
+      }
+      // a ColumnChunk struct, as format.ts encodeFileMeta writes it
       const stats = minMax[c];
-      out.reserve(64 + this.paths[c]!.length + (stats ? stats.min.length + stats.max.length : 0));
+      const path = this.pathBytes.subarray(this.pathStarts[c], this.pathStarts[c + 1]);
+      out.reserve(64 + path.length + (stats ? stats.min.length + stats.max.length : 0));
       out.i64Field(2, offsets[c]!); // field 2: file_offset
       out.byte(0x1c); // field 3: meta_data
       out.byte(0x15); out.byte(2 * (c === this.indexAt ? PhysicalType.byteArray : PhysicalType.double));
       out.byte(0x19); out.byte(0x15); out.byte(2 * Encoding.plain); // encodings: [PLAIN]
-      out.byte(0x19); out.bytes(this.paths[c]!);
+      out.byte(0x19); out.bytes(path);
       out.byte(0x15); out.byte(2 * codecs[c]!);
       out.i64Field(1, rows); // field 5: num_values
       out.i64Field(1, uncompressed[c]!); // 6: total_uncompressed_size
@@ -231,10 +246,10 @@ export class WideDoubleLayout {
   }
 
   /** One chunk of one data page: compressed when writer.ts would (its first page shrinks by an eighth). */
-  private writeChunk(out: Bytes, body: Uint8Array, rows: number): { codec: number; uncompressed: number; stored: number } {
+  private writeChunk(out: Bytes, body: Uint8Array, rows: number, tryCompress = true): { codec: number; uncompressed: number; stored: number } {
     let stored = body;
     let codec: number = Codec.uncompressed;
-    if (this.compress && body.length >= MIN_COMPRESSED_CHUNK) {
+    if (tryCompress && this.compress && body.length >= MIN_COMPRESSED_CHUNK) {
       const compressed = this.compress(body);
       if (compressed.length <= body.length * WORTH_COMPRESSING) {
         stored = compressed;
@@ -301,16 +316,66 @@ function plainStrings(index: { data: Uint8Array; offsets: Int32Array }, rows: nu
  * bytes), all written into one buffer: a wide frame's layout makes one per column, and one buffer
  * per column took 16 ms of the layout of 9,802 columns (cold), against ~6 ms now.
  */
-function pathsInSchema(names: string[]): Uint8Array[] {
+function pathsInSchema(names: string[]): { bytes: Uint8Array; starts: Int32Array } {
   const out = new Bytes(names.reduce((n, name) => n + 8 + 3 * name.length, 0));
-  const starts = names.map((name) => {
-    const start = out.length;
+  const starts = new Int32Array(names.length + 1);
+  names.forEach((name, i) => {
+    starts[i] = out.length;
     const bytes = utf8.encode(name);
     out.byte(0x18);
     out.varint(bytes.length);
     out.bytes(bytes);
-    return start;
   });
-  const all = out.finish();
-  return starts.map((start, i) => all.subarray(start, starts[i + 1] ?? all.length));
+  starts[names.length] = out.length;
+  return { bytes: out.finish(), starts };
+}
+
+/**
+ * PLAIN, uncompressed pages of data columns [first, end), one after another from `at`, each a
+ * page header and its values; `offsets` gets where each starts. Returns where the last ends.
+ */
+function plainPages(buffer: Uint8Array, at: number, header: Uint8Array, values: Uint8Array, from: number, chunkBytes: number, first: number, end: number, offsets: Float64Array): number {
+  for (let c = first; c < end; c++) {
+    offsets[c] = at;
+    for (let k = 0; k < header.length; k++) buffer[at++] = header[k]!;
+    for (let k = 0; k < chunkBytes; k++) buffer[at++] = values[from++]!;
+  }
+  return at;
+}
+
+/**
+ * The footer's ColumnChunk structs of float64 columns [first, end) without statistics, as the
+ * general loop of writeFooter writes them (and format.ts' encoder), from `at` on. Returns the end.
+ */
+function plainChunkEntries(buffer: Uint8Array, at: number, first: number, end: number, rows: number, facts: ChunkFacts, pathBytes: Uint8Array, pathStarts: Int32Array): number {
+  const { offsets, uncompressed, stored, codecs } = facts;
+  for (let c = first; c < end; c++) {
+    const offset = offsets[c]!;
+    buffer[at++] = 0x26; // field 2: file_offset
+    at = varintAt(buffer, at, 2 * offset);
+    buffer[at++] = 0x1c; // field 3: meta_data
+    buffer[at++] = 0x15; buffer[at++] = 2 * PhysicalType.double;
+    buffer[at++] = 0x19; buffer[at++] = 0x15; buffer[at++] = 2 * Encoding.plain; // encodings: [PLAIN]
+    buffer[at++] = 0x19;
+    for (let k = pathStarts[c]!, e = pathStarts[c + 1]!; k < e; k++) buffer[at++] = pathBytes[k]!;
+    buffer[at++] = 0x15; buffer[at++] = 2 * codecs[c]!;
+    buffer[at++] = 0x16; at = varintAt(buffer, at, 2 * rows); // 5: num_values
+    buffer[at++] = 0x16; at = varintAt(buffer, at, 2 * uncompressed[c]!); // 6: total_uncompressed_size
+    buffer[at++] = 0x16; at = varintAt(buffer, at, 2 * stored[c]!); // 7: total_compressed_size
+    buffer[at++] = 0x26; at = varintAt(buffer, at, 2 * offset); // 9: data_page_offset
+    buffer[at++] = 0;
+    buffer[at++] = 0;
+  }
+  return at;
+}
+
+/** An unsigned varint (values below 2^52) at `at`, as Bytes.varint writes it; returns the end. */
+function varintAt(buffer: Uint8Array, at: number, value: number): number {
+  let v = value;
+  while (v >= 0x80) {
+    buffer[at++] = (v % 0x80) | 0x80;
+    v = Math.floor(v / 0x80);
+  }
+  buffer[at++] = v;
+  return at;
 }

@@ -113,6 +113,15 @@ describe('parseTraceCsv', () => {
     expect(problem(() => parseTraceCsv(bytes('t\tVm run 00\tVm run 01\n1.0\t2.0\t3.0\n1.025\t2.0\n'), 'f.csv'))).toMatchObject({ line: 3, reason: expect.stringContaining('ragged row') });
     expect(problem(() => parseTraceCsv(bytes('t\tVm run 00\tVm run 01\n1.0\t2.0\n'), 'f.csv'))).toMatchObject({ line: 2 });
   });
+  it('skips blank lines as numpy does, and still counts them in the line it names', () => {
+    const text = 't\tVm run 00\n\n  1.0\t2.0\r\n\n \t\n1.025\t2.5\n\n';
+    const m = parseTraceCsv(bytes(text), 'f.csv');
+    expect([...m.time]).toEqual([1, 1.025]);
+    expect([...m.values]).toEqual([2, 2.5]);
+    expect(problem(() => parseTraceCsv(bytes('t\tVm run 00\n\n1.0\t2.0\n\n1.025\tx\n'), 'f.csv'))).toMatchObject({ line: 5, reason: expect.stringContaining("non-numeric value 'x'") });
+    expect(problem(() => parseTraceCsv(bytes('t\tVm run 00\n\n\nabc\t2.0\n'), 'f.csv'))).toMatchObject({ line: 4 });
+    expect(problem(() => parseTraceCsv(bytes('t\tVm run 00\n\n \n'), 'f.csv'))).toMatchObject({ line: 1, reason: expect.stringContaining('no data rows') });
+  });
 });
 
 describe('parseActivationCsv', () => {
