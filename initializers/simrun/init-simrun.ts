@@ -21,7 +21,7 @@ import { missingReport } from './params.js';
 import type { FolderTimings, ParseOptions } from './parse-folder.js';
 import { writePartitionedKeys } from './partitioned.js';
 import { type FolderParser, ParsePool, type PoolMode } from './pool.js';
-import { defaultThreads, parseThreadChoice } from './threads.js';
+import { defaultThreads, parseThreadChoice, parseThreadWindow } from './threads.js';
 import type { SimrunQueueOptions } from './distributed.js';
 import { ProgressBar, type ProgressEvent } from './progress.js';
 import { type RunFolder, trialId } from './scan.js';
@@ -220,7 +220,7 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
     staging = await makeStaging(target.basedir);
     const parts = await writePartitionedKeys({
       db: target, folders, newFolders, prev, oldFrames: old.frames, labels, want, dendThreshold, parseOpts, pool: parsers,
-      window: parsers.mode === 'parse-thread' ? 3 : Math.max(2, parsers.mode === 'workers' ? workers + (mainParses ? 2 : 1) : 1), stagingDir: staging,
+      window: parsers.mode === 'parse-thread' ? parseThreadWindow(newFolders.map((f) => f.bytes)) : Math.max(2, parsers.mode === 'workers' ? workers + (mainParses ? 2 : 1) : 1), stagingDir: staging,
       onFolderParsed: (folder: RunFolder) => {
         progress.folders++;
         progress.trials += folder.trials.length;

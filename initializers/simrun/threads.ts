@@ -62,3 +62,18 @@ export function parseThreadChoice(cores: number, choice: ThreadChoice): ThreadCh
   const why = choice.workers === 1 ? 'one full worker thread would pay for its start-up, a parse thread pays more' : `${choice.cause ?? ''} (set workers to override)`;
   return { workers: 0, reason: `a parse thread beside the main thread, which encodes: ${why}` };
 }
+
+/** CSV bytes of the run folders a parse thread may have parsed ahead of the main thread's commits. */
+export const PARSE_AHEAD_BYTES = 96e6;
+
+/**
+ * How many run folders a parse thread may have in flight (parsed or being parsed, not yet
+ * written): as many as fit PARSE_AHEAD_BYTES of CSV (a parsed folder takes about its CSV's size
+ * in memory), at least 3, at most 6. While the main thread encodes its first folders cold (~0.3 s
+ * on ISF's example shape), a window of 3 stopped the parse thread, which sets the pace from then
+ * on; 6 measured 3-7% faster on 52, 88 and 261 MB, at 11-20 MB more peak RSS (docs/simrun.md).
+ */
+export function parseThreadWindow(folderBytes: readonly number[]): number {
+  const largest = Math.max(1, ...folderBytes);
+  return Math.min(6, Math.max(3, Math.floor(PARSE_AHEAD_BYTES / largest)));
+}

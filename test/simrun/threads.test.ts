@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BYTES_PER_WORKER, defaultThreads, parseThreadChoice, workersPaidBySize } from '../../initializers/simrun/threads.js';
+import { BYTES_PER_WORKER, PARSE_AHEAD_BYTES, defaultThreads, parseThreadChoice, parseThreadWindow, workersPaidBySize } from '../../initializers/simrun/threads.js';
 
 const MB = 1e6;
 
@@ -31,5 +31,15 @@ describe('default parsing threads', () => {
     expect(workersPaidBySize(3 * BYTES_PER_WORKER)).toBe(2);
     expect(workersPaidBySize(6 * BYTES_PER_WORKER)).toBe(3);
     expect(workersPaidBySize(1e15)).toBe(7);
+  });
+  it("a parse thread's window: the folders that fit PARSE_AHEAD_BYTES of CSV, 3 to 6", () => {
+    // ISF's example shape: 5.2 MB run folders
+    expect(parseThreadWindow([5.2 * MB, 5.1 * MB, 5.3 * MB])).toBe(6);
+    // the wide shape: 22 MB folders
+    expect(parseThreadWindow([22 * MB, 22 * MB])).toBe(Math.floor(PARSE_AHEAD_BYTES / (22 * MB)));
+    // the largest folder counts, and huge folders keep the old 3
+    expect(parseThreadWindow([1 * MB, PARSE_AHEAD_BYTES / 3 - 1])).toBe(3);
+    expect(parseThreadWindow([500 * MB])).toBe(3);
+    expect(parseThreadWindow([])).toBe(6);
   });
 });
