@@ -67,20 +67,11 @@ const context = (key: string, basedir: string): LoaderContext => ({
   openDatabase: () => Promise.reject(new Error('not available while staging partitions')),
 });
 
-const traceOptions = new WeakMap<string[], Record<string, unknown>>();
-
 /**
- * Labels as floats (time points) for the trace keys, built once per grid. No dictionary: the
- * values of a voltage column rarely repeat, and trying costs per column (~10% of a wide partition).
+ * Dump options of the trace keys: labels are floats (time points). No dictionary: the values of a
+ * voltage column rarely repeat, and trying costs per column (~10% of a wide partition).
  */
-export function traceDumpOptions(labels: string[]): Record<string, unknown> {
-  let options = traceOptions.get(labels);
-  if (!options) {
-    options = { index: INDEX, dictionary: false, columnLabelTypes: Object.fromEntries(labels.map((l) => [l, 'float'])) };
-    traceOptions.set(labels, options);
-  }
-  return options;
-}
+export const TRACE_DUMP_OPTIONS = { index: INDEX, dictionary: false, columnLabelType: 'float' } as const;
 
 const traceWriters = new WeakMap<string[], Promise<WideDoublePartitions>>();
 
@@ -94,7 +85,7 @@ export async function stageTrace(index: Strings, block: TraceBlock, dir: string,
   const rows = block.nCols;
   let writer = traceWriters.get(labels);
   if (!writer) {
-    writer = WideDoublePartitions.of(traceTable(index, block, labels), { ...traceDumpOptions(labels), index: INDEX }, key);
+    writer = WideDoublePartitions.of(traceTable(index, block, labels), TRACE_DUMP_OPTIONS, key);
     traceWriters.set(labels, writer);
   }
   const partitions = await writer;

@@ -4,7 +4,6 @@
  * folders, and failed_runs.
  */
 import path from 'node:path';
-import type { Table } from 'apache-arrow';
 import type { DataBase, SetManyEntry } from '../../src/index.js';
 import { type ManagedFolders, type ParamScan, copyParams } from './params.js';
 import type { FailedRun } from './plan.js';
@@ -12,14 +11,9 @@ import { pyFloatRepr } from './pyfloat.js';
 import { type Campaign, type RunFolder, trialId } from './scan.js';
 import { INDEX, spikeTable, stringTable } from './tables.js';
 
-/** Dump options of the Parquet data-frame loaders: the index column, and which labels were numbers in Python. */
-export function frameOptions(index: string, labels?: string[], type?: 'float' | 'int'): Record<string, unknown> {
-  if (!labels || !type) return { index };
-  return { index, columnLabelTypes: Object.fromEntries(labels.map((l) => [l, type])) };
-}
-
-export function intLabels(t: Table): string[] {
-  return t.schema.fields.map((f) => f.name).filter((n) => n !== INDEX);
+/** Dump options of the Parquet data-frame loaders: the index column, and what the data columns' labels were in Python. */
+export function frameOptions(index: string, labelType?: 'float' | 'int'): Record<string, unknown> {
+  return labelType === undefined ? { index } : { index, columnLabelType: labelType };
 }
 
 /** Where a key goes: the database itself, or a batch committed later in one setMany. */
@@ -45,7 +39,7 @@ export class KeyBatch implements KeySink {
 
 export async function writeSpikeTable(db: KeySink, key: string | string[], ids: string[], lists: Float64Array[]): Promise<number> {
   const st = spikeTable(ids, lists);
-  await db.set(key, st, 'pandas_to_parquet', frameOptions(INDEX, intLabels(st), 'int'));
+  await db.set(key, st, 'pandas_to_parquet', frameOptions(INDEX, 'int'));
   return lists.reduce((s, l) => s + l.length, 0);
 }
 

@@ -29,6 +29,11 @@ export interface FrameDumpOptions {
   index?: string;
   /** What the data column labels were in Python; unlisted labels keep their current type ('str' by default). */
   columnLabelTypes?: Record<string, LabelType>;
+  /**
+   * What every data column label not in `columnLabelTypes` was in Python: one type for all (a
+   * frame of 10,000 time points need not spell out 10,000 entries).
+   */
+  columnLabelType?: LabelType;
   /** Sees every byte of each Parquet file as it is written (checksums without reading back). */
   onBytes?: (chunk: Uint8Array) => void;
   /**
@@ -57,7 +62,7 @@ export function prepareFrame(value: Table, options: FrameDumpOptions, site: Fram
   }
   try {
     const indexed = options.index === undefined ? value : withIndex(value, options.index);
-    const objectMeta = buildObjectMeta(indexed, options.columnLabelTypes);
+    const objectMeta = buildObjectMeta(indexed, options.columnLabelTypes, options.columnLabelType);
     const floatLabels = objectMeta.column_name_dtypes.length > 0 && objectMeta.column_name_dtypes.every((d) => d.startsWith('float'));
     return { frame: frameForWriting(indexed, undefined, rangeStart, floatLabels), objectMeta };
   } catch (err) {

@@ -199,18 +199,21 @@ export function withColumnLabelTypes(table: Table, types: Record<string, LabelTy
   return withSchemaMetadata(table, { [OBJECT_META_KEY]: JSON.stringify(meta) });
 }
 
-/** object_meta.json for a frame, exactly as ISF writes it. */
-export function buildObjectMeta(table: { schema: Schema; numRows: number }, types?: Record<string, LabelType>): ObjectMetaJson {
+/**
+ * object_meta.json for a frame, exactly as ISF writes it. A label's type: `types[label]`, else
+ * `every` (the type of all labels not listed), else what the table was read with, else 'str'.
+ */
+export function buildObjectMeta(table: { schema: Schema; numRows: number }, types?: Record<string, LabelType>, every?: LabelType): ObjectMetaJson {
   const previous = columnLabelTypes(table);
   const index = frameIndexOf(table);
   const columns = dataColumnsOf(table);
   const isDataColumn = new Set(columns);
   for (const [label, type] of Object.entries(types ?? {})) {
     if (!isDataColumn.has(label)) throw new FrameError(`label type given for '${label}', which is not a data column`);
-    if (type !== 'str' && !Number.isFinite(Number(label))) throw new FrameError(`column label '${label}' cannot be a Python ${type}`);
-    if (type === 'int' && !/^-?\d+$/.test(label)) throw new FrameError(`column label '${label}' is not an int`);
+    checkLabel(label, type);
   }
-  const typeOf = (label: string): LabelType => types?.[label] ?? previous.get(label) ?? 'str';
+  if (every !== undefined) for (const label of columns) if (types?.[label] === undefined) checkLabel(label, every);
+  const typeOf = (label: string): LabelType => types?.[label] ?? every ?? previous.get(label) ?? 'str';
   const fields = new Map(table.schema.fields.map((f) => [f.name, f]));
   const meta: ObjectMetaJson = {
     columns,
@@ -224,6 +227,11 @@ export function buildObjectMeta(table: { schema: Schema; numRows: number }, type
     meta.index_name_dtype = labelDtype(indexName, 'str');
   }
   return meta;
+}
+
+function checkLabel(label: string, type: LabelType): void {
+  if (type !== 'str' && !Number.isFinite(Number(label))) throw new FrameError(`column label '${label}' cannot be a Python ${type}`);
+  if (type === 'int' && !/^-?\d+$/.test(label)) throw new FrameError(`column label '${label}' is not an int`);
 }
 
 const FLOAT_DTYPES = ['float16', 'float32', 'float64'] as const;

@@ -83,6 +83,17 @@ describe('pandas_to_parquet round trip', () => {
     expect(columnLabels(back)).toEqual([3, 100.025, 'name']);
   });
 
+  it('one label type for every data column (columnLabelType), a listed label overriding it', async () => {
+    const table = withIndex(frameOf({ sim_trial_index: vectorFromArray(['t0'], new Utf8()), '100.0': new Float64Array([1]), '100.025': new Float64Array([2]), '7': new Float64Array([3]) }), 'sim_trial_index');
+    const { back, dir: d } = await roundTrip(table, { columnLabelType: 'float', columnLabelTypes: { '7': 'int' } });
+    expect(JSON.parse(readFileSync(join(d, 'object_meta.json'), 'utf8')).column_name_dtypes).toEqual(['int64', 'float64', 'float64']);
+    expect(columnLabels(back)).toEqual([7, 100, 100.025]);
+    // the same check as for a listed label: a label that is no number cannot be a float
+    const named = frameOf({ '1.5': new Float64Array([1]), volts: new Float64Array([2]) });
+    await expect(roundTrip(named, { columnLabelType: 'float' })).rejects.toThrow(/column label 'volts' cannot be a Python float/);
+    await expect(roundTrip(frameOf({ '1.5': new Float64Array([1]) }), { columnLabelType: 'int' })).rejects.toThrow(/column label '1.5' is not an int/);
+  });
+
   it('keeps label types when a read frame is written again', async () => {
     const table = frameOf({ '0': new Float64Array([1]), '1.5': new Float64Array([2]) });
     const first = await roundTrip(table, { columnLabelTypes: { '0': 'int', '1.5': 'float' } });
