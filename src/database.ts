@@ -4,7 +4,7 @@
  * in loaders/.
  */
 import path from 'node:path';
-import { DataBaseNotFoundError, KeyNotFoundError, KeyTypeConflictError, isDataBaseError } from './errors.js';
+import { DataBaseNotFoundError, InvalidInputError, KeyNotFoundError, KeyTypeConflictError, isDataBaseError } from './errors.js';
 import { readDbState } from './dbstate.js';
 import { checkKeyFolderLength, formatKey, keyParts, relativeKeyFolder, type Key } from './keys.js';
 import { LOADER_FILE, type MetadataJson, SUBDB_LOADER, FOLDER_LOADER } from './ondisk.js';
@@ -15,6 +15,7 @@ import { keyFolderEntries, walkKeys } from './walk.js';
 import { fsckDataBase, type FsckOptions, type FsckReport } from './fsck.js';
 import { verifyDataBase, type VerifyReport } from './verify.js';
 import { pathExists } from './store/durable.js';
+import { makeScratchFolder } from './store/scratch.js';
 import { checkVersionRef, diffVersions, listVersions, resolveVersionFolder, restoreVersion, type VersionDiff, type VersionInfo, type VersionRef } from './history.js';
 import { calculate, findStale, type StaleKey } from './lineage.js';
 import { chooseDumper, isSymbolicLink, loadFolder, loaderNameAt, readKeyMetadata, readLoaderJson, recordFolderChecksums } from './key-io.js';
@@ -253,6 +254,19 @@ export class DataBase {
       await parent.writeUnlocked(name, shown, await getLoader(FOLDER_LOADER), undefined, undefined);
     });
     return folder;
+  }
+
+  /**
+   * A new folder of this process's own inside the database folder, for files that are to become
+   * parts of keys by rename (initSimrun stages its partitions in one): never listed as a key, by
+   * us or by Python ISF. Remove it when done; if the process dies first, the next scratch folder
+   * made on the same host removes it, and so does `fsck --repair`. `purpose`: lower-case letters,
+   * part of the folder's name.
+   */
+  async scratchFolder(purpose: string): Promise<string> {
+    this.folder.assertWritable('make a scratch folder in');
+    if (!/^[a-z]+$/.test(purpose)) throw InvalidInputError.value('scratch folder purpose', `'${purpose}' is not lower-case letters (a-z)`);
+    return makeScratchFolder(this.basedir, purpose);
   }
 
   /**

@@ -24,6 +24,8 @@ export type FsckFinding =
   | { kind: 'dangling-registration'; path: string; key: string[]; id: string; repair?: FsckRepair }
   /** A leftover temporary file of an atomic file replacement. */
   | { kind: 'temp-file'; path: string; key: string[]; repair?: FsckRepair }
+  /** A process's scratch folder (initSimrun's staged partitions, say) whose process has died. */
+  | { kind: 'abandoned-scratch'; path: string; key: string[]; purpose: string; pid: number; repair?: FsckRepair }
   /** Debris fsck could not look at because a live process holds the key's lock. */
   | { kind: 'busy'; path: string; key: string[]; reason: string };
 
@@ -80,6 +82,7 @@ export function describeFsckFinding(finding: FsckFinding): string {
     case 'unregistered': return `${key}: database ${finding.path} (id ${finding.id}) is ${finding.registeredTo === undefined ? 'not registered' : `registered to ${finding.registeredTo}`}${repaired}`;
     case 'dangling-registration': return `${key}: registry entry ${finding.id} points at ${finding.path}, where no database with that id is${repaired}`;
     case 'temp-file': return `${key}: leftover temporary file ${finding.path}${repaired}`;
+    case 'abandoned-scratch': return `${key}: scratch folder of process ${finding.pid} (${finding.purpose}), which has ended: ${finding.path}${repaired}`;
     case 'busy': return `${key}: skipped, ${finding.reason}`;
   }
 }

@@ -15,6 +15,8 @@
  *   id lives): registered again.
  * - temporary files of atomic file replacement (`.<name>.<pid>.<rand>.tmp`, `.db_state.json.<pid>.<rand>`)
  *   older than `tempAgeMs`: removed.
+ * - scratch folders (`.isfdb.deleting.<purpose>-<host>-<pid>-*`, store/scratch.ts) of a process of
+ *   this host that has died: removed. Another host's are left alone (offline: removed too).
  * Symbolic links are never followed: a key folder that is a link is reported and left alone.
  */
 import fsSync, { promises as fs } from 'node:fs';
@@ -29,6 +31,7 @@ import { giveCopyItsOwnId, holdsId, isCopyOf, registerChecked } from './registra
 import type { FsckFinding, FsckOptions, FsckRepair, FsckReport } from './fsck-findings.js';
 import { replaceFileAtomically, syncDirectory } from './store/durable.js';
 import { listStagedWrites, recoverKeyFolder, retireKeyFolder } from './store/keyfolder.js';
+import { isAbandonedScratch, scratchOwner } from './store/scratch.js';
 import { DEFAULT_LOCK_OPTIONS, acquireLock, type HeldLock } from './store/locks.js';
 import { shortLoaderName } from '../loaders/index.js';
 
@@ -88,6 +91,16 @@ async function checkDbFolder(dir: string, prefix: string[], ctx: Ctx): Promise<v
     if (!options.offline && age < (options.tempAgeMs ?? 3_600_000)) continue;
     const finding: FsckFinding = { kind: 'temp-file', path: file, key: prefix };
     if (options.repair) finding.repair = await attempt(() => fs.rm(file, { force: true }), 'removed');
+    report.findings.push(finding);
+  }
+
+  // Scratch folders of processes that have died (offline: of every process, whichever host).
+  for (const name of debris.scratch) {
+    const owner = scratchOwner(name);
+    if (owner === undefined || !(options.offline || isAbandonedScratch(name))) continue;
+    const folder = path.join(dir, name);
+    const finding: FsckFinding = { kind: 'abandoned-scratch', path: folder, key: prefix, purpose: owner.purpose, pid: owner.pid };
+    if (options.repair) finding.repair = await attempt(() => fs.rm(folder, { recursive: true, force: true }), 'removed');
     report.findings.push(finding);
   }
 

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { readDbState } from './dbstate.js';
 import { DELETING_MARK, isKeyFolderName } from './keys.js';
 import { STAGING_FOLDER, keyOfStagedWrite, listStagedWrites } from './store/keyfolder.js';
+import { scratchOwner } from './store/scratch.js';
 import { DB_STATE_FILE, LOADER_FILE, SUBDB_FOLDER, SUBDB_LOADER, loaderJsonSchema, parseJsonText, type DbStateJson } from './ondisk.js';
 
 /** The entries of a database folder that may be keys (folders or links with a key's name), sorted by name. */
@@ -37,6 +38,8 @@ export interface FolderDebris {
   locks: string[];
   /** Entry names of temporary files of atomic replacements (`.<name>.<pid>.<rand>.tmp`, `.db_state.json.<pid>.<RAND>`). */
   tempFiles: string[];
+  /** Entry names of processes' scratch folders (store/scratch.ts), whoever owns them, and whether alive or not. */
+  scratch: string[];
 }
 
 /** One level of a database folder, read once: its key folders (as `keyFolderEntries`) and its debris. */
@@ -49,6 +52,7 @@ export function listDbFolder(dir: string): { keys: Dirent[]; debris: FolderDebri
     retired: names.filter(isRetiredName),
     locks: names.filter((name) => name.endsWith('.lock')),
     tempFiles: entries.filter((e) => e.isFile() && (TEMP_FILE.test(e.name) || STATE_TEMP_FILE.test(e.name))).map((e) => e.name).sort(),
+    scratch: entries.filter((e) => e.isDirectory() && scratchOwner(e.name) !== undefined).map((e) => e.name).sort(),
   };
   if (staging?.isSymbolicLink()) debris.stagingLink = path.join(dir, STAGING_FOLDER);
   return { keys: keyFolderEntries(dir, entries), debris };

@@ -25,7 +25,6 @@ import { defaultThreads, parseThreadChoice, parseThreadWindow } from './threads.
 import type { SimrunQueueOptions } from './distributed.js';
 import { ProgressBar, type ProgressEvent } from './progress.js';
 import { type RunFolder, trialId } from './scan.js';
-import { makeStaging } from './staging.js';
 import { STATE_KEY, type SimrunState, openOldFrames, previousState } from './state.js';
 import { KeyBatch, writeCoreKeys, writeDendriticSpikeKeys, writeFailedRuns, writeParameterFiles, writeSpikeTable } from './summary.js';
 
@@ -217,7 +216,8 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
 
     const planMs = Date.now() - t0;
     progress.phase = 'parse';
-    staging = await makeStaging(target.basedir);
+    // partitions are staged inside the database (moved into their keys by rename), never beside it
+    staging = await target.scratchFolder('simrun');
     const parts = await writePartitionedKeys({
       db: target, folders, newFolders, prev, oldFrames: old.frames, labels, want, dendThreshold, parseOpts, pool: parsers,
       window: parsers.mode === 'parse-thread' ? parseThreadWindow(newFolders.map((f) => f.bytes)) : Math.max(2, parsers.mode === 'workers' ? workers + (mainParses ? 2 : 1) : 1), stagingDir: staging,

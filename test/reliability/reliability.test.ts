@@ -112,12 +112,54 @@ describe('fsck', () => {
       retired: ['a.deleting.QWERT'],
       locks: ['c.lock'],
       tempFiles: ['.db_state.json.77.ABC123', '.metadata.json.123.abcdef01.tmp'],
+      scratch: [],
     });
     const report = await db.fsck({ repair: true, offline: true });
     expect(report.findings.map((f) => f.kind).sort()).toEqual(['retired-value', 'staged-write', 'stale-lock', 'temp-file', 'temp-file']);
     expect(report.clean).toBe(true);
-    expect(listDbFolder(db.basedir).debris).toEqual({ stagedKeys: [], retired: [], locks: [], tempFiles: [] });
+    expect(listDbFolder(db.basedir).debris).toEqual({ stagedKeys: [], retired: [], locks: [], tempFiles: [], scratch: [] });
     expect(fsSync.existsSync(path.join(db.basedir, '.isfdb.deleting.history', 'a'))).toBe(true);
+  });
+
+  it("a process's scratch folder: never a key; once its process has died, removed by the next one made on this host and by fsck", async () => {
+    const db = await DataBase.open(fresh(), { registry });
+    await db.set('a', 1);
+    const host = os.hostname().replace(/[^A-Za-z0-9_.]/g, '_');
+    // a pid that has ended: a child process, waited for
+    const ended = spawnSync(process.execPath, ['-e', '']).pid!;
+    const dead = path.join(db.basedir, `.isfdb.deleting.simrun-${host}-${ended}-dead01`);
+    const live = path.join(db.basedir, `.isfdb.deleting.simrun-${host}-${process.ppid}-live01`);
+    const elsewhere = path.join(db.basedir, `.isfdb.deleting.simrun-otherhost-${ended}-away01`);
+    for (const dir of [dead, live, elsewhere]) fsSync.mkdirSync(path.join(dir, '0'), { recursive: true });
+    expect(listDbFolder(db.basedir).debris.scratch).toEqual([dead, elsewhere, live].map((d) => path.basename(d)).sort());
+    expect(await db.keys()).toEqual(['a']);
+
+    const seen = await db.fsck();
+    expect(seen.findings).toEqual([{ kind: 'abandoned-scratch', path: dead, key: [], purpose: 'simrun', pid: ended }]);
+    expect(seen.clean).toBe(false);
+    expect(fsSync.existsSync(dead)).toBe(true);
+    const repaired = await db.fsck({ repair: true });
+    expect(repaired.findings).toMatchObject([{ kind: 'abandoned-scratch', path: dead, repair: { action: 'removed' } }]);
+    expect(repaired.clean).toBe(true);
+    expect([fsSync.existsSync(dead), fsSync.existsSync(live), fsSync.existsSync(elsewhere)]).toEqual([false, true, true]);
+
+    // a new scratch folder of this process removes this host's dead ones, and is itself no key
+    fsSync.mkdirSync(dead);
+    const mine = await db.scratchFolder('simrun');
+    expect(path.dirname(mine)).toBe(db.basedir);
+    expect(path.basename(mine)).toMatch(new RegExp(`^\\.isfdb\\.deleting\\.simrun-${host.replace(/\./g, '\\.')}-${process.pid}-`));
+    expect([fsSync.existsSync(dead), fsSync.existsSync(live), fsSync.existsSync(elsewhere)]).toEqual([false, true, true]);
+    expect(await db.keys()).toEqual(['a']);
+    expect((await db.fsck()).findings).toEqual([]);
+    await expect(db.scratchFolder('Sim run')).rejects.toMatchObject({ _tag: 'InvalidInputError' });
+    const reader = await DataBase.open(db.basedir, { registry, readonly: true });
+    await expect(reader.scratchFolder('simrun')).rejects.toMatchObject({ _tag: 'ReadonlyError' });
+
+    // offline (no process uses the database, by the caller's word): every scratch folder goes
+    const offline = await db.fsck({ repair: true, offline: true });
+    expect(offline.findings.map((f) => f.path).sort()).toEqual([elsewhere, live, mine].sort());
+    expect(listDbFolder(db.basedir).debris.scratch).toEqual([]);
+    expect(await db.get('a')).toBe(1);
   });
 
   it('re-registers an unregistered database and leaves history/staging folders alone', async () => {
