@@ -84,15 +84,23 @@ export async function writeDendriticSpikeKeys(
 
 const MANAGED = ['parameterfiles_cell_folder', 'parameterfiles_network_folder', 'morphology', 'syn_folder', 'con_folder', 'recsites_folder'] as const;
 
+/** `task` on every item at once; when all have ended, the first failure (in item order) is thrown: nothing still writes. */
+async function eachSettled<T>(items: readonly T[], task: (item: T) => Promise<unknown>): Promise<void> {
+  const failed = (await Promise.allSettled(items.map(task))).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 /** The managed folders now; the `parameterfiles` frame into `sink` (a batch, written afterwards). */
 export async function writeParameterFiles(db: DataBase, scan: ParamScan, folders: RunFolder[], ids: string[], sink: KeySink = db): Promise<string[]> {
   // The six folders are six keys, each committed on its own: at once, not one after the other
   // (they are most of the run's last ~0.1 s, which nothing overlaps).
   const dirs = {} as ManagedFolders;
-  await Promise.all(MANAGED.map(async (k) => { dirs[k] = (await db.has(k)) ? (await db.get(k)) as string : await db.createManagedFolder(k); }));
+  // createManagedFolder returns a managed folder already there, and refuses a key of another
+  // kind: reading such a key's value as a folder's path wrote a morphology outside the database
+  await eachSettled(MANAGED, async (k) => { dirs[k] = await db.createManagedFolder(k); });
   await copyParams(scan, dirs);
   // Files this library wrote: verify checks them from now on.
-  await Promise.all(MANAGED.map((k) => db.recordManagedFiles(k)));
+  await eachSettled(MANAGED, (k) => db.recordManagedFiles(k));
   const pf = folders.flatMap((f) => f.trials.map(() => scan.byFolder.get(f.rel)!));
   await sink.set('parameterfiles', stringTable([
     [INDEX, ids],

@@ -71,9 +71,13 @@ export const PARSE_AHEAD_BYTES = 96e6;
  * written): as many as fit PARSE_AHEAD_BYTES of CSV (a parsed folder takes about its CSV's size
  * in memory), at least 3, at most 6. While the main thread encodes its first folders cold (~0.3 s
  * on ISF's example shape), a window of 3 stopped the parse thread, which sets the pace from then
- * on; 6 measured 3-7% faster on 52, 88 and 261 MB, at 11-20 MB more peak RSS (docs/simrun.md).
+ * on. Measured against 3 (docs/simrun.md, "Round 4"): 2-5% faster on ISF's example shape (52 MB,
+ * a window of 6), 7% at 5x (261 MB), 2% on the wide shape (88 MB, a window of 4), at 11-20 MB
+ * more peak RSS.
  */
 export function parseThreadWindow(folderBytes: readonly number[]): number {
-  const largest = Math.max(1, ...folderBytes);
+  // a loop, not Math.max(...folderBytes): a campaign may have more run folders than arguments fit
+  let largest = 1;
+  for (const bytes of folderBytes) if (bytes > largest) largest = bytes;
   return Math.min(6, Math.max(3, Math.floor(PARSE_AHEAD_BYTES / largest)));
 }

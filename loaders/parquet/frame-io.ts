@@ -27,7 +27,7 @@ export interface FrameDumpOptions {
   rowGroupRows?: number;
   /** The column to store as the pandas index (default: the table's pandas metadata, else a range index). */
   index?: string;
-  /** What the data column labels were in Python; unlisted labels keep their current type ('str' by default). */
+  /** What the data column labels were in Python; unlisted labels take `columnLabelType`, else keep their current type ('str' by default). */
   columnLabelTypes?: Record<string, LabelType>;
   /**
    * What every data column label not in `columnLabelTypes` was in Python: one type for all (a

@@ -212,8 +212,10 @@ export function buildObjectMeta(table: { schema: Schema; numRows: number }, type
     if (!isDataColumn.has(label)) throw new FrameError(`label type given for '${label}', which is not a data column`);
     checkLabel(label, type);
   }
-  if (every !== undefined) for (const label of columns) if (types?.[label] === undefined) checkLabel(label, every);
-  const typeOf = (label: string): LabelType => types?.[label] ?? every ?? previous.get(label) ?? 'str';
+  // own properties only: a column may be named 'constructor' or 'toString'
+  const listed = (label: string): LabelType | undefined => (types !== undefined && Object.hasOwn(types, label) ? types[label] : undefined);
+  if (every !== undefined) for (const label of columns) if (listed(label) === undefined) checkLabel(label, every);
+  const typeOf = (label: string): LabelType => listed(label) ?? every ?? previous.get(label) ?? 'str';
   const fields = new Map(table.schema.fields.map((f) => [f.name, f]));
   const meta: ObjectMetaJson = {
     columns,

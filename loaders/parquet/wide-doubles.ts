@@ -112,8 +112,8 @@ export class WideDoubleLayout {
   }
 
   /**
-   * The whole file, in one buffer. Per column only bytes are written (no object, no subarray
-   * unless the chunk is compressed): the first files a thread writes run these loops cold. The
+   * The whole file, in one buffer. A wide frame's plain data columns are written as bytes only
+   * (no object or subarray per column): the first files a thread writes run these loops cold. The
    * pages and the footer are two functions, each one loop: in one function, V8 compiled the page
    * loop on stack (OSR), then threw that code away on reaching the footer loop, which had no type
    * feedback yet, and did so again on the next file (three cold files at ~26 ms, then ~6 ms).

@@ -94,6 +94,13 @@ describe('pandas_to_parquet round trip', () => {
     await expect(roundTrip(frameOf({ '1.5': new Float64Array([1]) }), { columnLabelType: 'int' })).rejects.toThrow(/column label '1.5' is not an int/);
   });
 
+  it("columns named like an object's own methods take their label type as any other", async () => {
+    const table = frameOf({ constructor: new Float64Array([1]), toString: new Float64Array([2]), '1.5': new Float64Array([3]) });
+    const { dir: d } = await roundTrip(table, { columnLabelTypes: { '1.5': 'float' } });
+    expect(JSON.parse(readFileSync(join(d, 'object_meta.json'), 'utf8')).column_name_dtypes).toEqual(['<U11', '<U8', 'float64']);
+    await expect(roundTrip(table, { columnLabelTypes: {}, columnLabelType: 'float' })).rejects.toThrow(/column label 'constructor' cannot be a Python float/);
+  });
+
   it('keeps label types when a read frame is written again', async () => {
     const table = frameOf({ '0': new Float64Array([1]), '1.5': new Float64Array([2]) });
     const first = await roundTrip(table, { columnLabelTypes: { '0': 'int', '1.5': 'float' } });

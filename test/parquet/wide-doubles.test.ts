@@ -15,7 +15,7 @@ import { Codec } from '../../loaders/parquet/format.js';
 
 const INDEX = 'sim_trial_index';
 
-interface Case { columns: number; rows: number; value: (row: number, col: number) => number; id?: (row: number) => string; name?: (col: number) => string }
+interface Case { columns: number; rows: number; value: (row: number, col: number) => number; id?: (row: number) => string; name?: (col: number) => string; indexAt?: number }
 
 const labelOf = (c: Case, k: number): string => (c.name ?? ((i: number) => String(100 + i * 0.025)))(k);
 
@@ -28,12 +28,13 @@ function frameOf(c: Case): { schema: Schema; table: Table; index: { data: Uint8A
   bytes.forEach((b, i) => data.set(b, offsets[i]!));
   const values = new Float64Array(c.columns * c.rows);
   for (let col = 0; col < c.columns; col++) for (let r = 0; r < c.rows; r++) values[col * c.rows + r] = c.value(r, col);
-  const fields = [...Array.from({ length: c.columns }, (_, k) => new Field(labelOf(c, k), new Float64(), false)), new Field(INDEX, new Utf8(), false)];
+  // the index column at `indexAt` (default: last), the data columns in order around it
+  const at = c.indexAt ?? c.columns;
+  const fields = Array.from({ length: c.columns }, (_, k) => new Field(labelOf(c, k), new Float64(), false));
+  fields.splice(at, 0, new Field(INDEX, new Utf8(), false));
   const schema = new Schema(fields, new Map([['pandas', '{"index_columns": ["sim_trial_index"]}']]));
-  const children: Data[] = [
-    ...Array.from({ length: c.columns }, (_, k) => makeData({ type: new Float64(), length: c.rows, nullCount: 0, data: values.subarray(k * c.rows, (k + 1) * c.rows) })),
-    makeData({ type: new Utf8(), length: c.rows, nullCount: 0, valueOffsets: offsets, data }),
-  ];
+  const children: Data[] = Array.from({ length: c.columns }, (_, k) => makeData({ type: new Float64(), length: c.rows, nullCount: 0, data: values.subarray(k * c.rows, (k + 1) * c.rows) }));
+  children.splice(at, 0, makeData({ type: new Utf8(), length: c.rows, nullCount: 0, valueOffsets: offsets, data }));
   const table = new Table(schema, new RecordBatch(schema, makeData({ type: new Struct(fields), length: c.rows, nullCount: 0, children })));
   return { schema, table, index: { data, offsets }, values };
 }
@@ -63,6 +64,9 @@ describe('wide float64 frames through the lean path', () => {
     ['wide, 40 rows, snappy', { columns: 1200, rows: 40, value: (r, k) => (k % 2 === 0 ? -65 : voltage(r, k)) }, 'snappy'],
     ['wide, uncompressed, long index strings (no min/max, so no column orders)', { columns: 1100, rows: 3, value: voltage, id: (r) => `${'x'.repeat(70)}${r}` }, 'uncompressed'],
     ['narrow: min/max for every column, NaN and -0 among the values', { columns: 20, rows: 7, value: (r, k) => (k === 3 ? NaN : k === 4 && r === 0 ? -0 : voltage(r, k)) }, 'zstd'],
+    ['wide, the index column first (as initSimrun writes its traces)', { columns: 1300, rows: 10, value: voltage, indexAt: 0 }, 'zstd'],
+    ['wide, the index column in the middle, 40 rows: compressed, then plain on both sides', { columns: 1200, rows: 40, value: (r, k) => (k < 100 ? Math.sin(k * 977 + r * 131) * 1e5 : voltage(r, k)), indexAt: 500 }, 'zstd'],
+    ['narrow, the index column second', { columns: 12, rows: 5, value: voltage, indexAt: 1 }, 'snappy'],
     ['column names beyond ASCII and longer than 127 bytes (their paths in the footer)', { columns: 1010, rows: 3, value: voltage, name: (k) => (k % 3 === 0 ? `é${k}` : k % 3 === 1 ? `${'x'.repeat(130 + (k % 50))}${k}` : `${'€'.repeat(60)}${k}`) }, 'zstd'],
   ];
   for (const [name, c, compression] of cases) {

@@ -121,6 +121,9 @@ describe('parseTraceCsv', () => {
     expect(problem(() => parseTraceCsv(bytes('t\tVm run 00\n\n1.0\t2.0\n\n1.025\tx\n'), 'f.csv'))).toMatchObject({ line: 5, reason: expect.stringContaining("non-numeric value 'x'") });
     expect(problem(() => parseTraceCsv(bytes('t\tVm run 00\n\n\nabc\t2.0\n'), 'f.csv'))).toMatchObject({ line: 4 });
     expect(problem(() => parseTraceCsv(bytes('t\tVm run 00\n\n \n'), 'f.csv'))).toMatchObject({ line: 1, reason: expect.stringContaining('no data rows') });
+    // the first data row sets the width: checked against the header, and every later row against it
+    expect(problem(() => parseTraceCsv(bytes('t\tVm run 00\n\n\n1.0\t2.0\t3.0\n'), 'f.csv'))).toMatchObject({ line: 4, reason: expect.stringContaining('the header has 2') });
+    expect(problem(() => parseTraceCsv(bytes('t\tVm run 00\n1.0\t2.0\n\n \n1.025\t2.0\t9\n'), 'f.csv'))).toMatchObject({ line: 5, reason: expect.stringContaining('ragged row') });
   });
 });
 

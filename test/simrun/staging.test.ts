@@ -54,4 +54,22 @@ describe('initSimrun staging', () => {
     expect(await db.keys()).toContain('voltage_traces');
     expect((await db.keys()).some((k) => k.includes('simrun-'))).toBe(false);
   }, 60_000);
+
+  it('a key of another kind where a managed folder goes: refused with its name, nothing written through it, nothing writing after the run returns', async () => {
+    const dbDir = path.join(parent, 'db-conflict');
+    const outside = path.join(parent, 'outside');
+    await mkdir(outside);
+    const db = await DataBase.open(dbDir);
+    // a string key that happens to hold a folder's path is not a managed folder
+    await db.set('morphology', outside);
+    await expect(initSimrun(raw, db, { quiet: true })).rejects.toMatchObject({ _tag: 'KeyTypeConflictError', message: expect.stringContaining('morphology') });
+    const listing = (): string[] => readdirSync(dbDir, { recursive: true }).map(String).sort();
+    const atReturn = listing();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(listing()).toEqual(atReturn);
+    expect(await readdir(outside)).toEqual([]);
+    expect(await db.get('morphology')).toBe(outside);
+    expect(atReturn.filter((n) => n.includes('simrun-'))).toEqual([]);
+    expect((await db.fsck()).findings).toEqual([]);
+  }, 60_000);
 });

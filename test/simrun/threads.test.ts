@@ -36,10 +36,14 @@ describe('default parsing threads', () => {
     // ISF's example shape: 5.2 MB run folders
     expect(parseThreadWindow([5.2 * MB, 5.1 * MB, 5.3 * MB])).toBe(6);
     // the wide shape: 22 MB folders
-    expect(parseThreadWindow([22 * MB, 22 * MB])).toBe(Math.floor(PARSE_AHEAD_BYTES / (22 * MB)));
+    expect(parseThreadWindow([22 * MB, 22 * MB])).toBe(4);
     // the largest folder counts, and huge folders keep the old 3
     expect(parseThreadWindow([1 * MB, PARSE_AHEAD_BYTES / 3 - 1])).toBe(3);
     expect(parseThreadWindow([500 * MB])).toBe(3);
     expect(parseThreadWindow([])).toBe(6);
+    // more run folders than a call takes arguments (Math.max(...) overflowed the stack here)
+    const many = new Array<number>(400_000).fill(0.2 * MB);
+    many[399_999] = PARSE_AHEAD_BYTES / 5;
+    expect(parseThreadWindow(many)).toBe(5);
   });
 });
