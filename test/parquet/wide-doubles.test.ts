@@ -30,10 +30,10 @@ function frameOf(c: Case): { schema: Schema; table: Table; index: { data: Uint8A
   for (let col = 0; col < c.columns; col++) for (let r = 0; r < c.rows; r++) values[col * c.rows + r] = c.value(r, col);
   // the index column at `indexAt` (default: last), the data columns in order around it
   const at = c.indexAt ?? c.columns;
-  const fields = Array.from({ length: c.columns }, (_, k) => new Field(labelOf(c, k), new Float64(), false));
+  const fields: Field[] = Array.from({ length: c.columns }, (_, k) => new Field(labelOf(c, k), new Float64(), false));
   fields.splice(at, 0, new Field(INDEX, new Utf8(), false));
   const schema = new Schema(fields, new Map([['pandas', '{"index_columns": ["sim_trial_index"]}']]));
-  const children: Data[] = Array.from({ length: c.columns }, (_, k) => makeData({ type: new Float64(), length: c.rows, nullCount: 0, data: values.subarray(k * c.rows, (k + 1) * c.rows) }));
+  const children: Data[] = Array.from({ length: c.columns }, (_, k): Data => makeData({ type: new Float64(), length: c.rows, nullCount: 0, data: values.subarray(k * c.rows, (k + 1) * c.rows) }));
   children.splice(at, 0, makeData({ type: new Utf8(), length: c.rows, nullCount: 0, valueOffsets: offsets, data }));
   const table = new Table(schema, new RecordBatch(schema, makeData({ type: new Struct(fields), length: c.rows, nullCount: 0, children })));
   return { schema, table, index: { data, offsets }, values };
