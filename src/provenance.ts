@@ -77,14 +77,18 @@ async function readGitFacts(dir: string): Promise<GitFacts> {
     // Loaded with the first write: readers (and `isfdb ls`) never need git.
     const { simpleGit } = await import('simple-git');
     const git = simpleGit({ baseDir: dir });
-    // The three git processes at once: a writer (db.run's coordinator, say) waits for them.
-    const [revision, version, changes] = await Promise.all([
-      git.revparse(['HEAD']),
+    // Two git processes, at once: a writer (db.run's coordinator, say) waits for them, and each
+    // costs its parent a fork (~11 ms of a 200 MB process's main thread here). `status` gives the
+    // commit and the changes together.
+    const [version, status] = await Promise.all([
       git.raw(['describe', '--tags', '--dirty', '--always', '--long', '--all']),
       // Like `git describe --dirty`: changes to tracked files count, untracked files do not.
-      git.raw(['status', '--porcelain', '--untracked-files=no']),
+      git.raw(['status', '--porcelain=v2', '--branch', '--untracked-files=no']),
     ]);
-    return { version: version.trim(), 'full-revisionid': revision.trim(), dirty: changes.trim() !== '', error: null };
+    const lines = status.split('\n').filter((line) => line !== '');
+    const revision = lines.find((line) => line.startsWith('# branch.oid '))?.slice('# branch.oid '.length).trim();
+    if (revision === undefined || !/^[0-9a-f]{40,64}$/.test(revision)) throw new Error(`git status names no commit (${revision ?? 'no branch.oid line'})`);
+    return { version: version.trim(), 'full-revisionid': revision, dirty: lines.some((line) => !line.startsWith('#')), error: null };
   } catch (err) {
     const message = err instanceof Error ? err.message.split('\n')[0] ?? err.message : String(err);
     return { version: null, 'full-revisionid': null, dirty: null, error: `no git facts for ${dir}: ${message}` };

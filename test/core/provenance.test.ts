@@ -45,6 +45,16 @@ describe('metadata.json provenance', () => {
     expect(meta['error']).toContain(nogit);
   });
 
+  it('in a checkout without a commit yet: the same null facts, and error says why', async () => {
+    const empty = await makeTemp('isfdb-git-empty-');
+    git(empty, 'init', '-q');
+    const db = await DataBase.open(path.join(sb.root, 'db-empty'), { gitDir: empty });
+    await db.set('k', 1);
+    const meta = JSON.parse(read(path.join(db.basedir, 'k', 'metadata.json'))) as Record<string, unknown>;
+    expect([meta['version'], meta['full-revisionid'], meta['dirty']]).toEqual([null, null, null]);
+    expect(meta['error']).toContain(empty);
+  });
+
   it('inside a git checkout: version, full-revisionid and dirty are right, and dirty flips when a tracked file changes', async () => {
     const repo = await gitRepo();
     const db = await DataBase.open(path.join(sb.root, 'db'), { gitDir: repo });
