@@ -239,41 +239,47 @@ export async function stagedDaskLoader(): Promise<Loader<AsyncIterable<StagedPar
 }
 
 /**
- * Encode a folder parsed elsewhere (pool mode 'parse-thread': a thread parses, this thread
- * encodes), its parse time as the parsing thread measured it.
+ * A run folder's partitions staged from an empty staging folder (a retry after a worker died
+ * starts afresh), with the folder's timings: `parseMs` as measured where it was parsed, the
+ * rest added by `encode`, the hashing as this thread measured it.
  */
-export async function encodeParsed(r: FolderResult, spec: EncodeSpec): Promise<FolderResult> {
+async function stagedAfresh(spec: EncodeSpec, parseMs: number, encode: (timings: FolderTimings) => Promise<FolderResult>): Promise<FolderResult> {
   await rm(spec.dir, { recursive: true, force: true });
-  const timings: FolderTimings = { parseMs: r.timings?.parseMs ?? 0, tablesMs: 0, encodeMs: 0, hashMs: 0 };
+  const timings: FolderTimings = { parseMs, tablesMs: 0, encodeMs: 0, hashMs: 0 };
   hashMs = 0;
-  const out = await encodeFolder(r, spec, timings);
+  const out = await encode(timings);
   timings.hashMs = hashMs;
   out.timings = timings;
   return out;
 }
 
 /**
+ * Encode a folder parsed elsewhere (pool mode 'parse-thread': a thread parses, this thread
+ * encodes), its parse time as the parsing thread measured it.
+ */
+export function encodeParsed(r: FolderResult, spec: EncodeSpec): Promise<FolderResult> {
+  return stagedAfresh(spec, r.timings?.parseMs ?? 0, (timings) => encodeFolder(r, spec, timings));
+}
+
+/**
  * Parse and encode a run folder one part at a time (somatic traces, dendritic traces,
  * activations), so that only one part's buffers are alive at once in the worker.
  */
-export async function parseAndEncode(folder: RunFolder, opts: ParseOptions, spec: EncodeSpec): Promise<FolderResult> {
-  // a retry after a worker died starts from an empty staging folder
-  await rm(spec.dir, { recursive: true, force: true });
+export function parseAndEncode(folder: RunFolder, opts: ParseOptions, spec: EncodeSpec): Promise<FolderResult> {
   const none: ParseOptions = { ...opts, voltageTraces: false, spikeTimes: false, dendriticVoltageTraces: false, dendriticSpikeTimes: false, synapseActivation: false };
-  const timings: FolderTimings = { parseMs: 0, tablesMs: 0, encodeMs: 0, hashMs: 0 };
-  hashMs = 0;
-  const parse = async (o: ParseOptions): Promise<FolderResult> => {
-    const t = performance.now();
-    const r = await parseFolder(folder, o);
-    timings.parseMs += performance.now() - t;
-    return r;
-  };
-  const soma = await encodeFolder(await parse({ ...none, voltageTraces: opts.voltageTraces, spikeTimes: opts.spikeTimes }), spec, timings);
-  const dend = await encodeFolder(await parse({ ...none, dendriticVoltageTraces: opts.dendriticVoltageTraces, dendriticSpikeTimes: opts.dendriticSpikeTimes }), spec, timings);
-  const act = await encodeFolder(await parse({ ...none, synapseActivation: opts.synapseActivation }), spec, timings);
-  timings.hashMs = hashMs;
-  const out: FolderResult = { index: soma.index, dend: dend.dend, bytes: soma.bytes, staged: { ...soma.staged, ...dend.staged, ...act.staged }, timings };
-  if (soma.vm) out.vm = soma.vm;
-  if (soma.spikes) out.spikes = soma.spikes;
-  return out;
+  return stagedAfresh(spec, 0, async (timings) => {
+    const parse = async (o: ParseOptions): Promise<FolderResult> => {
+      const t = performance.now();
+      const r = await parseFolder(folder, o);
+      timings.parseMs += performance.now() - t;
+      return r;
+    };
+    const soma = await encodeFolder(await parse({ ...none, voltageTraces: opts.voltageTraces, spikeTimes: opts.spikeTimes }), spec, timings);
+    const dend = await encodeFolder(await parse({ ...none, dendriticVoltageTraces: opts.dendriticVoltageTraces, dendriticSpikeTimes: opts.dendriticSpikeTimes }), spec, timings);
+    const act = await encodeFolder(await parse({ ...none, synapseActivation: opts.synapseActivation }), spec, timings);
+    const out: FolderResult = { index: soma.index, dend: dend.dend, bytes: soma.bytes, staged: { ...soma.staged, ...dend.staged, ...act.staged } };
+    if (soma.vm) out.vm = soma.vm;
+    if (soma.spikes) out.spikes = soma.spikes;
+    return out;
+  });
 }

@@ -202,11 +202,12 @@ export async function runSimrun(rawPath: string, dbOrDir: DataBase | string, opt
     // the plan stands: only now is a database opened (and created) by path
     const target = db ?? await DataBase.open(dbOrDir as string);
     // the git facts every key's metadata.json records: read while the folders are parsed, not
-    // when the first key commits (three git processes, ~80 ms of waiting at the end otherwise)
+    // when the first key commits (git processes, ~80 ms of waiting at the end otherwise)
     void target.prepareWrites().catch(() => undefined);
     const old = await openOldFrames(target, prev);
-    const synWidth = Math.max(old.synWidth, ...checks.map((c) => c.maxSynTimes));
-    const cellWidth = Math.max(old.cellWidth, ...checks.map((c) => c.maxCellTimes));
+    // reduce, not Math.max(...): a campaign may have more run folders than a call takes arguments
+    const synWidth = checks.reduce((max, c) => Math.max(max, c.maxSynTimes), old.synWidth);
+    const cellWidth = checks.reduce((max, c) => Math.max(max, c.maxCellTimes), old.cellWidth);
     const labels = [...new Set(folders.flatMap((f) => f.dendFiles.map((d) => d.label)))].sort();
     const parseOpts: ParseOptions = {
       voltageTraces: want.voltageTraces, synapseActivation: want.synapseActivation, spikeTimes: want.spikeTimes,

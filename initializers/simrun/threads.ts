@@ -76,8 +76,7 @@ export const PARSE_AHEAD_BYTES = 96e6;
  * more peak RSS.
  */
 export function parseThreadWindow(folderBytes: readonly number[]): number {
-  // a loop, not Math.max(...folderBytes): a campaign may have more run folders than arguments fit
-  let largest = 1;
-  for (const bytes of folderBytes) if (bytes > largest) largest = bytes;
+  // reduce, not Math.max(...): a campaign may have more run folders than a call takes arguments
+  const largest = folderBytes.reduce((max, bytes) => Math.max(max, bytes), 1);
   return Math.min(6, Math.max(3, Math.floor(PARSE_AHEAD_BYTES / largest)));
 }

@@ -184,7 +184,8 @@ function kindOf(type: DataType): ChunkKind {
  */
 export function planChunk(type: DataType, element: SchemaElement, pieces: Piece[], options: ParquetWriteOptions, trial?: CompressFn): ChunkPlan {
   const kind = kindOf(type);
-  let [nullCount, total] = [0, 0];
+  let nullCount = 0;
+  let total = 0;
   for (const { data, offset, length } of pieces) {
     const present = data.nullCount === 0 ? length : countValid(data, offset, length);
     nullCount += length - present;
