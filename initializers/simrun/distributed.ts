@@ -9,6 +9,7 @@
  * Replies cross Redis as msgpack (typed arrays kept) in base64. An input problem is a reply, not
  * a failure (retrying cannot fix a broken file); a crash or a killed worker is retried by BullMQ.
  */
+import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Packr } from 'msgpackr';
@@ -39,19 +40,37 @@ type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 type Request = WithoutId<WorkerRequest>;
 type Reply = WithoutId<WorkerReply>;
 
-/** The ParsePool surface (check, parse, close, mode), served by queue workers. */
+interface Waiter { resolve(packed: string): void; reject(error: Error): void }
+
+/**
+ * The ParsePool surface (check, parse, close, mode), served by queue workers.
+ *
+ * Replies come from the queue's event stream, to waiters registered before each job is added,
+ * and the stream is read from its end as it was before the first job. Not job.waitUntilFinished:
+ * it looks for the job after adding it, and a job removed on completion before that look (a
+ * fast worker while this process's thread is busy) was reported "Missing key for job".
+ */
 export class QueueParsePool {
   readonly mode = 'workers' as const;
   readonly reason: string | undefined = undefined;
   restarts = 0;
   retried = 0;
-  private constructor(private readonly queue: Queue, private readonly events: QueueEvents, private readonly connections: Redis[]) {}
+  private readonly waiting = new Map<string, Waiter>();
+  private readonly runId = randomUUID();
+  private submitted = 0;
+  private constructor(private readonly queue: Queue, private readonly events: QueueEvents, private readonly connections: Redis[]) {
+    events.on('completed', ({ jobId, returnvalue }) => this.take(jobId)?.resolve(returnvalue as unknown as string));
+    events.on('failed', ({ jobId, failedReason }) => this.take(jobId)?.reject(new Error(`simrun queue job ${jobId} failed after its retries: ${failedReason}`)));
+  }
 
   static async open(options: SimrunQueueOptions): Promise<QueueParsePool> {
     const prefix = options.prefix ?? 'isfdb';
     const connections = [connect(options.url), connect(options.url)];
     const queue = new Queue(QUEUE, { connection: connections[0]!, prefix });
-    const events = new QueueEvents(QUEUE, { connection: connections[1]!, prefix });
+    // QueueEvents' default start ('$') is fixed only at its first read, which may come after a job
+    // has finished; the stream's last id now is before any job of ours.
+    const newest = await connections[0]!.xrevrange(queue.keys.events!, '+', '-', 'COUNT', 1);
+    const events = new QueueEvents(QUEUE, { connection: connections[1]!, prefix, lastEventId: newest[0]?.[0] ?? '0-0' });
     await events.waitUntilReady();
     return new QueueParsePool(queue, events, connections);
   }
@@ -64,10 +83,22 @@ export class QueueParsePool {
     return this.submit(encode ? { kind: 'parse', folder, opts, encode } : { kind: 'parse', folder, opts }) as Promise<FolderResult>;
   }
 
+  private take(jobId: string): Waiter | undefined {
+    const waiter = this.waiting.get(jobId);
+    this.waiting.delete(jobId);
+    return waiter;
+  }
+
   private async submit(request: Request): Promise<unknown> {
-    const job = await this.queue.add(request.kind, request, { attempts: 3, backoff: { type: 'exponential', delay: 500 }, removeOnComplete: true, removeOnFail: true });
-    const packed = await job.waitUntilFinished(this.events) as string;
-    const reply = packr.unpack(Buffer.from(packed, 'base64')) as Reply;
+    const jobId = `${this.runId}-${this.submitted++}`;
+    const packed = new Promise<string>((resolve, reject) => this.waiting.set(jobId, { resolve, reject }));
+    try {
+      await this.queue.add(request.kind, request, { jobId, attempts: 3, backoff: { type: 'exponential', delay: 500 }, removeOnComplete: true, removeOnFail: true });
+    } catch (e) {
+      this.waiting.delete(jobId);
+      throw e;
+    }
+    const reply = packr.unpack(Buffer.from(await packed, 'base64')) as Reply;
     if (reply.ok) return reply.result;
     if (reply.problem) throw new InputProblemError(reply.problem);
     const err = new Error(reply.message);
@@ -76,6 +107,8 @@ export class QueueParsePool {
   }
 
   async close(): Promise<void> {
+    for (const [jobId, waiter] of this.waiting) waiter.reject(new Error(`simrun queue job ${jobId}: the pool was closed before its reply`));
+    this.waiting.clear();
     await Promise.allSettled([this.events.close(), this.queue.close()]);
     for (const c of this.connections) c.disconnect();
   }

@@ -10,6 +10,9 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataBase } from '../../src/index.js';
 import { generateCampaign, initSimrun } from '../../src/simrun.js';
+import { QueueParsePool } from '../../initializers/simrun/distributed.js';
+import { type CheckResult, checkFolder } from '../../initializers/simrun/parse-folder.js';
+import { scanCampaign } from '../../initializers/simrun/scan.js';
 import { cleanupTemp, sandbox } from '../core/helpers.js';
 import { skipReason, testRedisUrl } from '../services.js';
 import { dropPrefix, spawnCli, until, type Child } from './helpers.js';
@@ -40,6 +43,11 @@ function files(dir: string): Map<string, string> {
   return out;
 }
 
+/** A failure may have happened in a worker process: print what each one said. */
+function showWorkerOutput(workers: Child[]): void {
+  for (const [i, w] of workers.entries()) console.error(`isfdb worker ${i} (pid ${w.proc.pid}) printed:\n${w.output()}`);
+}
+
 describe.skipIf(skip !== undefined)(`distributed initSimrun${skip ? ` (${skip})` : ''}`, () => {
   it('2 queue workers parse and encode; the coordinator commits; identical to a local run', async () => {
     const sb = await sandbox();
@@ -68,9 +76,68 @@ describe.skipIf(skip !== undefined)(`distributed initSimrun${skip ? ` (${skip})`
       expect(await state(distributed)).toEqual(await state(local));
       // The workers did the parsing: they logged nothing, but the queue saw every folder's two requests.
       expect(want.size).toBeGreaterThan(20);
+    } catch (e) {
+      showWorkerOutput(workers);
+      throw e;
     } finally {
       for (const w of workers) w.proc.kill('SIGKILL');
       await dropPrefix(url, prefix);
     }
   }, 120_000);
+  it('no reply is lost when a worker finishes a job before its adder looks (16 lanes, this thread kept busy)', async () => {
+    // BullMQ's job.waitUntilFinished lost these: the job, removed on completion, was gone when it
+    // looked (tens of the 400 here, "Missing key for job"). Replies now come from the event stream.
+    const sb = await sandbox();
+    const url = redis.ok ? redis.value : '';
+    const prefix = `isfdbtest-${randomUUID().slice(0, 8)}`;
+    const raw = path.join(sb.root, 'raw');
+    await generateCampaign(raw, { trials: 4, trialsPerFolder: 4, timePoints: 20, seed: 3 });
+    const folder = (await scanCampaign(raw)).folders[0]!;
+    const workers: Child[] = [];
+    let pool: QueueParsePool | undefined;
+    // Busy slices on this thread let fast workers finish jobs whose add has not been seen yet.
+    const busy = setInterval(() => { const until = Date.now() + 20; while (Date.now() < until); }, 1);
+    try {
+      for (let i = 0; i < 2; i++) workers.push(await spawnCli(['worker', '--simrun', '--redis', url, '--prefix', prefix], { ISFDB_REGISTRY: sb.registryDir }));
+      for (const w of workers) await until(() => w.output().includes('initSimrun run folders'), 'a simrun worker to start', 20_000);
+      pool = await QueueParsePool.open({ url, prefix });
+      const open = pool;
+      const lanes = await Promise.all(Array.from({ length: 16 }, async () => {
+        const replies: CheckResult[] = [];
+        for (let i = 0; i < 25; i++) replies.push(await open.check(folder));
+        return replies;
+      }));
+      const want = await checkFolder(folder);
+      expect(lanes.flat()).toEqual(Array.from({ length: 400 }, () => want));
+    } catch (e) {
+      showWorkerOutput(workers);
+      throw e;
+    } finally {
+      clearInterval(busy);
+      await pool?.close();
+      for (const w of workers) w.proc.kill('SIGKILL');
+      await dropPrefix(url, prefix);
+    }
+  }, 120_000);
+
+  it('closing the pool rejects the requests still waiting, naming their job', async () => {
+    const sb = await sandbox();
+    const url = redis.ok ? redis.value : '';
+    const prefix = `isfdbtest-${randomUUID().slice(0, 8)}`;
+    const raw = path.join(sb.root, 'raw');
+    await generateCampaign(raw, { trials: 2, trialsPerFolder: 2, timePoints: 20, seed: 4 });
+    const folder = (await scanCampaign(raw)).folders[0]!;
+    const pool = await QueueParsePool.open({ url, prefix });
+    try {
+      // No worker listens, so the request waits until the pool is closed.
+      const waiting = pool.check(folder);
+      const outcome = waiting.then(() => 'answered', (e: unknown) => (e as Error).message);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await pool.close();
+      expect(await outcome).toMatch(/^simrun queue job \S+-0: the pool was closed before its reply$/);
+    } finally {
+      await pool.close();
+      await dropPrefix(url, prefix);
+    }
+  });
 });
