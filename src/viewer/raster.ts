@@ -7,8 +7,12 @@ export async function renderRaster(key: string[], state: ViewState, status: (tex
   const binMs = Math.max(0.1, Number(state.bin ?? 1) || 1);
   const view = await getJson<SpikeView>('/api/spikes', { key: keyParam(key), ids: state.ids, where: state.where, start: state.start, bin: binMs });
   const all = view.trials.flatMap((t) => t.times);
-  const lo = Math.floor(Math.min(...all, Infinity) === Infinity ? 0 : Math.min(...all));
-  const hi = Math.ceil(all.length === 0 ? 1 : Math.max(...all)) + binMs;
+  // A loop, not Math.min(...all): past ~125,000 spikes the spread overflows the stack.
+  let first = Infinity;
+  let last = -Infinity;
+  for (const t of all) { if (t < first) first = t; if (t > last) last = t; }
+  const lo = all.length === 0 ? 0 : Math.floor(first);
+  const hi = Math.ceil(all.length === 0 ? 1 : last) + binMs;
   status(`${view.selected} trial(s), ${all.length} spike(s), PSTH bin ${binMs} ms`);
   const width = 900;
   const raster = h('canvas', { width, height: Math.min(600, Math.max(120, view.trials.length * 4 + 40)), class: 'raster', 'data-plot': 'raster' });
