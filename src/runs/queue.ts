@@ -101,7 +101,10 @@ export async function runOnQueue<R extends RecordValue>(
   const queueConnection = connect(q.url);
   const eventsConnection = connect(q.url);
   const queue = new Queue<JobData>(name, { connection: queueConnection, prefix });
-  const events = new QueueEvents(name, { connection: eventsConnection, prefix });
+  // Events from the stream's end as it is before any job is added: QueueEvents' own start ('$')
+  // is fixed at its first read, which may come after the first jobs finished.
+  const newest = await queueConnection.xrevrange(queue.keys.events!, '+', '-', 'COUNT', 1);
+  const events = new QueueEvents(name, { connection: eventsConnection, prefix, lastEventId: newest[0]?.[0] ?? '0-0' });
   const pending = new Map<string, R>();
   const outcome: QueueOutcome = { computed: 0, failures: [] };
   let wake: () => void = () => undefined;
