@@ -32,7 +32,7 @@ export async function setManyIn(top: DbFolder, entries: readonly SetManyEntry[],
   planned.sort((a, b) => (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : 0));
   const locks: HeldLock[] = [];
   try {
-    locks.push(...(await lockAll(planned)));
+    for (const lock of await lockAll(planned)) locks.push(lock); // not push(...): a batch may hold more keys than a call takes arguments
     const byParent = new Map<DbFolder, string[]>();
     for (const p of planned) {
       const names = byParent.get(p.parent);

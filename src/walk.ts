@@ -121,7 +121,7 @@ export function walkKeys(dir: string, prefix: string[] = []): KeyLeaf[] {
     }
     const below = isRealFolder(path.join(folder, SUBDB_FOLDER)) ? walkKeys(path.join(folder, SUBDB_FOLDER), key) : [];
     if (below.length === 0) out.push({ key, folder });
-    out.push(...below);
+    for (const leaf of below) out.push(leaf); // not push(...below): a sub-database may hold more keys than a call takes arguments
   }
   return out;
 }

@@ -72,7 +72,7 @@ export async function planSimrun(rawPath: string, options: { parameterfiles: boo
     paramScan = await scanParams(folders, options.recordFailedRuns, options.pathMap).catch((e) => { throw toInvalidInput(e); });
     const bad = new Set(paramScan.failed.map((f) => f.folder.rel));
     folders = folders.filter((f) => !bad.has(f.rel));
-    failed.push(...paramScan.failed.map((f) => failedRun(f.folder, f.problem)));
+    for (const f of paramScan.failed) failed.push(failedRun(f.folder, f.problem));
   }
   noneLeft(campaign, folders, failed);
   return { campaign, folders, failed, missing: paramScan?.missing ?? [], ...(paramScan ? { paramScan } : {}) };

@@ -38,7 +38,7 @@ export async function spikeDetection(voltageTraces: FrameInput, options: SpikeDe
       const t = times[j]!;
       for (let r = 0; r < part.numRows; r++) if (before[r]! < threshold && now[r]! >= threshold) lists[start + r]!.push(t);
     }
-    if (index) ids.push(...index.values);
+    if (index) for (const id of index.values) ids.push(id); // not push(...): a frame may have more rows than a call takes arguments
     else for (let r = 0; r < part.numRows; r++) ids.push(start + r);
   }
   return spikeFrame(indexName, ids, lists);
@@ -74,7 +74,7 @@ export async function spikeInInterval(spikeTimes: FrameInput, tmin: number, tmax
     const columns = dataColumnsOf(part).map((c) => float64Of(part.getChild(c)!));
     const start = flags.length;
     for (let r = 0; r < part.numRows; r++) flags.push(columns.some((col) => col[r]! >= tmin && col[r]! < tmax));
-    if (index) ids.push(...index.values);
+    if (index) for (const id of index.values) ids.push(id); // not push(...): a frame may have more rows than a call takes arguments
     else for (let r = 0; r < part.numRows; r++) ids.push(start + r);
   }
   const name = indexName ?? '__index_level_0__';

@@ -78,7 +78,7 @@ export async function binSynapseActivation(frame: FrameInput, options: SynapseBi
       if (!stack) stacks.set(id, stack = { values: group.values, blocks: [] });
       stack.blocks.push({ at: trials.length, data: group.data });
     }
-    trials.push(...ids);
+    for (const id of ids) trials.push(id); // not push(...ids): a partition may have more trials than a call takes arguments
   }
   const out = new Map<string, { values: string[]; array: NdArray }>();
   for (const id of [...stacks.keys()].sort()) {

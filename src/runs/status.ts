@@ -20,7 +20,8 @@ export interface StatusRow extends RecordState {
 export async function statusRows(db: DataBase, step?: string | Step, records?: readonly RecordValue[]): Promise<StatusRow[]> {
   if (step === undefined) {
     const rows: StatusRow[] = [];
-    for (const name of await loggedSteps(db)) rows.push(...(await statusRows(db, name)));
+    // not push(...): a step may have more records than a call takes arguments
+    for (const name of await loggedSteps(db)) for (const row of await statusRows(db, name)) rows.push(row);
     return rows;
   }
   const runs = (await db.has(RUNS_KEY)) ? await runsFolder(db) : undefined;

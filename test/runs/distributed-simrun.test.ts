@@ -12,7 +12,7 @@ import { DataBase } from '../../src/index.js';
 import { generateCampaign, initSimrun } from '../../src/simrun.js';
 import { QueueParsePool } from '../../initializers/simrun/distributed.js';
 import { type CheckResult, checkFolder } from '../../initializers/simrun/parse-folder.js';
-import { scanCampaign } from '../../initializers/simrun/scan.js';
+import { type RunFolder, scanCampaign } from '../../initializers/simrun/scan.js';
 import { cleanupTemp, sandbox } from '../core/helpers.js';
 import { skipReason, testRedisUrl } from '../services.js';
 import { dropPrefix, spawnCli, until, type Child } from './helpers.js';
@@ -43,6 +43,21 @@ function files(dir: string): Map<string, string> {
   return out;
 }
 
+/** `count` `isfdb worker --simrun` processes on the queues under `prefix`, once each is listening. */
+async function startWorkers(count: number, url: string, prefix: string, registryDir: string, workers: Child[]): Promise<void> {
+  for (let i = 0; i < count; i++) workers.push(await spawnCli(['worker', '--simrun', '--redis', url, '--prefix', prefix], { ISFDB_REGISTRY: registryDir }));
+  for (const w of workers) await until(() => w.output().includes('initSimrun run folders'), 'a simrun worker to start', 20_000);
+}
+
+/** A sandbox, a fresh queue prefix, and the one run folder of a small generated campaign. */
+async function oneRunFolder(trials: number, seed: number): Promise<{ registryDir: string; url: string; prefix: string; folder: RunFolder }> {
+  const sb = await sandbox();
+  const raw = path.join(sb.root, 'raw');
+  await generateCampaign(raw, { trials, trialsPerFolder: trials, timePoints: 20, seed });
+  const folder = (await scanCampaign(raw)).folders[0]!;
+  return { registryDir: sb.registryDir, url: redis.ok ? redis.value : '', prefix: `isfdbtest-${randomUUID().slice(0, 8)}`, folder };
+}
+
 /** A failure may have happened in a worker process: print what each one said. */
 function showWorkerOutput(workers: Child[]): void {
   for (const [i, w] of workers.entries()) console.error(`isfdb worker ${i} (pid ${w.proc.pid}) printed:\n${w.output()}`);
@@ -57,8 +72,7 @@ describe.skipIf(skip !== undefined)(`distributed initSimrun${skip ? ` (${skip})`
     await generateCampaign(raw, { trials: 24, trialsPerFolder: 4, timePoints: 200, seed: 14, dendriticSites: 2 });
     const workers: Child[] = [];
     try {
-      for (let i = 0; i < 2; i++) workers.push(await spawnCli(['worker', '--simrun', '--redis', url, '--prefix', prefix], { ISFDB_REGISTRY: sb.registryDir }));
-      for (const w of workers) await until(() => w.output().includes('initSimrun run folders'), 'a simrun worker to start', 20_000);
+      await startWorkers(2, url, prefix, sb.registryDir, workers);
       const local = await DataBase.open(path.join(sb.root, 'local'));
       const distributed = await DataBase.open(path.join(sb.root, 'distributed'));
       const a = await initSimrun(raw, local, { quiet: true, workers: 2 });
@@ -84,22 +98,17 @@ describe.skipIf(skip !== undefined)(`distributed initSimrun${skip ? ` (${skip})`
       await dropPrefix(url, prefix);
     }
   }, 120_000);
+
   it('no reply is lost when a worker finishes a job before its adder looks (16 lanes, this thread kept busy)', async () => {
     // BullMQ's job.waitUntilFinished lost these: the job, removed on completion, was gone when it
     // looked (tens of the 400 here, "Missing key for job"). Replies now come from the event stream.
-    const sb = await sandbox();
-    const url = redis.ok ? redis.value : '';
-    const prefix = `isfdbtest-${randomUUID().slice(0, 8)}`;
-    const raw = path.join(sb.root, 'raw');
-    await generateCampaign(raw, { trials: 4, trialsPerFolder: 4, timePoints: 20, seed: 3 });
-    const folder = (await scanCampaign(raw)).folders[0]!;
+    const { registryDir, url, prefix, folder } = await oneRunFolder(4, 3);
     const workers: Child[] = [];
     let pool: QueueParsePool | undefined;
     // Busy slices on this thread let fast workers finish jobs whose add has not been seen yet.
     const busy = setInterval(() => { const until = Date.now() + 20; while (Date.now() < until); }, 1);
     try {
-      for (let i = 0; i < 2; i++) workers.push(await spawnCli(['worker', '--simrun', '--redis', url, '--prefix', prefix], { ISFDB_REGISTRY: sb.registryDir }));
-      for (const w of workers) await until(() => w.output().includes('initSimrun run folders'), 'a simrun worker to start', 20_000);
+      await startWorkers(2, url, prefix, registryDir, workers);
       pool = await QueueParsePool.open({ url, prefix });
       const open = pool;
       const lanes = await Promise.all(Array.from({ length: 16 }, async () => {
@@ -121,12 +130,7 @@ describe.skipIf(skip !== undefined)(`distributed initSimrun${skip ? ` (${skip})`
   }, 120_000);
 
   it('closing the pool rejects the requests still waiting, naming their job', async () => {
-    const sb = await sandbox();
-    const url = redis.ok ? redis.value : '';
-    const prefix = `isfdbtest-${randomUUID().slice(0, 8)}`;
-    const raw = path.join(sb.root, 'raw');
-    await generateCampaign(raw, { trials: 2, trialsPerFolder: 2, timePoints: 20, seed: 4 });
-    const folder = (await scanCampaign(raw)).folders[0]!;
+    const { url, prefix, folder } = await oneRunFolder(2, 4);
     const pool = await QueueParsePool.open({ url, prefix });
     try {
       // No worker listens, so the request waits until the pool is closed.

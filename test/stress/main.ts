@@ -1,5 +1,5 @@
 /**
- * `npm run stress`: the full reliability run (crash, concurrency, fuzz, locks), printing its
+ * `npm run stress`: the full reliability run (crash, concurrency, fuzz, locks, scale, runs), printing its
  * figures. Exit code 1 when any failure was found. Sizes can be lowered with STRESS_SCALE=0.1.
  */
 import fsSync from 'node:fs';
@@ -9,6 +9,7 @@ import { runCrash } from './crash.js';
 import { runConcurrency } from './concurrency.js';
 import { runFuzz } from './fuzz.js';
 import { runLocks } from './locks.js';
+import { runScale } from './scale.js';
 import { localAcceptance, queueAcceptance } from '../runs/acceptance.js';
 import { testRedisUrl } from '../services.js';
 
@@ -45,6 +46,13 @@ if (section('locks')) {
   const f = await runLocks({ root: path.join(root, 'locks'), registryDir, log });
   failures += f.failures.length;
   log(`locks figures: ${JSON.stringify({ ...f, failures: f.failures.length })}`);
+}
+if (section('scale')) {
+  const keys = Math.max(1000, Math.round(150_000 * scale));
+  log(`scale: one sub-database of ${keys} keys in one setMany batch (fsync off), listed, verified, checked, overwritten`);
+  const f = await runScale({ root: path.join(root, 'scale'), registryDir, keys, log });
+  failures += f.failures.length;
+  log(`scale figures: ${JSON.stringify({ ...f, failures: f.failures.length })}`);
 }
 if (section('runs')) {
   const records = Math.max(100, Math.round(2000 * scale));
