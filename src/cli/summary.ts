@@ -2,7 +2,7 @@
  * What `isfdb show` tells about a key: the facts a scientist asks first (shape, index, dtypes, the
  * first rows, size, provenance), never a loader's internal fields.
  */
-import { promises as fs } from 'node:fs';
+import fsSync, { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
 import { DataBase, type MetadataJson } from '../index.js';
@@ -14,6 +14,8 @@ const PREVIEW_COLUMNS = 4;
 const PREVIEW_ROWS = 5;
 /** Column names listed one by one up to this count; beyond it, the first and last few. */
 const LISTED_COLUMNS = 12;
+/** Keys of a sub-database, files of a managed folder: the first ones, then how many more. */
+const LISTED_ENTRIES = 12;
 /** A metadata field longer than this (as JSON) is cut in the text output; --json keeps it whole. */
 const METADATA_FIELD_CHARS = 160;
 
@@ -32,7 +34,7 @@ export interface KeySummary {
   /** One line: what the value is and how big (for every kind of value). */
   shape: string;
   frame?: FrameSummary;
-  /** Sub-databases: their keys and loaders. */
+  /** Sub-databases: their first keys (as many as the preview lists) and loaders. */
   keys?: Array<{ key: string; loader: string }>;
   /** A few lines showing the start of the value. */
   preview: string;
@@ -47,8 +49,12 @@ export async function summarize(value: unknown, loader: string): Promise<KeySumm
   }
   if (isTable(value)) return summarizeFrame(tableSummary(value), value);
   if (value instanceof DataBase) {
-    const keys = await Promise.all((await value.keys()).map(async (key) => ({ key, loader: await value.loaderOf(key).catch((err: Error) => `unreadable: ${err.message}`) })));
-    return { shape: `sub-database with ${keys.length} key(s)`, keys, preview: keys.map((k) => `  ${k.key}  (${k.loader === 'just_create_isf_db' ? 'sub-database' : k.loader})`).join('\n') };
+    // The first keys only: a sub-database of a campaign may hold a key per trial (isfdb ls lists them all).
+    const names = await value.keys();
+    const keys = await Promise.all(names.slice(0, LISTED_ENTRIES).map(async (key) => ({ key, loader: await value.loaderOf(key).catch((err: Error) => `unreadable: ${err.message}`) })));
+    const listed = keys.map((k) => `  ${k.key}  (${k.loader === 'just_create_isf_db' ? 'sub-database' : k.loader})`);
+    if (names.length > LISTED_ENTRIES) listed.push(`  ... (${names.length - LISTED_ENTRIES} more)`);
+    return { shape: `sub-database with ${names.length} key(s)`, keys, preview: listed.join('\n') };
   }
   // A short string (a path, a name) says more than its length.
   const shape = typeof value === 'string' && value.length <= 100 && !value.includes('\n') ? JSON.stringify(value) : describeValue(value);
@@ -61,21 +67,23 @@ async function managedFolderSummary(folder: string): Promise<KeySummary> {
     .filter((e) => !e.isDirectory() && !(e.parentPath === folder && (e.name === 'Loader.json' || e.name === 'metadata.json')))
     .map((e) => path.relative(folder, path.join(e.parentPath, e.name)))
     .sort();
-  const listed = files.slice(0, LISTED_COLUMNS).map((f) => `  ${f}`);
-  if (files.length > LISTED_COLUMNS) listed.push(`  ... (${files.length - LISTED_COLUMNS} more)`);
+  const listed = files.slice(0, LISTED_ENTRIES).map((f) => `  ${f}`);
+  if (files.length > LISTED_ENTRIES) listed.push(`  ... (${files.length - LISTED_ENTRIES} more)`);
   return { shape: `managed folder with ${files.length} file(s)`, preview: listed.join('\n') };
 }
 
 /** Bytes and files below a key folder (symbolic links counted as links, never followed). */
 export async function sizeOnDisk(folder: string): Promise<{ bytes: number; files: number }> {
   let bytes = 0;
-  let files = 0;
-  for (const entry of await fs.readdir(folder, { recursive: true, withFileTypes: true })) {
-    if (entry.isDirectory()) continue;
-    bytes += (await fs.lstat(path.join(entry.parentPath, entry.name))).size;
-    files += 1;
+  // readdirSync: its recursive listing took 1.5 s for 520,000 entries here, the promise one 7 s
+  // (one command, nothing else waits on this thread).
+  const paths = fsSync.readdirSync(folder, { recursive: true, withFileTypes: true })
+    .filter((entry) => !entry.isDirectory()).map((entry) => path.join(entry.parentPath, entry.name));
+  // Many lstat calls in flight, not one after another: a sub-database may hold hundreds of thousands of files.
+  for (let i = 0; i < paths.length; i += 256) {
+    for (const stat of await Promise.all(paths.slice(i, i + 256).map((p) => fs.lstat(p)))) bytes += stat.size;
   }
-  return { bytes, files };
+  return { bytes, files: paths.length };
 }
 
 /** ISF's time tuple (UTC: year, month, day, hour, minute, second, ...) as ISO 8601. */

@@ -1,6 +1,7 @@
 /** isfdb show on the keys initSimrun builds: what a scientist needs, not a loader's internals. */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DataBase } from '../../src/index.js';
 import { isfdb, removeTemps, tempDir } from './helpers.js';
 
 let db: string;
@@ -49,6 +50,22 @@ describe('isfdb show', { timeout: 60_000 }, () => {
     const folder = isfdb(['show', db, 'parameterfiles_cell_folder']);
     expect(folder.stdout).toContain('shape:      managed folder with 1 file(s)\n');
     expect(folder.stdout).toMatch(/\ncontents:\n {2}\S+\.param\n/);
+  });
+
+  it('a sub-database of many keys: its first 12 with their loaders, how many more, and its whole size', async () => {
+    const big = path.join(await tempDir('show-many'), 'db');
+    const handle = await DataBase.open(big, { fsync: false });
+    await handle.setMany(Array.from({ length: 30 }, (_, i) => ({ key: ['trials', `t${String(i).padStart(2, '0')}`], value: i })));
+    const r = isfdb(['show', big, 'trials']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('shape:      sub-database with 30 key(s)\n');
+    const listed = Array.from({ length: 12 }, (_, i) => `  t${String(i).padStart(2, '0')}  (to_msgpack)`).join('\n');
+    expect(r.stdout).toContain(`\ncontents:\n${listed}\n  ... (18 more)\n`);
+    // Every key's three files, and the sub-database's own.
+    expect(r.stdout).toMatch(/\nsize: {7}[0-9.]+ kB on disk in (9\d|1\d\d) file\(s\)\n/);
+    const json = JSON.parse(isfdb(['show', big, 'trials', '--json']).stdout) as { size: { files: number }; summary: { keys: Array<{ key: string }> } };
+    expect(json.summary.keys.map((k) => k.key)).toEqual(Array.from({ length: 12 }, (_, i) => `t${String(i).padStart(2, '0')}`));
+    expect(json.size.files).toBeGreaterThanOrEqual(90);
   });
 
   it('a pandas frame shows its range index', () => {

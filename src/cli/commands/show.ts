@@ -6,7 +6,8 @@ import { columnList, formatBytes, isoTimeOf, metadataLines, provenanceLine, size
 const usage = `isfdb show <db> <key> [--json] [--no-value]
 
 Show one key: what it holds (data frames: rows x columns, partitions, index name and range,
-dtypes, the first rows of a few columns; sub-databases: their keys), its size on disk, its
+dtypes, the first rows of a few columns; sub-databases: their first 12 keys and how many
+more; managed folders: their first 12 files), its size on disk, its
 provenance (write time as ISO 8601 UTC, writer, host, code version) and its metadata.json,
 with long fields cut.
 Tuple keys are written with slashes: A/1/B is the key ('A', '1', 'B').
