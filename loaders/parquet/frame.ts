@@ -221,7 +221,7 @@ export function buildObjectMeta(table: { schema: Schema; numRows: number }, type
     columns,
     column_name_dtypes: columns.map((c) => labelDtype(c, typeOf(c))),
     index_dtype: index.kind === 'range' ? 'int64' : pandasDtypeOf((fields.get(index.columns[0] ?? '') as Field).type),
-    dtypes: columns.map((c) => pandasDtypeOf((fields.get(c) as Field).type)),
+    dtypes: columns.map((c) => metaDtypeOf((fields.get(c) as Field).type)),
   };
   const indexName = index.kind === 'range' ? index.name : index.names[0] ?? null;
   if (indexName !== null) {
@@ -256,6 +256,16 @@ export function pandasDtypeOf(type: DataType): string {
     }
     default: return 'object';
   }
+}
+
+/**
+ * A column dtype of object_meta.json, from which ISF builds the empty frame (a pd.Series per
+ * column) that dask checks every partition against. Strings are 'str': pandas 2 makes that
+ * 'object', as before, and pandas 3 its string dtype, which is how pandas 3 reads the Parquet
+ * column (with 'object', dask refused every partition under pandas 3).
+ */
+function metaDtypeOf(type: DataType): string {
+  return type.typeId === Type.Utf8 || type.typeId === Type.LargeUtf8 ? 'str' : pandasDtypeOf(type);
 }
 
 /** One entry of the pandas metadata's `columns` (built for every column of wide frames: no spreads). */

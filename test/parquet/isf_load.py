@@ -2,7 +2,7 @@
 
 stdin: JSON {"frames": [[name, folder], ...], "dask": [[name, folder], ...], "msgpack": [[name, folder], ...]}.
 stdout: one JSON object name -> what pandas / dask / msgpack returned (index, column labels with
-their Python types, values as lists; NaN as "NaN").
+their Python types, values as lists; NaN as "NaN"), and "__pandas_version__".
 
 The dask load follows ISF's dask_to_parquet Loader: an empty meta DataFrame built from
 object_meta.json's columns and dtypes (as read_object_meta does), then
@@ -74,6 +74,7 @@ def main():
     for name, folder in jobs["msgpack"]:
         with open(os.path.join(folder, "to_pickle_dump"), "rb") as f:
             out[name] = msgpack.load(f)
+    out["__pandas_version__"] = pd.__version__
     print(json.dumps(out))
 
 
