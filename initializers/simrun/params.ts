@@ -92,37 +92,47 @@ async function exists(file: string): Promise<boolean> {
   return stat(file).then((s) => s.isFile(), () => false);
 }
 
+/** Folders whose parameter files are read at once. */
+const READ_CONCURRENCY = 32;
+
 export async function scanParams(folders: RunFolder[], recordFailures: boolean, pathMap: PathMap = []): Promise<ParamScan> {
   const byFolder = new Map<string, FolderParams>();
   const unique = new Map<string, UniqueParam>();
   const failed: ParamScan['failed'] = [];
   const missing = new Map<string, MissingReference>();
   const checked = new Map<string, InputProblem | null>();
-  for (const folder of folders) {
-    let problem: InputProblem | undefined;
-    const hashes: string[] = [];
-    for (const which of ['neuron', 'network'] as const) {
-      const file = which === 'neuron' ? folder.neuronParam : folder.networkParam;
-      if (file === undefined) {
-        problem ??= { file: folder.dir, reason: `run folder ${folder.dir} has no ${folder.uid}_${which}_model.param` };
+  // The files of a few folders are read at once (a round trip each on a cluster file system),
+  // then checked in folder order, so that the problems are found and reported in the same order.
+  for (let i = 0; i < folders.length; i += READ_CONCURRENCY) {
+    const batch = folders.slice(i, i + READ_CONCURRENCY);
+    const files = batch.flatMap((f) => [f.neuronParam, f.networkParam]).filter((f): f is string => f !== undefined);
+    const contents = new Map((await Promise.all(files.map(async (file) => [file, await readFile(file)] as const))));
+    for (const folder of batch) {
+      let problem: InputProblem | undefined;
+      const hashes: string[] = [];
+      for (const which of ['neuron', 'network'] as const) {
+        const file = which === 'neuron' ? folder.neuronParam : folder.networkParam;
+        if (file === undefined) {
+          problem ??= { file: folder.dir, reason: `run folder ${folder.dir} has no ${folder.uid}_${which}_model.param` };
+          continue;
+        }
+        const bytes = contents.get(file)!;
+        const hash = md5(bytes);
+        hashes.push(hash);
+        if (!checked.has(hash)) checked.set(hash, await checkParamFile(file, bytes, which, folder, pathMap, unique, hash, missing));
+        const p = checked.get(hash);
+        // the other parameter file is still checked, so that every missing file is reported
+        if (p && !problem) problem = p.file === file ? p : { ...p, reason: p.reason.replace(/^run folder [^:]*:/, `run folder ${folder.dir}:`), file };
+      }
+      if (problem) {
+        failed.push({ folder, problem });
         continue;
       }
-      const bytes = await readFile(file);
-      const hash = md5(bytes);
-      hashes.push(hash);
-      if (!checked.has(hash)) checked.set(hash, await checkParamFile(file, bytes, which, folder, pathMap, unique, hash, missing));
-      const p = checked.get(hash);
-      // the other parameter file is still checked, so that every missing file is reported
-      if (p && !problem) problem = p.file === file ? p : { ...p, reason: p.reason.replace(/^run folder [^:]*:/, `run folder ${folder.dir}:`), file };
+      byFolder.set(folder.rel, {
+        neuronPath: folder.neuronParam!, networkPath: folder.networkParam!,
+        neuronHash: hashes[0]!, networkHash: hashes[1]!,
+      });
     }
-    if (problem) {
-      failed.push({ folder, problem });
-      continue;
-    }
-    byFolder.set(folder.rel, {
-      neuronPath: folder.neuronParam!, networkPath: folder.networkParam!,
-      neuronHash: hashes[0]!, networkHash: hashes[1]!,
-    });
   }
   const missingList = [...missing.values()];
   if (!recordFailures && failed.length > 0) {

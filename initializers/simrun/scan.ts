@@ -45,18 +45,38 @@ const RUN_FOLDER_NAME = /^\d{8}-\d{4}_(?:seed\d+_pid\d+|\d+)$/;
 /** files only simrun writes into a run folder: a folder holding any of them is a run folder */
 const RUN_FILE = /^(?:simulation_run\d+_(?:synapses|presynaptic_cells)\.csv|.+_(?:neuron|network)_model\.param|.+_vm_dend_traces\.csv|hostname_.+)$/;
 
-async function walk(root: string, rel: string, out: Map<string, string[]>): Promise<void> {
-  const dir = rel === '' ? root : path.join(root, rel);
-  const entries = await readdir(dir, { withFileTypes: true });
-  const files: string[] = [];
-  for (const e of entries) {
-    if (e.isDirectory()) {
-      const sub = rel === '' ? e.name : `${rel}/${e.name}`;
-      if (sub.includes('_running')) continue;
-      await walk(root, sub, out);
-    } else if (e.isFile() || e.isSymbolicLink()) files.push(e.name);
+/** Folders listed at once: a cluster file system answers each after a round trip, so they overlap. */
+const LIST_CONCURRENCY = 32;
+/** Files stat'ed at once, for the sizes. */
+const STAT_CONCURRENCY = 64;
+
+/**
+ * Every folder below `root` (relative, '/'-separated; '' for the root) -> its file names, level
+ * by level with a bounded number of listings in flight: not one after another (a round trip each
+ * on a cluster file system), and not all at once (tens of thousands of run folders).
+ */
+async function walk(root: string): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  let level = [''];
+  while (level.length > 0) {
+    const below: string[] = [];
+    for (let i = 0; i < level.length; i += LIST_CONCURRENCY) {
+      const batch = level.slice(i, i + LIST_CONCURRENCY);
+      const listed = await Promise.all(batch.map((rel) => readdir(rel === '' ? root : path.join(root, rel), { withFileTypes: true })));
+      batch.forEach((rel, j) => {
+        const files: string[] = [];
+        for (const e of listed[j]!) {
+          if (e.isDirectory()) {
+            const sub = rel === '' ? e.name : `${rel}/${e.name}`;
+            if (!sub.includes('_running')) below.push(sub);
+          } else if (e.isFile() || e.isSymbolicLink()) files.push(e.name);
+        }
+        out.set(rel, files);
+      });
+    }
+    level = below;
   }
-  out.set(rel, files);
+  return out;
 }
 
 /**
@@ -71,8 +91,7 @@ export async function scanCampaign(root: string): Promise<Campaign> {
   const abs = path.resolve(root);
   const st = await stat(abs).catch(() => undefined);
   if (!st?.isDirectory()) throw new InputProblemError({ file: abs, reason: 'the simulation campaign folder does not exist or is not a folder' });
-  const byDir = new Map<string, string[]>();
-  await walk(abs, '', byDir);
+  const byDir = await walk(abs);
   let anyCsv = false;
   for (const files of byDir.values()) if (files.some((f) => f.endsWith('_vm_all_traces.csv'))) { anyCsv = true; break; }
   const format: 'csv' | 'npz' = anyCsv ? 'csv' : 'npz';
@@ -140,13 +159,12 @@ export async function scanCampaign(root: string): Promise<Campaign> {
     folders.push(folder);
   }
   // sizes, for the progress bar
-  await Promise.all(folders.map(async (f) => {
-    if (f.problem) return;
-    const all = [f.vmFile, ...f.synapseFiles, ...f.cellFiles, ...f.dendFiles.map((d) => d.file)];
-    let bytes = 0;
-    for (const file of all) bytes += (await stat(file)).size;
-    f.bytes = bytes;
-  }));
+  const sized = folders.filter((f) => !f.problem).flatMap((f) => [f.vmFile, ...f.synapseFiles, ...f.cellFiles, ...f.dendFiles.map((d) => d.file)].map((file) => ({ f, file })));
+  for (let i = 0; i < sized.length; i += STAT_CONCURRENCY) {
+    const batch = sized.slice(i, i + STAT_CONCURRENCY);
+    const stats = await Promise.all(batch.map(({ file }) => stat(file)));
+    batch.forEach(({ f }, j) => { f.bytes += stats[j]!.size; });
+  }
   folders.sort((a, b) => {
     const ka = folderSortKey(a.rel);
     const kb = folderSortKey(b.rel);
