@@ -26,6 +26,10 @@ export interface SimrunQueueOptions {
   prefix?: string;
   /** Lease of a request: a killed worker's request is retried after this (default 30 s). */
   leaseMs?: number;
+  /** Warn when requests wait and no worker has taken one for this long (default 60 s). */
+  idleWarningMs?: number;
+  /** Where that warning goes (default: a line on stderr). */
+  onIdle?: (message: string) => void;
 }
 
 const QUEUE = 'isfdb-simrun';
@@ -58,9 +62,23 @@ export class QueueParsePool {
   private readonly waiting = new Map<string, Waiter>();
   private readonly runId = randomUUID();
   private submitted = 0;
-  private constructor(private readonly queue: Queue, private readonly events: QueueEvents, private readonly connections: Redis[]) {
+  /** When a worker last took or finished a job of ours (or the pool opened). */
+  private lastActivity = Date.now();
+  private readonly idleTimer: NodeJS.Timeout;
+  private constructor(private readonly queue: Queue, private readonly events: QueueEvents, private readonly connections: Redis[], options: SimrunQueueOptions) {
+    events.on('active', ({ jobId }) => { if (this.waiting.has(jobId)) this.lastActivity = Date.now(); });
     events.on('completed', ({ jobId, returnvalue }) => this.take(jobId)?.resolve(returnvalue as unknown as string));
     events.on('failed', ({ jobId, failedReason }) => this.take(jobId)?.reject(new Error(`simrun queue job ${jobId} failed after its retries: ${failedReason}`)));
+    // Without workers a request waits as long as it takes (they may be started later): say so.
+    const idleMs = options.idleWarningMs ?? 60_000;
+    const warn = options.onIdle ?? ((message: string) => { process.stderr.write(`${message}\n`); });
+    this.idleTimer = setInterval(() => {
+      if (this.waiting.size === 0 || Date.now() - this.lastActivity < idleMs) return;
+      this.lastActivity = Date.now();
+      warn(`initSimrun: ${this.waiting.size} request(s) wait on the Redis queue '${queue.qualifiedName}' at ${options.url}, and no worker has taken one for ${idleMs >= 1000 ? `${Math.round(idleMs / 1000)} s` : `${idleMs} ms`}: `
+        + `start \`isfdb worker --simrun --redis ${options.url} --prefix ${options.prefix ?? 'isfdb'}\` where the campaign and the database are at the same paths`);
+    }, Math.min(idleMs, 5000));
+    this.idleTimer.unref();
   }
 
   static async open(options: SimrunQueueOptions): Promise<QueueParsePool> {
@@ -72,7 +90,7 @@ export class QueueParsePool {
     const newest = await connections[0]!.xrevrange(queue.keys.events!, '+', '-', 'COUNT', 1);
     const events = new QueueEvents(QUEUE, { connection: connections[1]!, prefix, lastEventId: newest[0]?.[0] ?? '0-0' });
     await events.waitUntilReady();
-    return new QueueParsePool(queue, events, connections);
+    return new QueueParsePool(queue, events, connections, options);
   }
 
   check(folder: RunFolder): Promise<CheckResult> {
@@ -85,6 +103,7 @@ export class QueueParsePool {
 
   private take(jobId: string): Waiter | undefined {
     const waiter = this.waiting.get(jobId);
+    if (waiter !== undefined) this.lastActivity = Date.now();
     this.waiting.delete(jobId);
     return waiter;
   }
@@ -107,6 +126,7 @@ export class QueueParsePool {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.idleTimer);
     for (const [jobId, waiter] of this.waiting) waiter.reject(new Error(`simrun queue job ${jobId}: the pool was closed before its reply`));
     this.waiting.clear();
     await Promise.allSettled([this.events.close(), this.queue.close()]);

@@ -129,16 +129,23 @@ describe.skipIf(skip !== undefined)(`distributed initSimrun${skip ? ` (${skip})`
     }
   }, 120_000);
 
-  it('closing the pool rejects the requests still waiting, naming their job', async () => {
+  it('without workers: a warning naming the queue and the command to start, and closing rejects the requests still waiting', async () => {
     const { url, prefix, folder } = await oneRunFolder(2, 4);
-    const pool = await QueueParsePool.open({ url, prefix });
+    const warnings: string[] = [];
+    const pool = await QueueParsePool.open({ url, prefix, idleWarningMs: 300, onIdle: (message) => warnings.push(message) });
     try {
       // No worker listens, so the request waits until the pool is closed.
       const waiting = pool.check(folder);
       const outcome = waiting.then(() => 'answered', (e: unknown) => (e as Error).message);
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await until(() => warnings.length > 0, 'the idle warning', 10_000);
+      expect(warnings[0]).toBe(`initSimrun: 1 request(s) wait on the Redis queue '${prefix}:isfdb-simrun' at ${url}, and no worker has taken one for 300 ms: `
+        + `start \`isfdb worker --simrun --redis ${url} --prefix ${prefix}\` where the campaign and the database are at the same paths`);
       await pool.close();
       expect(await outcome).toMatch(/^simrun queue job \S+-0: the pool was closed before its reply$/);
+      // Nothing waits any more: no further warning.
+      const count = warnings.length;
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      expect(warnings.length).toBe(count);
     } finally {
       await pool.close();
       await dropPrefix(url, prefix);
