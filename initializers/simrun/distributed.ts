@@ -26,7 +26,7 @@ export interface SimrunQueueOptions {
   prefix?: string;
   /** Lease of a request: a killed worker's request is retried after this (default 30 s). */
   leaseMs?: number;
-  /** Warn when requests wait and no worker has taken one for this long (default 60 s). */
+  /** Warn when requests wait, none is being worked on, and no worker has taken one for this long (default 60 s). */
   idleWarningMs?: number;
   /** Where that warning goes (default: a line on stderr). */
   onIdle?: (message: string) => void;
@@ -62,18 +62,26 @@ export class QueueParsePool {
   private readonly waiting = new Map<string, Waiter>();
   private readonly runId = randomUUID();
   private submitted = 0;
+  /** Jobs of ours a worker holds now (a long folder is not an idle queue). */
+  private readonly running = new Set<string>();
   /** When a worker last took or finished a job of ours (or the pool opened). */
   private lastActivity = Date.now();
   private readonly idleTimer: NodeJS.Timeout;
   private constructor(private readonly queue: Queue, private readonly events: QueueEvents, private readonly connections: Redis[], options: SimrunQueueOptions) {
-    events.on('active', ({ jobId }) => { if (this.waiting.has(jobId)) this.lastActivity = Date.now(); });
+    events.on('active', ({ jobId }) => {
+      if (!this.waiting.has(jobId)) return;
+      this.running.add(jobId);
+      this.lastActivity = Date.now();
+    });
+    // back in the queue: a killed worker's job (stalled), or one retried after a failure
+    for (const back of ['stalled', 'waiting', 'delayed'] as const) events.on(back, ({ jobId }: { jobId: string }) => { this.running.delete(jobId); });
     events.on('completed', ({ jobId, returnvalue }) => this.take(jobId)?.resolve(returnvalue as unknown as string));
     events.on('failed', ({ jobId, failedReason }) => this.take(jobId)?.reject(new Error(`simrun queue job ${jobId} failed after its retries: ${failedReason}`)));
     // Without workers a request waits as long as it takes (they may be started later): say so.
     const idleMs = options.idleWarningMs ?? 60_000;
     const warn = options.onIdle ?? ((message: string) => { process.stderr.write(`${message}\n`); });
     this.idleTimer = setInterval(() => {
-      if (this.waiting.size === 0 || Date.now() - this.lastActivity < idleMs) return;
+      if (this.waiting.size === 0 || this.running.size > 0 || Date.now() - this.lastActivity < idleMs) return;
       this.lastActivity = Date.now();
       warn(`initSimrun: ${this.waiting.size} request(s) wait on the Redis queue '${queue.qualifiedName}' at ${options.url}, and no worker has taken one for ${idleMs >= 1000 ? `${Math.round(idleMs / 1000)} s` : `${idleMs} ms`}: `
         + `start \`isfdb worker --simrun --redis ${options.url} --prefix ${options.prefix ?? 'isfdb'}\` where the campaign and the database are at the same paths`);
@@ -105,6 +113,7 @@ export class QueueParsePool {
     const waiter = this.waiting.get(jobId);
     if (waiter !== undefined) this.lastActivity = Date.now();
     this.waiting.delete(jobId);
+    this.running.delete(jobId);
     return waiter;
   }
 

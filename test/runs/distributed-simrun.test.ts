@@ -7,6 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { Packr } from 'msgpackr';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataBase } from '../../src/index.js';
 import { generateCampaign, initSimrun } from '../../src/simrun.js';
@@ -128,6 +131,28 @@ describe.skipIf(skip !== undefined)(`distributed initSimrun${skip ? ` (${skip})`
       await dropPrefix(url, prefix);
     }
   }, 120_000);
+
+  it('a worker holding a long request is not an idle queue: no warning', async () => {
+    const { url, prefix, folder } = await oneRunFolder(2, 5);
+    const warnings: string[] = [];
+    const pool = await QueueParsePool.open({ url, prefix, idleWarningMs: 300, onIdle: (message) => warnings.push(message) });
+    // A stand-in worker on the same queue that holds each request for 1.5 s, then answers.
+    const connection = new Redis(url, { maxRetriesPerRequest: null });
+    const answer: CheckResult = { vmColumns: 7, maxSynTimes: 1, maxCellTimes: 2 };
+    const worker = new Worker('isfdb-simrun', async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      return Buffer.from(new Packr({ moreTypes: true, structuredClone: true }).pack({ ok: true, result: answer })).toString('base64');
+    }, { connection, prefix });
+    try {
+      expect(await pool.check(folder)).toEqual(answer);
+      expect(warnings).toEqual([]);
+    } finally {
+      await pool.close();
+      await worker.close();
+      connection.disconnect();
+      await dropPrefix(url, prefix);
+    }
+  });
 
   it('without workers: a warning naming the queue and the command to start, and closing rejects the requests still waiting', async () => {
     const { url, prefix, folder } = await oneRunFolder(2, 4);
