@@ -15,7 +15,7 @@ import { keyFolderEntries, walkKeys } from './walk.js';
 import { fsckDataBase, type FsckOptions, type FsckReport } from './fsck.js';
 import { verifyDataBase, type VerifyReport } from './verify.js';
 import { pathExists } from './store/durable.js';
-import { makeScratchFolder } from './store/scratch.js';
+import { SCRATCH_PURPOSE, makeScratchFolder } from './store/scratch.js';
 import { checkVersionRef, diffVersions, listVersions, resolveVersionFolder, restoreVersion, type VersionDiff, type VersionInfo, type VersionRef } from './history.js';
 import { calculate, findStale, type StaleKey } from './lineage.js';
 import { chooseDumper, isSymbolicLink, loadFolder, loaderNameAt, readKeyMetadata, readLoaderJson, recordFolderChecksums } from './key-io.js';
@@ -265,7 +265,7 @@ export class DataBase {
    */
   async scratchFolder(purpose: string): Promise<string> {
     this.folder.assertWritable('make a scratch folder in');
-    if (!/^[a-z]+$/.test(purpose)) throw InvalidInputError.value('scratch folder purpose', `'${purpose}' is not lower-case letters (a-z)`);
+    if (!SCRATCH_PURPOSE.test(purpose)) throw InvalidInputError.value('scratch folder purpose', `'${purpose}' is not lower-case letters (a-z)`);
     return makeScratchFolder(this.basedir, purpose);
   }
 

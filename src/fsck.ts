@@ -31,7 +31,7 @@ import { giveCopyItsOwnId, holdsId, isCopyOf, registerChecked } from './registra
 import type { FsckFinding, FsckOptions, FsckRepair, FsckReport } from './fsck-findings.js';
 import { replaceFileAtomically, syncDirectory } from './store/durable.js';
 import { listStagedWrites, recoverKeyFolder, retireKeyFolder } from './store/keyfolder.js';
-import { isAbandonedScratch, scratchOwner } from './store/scratch.js';
+import { isAbandoned, scratchOwner } from './store/scratch.js';
 import { DEFAULT_LOCK_OPTIONS, acquireLock, type HeldLock } from './store/locks.js';
 import { shortLoaderName } from '../loaders/index.js';
 
@@ -97,7 +97,7 @@ async function checkDbFolder(dir: string, prefix: string[], ctx: Ctx): Promise<v
   // Scratch folders of processes that have died (offline: of every process, whichever host).
   for (const name of debris.scratch) {
     const owner = scratchOwner(name);
-    if (owner === undefined || !(options.offline || isAbandonedScratch(name))) continue;
+    if (owner === undefined || !(options.offline || isAbandoned(owner))) continue;
     const folder = path.join(dir, name);
     const finding: FsckFinding = { kind: 'abandoned-scratch', path: folder, key: prefix, purpose: owner.purpose, pid: owner.pid };
     if (options.repair) finding.repair = await attempt(() => fs.rm(folder, { recursive: true, force: true }), 'removed');

@@ -174,9 +174,7 @@ export class WideDoubleLayout {
         const from = j * chunkBytes;
         j++;
         if (!this.wide) minMax[c] = fixedMinMax(valueBytes.subarray(from, from + chunkBytes), PhysicalType.double, false);
-        const chunk = compressing
-          ? this.writeChunk(out, valueBytes.subarray(from, from + chunkBytes), rows)
-          : this.writeChunk(out, valueBytes.subarray(from, from + chunkBytes), rows, false);
+        const chunk = this.writeChunk(out, valueBytes.subarray(from, from + chunkBytes), rows, compressing);
         uncompressed[c] = chunk.uncompressed;
         stored[c] = chunk.stored;
         codecs[c] = chunk.codec;

@@ -11,6 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 
 const PREFIX = '.isfdb.deleting.';
+/** What a scratch folder is for, as part of its name: lower-case letters. */
+export const SCRATCH_PURPOSE = /^[a-z]+$/;
 const NAME = /^\.isfdb\.deleting\.([a-z]+)-([A-Za-z0-9_.]+)-(\d+)-[A-Za-z0-9]+$/;
 
 /** This host's name as a file name part (no separator, no '-', which ends it). */
@@ -42,20 +44,19 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-/** Whether the scratch folder `name` was left by a process of this host that has died. */
-export function isAbandonedScratch(name: string): boolean {
-  const owner = scratchOwner(name);
-  return owner !== undefined && owner.host === hostPart() && owner.pid !== process.pid && !processAlive(owner.pid);
+/** Whether a scratch folder of this owner was left by a process of this host that has died. */
+export function isAbandoned(owner: ScratchOwner): boolean {
+  return owner.host === hostPart() && owner.pid !== process.pid && !processAlive(owner.pid);
 }
 
 /**
- * A new scratch folder of this process in `basedir` (which exists), for `purpose` (lower-case
- * letters). The abandoned scratch folders of this host are removed first.
+ * A new scratch folder of this process in `basedir` (which exists), for `purpose` (checked by the
+ * caller against SCRATCH_PURPOSE). The abandoned scratch folders of this host are removed first.
  */
 export async function makeScratchFolder(basedir: string, purpose: string): Promise<string> {
-  if (!/^[a-z]+$/.test(purpose)) throw new RangeError(`internal: scratch folder purpose '${purpose}' is not lower-case letters`);
   for (const name of await readdir(basedir)) {
-    if (isAbandonedScratch(name)) await rm(path.join(basedir, name), { recursive: true, force: true }).catch(() => undefined);
+    const owner = scratchOwner(name);
+    if (owner !== undefined && isAbandoned(owner)) await rm(path.join(basedir, name), { recursive: true, force: true }).catch(() => undefined);
   }
   return mkdtemp(path.join(basedir, `${PREFIX}${purpose}-${hostPart()}-${process.pid}-`));
 }
